@@ -1,0 +1,52 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.core.files.uploadedfile import UploadedFile
+from django.forms import BaseInlineFormSet
+from django.http import HttpRequest
+
+from catalog.media import safe_filename
+from catalog.models import Asset, Product, Seller
+from catalog.services import asset_describe
+
+
+@admin.register(Seller)
+class SellerAdmin(admin.ModelAdmin):
+    list_display = ["display_name", "slug", "user", "currency", "created_at"]
+    search_fields = ["display_name", "slug", "user__email"]
+    prepopulated_fields = {"slug": ["display_name"]}
+    raw_id_fields = ["user"]
+
+
+class AssetInline(admin.TabularInline):
+    model = Asset
+    extra = 1
+    fields = ["role", "position", "file", "original_filename", "size_bytes", "mime_type", "sha256"]
+    readonly_fields = ["original_filename", "size_bytes", "mime_type", "sha256"]
+
+
+@admin.register(Product)
+class ProductAdmin(admin.ModelAdmin):
+    list_display = ["title", "seller", "kind", "pricing", "price", "currency", "status"]
+    list_filter = ["status", "kind", "pricing"]
+    search_fields = ["title", "slug", "seller__display_name"]
+    prepopulated_fields = {"slug": ["title"]}
+    inlines = [AssetInline]
+
+    def save_formset(
+        self, request: HttpRequest, form: Any, formset: BaseInlineFormSet, change: bool
+    ) -> None:
+        if formset.model is not Asset:
+            return super().save_formset(request, form, formset, change)
+        for asset in formset.save(commit=False):
+            upload = asset.file.file if asset.file else None
+            if isinstance(upload, UploadedFile):
+                asset.original_filename = safe_filename(upload.name or "")
+                asset_describe(asset=asset, file=upload)
+            asset.save()
+        for gone in formset.deleted_objects:
+            gone.delete()
+        formset.save_m2m()
+        return None

@@ -1,0 +1,150 @@
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.core.validators import MinValueValidator, RegexValidator
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+
+from catalog.money import Money
+from catalog.storage import private_storage, public_storage
+
+currency_validator = RegexValidator(r"^[A-Z]{3}$", "Use a three-letter ISO 4217 code, like EUR.")
+
+
+def _cover_path(instance: models.Model, filename: str) -> str:
+    return f"covers/{uuid.uuid4().hex}/{filename}"
+
+
+def _avatar_path(instance: models.Model, filename: str) -> str:
+    return f"avatars/{uuid.uuid4().hex}/{filename}"
+
+
+def _asset_path(instance: Asset, filename: str) -> str:
+    # The stored name never reuses what the seller typed: only the extension.
+    suffix = filename.rsplit(".", 1)[-1].lower()[:10] if "." in filename else "bin"
+    return f"assets/{uuid.uuid4().hex}.{suffix}"
+
+
+class Seller(models.Model):
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="seller"
+    )
+    slug = models.SlugField(max_length=60, unique=True)
+    display_name = models.CharField(max_length=120)
+    bio = models.TextField(blank=True)
+    avatar = models.ImageField(upload_to=_avatar_path, storage=public_storage, blank=True)
+    currency = models.CharField(max_length=3, default="EUR", validators=[currency_validator])
+    timezone = models.CharField(max_length=64, default="UTC")
+    payout_account_id = models.CharField(
+        max_length=64, blank=True, help_text="Stripe Connect account id (acct_...)."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["display_name"]
+
+    def __str__(self) -> str:
+        return self.display_name
+
+    def get_absolute_url(self) -> str:
+        return reverse("catalog:seller", kwargs={"seller": self.slug})
+
+
+class Product(models.Model):
+    class Kind(models.TextChoices):
+        EBOOK = "ebook", "Ebook"
+        MUSIC = "music", "Music"
+        VIDEO = "video", "Video"
+        BUNDLE = "bundle", "Bundle of files"
+
+    class Pricing(models.TextChoices):
+        FIXED = "fixed", "Fixed price"
+        PWYW = "pwyw", "Pay what you want"
+        FREE = "free", "Free"
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        PUBLISHED = "published", "Published"
+        UNLISTED = "unlisted", "Unlisted"
+        ARCHIVED = "archived", "Archived"
+
+    seller = models.ForeignKey(Seller, on_delete=models.PROTECT, related_name="products")
+    slug = models.SlugField(max_length=80)
+    title = models.CharField(max_length=200)
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.BUNDLE)
+    description = models.TextField(blank=True, help_text="Markdown.")
+    cover = models.ImageField(upload_to=_cover_path, storage=public_storage, blank=True)
+    pricing = models.CharField(max_length=10, choices=Pricing.choices, default=Pricing.FIXED)
+    # Minor units of `currency`. FIXED uses price; PWYW uses price as the minimum
+    # and suggested_price as the pre-filled amount; FREE ignores both.
+    price = models.PositiveIntegerField(default=0)
+    suggested_price = models.PositiveIntegerField(null=True, blank=True)
+    currency = models.CharField(max_length=3, default="EUR", validators=[currency_validator])
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
+    release_date = models.DateField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["seller", "slug"], name="product_slug_per_seller"),
+            models.CheckConstraint(
+                condition=Q(pricing="fixed", price__gt=0) | ~Q(pricing="fixed"),
+                name="product_fixed_price_positive",
+            ),
+            models.CheckConstraint(
+                condition=Q(suggested_price__isnull=True)
+                | Q(suggested_price__gte=models.F("price")),
+                name="product_suggestion_not_below_minimum",
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "-created_at"])]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def get_absolute_url(self) -> str:
+        return reverse("catalog:product", kwargs={"seller": self.seller.slug, "product": self.slug})
+
+    @property
+    def is_buyable(self) -> bool:
+        return self.status in (self.Status.PUBLISHED, self.Status.UNLISTED)
+
+    @property
+    def minimum(self) -> Money:
+        return Money(0 if self.pricing == self.Pricing.FREE else self.price, self.currency)
+
+    @property
+    def display_price(self) -> Money:
+        if self.pricing == self.Pricing.PWYW and self.suggested_price:
+            return Money(self.suggested_price, self.currency)
+        return self.minimum
+
+
+class Asset(models.Model):
+    class Role(models.TextChoices):
+        DELIVERABLE = "deliverable", "Deliverable (bought)"
+        PREVIEW = "preview", "Preview (public sample)"
+
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="assets")
+    role = models.CharField(max_length=12, choices=Role.choices, default=Role.DELIVERABLE)
+    position = models.PositiveIntegerField(default=0, validators=[MinValueValidator(0)])
+    file = models.FileField(upload_to=_asset_path, storage=private_storage, max_length=255)
+    original_filename = models.CharField(max_length=255)
+    size_bytes = models.BigIntegerField(default=0)
+    sha256 = models.CharField(max_length=64, blank=True)
+    mime_type = models.CharField(max_length=100, default="application/octet-stream")
+    kind = models.CharField(max_length=20, blank=True, help_text="Detected from the content.")
+    metadata = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["product", "role", "position", "id"]
+        indexes = [models.Index(fields=["product", "role", "position"])]
+
+    def __str__(self) -> str:
+        return self.original_filename

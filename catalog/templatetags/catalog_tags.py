@@ -1,0 +1,31 @@
+from __future__ import annotations
+
+from django import template
+from django.utils.safestring import SafeString
+
+from catalog.markdown import render_markdown
+from catalog.money import Money, format_money
+
+register = template.Library()
+
+
+@register.filter
+def money(value: Money | int, currency: str | None = None) -> str:
+    if isinstance(value, Money):
+        return str(value)
+    return format_money(int(value), currency or "EUR")
+
+
+@register.filter
+def markdown(value: str) -> SafeString:
+    return render_markdown(value)
+
+
+@register.filter
+def filesize(value: int) -> str:
+    size = float(value or 0)
+    for unit in ("bytes", "KB", "MB", "GB"):
+        if size < 1000 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "bytes" else f"{size:.1f} {unit}"
+        size /= 1000
+    return f"{size:.1f} TB"

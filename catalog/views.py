@@ -1,0 +1,52 @@
+from __future__ import annotations
+
+import secrets
+
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from catalog import selectors
+from catalog.models import Product
+from catalog.money import to_decimal_string
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    page = Paginator(selectors.products_listed(), 24).get_page(request.GET.get("page"))
+    return render(request, "catalog/home.html", {"page": page})
+
+
+def seller(request: HttpRequest, seller: str) -> HttpResponse:
+    found = selectors.seller_public(slug=seller)
+    if found is None:
+        raise Http404("No such seller.")
+    products = selectors.products_listed().filter(seller=found)
+    return render(request, "catalog/seller.html", {"seller": found, "products": products})
+
+
+def product_context(product: Product, **extra: object) -> dict[str, object]:
+    """What the product page needs; the checkout view re-renders it with errors."""
+    previews = [a for a in product.ordered_assets if a.role == a.Role.PREVIEW]  # type: ignore[attr-defined]
+    files = [a for a in product.ordered_assets if a.role == a.Role.DELIVERABLE]  # type: ignore[attr-defined]
+    default_amount = ""
+    if product.pricing == Product.Pricing.PWYW:
+        default_amount = to_decimal_string(
+            product.suggested_price or product.price, product.currency
+        )
+    context: dict[str, object] = {
+        "product": product,
+        "previews": previews,
+        "files": files,
+        "form_key": secrets.token_urlsafe(24),
+        "form_values": {"email": "", "amount": default_amount},
+        "errors": {},
+    }
+    context.update(extra)
+    return context
+
+
+def product(request: HttpRequest, seller: str, product: str) -> HttpResponse:
+    found = selectors.product_public(seller_slug=seller, product_slug=product)
+    if found is None:
+        raise Http404("No such product.")
+    return render(request, "catalog/product.html", product_context(found))

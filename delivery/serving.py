@@ -1,0 +1,157 @@
+"""Serving a file's bytes, one small backend per ``DELIVERY_BACKEND``.
+
+All backends send the same protective headers; only how the bytes travel
+differs: through Django (``stream``), through the front web server
+(``x-accel``, ``x-sendfile``) or straight from the bucket (``s3``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import BinaryIO
+
+from django.conf import settings
+from django.core.files import File
+from django.http import (
+    FileResponse,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBase,
+    HttpResponseRedirect,
+    StreamingHttpResponse,
+)
+from django.utils.http import content_disposition_header, quote_etag
+
+from catalog.media import safe_filename
+from catalog.models import Asset
+
+CHUNK = 256 * 1024
+_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+
+
+def _disposition(asset: Asset) -> str:
+    return content_disposition_header(True, safe_filename(asset.original_filename)) or "attachment"
+
+
+def _etag(asset: Asset) -> str:
+    return quote_etag(asset.sha256[:32] or f"asset-{asset.pk}-{asset.size_bytes}")
+
+
+def _protect(response: HttpResponseBase, asset: Asset) -> HttpResponseBase:
+    response["Content-Disposition"] = _disposition(asset)
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, no-store"
+    response["Accept-Ranges"] = "bytes"
+    if response.status_code != 302:
+        response["Content-Type"] = asset.mime_type or "application/octet-stream"
+    return response
+
+
+def parse_range(header: str, size: int) -> tuple[int, int] | bool | None:
+    """One byte range as (first, last) inclusive; None when absent or not
+    understood (serve the whole file, as RFC 9110 allows); False when
+    unsatisfiable."""
+    match = _RANGE.match(header.strip()) if header else None
+    if not match:
+        return None
+    first_s, last_s = match.groups()
+    if not first_s and not last_s:
+        return None
+    if not first_s:
+        suffix = int(last_s)
+        if suffix == 0 or size == 0:
+            return False
+        return max(0, size - suffix), size - 1
+    first = int(first_s)
+    if last_s and int(last_s) < first:
+        return None
+    if first >= size:
+        return False
+    last = int(last_s) if last_s else size - 1
+    return first, min(last, size - 1)
+
+
+def _read_span(handle: File | BinaryIO, first: int, length: int) -> Iterator[bytes]:
+    try:
+        handle.seek(first)
+        remaining = length
+        while remaining > 0:
+            chunk = handle.read(min(CHUNK, remaining))
+            if not chunk:
+                break
+            remaining -= len(chunk)
+            yield chunk
+    finally:
+        handle.close()
+
+
+def _stream(request: HttpRequest, asset: Asset) -> HttpResponseBase:
+    size = asset.size_bytes
+    name = asset.file.name or ""
+    response: HttpResponseBase
+    etag = _etag(asset)
+    wanted = parse_range(request.headers.get("Range", ""), size)
+    if_range = request.headers.get("If-Range")
+    if if_range is not None and if_range.strip() != etag:
+        wanted = None  # the client holds another version: send it all
+    if wanted is False:
+        response = HttpResponse(status=416)
+        response["Content-Range"] = f"bytes */{size}"
+        return _protect(response, asset)
+    if request.method == "HEAD":
+        response = HttpResponse()
+        if isinstance(wanted, tuple):
+            response.status_code = 206
+            response["Content-Range"] = f"bytes {wanted[0]}-{wanted[1]}/{size}"
+            response["Content-Length"] = str(wanted[1] - wanted[0] + 1)
+        else:
+            response["Content-Length"] = str(size)
+    elif isinstance(wanted, tuple):
+        first, last = wanted
+        handle = asset.file.storage.open(name, "rb")
+        response = StreamingHttpResponse(_read_span(handle, first, last - first + 1), status=206)
+        response["Content-Range"] = f"bytes {first}-{last}/{size}"
+        response["Content-Length"] = str(last - first + 1)
+    else:
+        # A real file object lets the WSGI server use sendfile().
+        handle = asset.file.storage.open(name, "rb")
+        response = FileResponse(handle)
+        response["Content-Length"] = str(size)
+    response["ETag"] = etag
+    return _protect(response, asset)
+
+
+def _x_accel(request: HttpRequest, asset: Asset) -> HttpResponseBase:
+    response = HttpResponse()
+    # nginx answers Range, If-Range and HEAD itself from the internal location.
+    response["X-Accel-Redirect"] = settings.DELIVERY_X_ACCEL_PREFIX + (asset.file.name or "")
+    response["ETag"] = _etag(asset)
+    return _protect(response, asset)
+
+
+def _x_sendfile(request: HttpRequest, asset: Asset) -> HttpResponseBase:
+    response = HttpResponse()
+    response["X-Sendfile"] = asset.file.storage.path(asset.file.name or "")
+    response["ETag"] = _etag(asset)
+    return _protect(response, asset)
+
+
+def _s3(request: HttpRequest, asset: Asset) -> HttpResponseBase:
+    storage = asset.file.storage
+    url = storage.url(  # type: ignore[call-arg]
+        asset.file.name,
+        parameters={
+            "ResponseContentDisposition": _disposition(asset),
+            "ResponseContentType": asset.mime_type or "application/octet-stream",
+        },
+        expire=settings.FILE_LINK_REDIRECT_SECONDS,
+    )
+    return _protect(HttpResponseRedirect(url), asset)
+
+
+BACKENDS = {"stream": _stream, "x-accel": _x_accel, "x-sendfile": _x_sendfile, "s3": _s3}
+
+
+def serve_asset(request: HttpRequest, asset: Asset) -> HttpResponseBase:
+    return BACKENDS[settings.DELIVERY_BACKEND](request, asset)

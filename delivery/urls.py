@@ -1,0 +1,22 @@
+from django.urls import path
+
+from delivery import views
+
+app_name = "delivery"
+
+urlpatterns = [
+    path("library/", views.library_account, name="library_account"),
+    path("library/lost/", views.library_request, name="library_request"),
+    path(
+        "library/files/<int:entitlement>/<int:asset>/",
+        views.account_file_get,
+        name="account_file",
+    ),
+    path("library/<str:token>/", views.library, name="library"),
+    path(
+        "library/<str:token>/files/<int:entitlement>/<int:asset>/",
+        views.file_get,
+        name="file",
+    ),
+    path("download/<str:signed>/", views.download, name="download"),
+]

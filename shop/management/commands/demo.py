@@ -1,0 +1,277 @@
+"""Fill the shop with demo sellers, products and a buyer. Running it again changes nothing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.files import File
+from django.core.files.base import ContentFile
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+from django.urls import reverse
+
+from catalog.covers import make_cover
+from catalog.models import Asset, Product, Seller
+from catalog.services import asset_create
+from delivery.models import Library
+from delivery.services import library_get_or_create, library_link_create
+from shop.services import checkout_key_new, order_create, order_fulfil
+
+MEDIA_DIR = Path(__file__).resolve().parents[3] / "catalog" / "demo_media"
+BUYER_EMAIL = "buyer@example.com"
+BUYER_PASSWORD = "demo-buyer-pass"  # noqa: S105 - demo data, printed to the operator
+ADMIN_PASSWORD = "demo-admin-pass"  # noqa: S105
+
+
+@dataclass
+class DemoProduct:
+    slug: str
+    title: str
+    kind: str
+    pricing: str
+    price: int
+    files: list[str]
+    colors: tuple[str, str]
+    description: str
+    suggested: int | None = None
+    previews: list[str] = field(default_factory=list)
+
+
+@dataclass
+class DemoSeller:
+    slug: str
+    name: str
+    email: str
+    bio: str
+    products: list[DemoProduct]
+
+
+SELLERS = [
+    DemoSeller(
+        "maelle-durand",
+        "Maëlle Durand",
+        "maelle@example.com",
+        "Writer and small-business nerd in Nantes. Essays about making things and selling them.",
+        [
+            DemoProduct(
+                "field-notes-on-small-shops",
+                "Field Notes on Small Shops",
+                Product.Kind.EBOOK,
+                Product.Pricing.FIXED,
+                900,
+                ["ebook-field-notes.pdf", "ebook-field-notes.epub"],
+                ("#3a1c71", "#d76d77"),
+                "An essay on **long tails**, tiny audiences and why a file never runs "
+                "out of stock.\n\nIncludes the PDF for reading on a screen and the EPUB for "
+                "your e-reader.",
+            ),
+            DemoProduct(
+                "small-shop-reading-kit",
+                "The Small Shop Reading Kit",
+                Product.Kind.BUNDLE,
+                Product.Pricing.PWYW,
+                500,
+                ["ebook-field-notes.pdf", "ebook-field-notes.epub", "ebook-recipes.pdf"],
+                ("#0f2027", "#2c7744"),
+                "Both books in one bundle. Pay what you want, from €5.",
+                suggested=1200,
+            ),
+        ],
+    ),
+    DemoSeller(
+        "les-ondes-douces",
+        "Les Ondes Douces",
+        "ondes@example.com",
+        "Gentle electronic music for trains, rain and late evenings.",
+        [
+            DemoProduct(
+                "night-trains",
+                "Night Trains",
+                Product.Kind.MUSIC,
+                Product.Pricing.FIXED,
+                700,
+                [
+                    "album-01-departure.mp3",
+                    "album-02-tunnel.mp3",
+                    "album-03-the-long-curve.mp3",
+                    "album-04-arrival.mp3",
+                ],
+                ("#141e30", "#4f6d9c"),
+                "Four tracks recorded between two stations. MP3, 96 kbps.",
+            ),
+            DemoProduct(
+                "morning-light",
+                "Morning Light",
+                Product.Kind.MUSIC,
+                Product.Pricing.FREE,
+                0,
+                ["single-morning-light.ogg"],
+                ("#f7971e", "#c9a227"),
+                "A free single to say hello. Ogg Vorbis.",
+            ),
+        ],
+    ),
+    DemoSeller(
+        "tomas-ibanez",
+        "Tomás Ibáñez",
+        "tomas@example.com",
+        "Cook, filmmaker, and owner of a very small kitchen.",
+        [
+            DemoProduct(
+                "recipes-from-a-tiny-kitchen",
+                "Recipes from a Tiny Kitchen",
+                Product.Kind.EBOOK,
+                Product.Pricing.PWYW,
+                300,
+                ["ebook-recipes.pdf"],
+                ("#b24592", "#f15f79"),
+                "Ten recipes that need one pan and no patience. Pay what you want.",
+                suggested=600,
+            ),
+            DemoProduct(
+                "harbour-at-dusk",
+                "Harbour at Dusk",
+                Product.Kind.VIDEO,
+                Product.Pricing.FIXED,
+                400,
+                ["video-harbour.mp4"],
+                ("#1f4037", "#99f2c8"),
+                "A short film: five seconds of the harbour going quiet. H.264, 320×180.",
+            ),
+        ],
+    ),
+]
+
+OWNED_BY_BUYER = ["night-trains", "field-notes-on-small-shops"]
+
+
+class Command(BaseCommand):
+    help = "Create demo sellers, products (with real small media files) and a buyer. Idempotent."
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument(
+            "--force", action="store_true", help="Run even with DEBUG off (never on a real shop)."
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if not settings.DEBUG and not options["force"]:
+            raise CommandError(
+                "The demo creates known passwords; run it with DEBUG=true or --force."
+            )
+        missing = [
+            name
+            for seller in SELLERS
+            for product in seller.products
+            for name in product.files
+            if not (MEDIA_DIR / name).is_file()
+        ]
+        if missing:
+            raise CommandError(f"Demo media missing from {MEDIA_DIR}: {', '.join(missing)}")
+        created = 0
+        with transaction.atomic():
+            self._admin()
+            for demo_seller in SELLERS:
+                seller = self._seller(demo_seller)
+                for demo_product in demo_seller.products:
+                    created += self._product(seller, demo_product)
+        new_orders = self._buyer()
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Demo ready: {len(SELLERS)} sellers, "
+                f"{sum(len(s.products) for s in SELLERS)} products ({created} new)."
+            )
+        )
+        self.stdout.write(f"  Admin:  {settings.SITE_URL}/admin/  (admin / {ADMIN_PASSWORD})")
+        self.stdout.write(
+            f"  Buyer:  {settings.SITE_URL}/accounts/login/  (buyer / {BUYER_PASSWORD}), "
+            f"owns {len(OWNED_BY_BUYER)} products"
+        )
+        if new_orders:
+            self.stdout.write(f"  Buyer's library link: {new_orders}")
+
+    def _admin(self) -> None:
+        user_model = get_user_model()
+        if not user_model.objects.filter(username="admin").exists():
+            user_model.objects.create_superuser("admin", "admin@example.com", ADMIN_PASSWORD)
+
+    def _seller(self, demo: DemoSeller) -> Seller:
+        user_model = get_user_model()
+        user, made = user_model.objects.get_or_create(
+            username=demo.slug, defaults={"email": demo.email}
+        )
+        if made:
+            user.set_unusable_password()
+            user.save()
+        seller, _ = Seller.objects.get_or_create(
+            slug=demo.slug,
+            defaults={
+                "user": user,
+                "display_name": demo.name,
+                "bio": demo.bio,
+                "currency": settings.STORE_CURRENCY,
+            },
+        )
+        return seller
+
+    def _product(self, seller: Seller, demo: DemoProduct) -> int:
+        product = Product.objects.filter(seller=seller, slug=demo.slug).first()
+        if product is not None:
+            return 0
+        product = Product.objects.create(
+            seller=seller,
+            slug=demo.slug,
+            title=demo.title,
+            kind=demo.kind,
+            pricing=demo.pricing,
+            price=demo.price,
+            suggested_price=demo.suggested,
+            currency=settings.STORE_CURRENCY,
+            status=Product.Status.PUBLISHED,
+            description=demo.description,
+        )
+        cover = make_cover(demo.title, seller.display_name, demo.colors)
+        product.cover.save(f"{demo.slug}.jpg", ContentFile(cover), save=True)
+        for position, name in enumerate(demo.files, start=1):
+            with (MEDIA_DIR / name).open("rb") as handle:
+                asset_create(
+                    product=product,
+                    file=File(handle, name=name),
+                    original_filename=name,
+                    role=Asset.Role.DELIVERABLE,
+                    position=position,
+                )
+        return 1
+
+    def _buyer(self) -> str:
+        """Give the demo buyer their purchases, paid through the real order path."""
+        user_model = get_user_model()
+        user = user_model.objects.filter(username="buyer").first()
+        if user is None:
+            user = user_model.objects.create_user("buyer", BUYER_EMAIL, BUYER_PASSWORD)
+        library = library_get_or_create(email=BUYER_EMAIL)
+        if library.user_id is None:
+            Library.objects.filter(pk=library.pk).update(user=user)
+        owned = set(library.entitlements.values_list("product__slug", flat=True))
+        bought = False
+        for slug in OWNED_BY_BUYER:
+            if slug in owned:
+                continue
+            product = Product.objects.get(slug=slug)
+            order = order_create(
+                product=product,
+                email=BUYER_EMAIL,
+                checkout_key=checkout_key_new(),
+                offered=None,
+                user=user,
+                provider="test",
+            )
+            order_fulfil(order_id=order.pk, payment_id=f"demo_{order.public_id.hex}")
+            bought = True
+        if not bought:
+            return ""
+        token = library_link_create(library=library)
+        return settings.SITE_URL + reverse("delivery:library", kwargs={"token": token})

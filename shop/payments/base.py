@@ -1,0 +1,42 @@
+"""The payment provider seam: checkout starts here, whatever takes the money."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Protocol
+
+from django.conf import settings
+
+if TYPE_CHECKING:
+    from django.http import HttpRequest
+
+    from shop.models import Order
+
+
+class PaymentsUnavailable(Exception):
+    """No provider may take payments with the current settings."""
+
+
+class PaymentProvider(Protocol):
+    name: str
+    is_test: bool
+
+    def start(self, *, order: Order, request: HttpRequest) -> str:
+        """Begin paying an order; return the URL to send the buyer to."""
+        ...
+
+
+def get_provider() -> PaymentProvider:
+    if settings.PAYMENT_PROVIDER == "test":
+        if not settings.TEST_PAYMENTS_ENABLED:
+            raise PaymentsUnavailable(
+                "Test-mode payments are switched off outside DEBUG; "
+                "set TEST_PAYMENTS_ENABLED=true or configure Stripe."
+            )
+        from shop.payments.testmode import TestModeProvider
+
+        return TestModeProvider()
+    raise PaymentsUnavailable("Stripe payments are not available yet.")
+
+
+def test_mode_active() -> bool:
+    return settings.PAYMENT_PROVIDER == "test" and settings.TEST_PAYMENTS_ENABLED

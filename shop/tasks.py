@@ -1,0 +1,34 @@
+"""Background work for the shop (Django's tasks API through django-tasks)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django_tasks import task
+
+from delivery.services import library_get_or_create, library_link_create
+from shop.models import Order
+
+
+@task()
+def send_receipt(*, order_id: int) -> None:
+    """Email the buyer their receipt with a fresh link to their library."""
+    order = Order.objects.prefetch_related("items").get(pk=order_id)
+    library = library_get_or_create(email=order.buyer_email)
+    token = library_link_create(library=library)
+    context = {
+        "order": order,
+        "items": list(order.items.all()),
+        "library_url": settings.SITE_URL + reverse("delivery:library", kwargs={"token": token}),
+        "receipt_url": settings.SITE_URL + order.get_absolute_url(),
+        "store_name": settings.STORE_NAME,
+    }
+    message = EmailMultiAlternatives(
+        subject=f"Your {settings.STORE_NAME} receipt and downloads",
+        body=render_to_string("shop/email/receipt.txt", context),
+        to=[order.buyer_email],
+    )
+    message.attach_alternative(render_to_string("shop/email/receipt.html", context), "text/html")
+    message.send()

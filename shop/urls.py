@@ -1,0 +1,28 @@
+"""Root URLs."""
+
+from django.conf import settings
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+from django.views.static import serve
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("", include("shop.shop_urls")),
+    path("", include("delivery.urls")),
+    path("", include("catalog.urls")),
+]
+
+if settings.STORAGE == "local":
+    # Only the public storage has a URL; paid files live beside it, unreachable.
+    urlpatterns.insert(
+        0,
+        path(
+            f"{settings.MEDIA_URL.strip('/')}/<path:path>",
+            serve,
+            {"document_root": settings.MEDIA_ROOT / "public"},
+            name="public_media",
+        ),
+    )

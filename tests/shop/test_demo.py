@@ -1,0 +1,72 @@
+"""`manage.py demo`: real small media, every kind of product, a buyer who owns some; idempotent."""
+
+from __future__ import annotations
+
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from catalog.models import Asset, Product, Seller
+from delivery.models import Entitlement, Library, LibraryLink
+from shop.management.commands.demo import MEDIA_DIR
+from shop.models import Order
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+MODELS = (Seller, Product, Asset, Order, Entitlement, Library, LibraryLink)
+
+
+def _counts() -> dict[str, int]:
+    return {model.__name__: model.objects.count() for model in MODELS}
+
+
+def test_the_demo_fills_the_shop_and_running_it_twice_changes_nothing():
+    out = StringIO()
+    call_command("demo", "--force", stdout=out)
+    first = _counts()
+    assert first["Seller"] >= 2
+    published = Product.objects.filter(status=Product.Status.PUBLISHED)
+    assert published.count() >= 6
+    assert all(p.cover for p in published)
+    assert {"application/pdf", "application/epub+zip", "audio/mpeg", "video/mp4"} <= set(
+        Asset.objects.values_list("mime_type", flat=True)
+    )
+    album = Product.objects.get(slug="night-trains")
+    assert album.assets.filter(mime_type="audio/mpeg").count() >= 3
+    buyer = Library.objects.get(email="buyer@example.com")
+    assert buyer.user is not None and buyer.user.username == "buyer"
+    assert buyer.entitlements.filter(status="active").count() >= 2
+    assert (
+        Order.objects.filter(status=Order.Status.PAID, buyer_email="buyer@example.com").count() >= 2
+    )
+    assert "library link: http" in out.getvalue()
+
+    again = StringIO()
+    call_command("demo", "--force", stdout=again)
+    assert _counts() == first
+    assert "(0 new)" in again.getvalue()
+
+
+def test_the_demo_files_are_real_and_small():
+    files = [
+        path
+        for path in MEDIA_DIR.iterdir()
+        if path.suffix in {".pdf", ".epub", ".mp3", ".ogg", ".mp4"}
+    ]
+    assert len(files) >= 8
+    assert sum(path.stat().st_size for path in files) < 3 * 1024 * 1024
+
+
+def test_every_demo_file_downloads_byte_for_byte():
+    call_command("demo", "--force", stdout=StringIO())
+    for asset in Asset.objects.all():
+        with asset.file.open("rb") as stored:
+            assert stored.read() == (MEDIA_DIR / asset.original_filename).read_bytes()
+
+
+def test_the_demo_refuses_to_run_on_a_production_setup(settings):
+    settings.DEBUG = False
+    with pytest.raises(CommandError, match="DEBUG"):
+        call_command("demo", stdout=StringIO())
+    assert not Seller.objects.exists()
