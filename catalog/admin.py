@@ -23,7 +23,16 @@ class SellerAdmin(admin.ModelAdmin):
 class AssetInline(admin.TabularInline):
     model = Asset
     extra = 1
-    fields = ["role", "position", "file", "original_filename", "size_bytes", "mime_type", "sha256"]
+    fields = [
+        "role",
+        "position",
+        "file",
+        "public_file",
+        "original_filename",
+        "size_bytes",
+        "mime_type",
+        "sha256",
+    ]
     readonly_fields = ["original_filename", "size_bytes", "mime_type", "sha256"]
 
 
@@ -41,10 +50,16 @@ class ProductAdmin(admin.ModelAdmin):
         if formset.model is not Asset:
             return super().save_formset(request, form, formset, change)
         for asset in formset.save(commit=False):
-            upload = asset.file.file if asset.file else None
-            if isinstance(upload, UploadedFile):
-                asset.original_filename = safe_filename(upload.name or "")
-                asset_describe(asset=asset, file=upload)
+            for field in (asset.file, asset.public_file):
+                upload = field.file if field else None
+                if isinstance(upload, UploadedFile):
+                    asset.original_filename = safe_filename(upload.name or "")
+                    asset_describe(asset=asset, file=upload)
+            # Whichever field the file was put in, the role decides its storage.
+            wrong = asset.file if asset.role == Asset.Role.PREVIEW else asset.public_file
+            if wrong:
+                asset.stored.save(safe_filename(wrong.name or ""), wrong.file, save=False)
+                wrong.name = ""
             asset.save()
         for gone in formset.deleted_objects:
             gone.delete()

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
+from django.db.models.fields.files import FieldFile
 from django.urls import reverse
 
 from catalog.money import Money
@@ -22,10 +23,18 @@ def _avatar_path(instance: models.Model, filename: str) -> str:
     return f"avatars/{uuid.uuid4().hex}/{filename}"
 
 
-def _asset_path(instance: Asset, filename: str) -> str:
+def _suffix(filename: str) -> str:
     # The stored name never reuses what the seller typed: only the extension.
-    suffix = filename.rsplit(".", 1)[-1].lower()[:10] if "." in filename else "bin"
-    return f"assets/{uuid.uuid4().hex}.{suffix}"
+    suffix = filename.rsplit(".", 1)[-1].lower()[:10] if "." in filename else ""
+    return suffix if suffix.isalnum() else "bin"
+
+
+def _asset_path(instance: Asset, filename: str) -> str:
+    return f"assets/{uuid.uuid4().hex}.{_suffix(filename)}"
+
+
+def _preview_path(instance: Asset, filename: str) -> str:
+    return f"previews/{uuid.uuid4().hex}.{_suffix(filename)}"
 
 
 class Seller(models.Model):
@@ -34,13 +43,18 @@ class Seller(models.Model):
     )
     slug = models.SlugField(max_length=60, unique=True)
     display_name = models.CharField(max_length=120)
-    bio = models.TextField(blank=True)
+    bio = models.TextField(blank=True, help_text="Markdown.")
     avatar = models.ImageField(upload_to=_avatar_path, storage=public_storage, blank=True)
     currency = models.CharField(max_length=3, default="EUR", validators=[currency_validator])
     timezone = models.CharField(max_length=64, default="UTC")
     payout_account_id = models.CharField(
         max_length=64, blank=True, help_text="Stripe Connect account id (acct_...)."
     )
+    # A few public web addresses (site, shop elsewhere, social), http(s) only.
+    links = models.JSONField(default=list, blank=True)
+    # Set when the seller opened the signed link sent to the account's email.
+    # Unverified sellers can prepare everything but publish nothing.
+    email_verified_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -51,6 +65,22 @@ class Seller(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("catalog:seller", kwargs={"seller": self.slug})
+
+    @property
+    def is_verified(self) -> bool:
+        return self.email_verified_at is not None
+
+
+class Tag(models.Model):
+    """A shared, lower-case label ("ambient", "cookbook") that products carry."""
+
+    slug = models.SlugField(max_length=40, unique=True, allow_unicode=True)
+
+    class Meta:
+        ordering = ["slug"]
+
+    def __str__(self) -> str:
+        return self.slug
 
 
 class Product(models.Model):
@@ -85,6 +115,7 @@ class Product(models.Model):
     currency = models.CharField(max_length=3, default="EUR", validators=[currency_validator])
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
     release_date = models.DateField(null=True, blank=True)
+    tags = models.ManyToManyField(Tag, blank=True, related_name="products")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -133,7 +164,15 @@ class Asset(models.Model):
     product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="assets")
     role = models.CharField(max_length=12, choices=Role.choices, default=Role.DELIVERABLE)
     position = models.PositiveIntegerField(default=0, validators=[MinValueValidator(0)])
-    file = models.FileField(upload_to=_asset_path, storage=private_storage, max_length=255)
+    # Exactly one of the two is set: a deliverable's bytes sit in the private
+    # storage (no URL), a preview's in the public one so that the browser's own
+    # players can fetch it. See `stored`.
+    file = models.FileField(
+        upload_to=_asset_path, storage=private_storage, max_length=255, blank=True
+    )
+    public_file = models.FileField(
+        upload_to=_preview_path, storage=public_storage, max_length=255, blank=True
+    )
     original_filename = models.CharField(max_length=255)
     size_bytes = models.BigIntegerField(default=0)
     sha256 = models.CharField(max_length=64, blank=True)
@@ -145,6 +184,78 @@ class Asset(models.Model):
     class Meta:
         ordering = ["product", "role", "position", "id"]
         indexes = [models.Index(fields=["product", "role", "position"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(role="deliverable") & ~Q(file="") & Q(public_file=""))
+                | (Q(role="preview") & Q(file="") & ~Q(public_file="")),
+                name="asset_preview_public_deliverable_private",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.original_filename
+
+    @property
+    def stored(self) -> FieldFile:
+        """The file whichever storage holds it (private for deliverables, public for previews)."""
+        return self.public_file if self.role == self.Role.PREVIEW else self.file
+
+    @property
+    def player(self) -> str:
+        """Which of the browser's players can show this preview: audio, video or ''."""
+        if self.kind in ("audio", "video") or self.mime_type.startswith(("audio/", "video/")):
+            return "video" if self.mime_type.startswith("video/") else "audio"
+        return ""
+
+
+class UploadSession(models.Model):
+    """A resumable upload in progress; the wire protocol is in ``catalog/uploads.py``.
+
+    ``storage_name`` is where the bytes accumulate in the private storage: a
+    growing ``.part`` file (local backend) or the key of an S3 multipart upload.
+    """
+
+    class Backend(models.TextChoices):
+        LOCAL = "local", "Local disk"
+        S3 = "s3", "S3 multipart"
+
+    class Status(models.TextChoices):
+        RECEIVING = "receiving", "Receiving"
+        FINISHING = "finishing", "Being checked"
+        COMPLETE = "complete", "Complete"
+        REFUSED = "refused", "Refused"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    seller = models.ForeignKey(Seller, on_delete=models.CASCADE, related_name="uploads")
+    # What the bytes become once complete; a later catalog import needs no product.
+    product = models.ForeignKey(
+        Product, on_delete=models.CASCADE, null=True, blank=True, related_name="uploads"
+    )
+    role = models.CharField(max_length=12, choices=Asset.Role.choices, blank=True)
+    filename = models.CharField(max_length=255)
+    size_bytes = models.BigIntegerField(validators=[MinValueValidator(1)])
+    received_bytes = models.BigIntegerField(default=0)
+    backend = models.CharField(max_length=8, choices=Backend.choices)
+    storage_name = models.CharField(max_length=255)
+    s3_upload_id = models.CharField(max_length=255, blank=True)
+    part_size = models.BigIntegerField(default=0)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.RECEIVING)
+    error = models.CharField(max_length=500, blank=True)
+    asset = models.OneToOneField(
+        Asset, on_delete=models.SET_NULL, null=True, blank=True, related_name="upload"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    expires_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(received_bytes__gte=0) & Q(received_bytes__lte=models.F("size_bytes")),
+                name="upload_received_within_size",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.filename} ({self.received_bytes}/{self.size_bytes})"

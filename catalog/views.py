@@ -7,6 +7,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from catalog import selectors
+from catalog.attribution import attribution_from_request
 from catalog.models import Product
 from catalog.money import to_decimal_string
 
@@ -49,4 +50,5 @@ def product(request: HttpRequest, seller: str, product: str) -> HttpResponse:
     found = selectors.product_public(seller_slug=seller, product_slug=product)
     if found is None:
         raise Http404("No such product.")
-    return render(request, "catalog/product.html", product_context(found))
+    context = product_context(found, attribution=attribution_from_request(request))
+    return render(request, "catalog/product.html", context)

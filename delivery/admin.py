@@ -1,13 +1,46 @@
+from django.conf import settings
 from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils.html import format_html
 
+from delivery import selectors
 from delivery.models import Download, Entitlement, Library, LibraryLink
+
+
+class SharedWidelyFilter(admin.SimpleListFilter):
+    title = "sharing"
+    parameter_name = "shared"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
+        return [("yes", f"Used from {settings.DELIVERY_SHARED_NETWORKS}+ networks in 24 h")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Library]) -> QuerySet[Library]:
+        if self.value() == "yes":
+            return queryset.filter(pk__in=selectors.libraries_shared_widely().values("pk"))
+        return queryset
 
 
 @admin.register(Library)
 class LibraryAdmin(admin.ModelAdmin):
-    list_display = ["email", "user", "created_at"]
+    list_display = ["email", "user", "created_at", "networks_24h", "last_download_at"]
+    list_filter = [SharedWidelyFilter]
     search_fields = ["email"]
     raw_id_fields = ["user"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Library]:
+        return selectors.libraries_with_networks().select_related("user")
+
+    @admin.display(description="networks (24 h)", ordering="networks")
+    def networks_24h(self, library: Library) -> str:
+        count = getattr(library, "networks", 0)
+        if count >= settings.DELIVERY_SHARED_NETWORKS:
+            return format_html('<strong title="probably shared">⚠ {} — shared?</strong>', count)
+        return str(count)
+
+    @admin.display(description="last download", ordering="last_download_at")
+    def last_download_at(self, library: Library) -> object:
+        return getattr(library, "last_download_at", None) or "—"
 
 
 @admin.register(LibraryLink)
@@ -26,6 +59,7 @@ class EntitlementAdmin(admin.ModelAdmin):
 
 @admin.register(Download)
 class DownloadAdmin(admin.ModelAdmin):
-    list_display = ["at", "asset", "entitlement", "ip", "counted"]
+    list_display = ["at", "asset", "entitlement", "ip", "network", "range_header", "counted"]
     list_filter = ["counted"]
+    search_fields = ["entitlement__library__email", "ip", "network"]
     raw_id_fields = ["entitlement", "asset"]

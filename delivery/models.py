@@ -82,6 +82,10 @@ class Download(models.Model):
     asset = models.ForeignKey(Asset, on_delete=models.CASCADE, related_name="downloads")
     at = models.DateTimeField(db_index=True)
     ip = models.GenericIPAddressField(null=True, blank=True)
+    # The /24 (IPv4) or /48 (IPv6) around `ip`: one household, office or
+    # phone carrier. Stored, not derived, so spotting a link used from many
+    # networks is one GROUP BY on any database.
+    network = models.CharField(max_length=50, blank=True, default="")
     user_agent = models.CharField(max_length=300, blank=True)
     range_header = models.CharField(max_length=100, blank=True)
     counted = models.BooleanField(default=False)

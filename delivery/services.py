@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import secrets
 from datetime import datetime, timedelta
 
@@ -71,6 +72,22 @@ def _printable(text: str) -> str:
     return "".join(ch for ch in text if ch.isprintable())
 
 
+def ip_network(ip: str | None) -> str:
+    """The /24 (IPv4) or /48 (IPv6) network of an address; "" when there is none.
+
+    An IPv4 address seen through IPv6 (``::ffff:203.0.113.9``) counts as IPv4,
+    so one client is one network whichever way it connects.
+    """
+    try:
+        address = ipaddress.ip_address(ip or "")
+    except ValueError:
+        return ""
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    prefix = 24 if address.version == 4 else 48
+    return str(ipaddress.ip_network(f"{address}/{prefix}", strict=False))
+
+
 def download_window_start() -> datetime:
     return timezone.now() - timedelta(seconds=settings.DOWNLOAD_WINDOW_SECONDS)
 
@@ -87,7 +104,7 @@ def download_record(
     """Log a request for bytes; it counts against the limit once per window."""
     # The row lock serialises concurrent requests for one entitlement, so two
     # parallel range requests of a download manager count once, not twice.
-    Entitlement.objects.select_for_update().filter(pk=entitlement.pk).first()
+    Entitlement.objects.select_for_update().only("pk").get(pk=entitlement.pk)
     recent = Download.objects.filter(
         entitlement=entitlement, asset=asset, counted=True, at__gte=download_window_start()
     ).exists()
@@ -96,6 +113,7 @@ def download_record(
         asset=asset,
         at=timezone.now(),
         ip=ip,
+        network=ip_network(ip),
         user_agent=_printable(user_agent)[:300],
         range_header=_printable(range_header)[:100],
         counted=not recent,

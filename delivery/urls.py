@@ -1,12 +1,14 @@
 from django.urls import path
 
-from delivery import views
+from delivery import claims, views
 
 app_name = "delivery"
 
 urlpatterns = [
     path("library/", views.library_account, name="library_account"),
     path("library/lost/", views.library_request, name="library_request"),
+    path("library/claim/", claims.claim_start, name="claim_start"),
+    path("library/claim/<str:token>/", claims.claim_finish, name="claim_finish"),
     path(
         "library/files/<int:entitlement>/<int:asset>/",
         views.account_file_get,

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import ipaddress
+
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
@@ -21,8 +23,27 @@ from delivery.serving import serve_asset
 SESSION_TOKEN = "library_token"  # noqa: S105 - a session key, not a secret
 
 
+def _valid_ip(candidate: str) -> str | None:
+    try:
+        address = ipaddress.ip_address(candidate.strip())
+    except ValueError:
+        return None
+    # A zone (fe80::1%eth0) means nothing off this host, and PostgreSQL's inet refuses it.
+    return str(address).split("%", 1)[0]
+
+
 def _client_ip(request: HttpRequest) -> str | None:
-    return request.META.get("REMOTE_ADDR") or None
+    """The buyer's address: the connection's own, or, behind
+    ``TRUSTED_PROXY_COUNT`` proxies, the one the outermost proxy saw."""
+    hops = settings.TRUSTED_PROXY_COUNT
+    if hops > 0:
+        # Each proxy appends what it saw; entries further left are client input.
+        forwarded = [
+            p for p in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if p.strip()
+        ]
+        if len(forwarded) >= hops:
+            return _valid_ip(forwarded[-hops])
+    return _valid_ip(request.META.get("REMOTE_ADDR", ""))
 
 
 def _user_id(request: HttpRequest) -> int:
@@ -87,15 +108,51 @@ def account_file_get(request: HttpRequest, entitlement: int, asset: int) -> Http
     return _mint_and_redirect(found, asset, request)
 
 
+def _library_url(request: HttpRequest) -> str | None:
+    """The way back to this browser's library: its library link, or the account."""
+    token = request.session.get(SESSION_TOKEN)
+    if token and selectors.library_link_lookup(token=token) is not None:
+        return reverse("delivery:library", kwargs={"token": token})
+    if request.user.is_authenticated:
+        return reverse("delivery:library_account")
+    return None
+
+
+def _fresh_link_url(request: HttpRequest, expired: access.LinkExpired) -> str | None:
+    """One click to a fresh file link, for the browser that holds the library.
+
+    A copied link opened anywhere else gets no such shortcut: only the
+    library link in this session, or the signed-in owner, can mint again.
+    """
+    ids = (expired.entitlement_id, expired.asset_id)
+    token = request.session.get(SESSION_TOKEN)
+    link = selectors.library_link_lookup(token=token) if token else None
+    if link is not None and Entitlement.objects.filter(pk=ids[0], library=link.library).exists():
+        return reverse("delivery:file", args=[token, *ids])
+    if (
+        request.user.is_authenticated
+        and Entitlement.objects.filter(pk=ids[0], library__user_id=request.user.pk).exists()
+    ):
+        return reverse("delivery:account_file", args=ids)
+    return None
+
+
 def _refusal(request: HttpRequest, exc: access.AccessDenied) -> HttpResponse:
     if isinstance(exc, access.LinkInvalid):
         raise Http404("No such file.")
+    entitlement = getattr(exc, "entitlement", None)
     context = {
         "error": exc,
         "expired": isinstance(exc, access.LinkExpired),
         "revoked": isinstance(exc, access.EntitlementRevoked),
         "limit": isinstance(exc, access.LimitReached),
-        "library_token": request.session.get(SESSION_TOKEN),
+        "entitlement": entitlement,
+        "product": entitlement.product if entitlement is not None else None,
+        "library_url": _library_url(request),
+        "fresh_url": (
+            _fresh_link_url(request, exc) if isinstance(exc, access.LinkExpired) else None
+        ),
+        "window_minutes": settings.DOWNLOAD_WINDOW_SECONDS // 60,
     }
     return render(request, "delivery/refused.html", context, status=exc.status)
 

@@ -4,11 +4,19 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from django.db.models import F, Q
+from django.db.models.functions import Upper
 from django.urls import reverse
 
 from catalog.models import Product, Seller, currency_validator
 from catalog.money import Money
 from delivery.models import Entitlement
+from shop.analytics.models import (  # noqa: F401  (the dashboard's tables are shop tables)
+    DailySource,
+    DailyStats,
+    ProductView,
+    StatsBook,
+)
 
 
 class Order(models.Model):
@@ -19,6 +27,7 @@ class Order(models.Model):
         REFUNDED = "refunded", "Refunded"
         PARTIALLY_REFUNDED = "partially_refunded", "Partially refunded"
         DISPUTED = "disputed", "Disputed"
+        EXPIRED = "expired", "Checkout expired"
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     buyer_email = models.EmailField(max_length=254)
@@ -27,8 +36,9 @@ class Order(models.Model):
     )
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
     currency = models.CharField(max_length=3, validators=[currency_validator])
-    subtotal = models.PositiveIntegerField(default=0)
-    total = models.PositiveIntegerField(default=0)
+    subtotal = models.PositiveIntegerField(default=0, help_text="Before discounts.")
+    discount_total = models.PositiveIntegerField(default=0)
+    total = models.PositiveIntegerField(default=0, help_text="What the buyer is charged.")
     platform_fee = models.PositiveIntegerField(default=0)
     refunded_amount = models.PositiveIntegerField(default=0)
     provider = models.CharField(max_length=20)
@@ -36,13 +46,25 @@ class Order(models.Model):
     checkout_key = models.CharField(max_length=64, unique=True)
     provider_session_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
     provider_payment_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
+    provider_charge_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
     failure_reason = models.CharField(max_length=300, blank=True)
+    flagged = models.BooleanField(default=False, help_text="Disputed or otherwise needs a look.")
+    # Where the buyer came from (the visit that led to the order) and where they pay from.
+    referrer_host = models.CharField(max_length=255, blank=True)
+    utm_source = models.CharField(max_length=100, blank=True)
+    utm_campaign = models.CharField(max_length=100, blank=True)
+    country = models.CharField(max_length=2, blank=True, help_text="ISO 3166-1 alpha-2.")
+    flag_reason = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     paid_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["status", "-created_at"])]
+        indexes = [
+            models.Index(fields=["status", "-created_at"]),
+            # The dashboard reads sales by the time they were paid.
+            models.Index(fields=["paid_at"], name="order_paid_at"),
+        ]
 
     def __str__(self) -> str:
         return f"Order {self.public_id}"
@@ -60,8 +82,19 @@ class OrderItem(models.Model):
     product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="order_items")
     seller = models.ForeignKey(Seller, on_delete=models.PROTECT, related_name="order_items")
     title = models.CharField(max_length=200, help_text="The product's title when it was bought.")
+    list_price = models.PositiveIntegerField(
+        default=0, help_text="Price before any discount (for pay what you want: the amount typed)."
+    )
+    discount_amount = models.PositiveIntegerField(default=0)
+    discount_code = models.ForeignKey(
+        "DiscountCode", null=True, blank=True, on_delete=models.SET_NULL, related_name="items"
+    )
     unit_price = models.PositiveIntegerField(help_text="What the buyer actually paid, minor units.")
+    # Pay what you want: the product's minimum when it was bought, so the
+    # dashboard can say how much above it buyers chose to pay.
+    minimum_price = models.PositiveIntegerField(null=True, blank=True)
     platform_fee = models.PositiveIntegerField(default=0)
+    refunded_amount = models.PositiveIntegerField(default=0)
     entitlement = models.OneToOneField(
         Entitlement, null=True, blank=True, on_delete=models.PROTECT, related_name="order_item"
     )
@@ -72,6 +105,157 @@ class OrderItem(models.Model):
     @property
     def price_money(self) -> Money:
         return Money(self.unit_price, self.order.currency)
+
+    @property
+    def seller_share(self) -> int:
+        return self.unit_price - self.platform_fee
+
+    @property
+    def refundable(self) -> int:
+        return self.unit_price - self.refunded_amount
+
+
+class DiscountCode(models.Model):
+    """A seller's code: a percentage or a fixed amount off some or all of their products."""
+
+    class Kind(models.TextChoices):
+        PERCENT = "percent", "Percentage"
+        FIXED = "fixed", "Fixed amount"
+
+    seller = models.ForeignKey(Seller, on_delete=models.CASCADE, related_name="discount_codes")
+    code = models.CharField(max_length=40)
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.PERCENT)
+    # PERCENT: basis points (2500 = 25 %); FIXED: minor units of the store currency.
+    value = models.PositiveIntegerField()
+    products = models.ManyToManyField(
+        Product, blank=True, help_text="Empty means every product of the seller."
+    )
+    expires_at = models.DateTimeField(null=True, blank=True)
+    max_uses = models.PositiveIntegerField(null=True, blank=True)
+    used_count = models.PositiveIntegerField(default=0)
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                "seller", Upper("code"), name="discount_code_unique_per_seller_ci"
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind="percent") | Q(value__gte=1, value__lte=10_000),
+                name="discount_percent_in_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(max_uses__isnull=True) | Q(used_count__lte=F("max_uses")),
+                name="discount_uses_within_cap",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class Refund(models.Model):
+    """Money given back: one row per refund made at the provider (or recorded from it)."""
+
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="refunds")
+    item = models.ForeignKey(
+        OrderItem, null=True, blank=True, on_delete=models.PROTECT, related_name="refunds"
+    )
+    amount = models.PositiveIntegerField()
+    provider_refund_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
+    reason = models.CharField(max_length=300, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["created_at"], name="refund_created_at")]
+
+    def __str__(self) -> str:
+        return f"Refund {self.amount} of {self.order}"
+
+
+class PayoutAccount(models.Model):
+    """A seller's Stripe Connect (Express) account and what Stripe says it may do."""
+
+    seller = models.OneToOneField(Seller, on_delete=models.CASCADE, related_name="payout_account")
+    stripe_account_id = models.CharField(max_length=64, unique=True)
+    details_submitted = models.BooleanField(default=False)
+    charges_enabled = models.BooleanField(default=False)
+    payouts_enabled = models.BooleanField(default=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return self.stripe_account_id
+
+    @property
+    def can_receive_transfers(self) -> bool:
+        return self.details_submitted and self.payouts_enabled
+
+
+class SellerTransfer(models.Model):
+    """Money moved from the platform to a seller's connected account."""
+
+    seller = models.ForeignKey(Seller, on_delete=models.PROTECT, related_name="transfers")
+    amount = models.PositiveIntegerField()
+    currency = models.CharField(max_length=3)
+    stripe_transfer_id = models.CharField(max_length=255, unique=True)
+    transfer_group = models.CharField(max_length=100, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["seller", "created_at"], name="transfer_seller_created")]
+
+    def __str__(self) -> str:
+        return self.stripe_transfer_id
+
+
+class LedgerEntry(models.Model):
+    """What the platform owes a seller: credits for sales, debits for refunds.
+
+    An entry is settled once a transfer carries it; the unsettled sum is the
+    balance still owed.
+    """
+
+    class Kind(models.TextChoices):
+        SALE = "sale", "Sale"
+        REFUND = "refund", "Refund"
+        DISPUTE = "dispute", "Dispute"
+
+    seller = models.ForeignKey(Seller, on_delete=models.PROTECT, related_name="ledger")
+    item = models.ForeignKey(OrderItem, on_delete=models.PROTECT, related_name="ledger_entries")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    amount = models.IntegerField(help_text="Signed minor units: + owed to the seller.")
+    currency = models.CharField(max_length=3)
+    # One refund made for a whole order is spread over its items: one debit per item.
+    refund = models.ForeignKey(
+        Refund, null=True, blank=True, on_delete=models.PROTECT, related_name="ledger_entries"
+    )
+    transfer = models.ForeignKey(
+        SellerTransfer, null=True, blank=True, on_delete=models.PROTECT, related_name="entries"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name_plural = "ledger entries"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["item"], condition=Q(kind="sale"), name="ledger_one_sale_per_item"
+            ),
+            models.UniqueConstraint(
+                fields=["refund", "item"], name="ledger_one_debit_per_refund_and_item"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["seller", "transfer"]),
+            # Disputes by the day they happened (the dashboard's live part).
+            models.Index(fields=["kind", "created_at"], name="ledger_kind_created"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.amount} for {self.seller}"
 
 
 class PaymentEvent(models.Model):

@@ -1,33 +1,47 @@
-"""Writes for commerce: creating orders, and paying or failing them exactly once."""
+"""Writes for commerce: creating orders, paying, failing and refunding them exactly once."""
 
 from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
+from catalog.attribution import Attribution
 from catalog.models import Product
 from catalog.money import AmountError, format_money, parse_amount
-from delivery.services import entitlement_grant, normalize_email
-from shop.models import Order, OrderItem
-from shop.tasks import send_receipt
+from delivery.services import entitlement_grant, entitlement_revoke, normalize_email
+from shop import ledger
+from shop.models import DiscountCode, Order, OrderItem, Refund
+from shop.tasks import send_receipt, send_sale_notifications
 
 CHECKOUT_KEY = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 
 
-class CheckoutError(Exception):
-    """Input a buyer can fix; ``field`` names the form field it belongs to."""
+class FieldError(Exception):
+    """Input a person can fix; ``field`` names the form field it belongs to."""
 
     def __init__(self, message: str, field: str | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.field = field
+
+
+class CheckoutError(FieldError):
+    """A cart or checkout form that cannot become an order as it is."""
+
+
+class DiscountCodeError(FieldError):
+    """A discount code a seller cannot create as typed."""
 
 
 class CheckoutReplayed(Exception):
@@ -42,6 +56,28 @@ class OrderStateError(Exception):
     """The order's state forbids the transition (paying a failed order, say)."""
 
 
+class RefundError(Exception):
+    """A refund that cannot be made; the message says why."""
+
+
+@dataclass(frozen=True, slots=True)
+class OrderLine:
+    product: Product
+    offered: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PricedLine:
+    product: Product
+    list_price: int
+    discount_amount: int
+    discount_code: DiscountCode | None
+
+    @property
+    def unit_price(self) -> int:
+        return self.list_price - self.discount_amount
+
+
 def checkout_key_new() -> str:
     return secrets.token_urlsafe(24)
 
@@ -54,42 +90,128 @@ def platform_fee_for(amount: int) -> int:
 
 
 def price_for(*, product: Product, offered: str | None) -> int:
-    """What the buyer pays for one product, decided here and nowhere else."""
+    """What the buyer pays for one product before discounts, decided here and nowhere else."""
     if product.pricing == Product.Pricing.FREE:
         return 0
     if product.pricing == Product.Pricing.FIXED:
         return product.price
     # Pay what you want: the typed amount, never below the minimum.
     if offered is None or not offered.strip():
-        raise CheckoutError("Enter the amount you want to pay.", "amount")
+        raise CheckoutError(f"Enter the amount you want to pay for “{product.title}”.", "amount")
     try:
         amount = parse_amount(offered, product.currency)
     except AmountError as exc:
         raise CheckoutError(str(exc), "amount") from None
     if amount < product.price:
         raise CheckoutError(
-            f"The minimum price is {format_money(product.price, product.currency)}.", "amount"
+            f"The minimum price of “{product.title}” is "
+            f"{format_money(product.price, product.currency)}.",
+            "amount",
         )
     return amount
 
 
+def discount_codes_for(*, code: str, products: Sequence[Product]) -> dict[int, DiscountCode]:
+    """The live codes spelled ``code`` of the sellers in the cart, by seller id."""
+    code = code.strip()
+    if not code:
+        return {}
+    sellers = {product.seller_id for product in products}
+    found = {
+        d.seller_id: d
+        for d in DiscountCode.objects.filter(
+            seller_id__in=sellers, code__iexact=code
+        ).prefetch_related("products")
+    }
+    if not found:
+        raise CheckoutError(f"“{code}” is not a discount code for these products.", "code")
+    live = {
+        seller: d
+        for seller, d in found.items()
+        if d.active
+        and (d.expires_at is None or d.expires_at > timezone.now())
+        and (d.max_uses is None or d.used_count < d.max_uses)
+    }
+    if not live:
+        any_code = next(iter(found.values()))
+        if any_code.expires_at is not None and any_code.expires_at <= timezone.now():
+            raise CheckoutError(f"The code “{code}” has expired.", "code")
+        raise CheckoutError(f"The code “{code}” has been used up.", "code")
+    return live
+
+
+def _discount(code: DiscountCode, product: Product, price: int) -> int:
+    scoped = {p.pk for p in code.products.all()}
+    if price == 0 or product.pricing != Product.Pricing.FIXED:
+        return 0  # codes take money off fixed prices; a chosen price is the buyer's own
+    if scoped and product.pk not in scoped:
+        return 0
+    if code.kind == DiscountCode.Kind.PERCENT:
+        return min(price, (price * code.value + 5_000) // 10_000)
+    return min(price, code.value)
+
+
+def lines_price(*, lines: Sequence[OrderLine], code: str = "") -> list[PricedLine]:
+    """Price a cart on the server: list prices, then the discount code, per line."""
+    if not lines:
+        raise CheckoutError("Your cart is empty.")
+    currency = settings.STORE_CURRENCY
+    for line in lines:
+        if not line.product.is_buyable:
+            raise CheckoutError(f"“{line.product.title}” is no longer on sale; remove it.")
+        if line.product.currency != currency:
+            raise CheckoutError(
+                f"“{line.product.title}” is priced in {line.product.currency}; "
+                f"this shop sells in {currency}."
+            )
+    codes = discount_codes_for(code=code, products=[line.product for line in lines])
+    priced = []
+    for line in lines:
+        list_price = price_for(product=line.product, offered=line.offered)
+        applied = codes.get(line.product.seller_id)
+        off = _discount(applied, line.product, list_price) if applied else 0
+        priced.append(PricedLine(line.product, list_price, off, applied if off else None))
+    if codes and not any(p.discount_code for p in priced):
+        raise CheckoutError(f"The code “{code.strip()}” does not apply to these products.", "code")
+    return priced
+
+
+def _use_codes(codes: Iterable[DiscountCode]) -> None:
+    for code in {c.pk: c for c in codes}.values():
+        used = (
+            DiscountCode.objects.filter(pk=code.pk, active=True)
+            .filter(Q(max_uses__isnull=True) | Q(used_count__lt=F("max_uses")))
+            .update(used_count=F("used_count") + 1)
+        )
+        if not used:
+            # Another buyer took the last use between pricing and now.
+            raise CheckoutError(f"The code “{code.code}” has been used up.", "code")
+
+
+def _release_codes(order: Order) -> None:
+    codes = {item.discount_code_id for item in order.items.all() if item.discount_code_id}
+    DiscountCode.objects.filter(pk__in=codes, used_count__gt=0).update(
+        used_count=F("used_count") - 1
+    )
+
+
 def order_create(
     *,
-    product: Product,
+    lines: Sequence[OrderLine],
     email: str,
     checkout_key: str,
-    offered: str | None = None,
+    code: str = "",
     user: AbstractBaseUser | AnonymousUser | None = None,
     provider: str,
+    attribution: Attribution | None = None,
 ) -> Order:
-    """Create a pending order for one product; free orders are paid at once."""
+    """Create a pending order from priced lines; an order that costs nothing is paid at once."""
+    attribution = attribution or Attribution()
     if not CHECKOUT_KEY.match(checkout_key or ""):
         raise CheckoutError("This form has expired. Please reload the page and try again.")
     existing = Order.objects.filter(checkout_key=checkout_key).first()
     if existing is not None:
         raise CheckoutReplayed(existing)
-    if not product.is_buyable:
-        raise CheckoutError("This product is not on sale.")
     email = normalize_email(email or "")
     try:
         validate_email(email)
@@ -97,57 +219,108 @@ def order_create(
         raise CheckoutError(
             "Enter a valid email address, like name@example.com.", "email"
         ) from None
-    amount = price_for(product=product, offered=offered)
-    fee = platform_fee_for(amount)
+    priced = lines_price(lines=lines, code=code)
+    subtotal = sum(p.list_price for p in priced)
+    total = sum(p.unit_price for p in priced)
     try:
         with transaction.atomic():
+            _use_codes(p.discount_code for p in priced if p.discount_code)
             order = Order.objects.create(
                 buyer_email=email,
                 buyer_id=user.pk if user is not None and user.is_authenticated else None,
-                currency=product.currency,
-                subtotal=amount,
-                total=amount,
-                platform_fee=fee,
-                provider="free" if amount == 0 else provider,
+                currency=settings.STORE_CURRENCY,
+                subtotal=subtotal,
+                discount_total=subtotal - total,
+                total=total,
+                platform_fee=sum(platform_fee_for(p.unit_price) for p in priced),
+                provider="free" if total == 0 else provider,
                 checkout_key=checkout_key,
+                referrer_host=attribution.ref,
+                utm_source=attribution.utm_source,
+                utm_campaign=attribution.utm_campaign,
             )
-            OrderItem.objects.create(
-                order=order,
-                product=product,
-                seller=product.seller,
-                title=product.title,
-                unit_price=amount,
-                platform_fee=fee,
+            OrderItem.objects.bulk_create(
+                OrderItem(
+                    order=order,
+                    product=p.product,
+                    seller_id=p.product.seller_id,
+                    title=p.product.title,
+                    list_price=p.list_price,
+                    discount_amount=p.discount_amount,
+                    discount_code=p.discount_code,
+                    unit_price=p.unit_price,
+                    minimum_price=(
+                        p.product.price if p.product.pricing == Product.Pricing.PWYW else None
+                    ),
+                    platform_fee=platform_fee_for(p.unit_price),
+                )
+                for p in priced
             )
     except IntegrityError:
         # Two submissions of one form raced; the other one created the order.
         raise CheckoutReplayed(Order.objects.get(checkout_key=checkout_key)) from None
-    if amount == 0:
+    if total == 0:
         order = order_fulfil(order_id=order.pk, payment_id=None)
     return order
 
 
 @transaction.atomic
-def order_fulfil(*, order_id: int, payment_id: str | None) -> Order:
-    """Mark an order paid and grant its entitlements; calling it again changes nothing."""
+def order_fulfil(
+    *,
+    order_id: int,
+    payment_id: str | None,
+    charge_id: str | None = None,
+    country: str | None = None,
+) -> Order:
+    """Mark an order paid and grant its entitlements; calling it again changes nothing.
+
+    Every path that learns of a payment (webhooks, the success page, the
+    reconcile command, the test provider) ends here, under a row lock.
+    """
     order = Order.objects.select_for_update().get(pk=order_id)
-    if order.status == Order.Status.PAID:
-        return order
     if order.status != Order.Status.PENDING:
-        raise OrderStateError(
-            f"An order that is {order.get_status_display().lower()} cannot be paid."
-        )
+        if order.status == Order.Status.FAILED or order.status == Order.Status.EXPIRED:
+            raise OrderStateError(
+                f"An order that is {order.get_status_display().lower()} cannot be paid."
+            )
+        return order  # paid already, or further along (refunded, disputed)
     order.status = Order.Status.PAID
     order.paid_at = timezone.now()
-    if payment_id:
-        order.provider_payment_id = payment_id
-    order.save(update_fields=["status", "paid_at", "provider_payment_id"])
-    for item in order.items.select_related("product").select_for_update(of=("self",)):
+    order.provider_payment_id = payment_id or order.provider_payment_id
+    order.provider_charge_id = charge_id or order.provider_charge_id
+    order.country = (country or order.country or "")[:2].upper()
+    order.save(
+        update_fields=["status", "paid_at", "provider_payment_id", "provider_charge_id", "country"]
+    )
+    _grant_missing(order)
+    ledger.ledger_record_sales(order=order)
+    transaction.on_commit(lambda: send_receipt.enqueue(order_id=order.pk))
+    transaction.on_commit(lambda: send_sale_notifications.enqueue(order_id=order.pk))
+    if order.provider == "stripe":
+        transaction.on_commit(lambda: ledger.payout_order_sellers.enqueue(order_id=order.pk))
+    return order
+
+
+def _grant_missing(order: Order) -> int:
+    granted = 0
+    for item in order.items.select_related("product"):
         if item.entitlement_id is None:
             item.entitlement = entitlement_grant(email=order.buyer_email, product=item.product)
             item.save(update_fields=["entitlement"])
-    transaction.on_commit(lambda: send_receipt.enqueue(order_id=order.pk))
-    return order
+            granted += 1
+    return granted
+
+
+@transaction.atomic
+def order_entitlements_repair(*, order_id: int) -> int:
+    """Grant what a paid order should have granted; returns how many were missing."""
+    order = Order.objects.select_for_update().get(pk=order_id)
+    if order.status != Order.Status.PAID:
+        return 0
+    granted = _grant_missing(order)
+    if granted:
+        transaction.on_commit(lambda: send_receipt.enqueue(order_id=order.pk))
+    return granted
 
 
 @transaction.atomic
@@ -160,4 +333,213 @@ def order_fail(*, order_id: int, reason: str) -> Order:
     order.status = Order.Status.FAILED
     order.failure_reason = reason[:300]
     order.save(update_fields=["status", "failure_reason"])
+    _release_codes(order)
     return order
+
+
+@transaction.atomic
+def order_expire(*, order_id: int) -> Order:
+    """The buyer never paid: give back the discount code's use. A late payment still wins."""
+    order = Order.objects.select_for_update().get(pk=order_id)
+    if order.status == Order.Status.PENDING:
+        order.status = Order.Status.EXPIRED
+        order.save(update_fields=["status"])
+        _release_codes(order)
+    return order
+
+
+def _refresh_refund_status(order: Order) -> None:
+    items = list(order.items.all())
+    order.refunded_amount = sum(item.refunded_amount for item in items)
+    if order.status == Order.Status.DISPUTED:
+        pass
+    elif order.refunded_amount and order.refunded_amount >= order.total:
+        order.status = Order.Status.REFUNDED
+    elif order.refunded_amount:
+        order.status = Order.Status.PARTIALLY_REFUNDED
+    order.save(update_fields=["refunded_amount", "status"])
+
+
+def _apply_item_refund(*, item: OrderItem, amount: int, refund: Refund, reason: str) -> None:
+    item.refunded_amount += amount
+    item.save(update_fields=["refunded_amount"])
+    ledger.ledger_record_refund(item=item, amount=amount, refund=refund)
+    if item.refunded_amount >= item.unit_price and item.entitlement_id:
+        assert item.entitlement is not None
+        entitlement_revoke(entitlement=item.entitlement, reason=reason)
+
+
+def _spread(amount: int, items: Sequence[OrderItem]) -> list[tuple[OrderItem, int]]:
+    """Split an order-level amount over items in proportion to what is left of each."""
+    room = [(item, item.refundable) for item in items if item.refundable > 0]
+    total = sum(r for _, r in room)
+    if total == 0:
+        return []
+    shares, given = [], 0
+    for index, (item, left) in enumerate(room):
+        share = amount - given if index == len(room) - 1 else amount * left // total
+        share = min(share, left)
+        shares.append((item, share))
+        given += share
+    return [(item, share) for item, share in shares if share > 0]
+
+
+@transaction.atomic
+def order_item_refund(
+    *, item_id: int, amount: int, reason: str = "", by: AbstractBaseUser | None = None
+) -> Refund:
+    """Refund part or all of one item; a full refund revokes its download."""
+    item = OrderItem.objects.select_related("order", "entitlement").get(pk=item_id)
+    order = Order.objects.select_for_update().get(pk=item.order_id)
+    item.refresh_from_db(fields=["refunded_amount"])
+    if order.status not in (Order.Status.PAID, Order.Status.PARTIALLY_REFUNDED):
+        raise RefundError(
+            f"An order that is {order.get_status_display().lower()} cannot be refunded."
+        )
+    if amount <= 0:
+        raise RefundError("Enter an amount above zero.")
+    if amount > item.refundable:
+        raise RefundError(
+            f"At most {format_money(item.refundable, order.currency)} can still be refunded."
+        )
+    provider_id = None
+    if order.provider == "stripe":
+        from shop.payments import stripe_api
+
+        if not order.provider_payment_id:
+            raise RefundError("This order has no Stripe payment to refund.")
+        try:
+            provider_id, _, _ = stripe_api.refund_create(
+                payment_intent=order.provider_payment_id,
+                amount=amount,
+                idempotency_key=f"refund-{item.pk}-{item.refunded_amount}-{amount}",
+                metadata={"order": str(order.public_id), "item": str(item.pk)},
+            )
+        except stripe_api.PaymentProviderError as exc:
+            raise RefundError(str(exc)) from exc
+    refund = Refund.objects.create(
+        order=order,
+        item=item,
+        amount=amount,
+        provider_refund_id=provider_id,
+        reason=reason[:300],
+        created_by_id=by.pk if by is not None else None,
+    )
+    _apply_item_refund(item=item, amount=amount, refund=refund, reason=reason or "Refunded.")
+    _refresh_refund_status(order)
+    return refund
+
+
+@transaction.atomic
+def order_refund_record(
+    *, order_id: int, refunded_total: int, provider_refund_id: str | None, full: bool
+) -> Order:
+    """Bring an order in line with the provider's refunded total (from a webhook).
+
+    Refunds made here are already recorded, so a webhook about them adds
+    nothing; a refund made on Stripe's dashboard is spread over the items.
+    """
+    order = Order.objects.select_for_update().get(pk=order_id)
+    if provider_refund_id and Refund.objects.filter(provider_refund_id=provider_refund_id).exists():
+        return order
+    missing = refunded_total - order.refunded_amount
+    if missing <= 0:
+        return order
+    refund = Refund.objects.create(
+        order=order,
+        amount=missing,
+        provider_refund_id=provider_refund_id,
+        reason="Refunded at the payment provider.",
+    )
+    items = list(order.items.select_related("entitlement"))
+    for item, share in _spread(missing, items):
+        _apply_item_refund(item=item, amount=share, refund=refund, reason="Refunded.")
+    if full:
+        for item in items:
+            if item.entitlement_id and item.entitlement is not None:
+                entitlement_revoke(entitlement=item.entitlement, reason="Refunded.")
+    _refresh_refund_status(order)
+    return order
+
+
+@transaction.atomic
+def order_dispute(*, order_id: int, reason: str) -> Order:
+    """A chargeback: revoke every download at once and flag the order for a person."""
+    order = Order.objects.select_for_update().get(pk=order_id)
+    order.flagged = True
+    order.flag_reason = reason[:300]
+    order.status = Order.Status.DISPUTED
+    order.save(update_fields=["flagged", "flag_reason", "status"])
+    for item in order.items.select_related("entitlement"):
+        if item.entitlement is not None:
+            entitlement_revoke(entitlement=item.entitlement, reason="The payment was disputed.")
+        ledger.ledger_record_dispute(item=item)
+    return order
+
+
+CODE_PATTERN = re.compile(r"^[A-Za-z0-9_-]{3,40}$")
+
+
+def discount_code_create(
+    *,
+    seller_id: int,
+    code: str,
+    kind: str,
+    value_text: str,
+    currency: str,
+    product_ids: Sequence[int] = (),
+    expires_at: datetime | None = None,
+    max_uses: int | None = None,
+) -> DiscountCode:
+    """A seller's new code; ``value_text`` is a percentage ("25") or an amount ("2.50")."""
+    code = code.strip()
+    if not CODE_PATTERN.match(code):
+        raise DiscountCodeError("Use 3 to 40 letters, digits, - or _ for the code.", "code")
+    if DiscountCode.objects.filter(seller_id=seller_id, code__iexact=code).exists():
+        raise DiscountCodeError(f"You already have a code “{code}”.", "code")
+    if kind not in DiscountCode.Kind.values:
+        raise DiscountCodeError("Choose a percentage or a fixed amount.", "kind")
+    try:
+        if kind == DiscountCode.Kind.PERCENT:
+            value = _percent(value_text)
+        else:
+            value = parse_amount(value_text, currency)
+    except AmountError as exc:
+        raise DiscountCodeError(str(exc), "value") from None
+    if value <= 0:
+        raise DiscountCodeError("The discount must be more than zero.", "value")
+    if max_uses is not None and max_uses < 1:
+        raise DiscountCodeError(
+            "Allow at least one use, or leave it empty for no limit.", "max_uses"
+        )
+    if expires_at is not None and expires_at <= timezone.now():
+        raise DiscountCodeError("The expiry date is in the past.", "expires_at")
+    own = list(Product.objects.filter(seller_id=seller_id, pk__in=product_ids))
+    if len(own) != len(set(product_ids)):
+        raise DiscountCodeError("Pick products from your own shop.", "products")
+    with transaction.atomic():
+        discount = DiscountCode.objects.create(
+            seller_id=seller_id,
+            code=code,
+            kind=kind,
+            value=value,
+            expires_at=expires_at,
+            max_uses=max_uses,
+        )
+        discount.products.set(own)
+    return discount
+
+
+def _percent(text: str) -> int:
+    """'25' or '12.5' percent, as basis points."""
+    value = parse_amount(text.replace("%", ""), "EUR")  # two decimals: hundredths of a percent
+    if value > 10_000:
+        raise AmountError("A percentage goes up to 100.")
+    return value
+
+
+@transaction.atomic
+def discount_code_set_active(*, code: DiscountCode, active: bool) -> DiscountCode:
+    code.active = active
+    code.save(update_fields=["active"])
+    return code

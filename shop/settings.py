@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import dj_database_url
@@ -98,6 +99,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Counts product page views for the sales dashboard, after the response is sent.
+    "shop.analytics.recording.ProductViewMiddleware",
 ]
 
 ROOT_URLCONF = "shop.urls"
@@ -147,6 +150,10 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "login"
+# Log in with the account's email (sellers) or its username (older accounts).
+AUTHENTICATION_BACKENDS = ["catalog.auth.EmailOrUsernameBackend"]
+# How long the link in a seller's email-verification message works.
+EMAIL_VERIFY_MAX_AGE = env_int("EMAIL_VERIFY_MAX_AGE", 3 * 24 * 3600)
 LOGIN_REDIRECT_URL = "delivery:library_account"
 LOGOUT_REDIRECT_URL = "catalog:home"
 
@@ -168,6 +175,60 @@ MEDIA_URL = env_str("MEDIA_URL", "/media/")
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 
+
+def s3_storages(
+    *,
+    access_key: str,
+    secret_key: str,
+    endpoint_url: str | None,
+    private_bucket: str,
+    public_bucket: str,
+    region: str = "us-east-1",
+    addressing_style: str = "path",
+    presign_seconds: int = 60,
+    public_domain: str | None = None,
+) -> dict[str, dict[str, Any]]:
+    """The "default" (private) and "public" STORAGES entries for an S3-compatible service.
+
+    A function, not inline dicts, so the test suite points exactly these
+    options at its own SeaweedFS server.
+    """
+    common = {
+        "access_key": access_key,
+        "secret_key": secret_key,
+        "endpoint_url": endpoint_url,
+        "region_name": region,
+        # Presigned URLs must be SigV4 (SigV2 is gone from AWS and most clones).
+        "signature_version": "s3v4",
+        "addressing_style": addressing_style,
+        "file_overwrite": False,
+        # Reading an object spools it here; past this it goes to a temporary
+        # file. django-storages' default (0) keeps a whole 20 GB video in memory.
+        "max_memory_size": 2 * 1024 * 1024,
+    }
+    return {
+        "default": {
+            "BACKEND": "storages.backends.s3.S3Storage",
+            "OPTIONS": {
+                **common,
+                "bucket_name": private_bucket,
+                "default_acl": "private",
+                "querystring_auth": True,
+                "querystring_expire": presign_seconds,
+            },
+        },
+        "public": {
+            "BACKEND": "storages.backends.s3.S3Storage",
+            "OPTIONS": {
+                **common,
+                "bucket_name": public_bucket,
+                "querystring_auth": False,
+                "custom_domain": public_domain,
+            },
+        },
+    }
+
+
 if STORAGE == "local":
     _private_storage = {
         # Its url() raises: no template can ever produce a link to a paid file.
@@ -179,34 +240,18 @@ if STORAGE == "local":
         "OPTIONS": {"location": str(MEDIA_ROOT / "public"), "base_url": MEDIA_URL},
     }
 else:
-    _s3_common = {
-        "access_key": env_str("S3_ACCESS_KEY_ID"),
-        "secret_key": env_str("S3_SECRET_ACCESS_KEY"),
-        "endpoint_url": env_str("S3_ENDPOINT_URL") or None,
-        "region_name": env_str("S3_REGION", "us-east-1"),
-        "signature_version": "s3v4",
-        "addressing_style": env_str("S3_ADDRESSING_STYLE", "path"),
-        "file_overwrite": False,
-    }
-    _private_storage = {
-        "BACKEND": "storages.backends.s3.S3Storage",
-        "OPTIONS": {
-            **_s3_common,
-            "bucket_name": env_str("S3_PRIVATE_BUCKET"),
-            "default_acl": "private",
-            "querystring_auth": True,
-            "querystring_expire": env_int("S3_PRESIGN_SECONDS", 60),
-        },
-    }
-    _public_storage = {
-        "BACKEND": "storages.backends.s3.S3Storage",
-        "OPTIONS": {
-            **_s3_common,
-            "bucket_name": env_str("S3_PUBLIC_BUCKET"),
-            "querystring_auth": False,
-            "custom_domain": env_str("S3_PUBLIC_DOMAIN") or None,
-        },
-    }
+    _s3 = s3_storages(
+        access_key=env_str("S3_ACCESS_KEY_ID"),
+        secret_key=env_str("S3_SECRET_ACCESS_KEY"),
+        endpoint_url=env_str("S3_ENDPOINT_URL") or None,
+        private_bucket=env_str("S3_PRIVATE_BUCKET"),
+        public_bucket=env_str("S3_PUBLIC_BUCKET"),
+        region=env_str("S3_REGION", "us-east-1"),
+        addressing_style=env_str("S3_ADDRESSING_STYLE", "path"),
+        presign_seconds=env_int("S3_PRESIGN_SECONDS", 60),
+        public_domain=env_str("S3_PUBLIC_DOMAIN") or None,
+    )
+    _private_storage, _public_storage = _s3["default"], _s3["public"]
 
 STORAGES = {
     "default": _private_storage,
@@ -219,6 +264,12 @@ STORAGES = {
         )
     },
 }
+# Sellers' resumable uploads (catalog/uploads.py): the largest file accepted,
+# how long an unfinished upload may wait for its next byte, and the lifetime
+# of each presigned part URL handed to the browser (STORAGE=s3).
+UPLOAD_MAX_BYTES = env_int("UPLOAD_MAX_BYTES", 20 * 1024**3)
+UPLOAD_EXPIRY_HOURS = env_int("UPLOAD_EXPIRY_HOURS", 48)
+UPLOAD_PRESIGN_SECONDS = env_int("UPLOAD_PRESIGN_SECONDS", 3600)
 # Large uploads go to a temporary file, never into memory.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
@@ -279,6 +330,8 @@ TEST_PAYMENTS_ENABLED = env_bool("TEST_PAYMENTS_ENABLED", DEBUG)
 STRIPE_SECRET_KEY = env_str("STRIPE_SECRET_KEY")
 STRIPE_PUBLISHABLE_KEY = env_str("STRIPE_PUBLISHABLE_KEY")
 STRIPE_WEBHOOK_SECRET = env_str("STRIPE_WEBHOOK_SECRET")
+# Let Stripe Tax compute and add tax at checkout (needs Stripe Tax set up on the account).
+STRIPE_AUTOMATIC_TAX = env_bool("STRIPE_AUTOMATIC_TAX", False)
 
 # --- Delivery ---------------------------------------------------------------
 
@@ -291,9 +344,17 @@ FILE_LINK_MAX_AGE = env_int("FILE_LINK_MAX_AGE", 5 * 60)
 DOWNLOAD_WINDOW_SECONDS = env_int("DOWNLOAD_WINDOW_SECONDS", 30 * 60)
 # How long the presigned GET behind an `s3` redirect stays valid.
 FILE_LINK_REDIRECT_SECONDS = env_int("FILE_LINK_REDIRECT_SECONDS", 30)
+# A library whose files are fetched from this many networks (/24 for IPv4, /48
+# for IPv6) within 24 hours is flagged to sellers as probably shared. A buyer
+# with a home, a phone and an office rarely goes past three or four.
+DELIVERY_SHARED_NETWORKS = env_int("DELIVERY_SHARED_NETWORKS", 8)
 
 # --- Security ---------------------------------------------------------------
 
+# Reverse proxies in front of the app that append the client's address to
+# X-Forwarded-For (1 behind one nginx). 0 trusts only the connection itself:
+# the header is client input and anyone can forge it.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
 SECURE_PROXY_SSL_HEADER = (
     ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_TLS_PROXY", False) else None
 )

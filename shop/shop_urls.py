@@ -1,12 +1,39 @@
 from django.urls import path
 
-from shop import views
+from shop import views, views_dashboard, views_sell
 
 app_name = "shop"
 
 urlpatterns = [
     path("checkout/<int:product_id>/", views.checkout, name="checkout"),
+    path("checkout/return/", views.stripe_return, name="stripe_return"),
+    path("cart/", views.cart, name="cart"),
+    path("cart/add/<int:product_id>/", views.cart_add, name="cart_add"),
+    path("cart/remove/<int:product_id>/", views.cart_remove, name="cart_remove"),
     path("pay/test/<uuid:order>/", views.test_pay, name="test_pay"),
+    path("stripe/webhook/", views.stripe_webhook, name="stripe_webhook"),
     path("orders/<uuid:order>/", views.receipt, name="receipt"),
     path("orders/<uuid:order>/library/", views.receipt_library, name="receipt_library"),
+    path("sell/sales/", views_sell.sales, name="sell_sales"),
+    path("sell/sales/<int:item>/refund/", views_sell.refund, name="sell_refund"),
+    path("sell/codes/", views_sell.codes, name="sell_codes"),
+    path("sell/codes/<int:code>/active/", views_sell.code_active, name="sell_code_active"),
+    path("sell/payouts/", views_sell.payouts, name="sell_payouts"),
+    path("sell/payouts/connect/", views_sell.payouts_connect, name="sell_payouts_connect"),
+    path("sell/payouts/return/", views_sell.payouts_return, name="sell_payouts_return"),
+    # The sales dashboard: a seller's, one product's, the whole shop's (staff).
+    path("sell/stats/", views_dashboard.seller_dashboard, name="dashboard"),
+    path("sell/stats/<str:kind>.csv", views_dashboard.seller_export, name="dashboard_export"),
+    path(
+        "sell/stats/products/<int:product_id>/",
+        views_dashboard.product_dashboard,
+        name="dashboard_product",
+    ),
+    path(
+        "sell/stats/products/<int:product_id>/<str:kind>.csv",
+        views_dashboard.product_export,
+        name="dashboard_product_export",
+    ),
+    path("staff/stats/", views_dashboard.shop_dashboard, name="dashboard_shop"),
+    path("staff/stats/<str:kind>.csv", views_dashboard.shop_export, name="dashboard_shop_export"),
 ]

@@ -32,3 +32,30 @@ def send_receipt(*, order_id: int) -> None:
     )
     message.attach_alternative(render_to_string("shop/email/receipt.html", context), "text/html")
     message.send()
+
+
+@task()
+def send_sale_notifications(*, order_id: int) -> None:
+    """Tell each seller in the order what they just sold."""
+    order = Order.objects.get(pk=order_id)
+    items = list(order.items.select_related("seller__user"))
+    for seller_id in sorted({item.seller_id for item in items}):
+        mine = [item for item in items if item.seller_id == seller_id]
+        seller = mine[0].seller
+        if not seller.user.email:
+            continue
+        context = {
+            "order": order,
+            "items": mine,
+            "seller": seller,
+            "store_name": settings.STORE_NAME,
+        }
+        subject = (
+            f"You sold {mine[0].title}" if len(mine) == 1 else f"You sold {len(mine)} products"
+        )
+        message = EmailMultiAlternatives(
+            subject=subject,
+            body=render_to_string("shop/email/sale.txt", context),
+            to=[seller.user.email],
+        )
+        message.send()

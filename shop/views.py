@@ -1,27 +1,41 @@
 from __future__ import annotations
 
-from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_http_methods, require_POST
+import logging
 
+from django.conf import settings
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from catalog.attribution import Attribution, attribution_from_form
 from catalog.models import Product
 from catalog.selectors import VISIBLE_BY_URL
 from catalog.views import product_context
 from delivery.views import open_library_for_email
+from shop.cart import Cart
 from shop.models import Order
-from shop.payments.base import PaymentsUnavailable, get_provider
+from shop.payments import stripe_api
+from shop.payments.base import PaymentProvider, PaymentsUnavailable, get_provider
+from shop.payments.webhooks import session_settle, webhook_receive
 from shop.services import (
     CheckoutError,
     CheckoutReplayed,
+    OrderLine,
     OrderStateError,
+    checkout_key_new,
+    lines_price,
     order_create,
     order_fail,
     order_fulfil,
+    price_for,
 )
 
+log = logging.getLogger(__name__)
 
-@require_POST
-def checkout(request: HttpRequest, product_id: int) -> HttpResponse:
+
+def _buyable(product_id: int) -> Product:
     product = (
         Product.objects.filter(pk=product_id, status__in=VISIBLE_BY_URL)
         .select_related("seller")
@@ -31,39 +45,170 @@ def checkout(request: HttpRequest, product_id: int) -> HttpResponse:
     if product is None:
         raise Http404("No such product.")
     product.ordered_assets = list(product.assets.all())  # type: ignore[attr-defined]
-    values = {"email": request.POST.get("email", ""), "amount": request.POST.get("amount", "")}
+    return product
 
-    def show_error(message: str, field: str | None, status: int) -> HttpResponse:
-        context = product_context(product, form_values=values, errors={field or "form": message})
-        return render(request, "catalog/product.html", context, status=status)
 
+def _go_pay(request: HttpRequest, provider: PaymentProvider, order: Order) -> HttpResponse:
+    """Send the buyer to pay, or to the receipt when there is nothing to pay."""
+    if order.status == Order.Status.PAID:
+        return redirect(order)
+    try:
+        return redirect(provider.start(order=order, request=request))
+    except stripe_api.PaymentProviderError as exc:
+        return render(
+            request, "shop/unavailable.html", {"message": str(exc), "order": order}, status=502
+        )
+
+
+def _place_order(
+    request: HttpRequest,
+    *,
+    lines: list[OrderLine],
+    email: str,
+    code: str,
+    attribution: Attribution,
+) -> tuple[HttpResponse | None, CheckoutError | None, int]:
+    """Create the order and send the buyer on; or say what is wrong with the form."""
     try:
         provider = get_provider()
     except PaymentsUnavailable as exc:
-        return show_error(str(exc), None, 503)
+        return None, CheckoutError(str(exc)), 503
     try:
         order = order_create(
-            product=product,
-            email=values["email"],
-            offered=values["amount"],
+            lines=lines,
+            email=email,
+            code=code,
             checkout_key=request.POST.get("checkout_key", ""),
             user=request.user,
             provider=provider.name,
+            attribution=attribution,
         )
     except CheckoutError as exc:
-        return show_error(exc.message, exc.field, 400)
+        return None, exc, 400
     except CheckoutReplayed as exc:
         previous = exc.order
-        if (
-            previous.status == Order.Status.PENDING
-            and previous.items.filter(product=product).exists()
-        ):
+        if previous.status == Order.Status.PENDING:
             # A double click: carry on with the order the first click made.
-            return redirect(provider.start(order=previous, request=request))
-        return render(request, "shop/replayed.html", {"order": previous}, status=409)
-    if order.status == Order.Status.PAID:
-        return redirect(order)
-    return redirect(provider.start(order=order, request=request))
+            return _go_pay(request, provider, previous), None, 302
+        return render(request, "shop/replayed.html", {"order": previous}, status=409), None, 409
+    return _go_pay(request, provider, order), None, 302
+
+
+@require_POST
+def checkout(request: HttpRequest, product_id: int) -> HttpResponse:
+    """Buy one product now, from its page."""
+    product = _buyable(product_id)
+    values = {
+        "email": request.POST.get("email", ""),
+        "amount": request.POST.get("amount", ""),
+        "code": request.POST.get("code", ""),
+    }
+    attribution = attribution_from_form(request.POST)
+    response, error, status = _place_order(
+        request,
+        lines=[OrderLine(product, values["amount"])],
+        email=values["email"],
+        code=values["code"],
+        attribution=attribution,
+    )
+    if response is not None:
+        return response
+    assert error is not None
+    context = product_context(
+        product,
+        form_values=values,
+        errors={error.field or "form": error.message},
+        attribution=attribution,
+    )
+    return render(request, "catalog/product.html", context, status=status)
+
+
+@require_POST
+def cart_add(request: HttpRequest, product_id: int) -> HttpResponse:
+    product = _buyable(product_id)
+    amount = request.POST.get("amount") if product.pricing == Product.Pricing.PWYW else None
+    try:
+        price_for(product=product, offered=amount)
+    except CheckoutError as exc:
+        values = {"email": request.POST.get("email", ""), "amount": amount or "", "code": ""}
+        context = product_context(
+            product, form_values=values, errors={exc.field or "form": exc.message}
+        )
+        return render(request, "catalog/product.html", context, status=400)
+    basket = Cart(request.session)
+    basket.add(product.pk, amount)
+    basket.remember_source(attribution_from_form(request.POST))
+    messages.success(request, f"“{product.title}” is in your cart.")
+    return redirect("shop:cart")
+
+
+@require_POST
+def cart_remove(request: HttpRequest, product_id: int) -> HttpResponse:
+    Cart(request.session).remove(product_id)
+    return redirect("shop:cart")
+
+
+def _cart_lines(cart: Cart) -> tuple[list[OrderLine], list[str]]:
+    """The cart's lines with today's products; what disappeared is named, not hidden."""
+    lines = cart.lines
+    products = {
+        p.pk: p
+        for p in Product.objects.filter(pk__in=[line.product_id for line in lines]).select_related(
+            "seller"
+        )
+    }
+    found, gone = [], []
+    for line in lines:
+        product = products.get(line.product_id)
+        if product is None or not product.is_buyable:
+            gone.append(product.title if product else "A product")
+            cart.remove(line.product_id)
+            continue
+        found.append(OrderLine(product, line.amount))
+    return found, gone
+
+
+@require_http_methods(["GET", "POST"])
+def cart(request: HttpRequest) -> HttpResponse:
+    basket = Cart(request.session)
+    lines, gone = _cart_lines(basket)
+    values = {"email": request.POST.get("email", ""), "code": request.POST.get("code", "")}
+    if not values["email"] and request.user.is_authenticated:
+        values["email"] = getattr(request.user, "email", "")
+    error: CheckoutError | None = None
+    status = 200
+    if request.method == "POST":
+        response, error, status = _place_order(
+            request,
+            lines=lines,
+            email=values["email"],
+            code=values["code"],
+            attribution=basket.attribution,
+        )
+        if response is not None:
+            if status == 302:
+                basket.clear()
+            return response
+    priced, price_error = [], None
+    if lines:
+        try:
+            priced = lines_price(lines=lines, code=values["code"] if error is None else "")
+        except CheckoutError as exc:
+            price_error = exc
+    total, subtotal = sum(p.unit_price for p in priced), sum(p.list_price for p in priced)
+    context = {
+        "priced": priced,
+        "gone": gone,
+        "total": total,
+        "subtotal": subtotal,
+        "discount": subtotal - total,
+        "currency": settings.STORE_CURRENCY,
+        "form_values": values,
+        "errors": {(error.field or "form"): error.message} if error else {},
+        "price_error": price_error,
+        "form_key": checkout_key_new(),
+    }
+    return render(request, "shop/cart.html", context, status=status)
 
 
 @require_http_methods(["GET", "POST"])
@@ -90,6 +235,34 @@ def test_pay(request: HttpRequest, order: str) -> HttpResponse:
     if found.status != Order.Status.PENDING:
         return redirect(found)
     return render(request, "shop/test_pay.html", {"order": found})
+
+
+@require_GET
+def stripe_return(request: HttpRequest) -> HttpResponse:
+    """Back from Stripe Checkout: settle the order now instead of waiting for the webhook."""
+    session_id = request.GET.get("session_id", "")
+    if not session_id.startswith("cs_") or len(session_id) > 255:
+        raise Http404("Unknown checkout.")
+    order = Order.objects.filter(provider_session_id=session_id).first()
+    if order is None:
+        raise Http404("Unknown checkout.")
+    try:
+        session_settle(stripe_api.checkout_session_retrieve(session_id))
+    except stripe_api.PaymentProviderError:
+        log.warning("Could not retrieve session %s; the webhook will settle it", session_id)
+    return redirect(order)
+
+
+@csrf_exempt
+@require_POST
+def stripe_webhook(request: HttpRequest) -> HttpResponse:
+    try:
+        outcome = webhook_receive(
+            payload=request.body, signature=request.headers.get("Stripe-Signature", "")
+        )
+    except stripe_api.WebhookSignatureInvalid:
+        return HttpResponseBadRequest("invalid signature", content_type="text/plain")
+    return HttpResponse(outcome, content_type="text/plain")
 
 
 def receipt(request: HttpRequest, order: str) -> HttpResponse:

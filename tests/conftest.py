@@ -1,15 +1,24 @@
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 from django.core.cache import cache
 
 from catalog.models import Asset, Product
-from tests.factories import ProductFactory, add_file
+from tests.factories import ProductFactory, add_file, pdf_bytes
+from tests.s3server import S3Server, s3_server_or_skip
 
 
 @pytest.fixture(autouse=True)
 def _clear_cache() -> None:
     cache.clear()
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[S3Server]:
+    """SeaweedFS on loopback for the whole run (tests/s3server.py); skips without `weed`."""
+    yield from s3_server_or_skip()
 
 
 @pytest.fixture
@@ -19,6 +28,4 @@ def product(db: None) -> Product:
 
 @pytest.fixture
 def pdf_asset(product: Product) -> Asset:
-    return add_file(
-        product, b"%PDF-1.4\n" + bytes(range(256)) * 40 + b"\n%%EOF\n", "Ñotes – été.pdf"
-    )
+    return add_file(product, pdf_bytes(bytes(range(256)) * 40), "Ñotes – été.pdf")

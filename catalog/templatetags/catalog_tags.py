@@ -29,3 +29,15 @@ def filesize(value: int) -> str:
             return f"{size:.0f} {unit}" if unit == "bytes" else f"{size:.1f} {unit}"
         size /= 1000
     return f"{size:.1f} TB"
+
+
+@register.filter
+def duration(value: float | int | str | None) -> str:
+    """Seconds as 3:07 or 1:02:03."""
+    try:
+        total = round(float(value or 0))
+    except (TypeError, ValueError):
+        return ""
+    hours, rest = divmod(total, 3600)
+    minutes, seconds = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes}:{seconds:02d}"

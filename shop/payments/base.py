@@ -35,7 +35,11 @@ def get_provider() -> PaymentProvider:
         from shop.payments.testmode import TestModeProvider
 
         return TestModeProvider()
-    raise PaymentsUnavailable("Stripe payments are not available yet.")
+    if not settings.STRIPE_SECRET_KEY:
+        raise PaymentsUnavailable("Stripe is selected but STRIPE_SECRET_KEY is not set.")
+    from shop.payments.stripe_provider import StripeProvider
+
+    return StripeProvider()
 
 
 def test_mode_active() -> bool:

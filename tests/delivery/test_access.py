@@ -9,7 +9,7 @@ from django.core import signing
 from django.test import override_settings
 from django.utils import timezone
 
-from catalog.models import Product
+from catalog.models import Asset, Product
 from delivery import access
 from delivery.models import Download
 from delivery.services import download_record, entitlement_grant, entitlement_revoke
@@ -152,3 +152,12 @@ def test_links_signed_with_the_old_key_work_while_it_is_a_fallback(owned):
         pytest.raises(access.LinkInvalid),
     ):
         access.access_file_link(token)
+
+
+def test_a_preview_is_not_a_paid_file_and_gets_no_file_link(owned):
+    entitlement, asset = owned
+    preview = add_file(asset.product, name="sample.pdf", role=Asset.Role.PREVIEW, position=9)
+    with pytest.raises(access.LinkInvalid):
+        access.access_entitlement_asset(entitlement=entitlement, asset_id=preview.pk)
+    with pytest.raises(access.LinkInvalid):
+        access.access_file_link(access.file_link_mint(entitlement=entitlement, asset=preview))

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from tests.factories import add_file
+from tests.factories import add_file, pdf_bytes
 
 pytestmark = pytest.mark.django_db
 
 
 def test_private_files_are_unreachable_by_any_url(client, product, settings):
-    asset = add_file(product, b"%PDF-1.4 secret bytes %%EOF", "secret.pdf")
+    asset = add_file(product, pdf_bytes(b"secret bytes"), "secret.pdf")
     name = asset.file.name  # e.g. assets/<uuid>.pdf
     assert asset.file.storage.exists(name)
     with pytest.raises(ValueError):

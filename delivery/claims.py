@@ -1,0 +1,93 @@
+"""Claiming guest purchases into an account, by proving the email address.
+
+A logged-in person asks to claim the purchases made with their account's
+email; a link signed with the salt ``delivery.library-claim`` over
+``{"u": <user id>, "e": <email>}`` is mailed to that address and is good for
+three days. Opening it, logged in as the same user whose email is still the
+same, links the library of that email to the account. Purchases are never
+linked by an unproven email match.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core import signing
+from django.core.cache import cache
+from django.core.mail import send_mail
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from delivery.models import Library
+from delivery.services import library_get_or_create, normalize_email
+
+CLAIM_SALT = "delivery.library-claim"
+CLAIM_MAX_AGE = 3 * 24 * 3600
+
+
+class ClaimRefused(Exception):
+    """The claim link cannot link anything; the message says why."""
+
+
+def claim_token(*, user_id: int, email: str) -> str:
+    return signing.dumps({"u": user_id, "e": normalize_email(email)}, salt=CLAIM_SALT)
+
+
+@transaction.atomic
+def library_claim(*, token: str, user_id: int, current_email: str) -> Library:
+    try:
+        data = signing.loads(token, salt=CLAIM_SALT, max_age=CLAIM_MAX_AGE)
+    except signing.SignatureExpired:
+        raise ClaimRefused("This link has expired. Ask for a new one from your library.") from None
+    except signing.BadSignature:
+        raise ClaimRefused("This link is not valid.") from None
+    if data.get("u") != user_id or data.get("e") != normalize_email(current_email):
+        raise ClaimRefused("This link was made for another account or another email address.")
+    library = Library.objects.select_for_update().get(pk=library_get_or_create(email=data["e"]).pk)
+    if library.user_id not in (None, user_id):
+        raise ClaimRefused("These purchases already belong to another account.")
+    library.user_id = user_id
+    library.save(update_fields=["user"])
+    return library
+
+
+@login_required
+@require_POST
+def claim_start(request: HttpRequest) -> HttpResponse:
+    email = normalize_email(getattr(request.user, "email", "") or "")
+    if not email:
+        messages.error(request, "Your account has no email address to claim purchases with.")
+        return redirect("delivery:library_account")
+    if cache.add(f"library-claim:{request.user.pk}", 1, timeout=60):
+        token = claim_token(user_id=int(request.user.pk or 0), email=email)
+        url = settings.SITE_URL + reverse("delivery:claim_finish", kwargs={"token": token})
+        send_mail(
+            subject=f"Confirm your email to see your {settings.STORE_NAME} purchases",
+            message=render_to_string("delivery/email/claim.txt", {"url": url}),
+            from_email=None,
+            recipient_list=[email],
+        )
+    return render(request, "delivery/claim_sent.html", {"email": email})
+
+
+@login_required
+def claim_finish(request: HttpRequest, token: str) -> HttpResponse:
+    try:
+        library = library_claim(
+            token=token,
+            user_id=int(request.user.pk or 0),
+            current_email=getattr(request.user, "email", "") or "",
+        )
+    except ClaimRefused as exc:
+        return render(request, "delivery/claim_refused.html", {"message": str(exc)}, status=400)
+    count = library.entitlements.count()
+    messages.success(
+        request,
+        f"Purchases made with {library.email} are now in your account ({count}).",
+    )
+    return redirect("delivery:library_account")

@@ -1,0 +1,60 @@
+"""Who may act on which sale: the seller-side gate for orders and payouts.
+
+A seller reaches an order item only when it is theirs; anything else is a
+404, so the answer never reveals that another seller's sale exists.
+"""
+
+from __future__ import annotations
+
+from django.http import Http404, HttpRequest
+
+from catalog.models import Product, Seller
+from shop.models import DiscountCode, OrderItem
+
+
+def access_seller(request: HttpRequest) -> Seller:
+    """The seller behind a logged-in request (views are behind login_required)."""
+    seller = Seller.objects.filter(user_id=request.user.pk).first() if request.user.pk else None
+    if seller is None:
+        raise Http404("You have no shop yet.")
+    return seller
+
+
+def access_item_for_seller(request: HttpRequest, item_id: int) -> OrderItem:
+    seller = access_seller(request)
+    item = (
+        OrderItem.objects.select_related("order", "product", "entitlement")
+        .filter(pk=item_id, seller=seller)
+        .first()
+    )
+    if item is None:
+        raise Http404("No such sale.")
+    return item
+
+
+def access_code_for_seller(request: HttpRequest, code_id: int) -> DiscountCode:
+    seller = access_seller(request)
+    code = DiscountCode.objects.filter(pk=code_id, seller=seller).first()
+    if code is None:
+        raise Http404("No such code.")
+    return code
+
+
+def access_product_for_seller(request: HttpRequest, product_id: int) -> Product:
+    """One of the logged-in seller's products (its seller loaded); anyone else's is a 404."""
+    product = (
+        Product.objects.select_related("seller")
+        .filter(pk=product_id, seller__user_id=request.user.pk)
+        .first()
+        if request.user.pk
+        else None
+    )
+    if product is None:
+        raise Http404("No such product.")
+    return product
+
+
+def access_staff(request: HttpRequest) -> None:
+    """The shop-wide dashboard: platform staff only; to anyone else it does not exist."""
+    if not (request.user.is_authenticated and request.user.is_staff and request.user.is_active):
+        raise Http404("No such page.")

@@ -1,0 +1,106 @@
+"""Counting product page views without cookies, trackers or a slower page.
+
+``ProductViewMiddleware`` notices a successful ``GET`` of the product page
+(URL name ``catalog:product``) and records the view *after* the response has
+been sent: Django calls a response's closers once the server has written the
+last byte, so the insert never delays the page. Nothing is set on the
+visitor, and nothing about them is kept but the time, the referring site and
+the utm tags of the visit (``catalog.attribution``), the same ones an order
+carries.
+
+Left out: known bots (the community-maintained pattern list of the
+``crawler-user-agents`` package, github.com/monperrus/crawler-user-agents,
+plus an empty user agent), prefetches and prerenders (``Sec-Purpose`` /
+``Purpose`` headers), and the seller looking at their own page.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from functools import lru_cache
+
+from django.db import DatabaseError
+from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
+
+from catalog.attribution import attribution_from_request
+from catalog.models import Product
+from shop.analytics.models import ProductView
+
+log = logging.getLogger(__name__)
+
+PRODUCT_PAGE = "catalog:product"
+_PREFETCH = re.compile(r"prefetch|prerender", re.IGNORECASE)
+
+
+@lru_cache(maxsize=1)
+def _bot_pattern() -> re.Pattern[str]:
+    import crawleruseragents
+
+    return re.compile("|".join(p["pattern"] for p in crawleruseragents.CRAWLER_USER_AGENTS_DATA))
+
+
+@lru_cache(maxsize=4096)
+def is_bot(user_agent: str) -> bool:
+    """A crawler, a monitor, a script: anything the maintained list knows, or no user agent."""
+    user_agent = user_agent.strip()
+    return not user_agent or _bot_pattern().search(user_agent) is not None
+
+
+def counts_as_view(request: HttpRequest, response: HttpResponse) -> bool:
+    match = request.resolver_match
+    if match is None or match.view_name != PRODUCT_PAGE:
+        return False
+    if request.method != "GET" or response.status_code != 200:
+        return False
+    purpose = request.headers.get("Sec-Purpose", "") + request.headers.get("Purpose", "")
+    if _PREFETCH.search(purpose):
+        return False
+    return not is_bot(request.headers.get("User-Agent", "")[:512])
+
+
+def product_view_record(request: HttpRequest) -> ProductView | None:
+    """Store one view of the product page ``request`` showed; None for the seller's own visit."""
+    match = request.resolver_match
+    assert match is not None
+    found = (
+        Product.objects.filter(seller__slug=match.kwargs["seller"], slug=match.kwargs["product"])
+        .values_list("pk", "seller_id", "seller__user_id")
+        .first()
+    )
+    if found is None:
+        return None
+    product_id, seller_id, owner_id = found
+    if request.user.is_authenticated and request.user.pk == owner_id:
+        return None
+    source = attribution_from_request(request)
+    return ProductView.objects.create(
+        seller_id=seller_id,
+        product_id=product_id,
+        at=timezone.now(),
+        referrer_host=source.ref,
+        utm_source=source.utm_source,
+        utm_campaign=source.utm_campaign,
+    )
+
+
+class ProductViewMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if counts_as_view(request, response):
+            # Runs when the server closes the response, after the last byte went out.
+            response._resource_closers.append(lambda: self._record(request))  # type: ignore[attr-defined]
+        return response
+
+    @staticmethod
+    def _record(request: HttpRequest) -> None:
+        try:
+            product_view_record(request)
+        except DatabaseError:
+            # A lost view is better than an error after a page that was served fine.
+            log.warning("Could not record a product view", exc_info=True)

@@ -1,0 +1,71 @@
+"""Compare Stripe with the database and mend what can be mended safely."""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils import timezone
+
+from shop.models import Order
+from shop.payments import stripe_api
+from shop.payments.webhooks import session_settle
+from shop.services import order_entitlements_repair
+
+
+class Command(BaseCommand):
+    help = (
+        "List paid Stripe Checkout Sessions without a paid order, and paid orders without "
+        "entitlements; fulfil what can be fulfilled."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--since", help="YYYY-MM-DD (default: 30 days ago)")
+        parser.add_argument("--dry-run", action="store_true", help="Report only; change nothing.")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        since = self._since(options["since"])
+        dry = options["dry_run"]
+        problems = fixed = 0
+        try:
+            sessions = list(stripe_api.checkout_sessions_complete(since=int(since.timestamp())))
+        except stripe_api.PaymentProviderError as exc:
+            raise CommandError(f"Could not list Stripe sessions: {exc}") from exc
+        for session in sessions:
+            if session.payment_status != "paid":
+                continue
+            order = Order.objects.filter(provider_session_id=session.id).first()
+            if order is not None and order.paid_at is not None:
+                continue
+            problems += 1
+            where = f"order {order.public_id} is {order.status}" if order else "no order"
+            self.stdout.write(f"PAID SESSION {session.id}: {where}")
+            if order is not None and not dry:
+                outcome = session_settle(session)
+                fixed += outcome == "fulfilled"
+                self.stdout.write(f"  -> {outcome}")
+        missing = Order.objects.filter(
+            paid_at__gte=since, status=Order.Status.PAID, items__entitlement__isnull=True
+        ).distinct()
+        for order in missing:
+            problems += 1
+            self.stdout.write(f"PAID ORDER {order.public_id}: items without entitlements")
+            if not dry:
+                granted = order_entitlements_repair(order_id=order.pk)
+                fixed += 1
+                self.stdout.write(f"  -> {granted} entitlement(s) granted")
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"{problems} problem(s) found, {fixed} fixed since {since:%Y-%m-%d}."
+            )
+        )
+
+    def _since(self, text: str | None) -> datetime:
+        if not text:
+            return timezone.now() - timedelta(days=30)
+        try:
+            day = datetime.strptime(text, "%Y-%m-%d").date()
+        except ValueError:
+            raise CommandError(f"--since must be a date like 2026-01-31, not {text!r}") from None
+        return timezone.make_aware(datetime.combine(day, time.min))

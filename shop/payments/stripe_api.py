@@ -1,0 +1,309 @@
+"""The one module that talks to Stripe.
+
+Everything else in the project calls these functions and gets plain
+dataclasses back, or :class:`PaymentProviderError` when Stripe says no or
+cannot be reached. The API version is pinned here, so an SDK upgrade never
+changes the shape of what Stripe sends without a deliberate change here.
+
+Tests answer the SDK's HTTP requests (``_http_client``) with Stripe's own
+example objects and sign webhook payloads with the real scheme.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import stripe
+from django.conf import settings
+
+# The version stripe-python 16 is generated for; bump both together.
+API_VERSION = "2026-10-28.endive"
+
+# Replaced in tests by an HTTP client that answers with fixture objects.
+_http_client: stripe.HTTPClient | None = None
+
+
+class PaymentProviderError(Exception):
+    """Stripe refused the request or could not be reached; the message is for people."""
+
+
+class WebhookSignatureInvalid(Exception):
+    """A webhook whose payload or signature does not check out."""
+
+
+@dataclass(frozen=True, slots=True)
+class CheckoutSession:
+    id: str
+    url: str | None
+    status: str | None  # open, complete, expired
+    payment_status: str  # paid, unpaid, no_payment_required
+    payment_intent: str | None
+    amount_total: int | None
+    currency: str | None
+    customer_email: str | None
+    country: str | None
+    metadata: Mapping[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class AccountStatus:
+    id: str
+    details_submitted: bool
+    charges_enabled: bool
+    payouts_enabled: bool
+
+
+@dataclass(frozen=True, slots=True)
+class LineItem:
+    name: str
+    amount: int  # minor units
+    currency: str
+    product_id: int
+
+
+def _client() -> stripe.StripeClient:
+    if not settings.STRIPE_SECRET_KEY:
+        raise PaymentProviderError("Stripe is not configured (STRIPE_SECRET_KEY is empty).")
+    return stripe.StripeClient(
+        settings.STRIPE_SECRET_KEY,
+        stripe_version=API_VERSION,
+        http_client=_http_client,
+        max_network_retries=2,
+    )
+
+
+def _wrap(exc: stripe.StripeError) -> PaymentProviderError:
+    message = exc.user_message or "The payment service could not complete the request."
+    return PaymentProviderError(message)
+
+
+def plain(obj: Any) -> dict[str, Any]:
+    """A Stripe object as the plain dict it came as in JSON."""
+    return obj.to_dict() if isinstance(obj, stripe.StripeObject) else dict(obj)
+
+
+def _session(obj: Any) -> CheckoutSession:
+    obj = plain(obj)
+    payment_intent = obj.get("payment_intent")
+    if payment_intent is not None and not isinstance(payment_intent, str):
+        payment_intent = payment_intent.get("id")
+    details = obj.get("customer_details") or {}
+    address = details.get("address") or {}
+    return CheckoutSession(
+        id=obj["id"],
+        url=obj.get("url"),
+        status=obj.get("status"),
+        payment_status=obj.get("payment_status") or "unpaid",
+        payment_intent=payment_intent,
+        amount_total=obj.get("amount_total"),
+        currency=(obj.get("currency") or "").upper() or None,
+        customer_email=obj.get("customer_email") or details.get("email"),
+        country=address.get("country"),
+        metadata=dict(obj.get("metadata") or {}),
+    )
+
+
+def checkout_session_create(
+    *,
+    order_public_id: str,
+    line_items: list[LineItem],
+    customer_email: str,
+    success_url: str,
+    cancel_url: str,
+) -> CheckoutSession:
+    """One hosted Checkout Session for one order, with prices decided by the server."""
+    params: dict[str, Any] = {
+        "mode": "payment",
+        "customer_email": customer_email,
+        "client_reference_id": order_public_id,
+        "metadata": {"order": order_public_id},
+        "payment_intent_data": {
+            "metadata": {"order": order_public_id},
+            # Separate charges and transfers: the transfers to sellers share this group.
+            "transfer_group": f"order_{order_public_id}",
+        },
+        "line_items": [
+            {
+                "quantity": 1,
+                "price_data": {
+                    "currency": item.currency.lower(),
+                    "unit_amount": item.amount,
+                    "product_data": {
+                        "name": item.name[:250],
+                        "metadata": {"product": str(item.product_id)},
+                    },
+                },
+            }
+            for item in line_items
+        ],
+        "success_url": success_url,
+        "cancel_url": cancel_url,
+        "automatic_tax": {"enabled": settings.STRIPE_AUTOMATIC_TAX},
+    }
+    try:
+        session = _client().v1.checkout.sessions.create(
+            params,  # type: ignore[arg-type]
+            {"idempotency_key": f"checkout-{order_public_id}"},
+        )
+    except stripe.StripeError as exc:
+        raise _wrap(exc) from exc
+    return _session(session)
+
+
+def checkout_session_retrieve(session_id: str) -> CheckoutSession:
+    try:
+        return _session(_client().v1.checkout.sessions.retrieve(session_id))
+    except stripe.StripeError as exc:
+        raise _wrap(exc) from exc
+
+
+def checkout_sessions_complete(*, since: int) -> Iterator[CheckoutSession]:
+    """Every completed session created at or after the Unix time ``since``."""
+    try:
+        page = _client().v1.checkout.sessions.list(
+            {"status": "complete", "created": {"gte": since}, "limit": 100}
+        )
+        for session in page.auto_paging_iter():
+            yield _session(session)
+    except stripe.StripeError as exc:
+        raise _wrap(exc) from exc
+
+
+def checkout_session_for_payment_intent(payment_intent_id: str) -> CheckoutSession | None:
+    """The Checkout Session that created a PaymentIntent (to place an early refund or dispute)."""
+    try:
+        page = _client().v1.checkout.sessions.list(
+            {"payment_intent": payment_intent_id, "limit": 1}
+        )
+    except stripe.StripeError as exc:
+        raise _wrap(exc) from exc
+    return _session(page.data[0]) if page.data else None
+
+
+def payment_intent_charge(payment_intent_id: str) -> str | None:
+    """The id of the charge that paid a PaymentIntent, if there is one."""
+    try:
+        intent = _client().v1.payment_intents.retrieve(payment_intent_id)
+    except stripe.StripeError as exc:
+        raise _wrap(exc) from exc
+    charge = plain(intent).get("latest_charge")
+    if charge is not None and not isinstance(charge, str):
+        charge = charge.get("id")
+    return charge
+
+
+def refund_create(
+    *, payment_intent: str, amount: int, idempotency_key: str, metadata: Mapping[str, str]
+) -> tuple[str, int, str]:
+    """Refund part or all of a payment; returns (refund id, amount, status)."""
+    try:
+        refund = _client().v1.refunds.create(
+            {"payment_intent": payment_intent, "amount": amount, "metadata": dict(metadata)},
+            {"idempotency_key": idempotency_key},
+        )
+    except stripe.StripeError as exc:
+        raise _wrap(exc) from exc
+    return refund.id, int(refund.amount), str(refund.status)
+
+
+def transfer_create(
+    *,
+    amount: int,
+    currency: str,
+    destination: str,
+    transfer_group: str,
+    source_transaction: str | None,
+    idempotency_key: str,
+) -> str:
+    params: dict[str, Any] = {
+        "amount": amount,
+        "currency": currency.lower(),
+        "destination": destination,
+        "transfer_group": transfer_group,
+    }
+    if source_transaction:
+        # Ties the transfer to the charge, so it waits for those funds to settle.
+        params["source_transaction"] = source_transaction
+    try:
+        transfer = _client().v1.transfers.create(
+            params,  # type: ignore[arg-type]
+            {"idempotency_key": idempotency_key},
+        )
+    except stripe.StripeError as exc:
+        raise _wrap(exc) from exc
+    return transfer.id
+
+
+def account_create(*, email: str, idempotency_key: str) -> str:
+    """A new Express account for a seller."""
+    try:
+        account = _client().v1.accounts.create(
+            {
+                "type": "express",
+                "email": email,
+                "capabilities": {"transfers": {"requested": True}},
+            },
+            {"idempotency_key": idempotency_key},
+        )
+    except stripe.StripeError as exc:
+        raise _wrap(exc) from exc
+    return account.id
+
+
+def account_link_create(*, account_id: str, refresh_url: str, return_url: str) -> str:
+    """A one-time onboarding URL on Stripe for an Express account."""
+    try:
+        link = _client().v1.account_links.create(
+            {
+                "account": account_id,
+                "refresh_url": refresh_url,
+                "return_url": return_url,
+                "type": "account_onboarding",
+            }
+        )
+    except stripe.StripeError as exc:
+        raise _wrap(exc) from exc
+    return link.url
+
+
+def account_status(obj: Any) -> AccountStatus:
+    obj = plain(obj)
+    return AccountStatus(
+        id=obj["id"],
+        details_submitted=bool(obj.get("details_submitted")),
+        charges_enabled=bool(obj.get("charges_enabled")),
+        payouts_enabled=bool(obj.get("payouts_enabled")),
+    )
+
+
+def account_retrieve(account_id: str) -> AccountStatus:
+    try:
+        return account_status(_client().v1.accounts.retrieve(account_id))
+    except stripe.StripeError as exc:
+        raise _wrap(exc) from exc
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookEvent:
+    id: str
+    type: str
+    object: dict[str, Any]
+    payload: dict[str, Any]
+
+
+def webhook_event(payload: bytes, signature: str) -> WebhookEvent:
+    """Verify and parse a webhook delivery (the signature scheme and default tolerance)."""
+    if not settings.STRIPE_WEBHOOK_SECRET:
+        raise WebhookSignatureInvalid("STRIPE_WEBHOOK_SECRET is not set.")
+    try:
+        stripe.Webhook.construct_event(payload, signature, settings.STRIPE_WEBHOOK_SECRET)
+        # Verified: the raw JSON is what Stripe sent, without the SDK's Decimal conversions.
+        data = json.loads(payload)
+    except (ValueError, stripe.SignatureVerificationError) as exc:
+        raise WebhookSignatureInvalid(str(exc)) from exc
+    return WebhookEvent(
+        id=data["id"], type=data["type"], object=data["data"]["object"], payload=data
+    )

@@ -1,0 +1,209 @@
+"""Stripe webhook events, each recorded once and handled idempotently.
+
+A delivery is verified (``stripe_api.webhook_event``), its event id is
+inserted into ``PaymentEvent`` (unique), and the handler for its type runs in
+the same transaction. A duplicate delivery, concurrent or late, fails the
+insert and changes nothing. Handlers only call the order services, which
+lock the order row, so events about one order apply one at a time whatever
+order they arrive in.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+
+from shop import services
+from shop.ledger import payout_seller
+from shop.models import Order, PaymentEvent, PayoutAccount
+from shop.payments import stripe_api
+
+log = logging.getLogger(__name__)
+
+
+def _order_for_session(session: stripe_api.CheckoutSession) -> Order | None:
+    public_id = session.metadata.get("order")
+    query = Order.objects.filter(provider_session_id=session.id)
+    found = query.first()
+    if found is None and public_id:
+        try:
+            found = Order.objects.filter(public_id=public_id).first()
+        except ValidationError:  # not a uuid: not one of ours
+            found = None
+    return found
+
+
+def session_settle(session: stripe_api.CheckoutSession) -> str:
+    """Apply what a Checkout Session says to its order. Also used by the success page."""
+    order = _order_for_session(session)
+    if order is None:
+        return "unknown order"
+    if session.payment_status not in ("paid", "no_payment_required"):
+        return "not paid yet"
+    if session.amount_total is not None and session.amount_total != order.total:
+        # Never grant what was not paid for: a mismatch needs a person.
+        Order.objects.filter(pk=order.pk).update(
+            flagged=True,
+            flag_reason=f"Stripe charged {session.amount_total}, order says {order.total}",
+        )
+        return "amount mismatch"
+    charge = None
+    if session.payment_intent and not order.provider_charge_id:
+        try:
+            charge = stripe_api.payment_intent_charge(session.payment_intent)
+        except stripe_api.PaymentProviderError:
+            charge = None  # transfers then wait for the funds without a source charge
+    try:
+        services.order_fulfil(
+            order_id=order.pk,
+            payment_id=session.payment_intent,
+            charge_id=charge,
+            country=session.country,
+        )
+    except services.OrderStateError as exc:
+        Order.objects.filter(pk=order.pk).update(flagged=True, flag_reason=str(exc)[:300])
+        return "paid in an unexpected state"
+    return "fulfilled"
+
+
+def _session_completed(obj: Any) -> str:
+    return session_settle(stripe_api._session(obj))
+
+
+def _session_failed(obj: Any) -> str:
+    order = _order_for_session(stripe_api._session(obj))
+    if order is None:
+        return "unknown order"
+    try:
+        services.order_fail(order_id=order.pk, reason="The payment did not go through.")
+    except services.OrderStateError:
+        return "ignored: order already settled"
+    return "failed"
+
+
+def _session_expired(obj: Any) -> str:
+    order = _order_for_session(stripe_api._session(obj))
+    if order is None:
+        return "unknown order"
+    services.order_expire(order_id=order.pk)
+    return "expired"
+
+
+def _order_for_charge(charge: Any) -> Order | None:
+    intent = charge.get("payment_intent")
+    if intent is not None and not isinstance(intent, str):
+        intent = intent.get("id")
+    found = Order.objects.filter(provider_charge_id=charge.get("id")).first()
+    if found is None and intent:
+        found = Order.objects.filter(provider_payment_id=intent).first()
+    if found is None and intent:
+        # The payment event has not arrived yet: ask Stripe which session made the payment.
+        try:
+            session = stripe_api.checkout_session_for_payment_intent(intent)
+        except stripe_api.PaymentProviderError:
+            session = None
+        found = _order_for_session(session) if session else None
+    return found
+
+
+def _paid_before(order: Order, charge: Any) -> None:
+    """A refund or dispute that overtook the payment event: the charge proves the payment."""
+    if order.status == Order.Status.PENDING:
+        intent = charge.get("payment_intent")
+        services.order_fulfil(
+            order_id=order.pk,
+            payment_id=intent if isinstance(intent, str) else None,
+            charge_id=charge.get("id"),
+        )
+
+
+def _charge_refunded(obj: Any) -> str:
+    order = _order_for_charge(obj)
+    if order is None:
+        return "unknown order"
+    _paid_before(order, obj)
+    refunds = (obj.get("refunds") or {}).get("data") or []
+    latest = refunds[0].get("id") if refunds else None
+    amount, refunded = int(obj.get("amount") or 0), int(obj.get("amount_refunded") or 0)
+    services.order_refund_record(
+        order_id=order.pk,
+        refunded_total=refunded,
+        provider_refund_id=latest,
+        full=bool(amount) and refunded >= amount,
+    )
+    return "refund recorded"
+
+
+def _dispute_created(obj: Any) -> str:
+    charge_id = obj.get("charge")
+    if charge_id is not None and not isinstance(charge_id, str):
+        charge_id = charge_id.get("id")
+    order = _order_for_charge(
+        {"id": charge_id, "payment_intent": obj.get("payment_intent"), "metadata": {}}
+    )
+    if order is None:
+        return "unknown order"
+    _paid_before(order, {"id": charge_id, "payment_intent": obj.get("payment_intent")})
+    services.order_dispute(
+        order_id=order.pk, reason=f"Dispute {obj.get('id')}: {obj.get('reason')}"
+    )
+    return "dispute recorded"
+
+
+def _account_updated(obj: Any) -> str:
+    return account_status_apply(stripe_api.account_status(obj))
+
+
+def account_status_apply(status: stripe_api.AccountStatus) -> str:
+    """Record what Stripe says a connected account may do; pay what is owed once it can."""
+    account = PayoutAccount.objects.filter(stripe_account_id=status.id).first()
+    if account is None:
+        return "unknown account"
+    was_ready = account.can_receive_transfers
+    account.details_submitted = status.details_submitted
+    account.charges_enabled = status.charges_enabled
+    account.payouts_enabled = status.payouts_enabled
+    account.save(
+        update_fields=["details_submitted", "charges_enabled", "payouts_enabled", "updated_at"]
+    )
+    if account.can_receive_transfers and not was_ready:
+        seller_id = account.seller_id
+        transaction.on_commit(lambda: payout_seller.enqueue(seller_id=seller_id))
+    return "account updated"
+
+
+HANDLERS: dict[str, Callable[[Any], str]] = {
+    "checkout.session.completed": _session_completed,
+    "checkout.session.async_payment_succeeded": _session_completed,
+    "checkout.session.async_payment_failed": _session_failed,
+    "checkout.session.expired": _session_expired,
+    "charge.refunded": _charge_refunded,
+    "charge.dispute.created": _dispute_created,
+    "account.updated": _account_updated,
+}
+
+
+def webhook_receive(*, payload: bytes, signature: str) -> str:
+    """Verify, record once, handle. Returns what happened, for the response and the log."""
+    event = stripe_api.webhook_event(payload, signature)
+    handler = HANDLERS.get(event.type)
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                # A concurrent delivery of the same event waits here for the first
+                # one's commit, then fails the unique constraint.
+                PaymentEvent.objects.create(
+                    provider="stripe",
+                    event_id=event.id,
+                    type=event.type,
+                    payload=event.payload if handler else {},
+                )
+        except IntegrityError:
+            return "duplicate"
+        outcome = handler(event.object) if handler else "ignored"
+    log.info("Stripe event %s (%s): %s", event.id, event.type, outcome)
+    return outcome

@@ -1,0 +1,208 @@
+"""Seller-side commerce pages: sales, refunds and payouts (Stripe Connect)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods, require_POST
+
+from catalog.money import AmountError, parse_amount, to_decimal_string
+from shop.access import access_code_for_seller, access_item_for_seller, access_seller
+from shop.ledger import seller_balance
+from shop.models import DiscountCode, OrderItem, PayoutAccount, SellerTransfer
+from shop.payments import stripe_api
+from shop.services import (
+    DiscountCodeError,
+    RefundError,
+    discount_code_create,
+    discount_code_set_active,
+    order_item_refund,
+)
+
+
+@login_required
+def sales(request: HttpRequest) -> HttpResponse:
+    seller = access_seller(request)
+    items = (
+        OrderItem.objects.filter(seller=seller, order__paid_at__isnull=False)
+        .select_related("order", "product")
+        .order_by("-order__paid_at", "-pk")
+    )
+    page = Paginator(items, 50).get_page(request.GET.get("page"))
+    return render(request, "shop/sell/sales.html", {"seller": seller, "page": page})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def refund(request: HttpRequest, item: int) -> HttpResponse:
+    sale = access_item_for_seller(request, item)
+    currency = sale.order.currency
+    values = {
+        "amount": request.POST.get("amount", to_decimal_string(sale.refundable, currency)),
+        "reason": request.POST.get("reason", ""),
+    }
+    error = ""
+    if request.method == "POST":
+        try:
+            amount = parse_amount(values["amount"], currency)
+            order_item_refund(
+                item_id=sale.pk,
+                amount=amount,
+                reason=values["reason"],
+                by=request.user,  # type: ignore[arg-type]
+            )
+        except (AmountError, RefundError) as exc:
+            error = str(exc)
+        else:
+            messages.success(request, f"Refunded {values['amount']} {currency} on “{sale.title}”.")
+            return redirect("shop:sell_sales")
+    return render(
+        request,
+        "shop/sell/refund.html",
+        {"sale": sale, "values": values, "error": error},
+        status=400 if error else 200,
+    )
+
+
+@login_required
+def payouts(request: HttpRequest) -> HttpResponse:
+    seller = access_seller(request)
+    account = PayoutAccount.objects.filter(seller=seller).first()
+    transfers = SellerTransfer.objects.filter(seller=seller).order_by("-created_at")[:50]
+    return render(
+        request,
+        "shop/sell/payouts.html",
+        {
+            "seller": seller,
+            "account": account,
+            "owed": seller_balance(seller=seller),
+            "currency": settings.STORE_CURRENCY,
+            "transfers": transfers,
+            "stripe_enabled": settings.PAYMENT_PROVIDER == "stripe",
+        },
+    )
+
+
+@login_required
+@require_POST
+def payouts_connect(request: HttpRequest) -> HttpResponse:
+    """Start (or continue) Stripe Express onboarding."""
+    seller = access_seller(request)
+    try:
+        with transaction.atomic():
+            account = PayoutAccount.objects.select_for_update().filter(seller=seller).first()
+            if account is None:
+                account_id = stripe_api.account_create(
+                    email=request.user.email,  # type: ignore[union-attr]
+                    idempotency_key=f"connect-seller-{seller.pk}",
+                )
+                account = PayoutAccount.objects.create(seller=seller, stripe_account_id=account_id)
+        url = stripe_api.account_link_create(
+            account_id=account.stripe_account_id,
+            refresh_url=settings.SITE_URL + reverse("shop:sell_payouts"),
+            return_url=settings.SITE_URL + reverse("shop:sell_payouts_return"),
+        )
+    except stripe_api.PaymentProviderError as exc:
+        messages.error(request, f"Stripe could not start the connection: {exc}")
+        return redirect("shop:sell_payouts")
+    return redirect(url)
+
+
+@login_required
+def payouts_return(request: HttpRequest) -> HttpResponse:
+    """Back from onboarding: read the account's state instead of waiting for the webhook."""
+    seller = access_seller(request)
+    account = PayoutAccount.objects.filter(seller=seller).first()
+    if account is not None:
+        try:
+            status = stripe_api.account_retrieve(account.stripe_account_id)
+        except stripe_api.PaymentProviderError:
+            status = None
+        if status is not None:
+            from shop.payments.webhooks import account_status_apply
+
+            account_status_apply(status)
+    return redirect("shop:sell_payouts")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def codes(request: HttpRequest) -> HttpResponse:
+    """A seller's discount codes: the list, and a form for a new one."""
+    seller = access_seller(request)
+    products = list(seller.products.order_by("title"))
+    values = {
+        key: request.POST.get(key, "") for key in ("code", "kind", "value", "expires", "max_uses")
+    }
+    chosen = [int(p) for p in request.POST.getlist("products") if p.isdigit()]
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        try:
+            expires = _parse_date(values["expires"], "expires_at")
+            max_uses = _parse_count(values["max_uses"])
+            discount_code_create(
+                seller_id=seller.pk,
+                code=values["code"],
+                kind=values["kind"] or DiscountCode.Kind.PERCENT,
+                value_text=values["value"],
+                currency=settings.STORE_CURRENCY,
+                product_ids=chosen,
+                expires_at=expires,
+                max_uses=max_uses,
+            )
+        except DiscountCodeError as exc:
+            errors[exc.field or "form"] = exc.message
+        else:
+            messages.success(request, f"The code {values['code'].strip()} is live.")
+            return redirect("shop:sell_codes")
+    return render(
+        request,
+        "shop/sell/codes.html",
+        {
+            "codes": DiscountCode.objects.filter(seller=seller)
+            .prefetch_related("products")
+            .order_by("-created_at"),
+            "products": products,
+            "chosen": chosen,
+            "values": values,
+            "errors": errors,
+            "currency": settings.STORE_CURRENCY,
+        },
+        status=400 if errors else 200,
+    )
+
+
+def _parse_date(text: str, field: str) -> datetime | None:
+    if not text.strip():
+        return None
+    try:
+        day = date.fromisoformat(text.strip())
+    except ValueError:
+        raise DiscountCodeError("Enter the date as YYYY-MM-DD.", field) from None
+    # The code works through the whole of that day in the shop's time zone.
+    return timezone.make_aware(datetime.combine(day, time.max))
+
+
+def _parse_count(text: str) -> int | None:
+    if not text.strip():
+        return None
+    if not text.strip().isdigit():
+        raise DiscountCodeError("Enter a whole number of uses, or leave it empty.", "max_uses")
+    return int(text)
+
+
+@login_required
+@require_POST
+def code_active(request: HttpRequest, code: int) -> HttpResponse:
+    found = access_code_for_seller(request, code)
+    discount_code_set_active(code=found, active=request.POST.get("active") == "1")
+    return redirect("shop:sell_codes")

@@ -1,0 +1,281 @@
+"""Stripe without Stripe: the SDK's HTTP requests answered with Stripe's own example objects.
+
+Every response starts from the matching resource in Stripe's published
+``fixtures3.json`` (``../shared/stripe/``), altered only in the fields a test
+is about (ids, amounts, metadata, status). Webhook events are signed with the
+real scheme (``t=<ts>,v1=<HMAC-SHA256 of "<ts>.<payload>">``), so
+``stripe.Webhook.construct_event`` checks them exactly as in production.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import hmac
+import itertools
+import json
+import re
+import time
+from collections.abc import Callable
+from functools import cache
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+import pytest
+import stripe
+
+from shop.payments.stripe_api import API_VERSION
+
+FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "stripe" / "fixtures3.json"
+WEBHOOK_SECRET = "whsec_test_secret_for_the_suite"
+
+
+@cache
+def _resources() -> dict[str, Any]:
+    if not FIXTURES.exists():
+        pytest.skip(f"Stripe's example objects are missing: {FIXTURES}")
+    return json.loads(FIXTURES.read_text())["resources"]
+
+
+def _merge(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    for key, value in changes.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict) and value:
+            _merge(base[key], value)
+        else:
+            base[key] = value
+    return base
+
+
+def fixture(resource: str, **changes: Any) -> dict[str, Any]:
+    """Stripe's example ``resource`` with ``changes`` applied (nested dicts merge)."""
+    return _merge(copy.deepcopy(_resources()[resource]), changes)
+
+
+def sign(payload: str, secret: str = WEBHOOK_SECRET, timestamp: int | None = None) -> str:
+    timestamp = int(time.time()) if timestamp is None else timestamp
+    mac = hmac.new(secret.encode(), f"{timestamp}.{payload}".encode(), hashlib.sha256)
+    return f"t={timestamp},v1={mac.hexdigest()}"
+
+
+def post_event(
+    client: Any, event: dict[str, Any], *, signature: str | None = None, raw: str | None = None
+) -> Any:
+    """POST an event to the webhook endpoint, signed like Stripe signs it."""
+    payload = raw if raw is not None else json.dumps(event)
+    return client.post(
+        "/stripe/webhook/",
+        data=payload,
+        content_type="application/json",
+        HTTP_STRIPE_SIGNATURE=signature if signature is not None else sign(payload),
+    )
+
+
+_ids = itertools.count(1)
+
+
+def event(type_: str, obj: dict[str, Any], event_id: str | None = None) -> dict[str, Any]:
+    return fixture(
+        "event",
+        id=event_id or f"evt_test_{next(_ids)}",
+        type=type_,
+        api_version=API_VERSION,
+        created=int(time.time()),
+        data={"object": obj, "previous_attributes": None},
+    )
+
+
+def unflatten_params(flat: dict[str, str]) -> dict[str, Any]:
+    """Stripe form encoding (``a[b][0][c]=1``) back into nested dicts and lists."""
+    root: dict[str, Any] = {}
+    for key, value in flat.items():
+        parts = re.findall(r"[^\[\]]+", key)
+        node: Any = root
+        for index, part in enumerate(parts):
+            last = index == len(parts) - 1
+            if last:
+                node[part] = value
+            else:
+                node = node.setdefault(part, {})
+    return _listify(root)
+
+
+def _listify(node: Any) -> Any:
+    if isinstance(node, dict):
+        if node and all(k.isdigit() for k in node):
+            return [_listify(node[k]) for k in sorted(node, key=int)]
+        return {k: _listify(v) for k, v in node.items()}
+    return node
+
+
+class FakeStripe(stripe.HTTPClient):
+    """Answers the API paths the project uses; records every call for assertions."""
+
+    name = "fake"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: list[tuple[str, str, dict[str, Any], dict[str, str]]] = []
+        self.sessions: dict[str, dict[str, Any]] = {}
+        self.accounts: dict[str, dict[str, Any]] = {}
+        self.charges: dict[str, str] = {}  # payment intent -> charge
+        self.fail: dict[str, tuple[int, str]] = {}  # path prefix -> (status, message)
+        self.replies: dict[str, str] = {}  # idempotency key -> the first reply, as Stripe does
+        self.routes: list[tuple[str, re.Pattern[str], Callable[..., dict[str, Any]]]] = [
+            ("POST", re.compile(r"^/v1/checkout/sessions$"), self._session_create),
+            ("GET", re.compile(r"^/v1/checkout/sessions$"), self._session_list),
+            ("GET", re.compile(r"^/v1/checkout/sessions/(?P<id>[^/]+)$"), self._session_get),
+            ("GET", re.compile(r"^/v1/payment_intents/(?P<id>[^/]+)$"), self._intent_get),
+            ("POST", re.compile(r"^/v1/refunds$"), self._refund_create),
+            ("POST", re.compile(r"^/v1/transfers$"), self._transfer_create),
+            ("POST", re.compile(r"^/v1/accounts$"), self._account_create),
+            ("GET", re.compile(r"^/v1/accounts/(?P<id>[^/]+)$"), self._account_get),
+            ("POST", re.compile(r"^/v1/account_links$"), self._account_link_create),
+        ]
+
+    # --- the HTTPClient interface -------------------------------------------------
+
+    def request(self, method, url, headers, post_data=None, *, _usage=None):  # type: ignore[no-untyped-def]
+        parts = urlsplit(url)
+        flat = dict(parse_qsl(post_data or parts.query, keep_blank_values=True))
+        params = unflatten_params(flat)
+        self.calls.append((method.upper(), parts.path, params, dict(headers or {})))
+        for prefix, (status, message) in self.fail.items():
+            if parts.path.startswith(prefix):
+                body = {"error": {"type": "invalid_request_error", "message": message}}
+                return json.dumps(body), status, {}
+        key = (headers or {}).get("Idempotency-Key")
+        if key and key in self.replies:
+            return self.replies[key], 200, {}
+        for verb, pattern, handler in self.routes:
+            match = pattern.match(parts.path)
+            if verb == method.upper() and match:
+                reply = json.dumps(handler(params, **match.groupdict()))
+                if key:
+                    self.replies[key] = reply
+                return reply, 200, {}
+        body = {
+            "error": {
+                "type": "invalid_request_error",
+                "message": f"No fake for {method} {parts.path}",
+            }
+        }
+        return json.dumps(body), 404, {}
+
+    def close(self) -> None:
+        pass
+
+    # --- helpers for tests --------------------------------------------------------
+
+    def called(self, method: str, path: str) -> list[dict[str, Any]]:
+        return [params for m, p, params, _ in self.calls if m == method and p == path]
+
+    def complete(self, session_id: str, *, paid: bool = True) -> dict[str, Any]:
+        """What the buyer does on Stripe's page: the session is complete (and paid)."""
+        session = self.sessions[session_id]
+        intent = f"pi_test_{next(_ids)}"
+        self.charges[intent] = f"ch_test_{next(_ids)}"
+        session.update(
+            status="complete",
+            payment_status="paid" if paid else "unpaid",
+            payment_intent=intent,
+        )
+        return copy.deepcopy(session)
+
+    def charge_for(self, session_id: str, **changes: Any) -> dict[str, Any]:
+        session = self.sessions[session_id]
+        intent = session["payment_intent"]
+        return fixture(
+            "charge",
+            id=self.charges[intent],
+            payment_intent=intent,
+            amount=session["amount_total"],
+            currency=session["currency"],
+            metadata={},
+            **changes,
+        )
+
+    # --- handlers -----------------------------------------------------------------
+
+    def _session_create(self, params: dict[str, Any]) -> dict[str, Any]:
+        session_id = f"cs_test_{next(_ids)}"
+        items = params.get("line_items", [])
+        total = sum(int(i["price_data"]["unit_amount"]) * int(i.get("quantity", 1)) for i in items)
+        session = fixture(
+            "checkout.session",
+            id=session_id,
+            url=f"https://checkout.stripe.com/c/pay/{session_id}",
+            status="open",
+            payment_status="unpaid",
+            payment_intent=None,
+            amount_total=total,
+            amount_subtotal=total,
+            currency=items[0]["price_data"]["currency"] if items else "eur",
+            customer_email=params.get("customer_email"),
+            client_reference_id=params.get("client_reference_id"),
+            metadata=params.get("metadata", {}),
+            success_url=params.get("success_url"),
+            cancel_url=params.get("cancel_url"),
+        )
+        self.sessions[session_id] = session
+        return session
+
+    def _session_get(self, params: dict[str, Any], id: str) -> dict[str, Any]:
+        return self.sessions[id]
+
+    def _session_list(self, params: dict[str, Any]) -> dict[str, Any]:
+        data = [
+            s
+            for s in self.sessions.values()
+            if s["status"] == params.get("status", s["status"])
+            and s["payment_intent"] == params.get("payment_intent", s["payment_intent"])
+        ]
+        return {"object": "list", "data": data, "has_more": False, "url": "/v1/checkout/sessions"}
+
+    def _intent_get(self, params: dict[str, Any], id: str) -> dict[str, Any]:
+        return fixture(
+            "payment_intent", id=id, status="succeeded", latest_charge=self.charges.get(id)
+        )
+
+    def _refund_create(self, params: dict[str, Any]) -> dict[str, Any]:
+        return fixture(
+            "refund",
+            id=f"re_test_{next(_ids)}",
+            amount=int(params["amount"]),
+            payment_intent=params.get("payment_intent"),
+            charge=self.charges.get(params.get("payment_intent", "")),
+            metadata=params.get("metadata", {}),
+            status="succeeded",
+        )
+
+    def _transfer_create(self, params: dict[str, Any]) -> dict[str, Any]:
+        return fixture(
+            "transfer",
+            id=f"tr_test_{next(_ids)}",
+            amount=int(params["amount"]),
+            currency=params["currency"],
+            destination=params["destination"],
+            transfer_group=params.get("transfer_group"),
+            source_transaction=params.get("source_transaction"),
+        )
+
+    def _account_create(self, params: dict[str, Any]) -> dict[str, Any]:
+        account = fixture(
+            "account",
+            id=f"acct_test{next(_ids)}",
+            email=params.get("email"),
+            details_submitted=False,
+            charges_enabled=False,
+            payouts_enabled=False,
+        )
+        self.accounts[account["id"]] = account
+        return account
+
+    def _account_get(self, params: dict[str, Any], id: str) -> dict[str, Any]:
+        return self.accounts[id]
+
+    def _account_link_create(self, params: dict[str, Any]) -> dict[str, Any]:
+        return fixture(
+            "account_link",
+            url=f"https://connect.stripe.com/setup/e/{params['account']}/test",
+        )
