@@ -414,9 +414,12 @@ class Row:
     target: str = ""
     ok: bool | None = None
     note: str = ""
+    paired: float | None = None
 
     @property
     def ratio(self) -> float | None:
+        if self.paired is not None:
+            return self.paired
         if self.figure is None or not self.baseline:
             return None
         return self.figure / self.baseline
@@ -458,6 +461,27 @@ class Bench:
 
     def record(self, key: str, value: float) -> None:
         self.samples.setdefault(key, []).append(value)
+
+    def pair(
+        self,
+        key: str,
+        measure: Callable[[], float],
+        base: str,
+        baseline: Callable[[], float],
+        *,
+        abba: bool = False,
+    ) -> None:
+        """Measure the baseline and the subject one right after the other, so the
+        ratio of each pair follows the machine's load as it changes; with
+        ``abba``, baseline-subject-subject-baseline, which cancels a steady drift."""
+        if abba:
+            first, value, second, last = baseline(), measure(), measure(), baseline()
+            reference, value = (first + last) / 2, (value + second) / 2
+        else:
+            reference, value = baseline(), measure()
+        self.record(base, reference)
+        self.record(key, value)
+        self.record(f"ratio:{key}", value / reference)
 
     def median(self, key: str) -> float | None:
         values = self.samples.get(key)
@@ -559,8 +583,11 @@ def check_download(url: str, size: int, name: str) -> None:
     206 with the right range and the protective headers, whichever way it went."""
     parts = urllib.parse.urlsplit(url)
     conn = HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=30)
-    conn.request("GET", parts.path + (f"?{parts.query}" if parts.query else ""),
-                 headers={"Range": "bytes=100-199"})  # fmt: skip
+    conn.request(
+        "GET",
+        parts.path + (f"?{parts.query}" if parts.query else ""),
+        headers={"Range": "bytes=100-199"},
+    )
     response = conn.getresponse()
     body = response.read()
     conn.close()
@@ -590,46 +617,50 @@ def make_file(path: Path, size: int) -> None:
 
 
 def measure_local(bench: Bench) -> None:
-    info, runs = bench.info, bench.args.runs
+    info, runs, curl = bench.info, bench.args.runs, bench.curl
     small, big = info["small"], info["big"]
+
+    def direct_small() -> float:
+        return bench.load(bench.direct_url(small["name"]))
+
+    def direct_big() -> float:
+        return curl_speed(curl, bench.direct_url(big["name"]), big["size"])
 
     say("stream: gunicorn alone")
     with bench.gunicorn("stream", small["path"]) as app:
-        check_download(bench.app_url(big["path"], via_nginx=False), big["size"], BIG_NAME)
+        big_url = bench.app_url(big["path"], via_nginx=False)
+        small_url = bench.app_url(small["path"], via_nginx=False)
+        check_download(big_url, big["size"], BIG_NAME)
         for run in range(runs):
             say(f"  run {run + 1}/{runs}")
-            bench.record("nginx-small", bench.load(bench.direct_url(small["name"])))
-            bench.record("stream-small", bench.load(bench.app_url(small["path"], via_nginx=False)))
-            bench.record(
-                "nginx-big", curl_speed(bench.curl, bench.direct_url(big["name"]), big["size"])
+            bench.pair(
+                "stream-small", lambda: bench.load(small_url), "nginx-small@stream", direct_small
             )
-            bench.record(
+            bench.pair(
                 "stream-big",
-                curl_speed(bench.curl, bench.app_url(big["path"], via_nginx=False), big["size"]),
+                lambda: curl_speed(curl, big_url, big["size"]),
+                "nginx-big@stream",
+                direct_big,
+                abba=True,
             )
-            bench.record(
+            bench.pair(
                 "stream-resume",
-                curl_speed(
-                    bench.curl,
-                    bench.app_url(big["path"], via_nginx=False),
-                    big["size"] - 1,
-                    "-H",
-                    "Range: bytes=1-",
-                ),
+                lambda: curl_speed(curl, big_url, big["size"] - 1, "-H", "Range: bytes=1-"),
+                "nginx-big@resume",
+                direct_big,
+                abba=True,
             )
-        url = bench.app_url(big["path"], via_nginx=False)
         pid = app.popen.pid
         for _ in range(3):
             bench.record(
-                "rss", peak_rss_growth_mib(pid, lambda: curl_speed(bench.curl, url, big["size"]))
+                "rss", peak_rss_growth_mib(pid, lambda: curl_speed(curl, big_url, big["size"]))
             )
         # A client slower than gunicorn's 10 s timeout: gthread keeps the worker alive.
         rate = max(1, big["size"] // (15 * MIB))
         say(f"  slow client: {rate} MiB/s for ~15 s (gunicorn --timeout 10)")
-        slow: dict[str, float] = {}
 
         def slow_download() -> None:
-            slow["mbps"] = curl_speed(bench.curl, url, big["size"], "--limit-rate", f"{rate}M")
+            curl_speed(curl, big_url, big["size"], "--limit-rate", f"{rate}M")
 
         try:
             bench.record("rss-slow", peak_rss_growth_mib(pid, slow_download))
@@ -640,22 +671,24 @@ def measure_local(bench: Bench) -> None:
 
     say("x-accel: nginx -> gunicorn -> X-Accel-Redirect")
     with bench.gunicorn("x-accel", small["path"], TRUSTED_PROXY_COUNT="1") as app:
-        check_download(bench.app_url(big["path"], via_nginx=True), big["size"], BIG_NAME)
+        big_url = bench.app_url(big["path"], via_nginx=True)
+        small_url = bench.app_url(small["path"], via_nginx=True)
+        check_download(big_url, big["size"], BIG_NAME)
         for run in range(runs):
             say(f"  run {run + 1}/{runs}")
-            bench.record("nginx-small", bench.load(bench.direct_url(small["name"])))
-            bench.record("xaccel-small", bench.load(bench.app_url(small["path"], via_nginx=True)))
-            bench.record(
-                "nginx-big", curl_speed(bench.curl, bench.direct_url(big["name"]), big["size"])
+            bench.pair(
+                "xaccel-small", lambda: bench.load(small_url), "nginx-small@xaccel", direct_small
             )
-            bench.record(
+            bench.pair(
                 "xaccel-big",
-                curl_speed(bench.curl, bench.app_url(big["path"], via_nginx=True), big["size"]),
+                lambda: curl_speed(curl, big_url, big["size"]),
+                "nginx-big@xaccel",
+                direct_big,
+                abba=True,
             )
-        url = bench.app_url(big["path"], via_nginx=True)
         bench.record(
             "rss-xaccel",
-            peak_rss_growth_mib(app.popen.pid, lambda: curl_speed(bench.curl, url, big["size"])),
+            peak_rss_growth_mib(app.popen.pid, lambda: curl_speed(curl, big_url, big["size"])),
         )
 
 
@@ -681,22 +714,29 @@ def measure_s3(bench: Bench, small_source: Path) -> None:
         info = bench.setup("s3", small_source, None, **s3_env)
         with bench.gunicorn("s3", info["small"]["path"], **s3_env):
             url = bench.app_url(info["small"]["path"], via_nginx=False)
+            nginx_302 = f"http://127.0.0.1:{bench.env['NGINX_PORT']}/redirect"
             # The redirect must lead to the bytes before its rate means anything.
             curl_speed(bench.curl, url, info["small"]["size"], "-L")
             for run in range(bench.args.runs):
                 say(f"  run {run + 1}/{bench.args.runs}")
-                bench.record(
+                bench.pair(
+                    "s3-redirect",
+                    lambda: bench.load(url),
                     "nginx-redirect",
-                    bench.load(f"http://127.0.0.1:{bench.env['NGINX_PORT']}/redirect"),
+                    lambda: bench.load(nginx_302),
                 )
-                bench.record("s3-redirect", bench.load(url))
 
 
 def build_rows(bench: Bench) -> None:
     med, info, rows = bench.median, bench.info, bench.rows
+    mib = bench.args.big_mib
+    big = "1 GiB" if mib == 1024 else f"{mib} MiB"
+
+    def compared(what: str, key: str, base: str, unit: str, **extra: Any) -> Row:
+        return Row(what, med(key), unit, med(base), paired=med(f"ratio:{key}"), **extra)
 
     def ratio_target(what: str, key: str, base: str, unit: str, target: float) -> Row:
-        row = Row(what, med(key), unit, med(base), f">= {target:.2f}")
+        row = compared(what, key, base, unit, target=f">= {target:.2f}")
         row.ok = None if row.ratio is None else row.ratio >= target
         return row
 
@@ -705,23 +745,27 @@ def build_rows(bench: Bench) -> None:
         return Row(what, value, unit, None, f"< {target:g} {unit}", ok, note)
 
     if bench.samples.get("stream-big"):
-        rows.append(Row("1 MiB file, stream", med("stream-small"), "req/s", med("nginx-small")))
-        rows.append(Row("1 MiB file, x-accel", med("xaccel-small"), "req/s", med("nginx-small")))
-        rows.append(
-            ratio_target("1 GiB file, stream", "stream-big", "nginx-big", "MB/s", TARGET_STREAM_BIG)
-        )
+        rows.append(compared("1 MiB file, stream", "stream-small", "nginx-small@stream", "req/s"))
+        rows.append(compared("1 MiB file, x-accel", "xaccel-small", "nginx-small@xaccel", "req/s"))
         rows.append(
             ratio_target(
-                "1 GiB file, x-accel", "xaccel-big", "nginx-big", "MB/s", TARGET_XACCEL_BIG
+                f"{big} file, stream", "stream-big", "nginx-big@stream", "MB/s", TARGET_STREAM_BIG
             )
         )
         rows.append(
-            Row("1 GiB resumed (bytes=1-), stream", med("stream-resume"), "MB/s", med("nginx-big"))
+            ratio_target(
+                f"{big} file, x-accel", "xaccel-big", "nginx-big@xaccel", "MB/s", TARGET_XACCEL_BIG
+            )
         )
         rows.append(
-            below("worker RSS growth, 1 GiB stream", med("rss"), "MiB", TARGET_RSS_GROWTH_MIB)
+            compared(
+                f"{big} resumed (bytes=1-), stream", "stream-resume", "nginx-big@resume", "MB/s"
+            )
         )
-        rows.append(Row("worker RSS growth, 1 GiB x-accel", med("rss-xaccel"), "MiB"))
+        rows.append(
+            below(f"worker RSS growth, {big} stream", med("rss"), "MiB", TARGET_RSS_GROWTH_MIB)
+        )
+        rows.append(Row(f"worker RSS growth, {big} x-accel", med("rss-xaccel"), "MiB"))
         slow_ok = bool(med("slow-ok"))
         rows.append(
             Row(
@@ -735,11 +779,11 @@ def build_rows(bench: Bench) -> None:
         )
     if med("s3-redirect") is not None:
         rows.append(
-            Row(
+            compared(
                 "s3 redirects",
-                med("s3-redirect"),
+                "s3-redirect",
+                "nginx-redirect",
                 "req/s",
-                med("nginx-redirect"),
                 note="baseline: nginx's own 302",
             )
         )

@@ -16,7 +16,7 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
 from django.http import Http404
 
-from catalog.models import Asset, Product, Seller, UploadSession
+from catalog.models import Asset, ImportJob, Product, Seller, UploadSession
 
 
 class NotOwned(Http404):
@@ -86,4 +86,12 @@ def access_upload_for_seller(
     )
     if found is None:
         raise NotOwned("No such upload.")
+    return found
+
+
+def access_import_for_seller(user: AbstractBaseUser | AnonymousUser, job_id: object) -> ImportJob:
+    seller = access_seller(user)
+    found = ImportJob.objects.filter(pk=_id(job_id), seller=seller).first()
+    if found is None:
+        raise NotOwned("No such import.")
     return found

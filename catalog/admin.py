@@ -7,6 +7,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.forms import BaseInlineFormSet
 from django.http import HttpRequest
 
+from catalog.inspection.types import MediaRefused
 from catalog.media import safe_filename
 from catalog.models import Asset, Product, Seller
 from catalog.services import asset_describe
@@ -20,8 +21,28 @@ class SellerAdmin(admin.ModelAdmin):
     raw_id_fields = ["user"]
 
 
+class AssetInlineFormSet(BaseInlineFormSet):
+    """Reads each uploaded file before anything is saved: a refused file is a form error."""
+
+    def clean(self) -> None:
+        super().clean()
+        for form in self.forms:
+            if not form.has_changed() or form.cleaned_data.get("DELETE"):
+                continue
+            for name in ("file", "public_file"):
+                upload = form.cleaned_data.get(name)
+                if isinstance(upload, UploadedFile):
+                    try:
+                        asset_describe(asset=Asset(), file=upload)
+                    except MediaRefused as exc:
+                        form.add_error(name, f"{upload.name}: {exc.reason}")
+                    finally:
+                        upload.seek(0)
+
+
 class AssetInline(admin.TabularInline):
     model = Asset
+    formset = AssetInlineFormSet
     extra = 1
     fields = [
         "role",

@@ -264,7 +264,10 @@ class MultipleFileField(forms.FileField):
 class AssetUploadForm(forms.Form):
     """The upload form without JavaScript: one request per file set (small files)."""
 
-    file = MultipleFileField(label="Choose files", widget=MultipleFileInput())
+    # Empty files reach the inspection, whose refusal names the file.
+    file = MultipleFileField(
+        label="Choose files", widget=MultipleFileInput(), allow_empty_file=True
+    )
     role = forms.ChoiceField(
         label="These files are",
         choices=[

@@ -259,3 +259,45 @@ class UploadSession(models.Model):
 
     def __str__(self) -> str:
         return f"{self.filename} ({self.received_bytes}/{self.size_bytes})"
+
+
+class ImportJob(models.Model):
+    """One import of a whole catalog (a ZIP or a folder); the format is in ``catalog/imports.py``.
+
+    ``source`` is where the catalog is read from: the private-storage name of an
+    uploaded ZIP, or a path on the server (the command). ``report`` holds the
+    plan, then the outcome row by row, as JSON.
+    """
+
+    class Status(models.TextChoices):
+        PLANNED = "planned", "Checked, not imported"
+        QUEUED = "queued", "Waiting to start"
+        RUNNING = "running", "Importing"
+        DONE = "done", "Finished"
+        FAILED = "failed", "Failed"
+
+    seller = models.ForeignKey(Seller, on_delete=models.CASCADE, related_name="imports")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PLANNED)
+    source = models.CharField(max_length=500)
+    source_name = models.CharField(max_length=255, blank=True)
+    dry_run = models.BooleanField(default=False)
+    total_rows = models.PositiveIntegerField(default=0)
+    processed_rows = models.PositiveIntegerField(default=0)
+    created_count = models.PositiveIntegerField(default=0)
+    updated_count = models.PositiveIntegerField(default=0)
+    failed_count = models.PositiveIntegerField(default=0)
+    report = models.JSONField(default=dict, blank=True)
+    error = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.source_name or self.source} ({self.status})"
+
+    @property
+    def percent(self) -> int:
+        return round(100 * self.processed_rows / self.total_rows) if self.total_rows else 0

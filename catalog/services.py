@@ -8,6 +8,7 @@ import logging
 import os
 import re
 import tempfile
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta
@@ -30,9 +31,9 @@ from django.utils.text import slugify
 
 from catalog import uploads
 from catalog.currencies import CURRENCY_CODES
-from catalog.inspection import Inspection, inspect_path
-from catalog.inspection.types import INSPECTION_FIELDS
-from catalog.media import safe_filename, sha256_and_size
+from catalog.inspection import Inspection, image_renditions, inspect_path
+from catalog.inspection.types import INSPECTION_FIELDS, RENDITION_SIZES, MediaRefused
+from catalog.media import safe_filename, sha256_and_size, sniff
 from catalog.models import (
     Asset,
     Product,
@@ -170,26 +171,12 @@ MAX_TAGS = 10
 EMAIL_VERIFY_SALT = "catalog.email-verify"
 
 
-def _refusal_types() -> tuple[type[BaseException], ...]:
-    """The exceptions by which inspection refuses a file (their text is the reason).
-
-    Media inspection raises its own ``MediaRefused``; where it cannot be
-    imported, the domain errors it stands for (ValueError and kin) do.
-    """
-    try:
-        from catalog.inspection.types import MediaRefused
-    except ImportError:
-        return (ValueError,)
-    return (MediaRefused, ValueError)
-
-
 def _describe(asset: Asset, file: File, content_type: str | None = None) -> object:
     """Inspect through `asset_describe`, turning its refusal into a CatalogError."""
     try:
         return asset_describe(asset=asset, file=file, content_type=content_type)
-    except _refusal_types() as exc:
-        reason = str(exc).strip() or "This file could not be read."
-        raise CatalogError(reason, field="file") from exc
+    except MediaRefused as exc:
+        raise CatalogError(exc.reason or "This file could not be read.", field="file") from exc
 
 
 # What a public preview may be: types every browser shows itself, and nothing a
@@ -227,16 +214,67 @@ def _offer_cover(product: Product, inspection: object) -> None:
     art = getattr(inspection, "cover", None)
     if art is None or product.cover:
         return
-    suffix = {"image/png": "png", "image/webp": "webp"}.get(getattr(art, "mime", ""), "jpg")
-    product.cover.save(f"cover.{suffix}", ContentFile(art.data), save=False)
+    try:
+        image_store(field=product.cover, source=art.data)
+    except CatalogError:
+        return  # art the image reader refuses is simply not offered
     Product.objects.filter(pk=product.pk).update(cover=product.cover.name)
+
+
+def image_store(*, field: FieldFile, source: File | bytes) -> None:
+    """Store a cover or avatar as re-encoded sizes, never as uploaded.
+
+    Each size of ``RENDITION_SIZES`` is written as WebP and JPEG beside each
+    other (``<folder>/1200.webp``, ``<folder>/1200.jpg``, ...) without EXIF,
+    GPS or other metadata; the field names the largest JPEG, and
+    ``image_variant`` finds the others.
+    """
+    if isinstance(source, bytes):
+        data: str | bytes = source
+        head = io.BytesIO(source)
+    else:
+        path = getattr(source, "temporary_file_path", None)
+        data = path() if callable(path) else source.read()
+        source.seek(0)
+        head = source  # type: ignore[assignment]
+    mime = sniff(head).mime  # type: ignore[arg-type]
+    try:
+        renditions = image_renditions(data, mime)
+    except MediaRefused as exc:
+        raise CatalogError(exc.reason, field=field.field.name) from exc
+    folder = f"{field.field.name}s/{uuid.uuid4().hex}"
+    storage = field.storage
+    for rendition in renditions:
+        storage.save(f"{folder}/{rendition.name}", ContentFile(rendition.data))
+    field.name = f"{folder}/{renditions[0].name.split('.')[0]}.jpg"
+
+
+SIZED_IMAGE = re.compile(r"/\d+\.jpg$")
+
+
+def image_variant(name: str, variant: str) -> str:
+    """The stored name of another size of an image stored by ``image_store``."""
+    folder, _, _ = name.rpartition("/")
+    return f"{folder}/{variant}"
 
 
 def _storage_delete(field: FieldFile) -> None:
     name = field.name
     if name:
         storage = field.storage
-        transaction.on_commit(lambda: storage.delete(name))
+        names = [name]
+        if SIZED_IMAGE.search(name):  # the other sizes stored beside it by image_store
+            names = [
+                image_variant(name, f"{size}.{suffix}")
+                for size in RENDITION_SIZES
+                for suffix in ("webp", "jpg")
+            ]
+
+        def delete_all() -> None:
+            for stored in names:
+                storage.delete(stored)
+
+        transaction.on_commit(delete_all)
 
 
 # --- Sellers -----------------------------------------------------------------
@@ -279,14 +317,21 @@ def _free_username(email: str) -> str:
 @transaction.atomic
 def seller_signup(*, email: str, password: str, display_name: str) -> Seller:
     """A new account and its seller profile; the verification email leaves on commit."""
-    email = email.strip().lower()
     display_name = display_name.strip()
+    if not display_name:
+        raise CatalogError("Enter the name buyers will see.", field="display_name")
+    return seller_create(
+        user=account_create(email=email, password=password), display_name=display_name
+    )
+
+
+def account_create(*, email: str, password: str) -> User:
+    """A new account that logs in with its email (a buyer's, or a seller's to be)."""
+    email = email.strip().lower()
     try:
         validate_email(email)
     except ValidationError:
         raise CatalogError("Enter a valid email address.", field="email") from None
-    if not display_name:
-        raise CatalogError("Enter the name buyers will see.", field="display_name")
     user_model = get_user_model()
     if user_model.objects.filter(email__iexact=email).exists():
         raise CatalogError(
@@ -300,7 +345,7 @@ def seller_signup(*, email: str, password: str, display_name: str) -> Seller:
         raise CatalogError(" ".join(exc.messages), field="password") from None
     user.set_password(password)
     user.save()
-    return seller_create(user=user, display_name=display_name)
+    return user
 
 
 @transaction.atomic
@@ -380,7 +425,7 @@ def seller_update(
         _storage_delete(seller.avatar)
         seller.avatar.name = ""
     if avatar is not None:
-        seller.avatar.save(safe_filename(avatar.name or "avatar"), avatar, save=False)
+        image_store(field=seller.avatar, source=avatar)
     seller.save()
     return seller
 
@@ -529,7 +574,7 @@ def _product_fill(
         _storage_delete(product.cover)
         product.cover.name = ""
     if cover is not None:
-        product.cover.save(safe_filename(cover.name or "cover"), cover, save=False)
+        image_store(field=product.cover, source=cover)
 
 
 def _product_tags(product: Product, tags: list[str]) -> None:

@@ -30,3 +30,11 @@ def send_verification_email(*, seller_id: int) -> None:
         from_email=None,
         recipient_list=[seller.user.email],
     )
+
+
+@task()
+def run_catalog_import(*, job_id: int) -> None:
+    """Import the catalog ZIP an ImportJob points at; progress goes on the job row."""
+    from catalog.imports import import_job_start_from_storage
+
+    import_job_start_from_storage(job_id=job_id)

@@ -25,6 +25,13 @@ urlpatterns = [
     ),
     path("sell/files/<int:asset_id>/move/", views_sell.asset_move, name="sell_asset_move"),
     path("sell/files/<int:asset_id>/delete/", views_sell.asset_delete, name="sell_asset_delete"),
+    path("sell/imports/", views_sell.imports_page, name="sell_imports"),
+    path("sell/imports/<int:job_id>/", views_sell.import_detail, name="sell_import"),
+    path(
+        "sell/imports/<int:job_id>/progress/",
+        views_sell.import_progress,
+        name="sell_import_progress",
+    ),
     path("sell/uploads/", views_sell.upload_create, name="sell_upload_create"),
     path("sell/uploads/<str:upload_id>/", views_sell.upload_detail, name="sell_upload"),
     path("sell/uploads/<str:upload_id>/parts/", views_sell.upload_parts, name="sell_upload_parts"),

@@ -22,10 +22,11 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
-from catalog import selectors, services, uploads
+from catalog import imports, selectors, services, uploads
 from catalog.access import (
     NotASeller,
     access_asset_for_seller,
+    access_import_for_seller,
     access_product_for_seller,
     access_seller,
     access_upload_for_seller,
@@ -39,7 +40,7 @@ from catalog.forms import (
     add_service_error,
 )
 from catalog.markdown import render_markdown
-from catalog.models import Asset, Product, Seller, UploadSession
+from catalog.models import Asset, ImportJob, Product, Seller, UploadSession
 from catalog.services import CatalogError
 
 View = Callable[..., HttpResponseBase]
@@ -365,6 +366,80 @@ def asset_delete(request: HttpRequest, asset_id: int) -> HttpResponse:
     else:
         messages.success(request, f"“{asset.original_filename}” is deleted.")
     return redirect("catalog:sell_files", product_id=asset.product_id)
+
+
+# --- Catalog imports (format in catalog/imports.py) -----------------------------------------
+
+
+@seller_required
+@require_http_methods(["GET", "POST"])
+def imports_page(request: HttpRequest) -> HttpResponse:
+    """Upload a catalog ZIP; it is checked (a dry run) before anything is written."""
+    seller = _seller(request)
+    error = ""
+    if request.method == "POST":
+        upload = request.FILES.get("catalog")
+        if upload is None:
+            error = "Choose a ZIP file with your catalog."
+        else:
+            try:
+                job = imports.import_job_upload(
+                    seller=seller, file=upload, filename=upload.name or "catalog.zip"
+                )
+            except imports.ImportRefused as exc:
+                error = str(exc)
+            else:
+                return redirect("catalog:sell_import", job_id=job.pk)
+    context = {
+        "seller": seller,
+        "jobs": seller.imports.all()[:10],
+        "error": error,
+        "max_bytes": imports.ZIP_MAX_BYTES,
+    }
+    return render(request, "catalog/sell/imports.html", context, status=400 if error else 200)
+
+
+@seller_required
+@require_http_methods(["GET", "POST"])
+def import_detail(request: HttpRequest, job_id: int) -> HttpResponse:
+    job = access_import_for_seller(request.user, job_id)
+    if request.method == "POST":
+        try:
+            imports.import_job_start(job=job)
+        except imports.ImportRefused as exc:
+            messages.warning(request, str(exc))
+        return redirect("catalog:sell_import", job_id=job.pk)
+    job.refresh_from_db()
+    plan = imports.Plan.from_dict(job.report) if job.report else None
+    running = job.status in (ImportJob.Status.QUEUED, ImportJob.Status.RUNNING)
+    context = {
+        "seller": job.seller,
+        "job": job,
+        "plan": plan,
+        "running": running,
+        "importable": len(plan.importable) if plan else 0,
+        "progress_url": reverse("catalog:sell_import_progress", args=[job.pk]),
+    }
+    return render(request, "catalog/sell/import_detail.html", context)
+
+
+@seller_required
+def import_progress(request: HttpRequest, job_id: int) -> JsonResponse:
+    job = access_import_for_seller(request.user, job_id)
+    return JsonResponse(
+        {
+            "status": job.status,
+            "status_label": job.get_status_display(),
+            "total": job.total_rows,
+            "processed": job.processed_rows,
+            "percent": job.percent,
+            "created": job.created_count,
+            "updated": job.updated_count,
+            "failed": job.failed_count,
+            "finished": job.status in (ImportJob.Status.DONE, ImportJob.Status.FAILED),
+            "error": job.error,
+        }
+    )
 
 
 # --- Upload protocol (JSON; see catalog/uploads.py) ---------------------------------------

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.core import signing
 from django.core.cache import cache
@@ -21,8 +22,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
+from catalog.services import CatalogError, account_create
 from delivery.models import Library
 from delivery.services import library_get_or_create, normalize_email
 
@@ -64,15 +66,19 @@ def claim_start(request: HttpRequest) -> HttpResponse:
         messages.error(request, "Your account has no email address to claim purchases with.")
         return redirect("delivery:library_account")
     if cache.add(f"library-claim:{request.user.pk}", 1, timeout=60):
-        token = claim_token(user_id=int(request.user.pk or 0), email=email)
-        url = settings.SITE_URL + reverse("delivery:claim_finish", kwargs={"token": token})
-        send_mail(
-            subject=f"Confirm your email to see your {settings.STORE_NAME} purchases",
-            message=render_to_string("delivery/email/claim.txt", {"url": url}),
-            from_email=None,
-            recipient_list=[email],
-        )
+        _send_claim(user_id=int(request.user.pk or 0), email=email)
     return render(request, "delivery/claim_sent.html", {"email": email})
+
+
+def _send_claim(*, user_id: int, email: str) -> None:
+    token = claim_token(user_id=user_id, email=email)
+    url = settings.SITE_URL + reverse("delivery:claim_finish", kwargs={"token": token})
+    send_mail(
+        subject=f"Confirm your email to see your {settings.STORE_NAME} purchases",
+        message=render_to_string("delivery/email/claim.txt", {"url": url}),
+        from_email=None,
+        recipient_list=[email],
+    )
 
 
 @login_required
@@ -91,3 +97,33 @@ def claim_finish(request: HttpRequest, token: str) -> HttpResponse:
         f"Purchases made with {library.email} are now in your account ({count}).",
     )
     return redirect("delivery:library_account")
+
+
+@require_http_methods(["GET", "POST"])
+def signup(request: HttpRequest) -> HttpResponse:
+    """A buyer's account: log in to the library instead of keeping links.
+
+    The address is proven by the claim link mailed at once, which also brings
+    in what was bought with it as a guest.
+    """
+    if request.user.is_authenticated:
+        return redirect("delivery:library_account")
+    values = {"email": request.POST.get("email", "")}
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        try:
+            user = account_create(email=values["email"], password=request.POST.get("password", ""))
+        except CatalogError as exc:
+            errors[exc.field or "form"] = exc.message
+        else:
+            login(request, user, backend=settings.AUTHENTICATION_BACKENDS[0])
+            _send_claim(user_id=user.pk, email=user.email)
+            return render(
+                request, "delivery/claim_sent.html", {"email": user.email, "welcome": True}
+            )
+    return render(
+        request,
+        "registration/signup.html",
+        {"values": values, "errors": errors},
+        status=400 if errors else 200,
+    )

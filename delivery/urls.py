@@ -7,6 +7,7 @@ app_name = "delivery"
 urlpatterns = [
     path("library/", views.library_account, name="library_account"),
     path("library/lost/", views.library_request, name="library_request"),
+    path("accounts/signup/", claims.signup, name="signup"),
     path("library/claim/", claims.claim_start, name="claim_start"),
     path("library/claim/<str:token>/", claims.claim_finish, name="claim_finish"),
     path(

@@ -83,7 +83,7 @@ def seller_dashboard(request: HttpRequest) -> HttpResponse:
     context.update(
         seller=seller,
         products=pages.product_table(dashboard, seller_products(seller.pk)),
-        recent=recent_sales(Scope(seller_id=seller.pk)),
+        recent=recent_sales(Scope(seller_id=seller.pk), now=now),
     )
     return render(request, "shop/dashboard/seller.html", context, status=400 if error else 200)
 
@@ -98,7 +98,7 @@ def product_dashboard(request: HttpRequest, product_id: int) -> HttpResponse:
     scope = Scope(seller_id=seller.pk, product_id=product.pk)
     dashboard = _read(scope, tz_name, period, now)
     context = _context(dashboard, period, error)
-    context.update(seller=seller, product=product, recent=recent_sales(scope))
+    context.update(seller=seller, product=product, recent=recent_sales(scope, now=now))
     return render(request, "shop/dashboard/product.html", context, status=400 if error else 200)
 
 
@@ -114,7 +114,7 @@ def shop_dashboard(request: HttpRequest) -> HttpResponse:
     context.update(
         products=pages.product_table(dashboard, products),
         sellers=pages.seller_table(dashboard, sellers),
-        recent=recent_sales(Scope()),
+        recent=recent_sales(Scope(), now=now),
     )
     return render(request, "shop/dashboard/shop.html", context, status=400 if error else 200)
 

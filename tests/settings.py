@@ -49,3 +49,6 @@ STATIC_ROOT = MEDIA_ROOT / "static"
 STATIC_ROOT.mkdir()
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
+# pytest captures log records itself; a console handler would hold on to the
+# stderr of the moment Django started and fail once pytest swaps it.
+LOGGING = {"version": 1, "disable_existing_loggers": False}

@@ -1,10 +1,12 @@
 from __future__ import annotations
 
 from django import template
+from django.db.models.fields.files import FieldFile
 from django.utils.safestring import SafeString
 
 from catalog.markdown import render_markdown
 from catalog.money import Money, format_money
+from catalog.services import SIZED_IMAGE, image_variant
 
 register = template.Library()
 
@@ -41,3 +43,14 @@ def duration(value: float | int | str | None) -> str:
     hours, rest = divmod(total, 3600)
     minutes, seconds = divmod(rest, 60)
     return f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes}:{seconds:02d}"
+
+
+@register.filter
+def variant(image: FieldFile, name: str) -> str:
+    """URL of another stored size ("600.webp") of a cover or avatar; the image's own URL
+    for images stored before sizes existed."""
+    if not image:
+        return ""
+    if not SIZED_IMAGE.search(image.name or ""):
+        return image.url
+    return image.storage.url(image_variant(image.name or "", name))

@@ -7,20 +7,19 @@ are local to the dashboard's timezone. Text that a spreadsheet would take
 for a formula (starting with ``=``, ``+``, ``-``, ``@``) gets a leading
 apostrophe: a product title or a utm tag is other people's input.
 
-Orders are read a local day at a time, in order, so the first line goes out
-at once and memory holds one day of sales at most.
+Orders are read a month at a time, in order, each through a database cursor,
+so the first line goes out at once and memory holds a chunk of lines at most.
 """
 
 from __future__ import annotations
 
 import csv
 from collections.abc import Iterable, Iterator, Sequence
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Min
 
 from catalog.money import to_decimal_string
 from shop.analytics.facts import Scope
@@ -30,6 +29,7 @@ from shop.models import OrderItem
 
 BOM = "\ufeff"
 ROWS_PER_CHUNK = 500
+WINDOW_DAYS = 31
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -122,25 +122,32 @@ def _scoped_items(scope: Scope) -> Any:
 
 
 def order_rows(*, scope: Scope, period: Period, tz_name: str) -> Iterator[list[object]]:
-    """One line per sale (order item) paid in ``period``, oldest first, a day at a time."""
+    """One line per sale (order item) paid in ``period``, oldest first, a month at a time."""
     tz = zone(tz_name)
     items = _scoped_items(scope)
     first = period.first
     if first is None:
-        oldest: datetime | None = items.aggregate(t=Min("order__paid_at"))["t"]
+        oldest = (
+            items.filter(order__paid_at__isnull=False)
+            .order_by("order__paid_at")
+            .values_list("order__paid_at", flat=True)
+            .first()
+        )
         if oldest is None:
             return
         first = oldest.astimezone(tz).date()
     day: date = first
     while day <= period.last:
+        until = min(day + timedelta(days=WINDOW_DAYS), period.last + timedelta(days=1))
         rows = (
             items.filter(
                 order__paid_at__gte=day_start(day, tz),
-                order__paid_at__lt=day_start(day + timedelta(days=1), tz),
+                order__paid_at__lt=day_start(until, tz),
             )
             .order_by("order__paid_at", "pk")
             .values_list(*_ORDER_FIELDS)
         )
+        # A cursor on the server (PostgreSQL) or fetchmany (SQLite): never a whole window in memory.
         for row in rows.iterator(chunk_size=2000):
             (paid_at, public_id, seller, title, currency, price, listed, discount, code) = row[:9]
             (minimum, fee, refunded, status, email, country, ref, source, campaign) = row[9:]
@@ -165,7 +172,7 @@ def order_rows(*, scope: Scope, period: Period, tz_name: str) -> Iterator[list[o
                 text(source),
                 text(campaign),
             ]
-        day += timedelta(days=1)
+        day = until
 
 
 # --- Figures -------------------------------------------------------------------

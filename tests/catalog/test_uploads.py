@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from catalog import services, uploads
+from catalog.inspection.types import MediaRefused
 from catalog.models import Asset, UploadSession
 from catalog.storage import private_storage, public_storage
 from tests.factories import wav_bytes
@@ -136,7 +137,7 @@ def test_a_refused_file_gets_the_reason_and_its_bytes_are_removed(
     seller_client, draft, monkeypatch
 ):
     def refuse(*, asset, file, **claims):
-        raise ValueError("This WAV file is truncated.")
+        raise MediaRefused("This WAV file is truncated.")
 
     monkeypatch.setattr(services, "asset_describe", refuse)
     session = open_upload(seller_client, draft)

@@ -89,3 +89,34 @@ def test_purchases_already_claimed_by_someone_else_stay_theirs(client, guest_pur
 def test_claiming_needs_a_login(client, db):
     assert client.post("/library/claim/").status_code == 302
     assert mail.outbox == []
+
+
+def test_a_buyer_signs_up_and_the_guest_purchases_follow_once_confirmed(client, guest_purchase):
+    response = client.post(
+        "/accounts/signup/", {"email": "FAN@example.com", "password": "a-long-pass-phrase"}
+    )
+    assert response.status_code == 200 and "One more step" in response.content.decode()
+    assert mail.outbox[-1].to == ["fan@example.com"]
+    assert client.get(_claim_link()).status_code == 302
+    assert guest_purchase.product.title in client.get("/library/").content.decode()
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"email": "nope", "password": "a-long-pass-phrase"}, "valid email"),
+        ({"email": "new@example.com", "password": "123"}, "too short"),
+    ],
+)
+def test_a_bad_signup_says_what_is_wrong(client, db, data, message):
+    response = client.post("/accounts/signup/", data)
+    assert response.status_code == 400 and message in response.content.decode()
+    assert mail.outbox == []
+
+
+def test_an_email_that_has_an_account_cannot_sign_up_again(client, db):
+    UserFactory(email="fan@example.com")
+    response = client.post(
+        "/accounts/signup/", {"email": "fan@example.com", "password": "a-long-pass-phrase"}
+    )
+    assert response.status_code == 400 and "already uses this address" in response.content.decode()

@@ -9,14 +9,13 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.files import File
-from django.core.files.base import ContentFile
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.urls import reverse
 
 from catalog.covers import make_cover
 from catalog.models import Asset, Product, Seller
-from catalog.services import asset_create
+from catalog.services import asset_create, image_store
 from delivery.models import Library
 from delivery.services import library_get_or_create, library_link_create
 from shop.services import OrderLine, checkout_key_new, order_create, order_fulfil
@@ -234,7 +233,8 @@ class Command(BaseCommand):
             description=demo.description,
         )
         cover = make_cover(demo.title, seller.display_name, demo.colors)
-        product.cover.save(f"{demo.slug}.jpg", ContentFile(cover), save=True)
+        image_store(field=product.cover, source=cover)
+        product.save(update_fields=["cover"])
         for position, name in enumerate(demo.files, start=1):
             with (MEDIA_DIR / name).open("rb") as handle:
                 asset_create(

@@ -1,0 +1,783 @@
+"""Whole-catalog imports: a folder or ZIP of files, described by a manifest, becomes products.
+
+The manifest is ``catalog.csv`` or ``catalog.json`` at the top of the folder
+(``manifest.csv`` / ``manifest.json`` are accepted too). CSV: one product per
+row, UTF-8, a header row with these column names; JSON: a list of objects with
+the same keys (or ``{"products": [...]}``), lists may be real JSON lists.
+
+=================  ========================================================
+title              required
+kind               ebook, music, video or bundle (required)
+pricing            fixed, pwyw (pay what you want) or free; default fixed
+price              the price (fixed) or the minimum (pwyw), in the currency's
+                   usual units: ``9.99``
+suggested_price    pwyw only: the amount pre-filled for buyers
+currency           ISO code; default the seller's
+files              the files buyers get, ``;``-separated paths relative to
+                   the manifest, in order (album tracks: first to last)
+previews           public samples, same form
+cover              an image (JPEG, PNG or WebP)
+tags               ``;``- or ``,``-separated
+description        Markdown
+release_date       ``YYYY-MM-DD``
+slug               the product's address; default made from the title
+status             draft (default), published or unlisted; publishing needs
+                   a verified email, otherwise the product stays a draft
+=================  ========================================================
+
+A product is keyed by seller and slug: importing the same catalog again
+updates those products in place (a file whose SHA-256 the product already
+has is not added twice) and never duplicates them.
+
+Without a manifest, every audio file with an ``album`` tag becomes part of an
+album draft: title from the tag, tracks ordered by track number, cover from
+embedded art, pay what you want from zero until the seller sets a price.
+
+`plan_catalog` reads and inspects everything and writes nothing; `apply_plan`
+then writes each product in its own transaction.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import os
+import re
+import shutil
+import stat
+import tempfile
+import uuid
+import zipfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from datetime import date
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from django.core.files import File
+from django.db import transaction
+from django.utils import timezone
+from django.utils.text import slugify
+
+from catalog import services
+from catalog.currencies import CURRENCY_CODES
+from catalog.inspection import MediaRefused, inspect_path
+from catalog.inspection.documents import check_zip
+from catalog.media import sha256_and_size
+from catalog.models import Asset, ImportJob, Product, Seller
+from catalog.money import AmountError, parse_amount
+from catalog.services import CatalogError
+from catalog.storage import private_storage
+
+logger = logging.getLogger(__name__)
+
+MANIFEST_NAMES = ("catalog.csv", "catalog.json", "manifest.csv", "manifest.json")
+MAX_ROWS = 2000
+MAX_MANIFEST_BYTES = 5 * 1024 * 1024
+ZIP_MAX_BYTES = 4 * 1024**3  # an uploaded catalog; bigger ones go through the command
+ZIP_MAX_UNPACKED_BYTES = 16 * 1024**3
+COVER_TYPES = ("image/jpeg", "image/png", "image/webp")
+SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,78}[a-z0-9])?$")
+
+
+class ImportRefused(Exception):
+    """The whole catalog cannot be read (no such folder, a hostile ZIP, a broken manifest)."""
+
+
+@dataclass
+class PlannedFile:
+    path: str  # relative to the catalog root, POSIX separators
+    role: str
+    kind: str = ""
+    mime: str = ""
+
+
+@dataclass
+class PlannedRow:
+    line: int
+    title: str
+    slug: str
+    action: str = "create"  # create, update or skip
+    values: dict[str, Any] = field(default_factory=dict)
+    files: list[PlannedFile] = field(default_factory=list)
+    cover: str = ""
+    status: str = Product.Status.DRAFT
+    problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    product_id: int | None = None
+    # Filled by apply_plan: created, updated or failed, and why.
+    outcome: str = ""
+    error: str = ""
+
+
+@dataclass
+class Plan:
+    mode: str  # manifest or folder
+    rows: list[PlannedRow] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)  # about the catalog, not one row
+
+    @property
+    def importable(self) -> list[PlannedRow]:
+        return [row for row in self.rows if row.action != "skip"]
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Plan:
+        rows = []
+        for raw in data.get("rows", []):
+            raw = dict(raw)
+            raw["files"] = [PlannedFile(**f) for f in raw.get("files", [])]
+            rows.append(PlannedRow(**raw))
+        return cls(mode=data.get("mode", ""), rows=rows, problems=list(data.get("problems", [])))
+
+
+# --- Reading a catalog ---------------------------------------------------------
+
+
+def _split(value: object) -> list[str]:
+    if isinstance(value, list):
+        return [str(v).strip() for v in value if str(v).strip()]
+    return [part.strip() for part in str(value or "").split(";") if part.strip()]
+
+
+def _text(value: object) -> str:
+    return "" if value is None else str(value).strip()
+
+
+def _read_manifest(path: Path) -> list[dict[str, Any]]:
+    if path.stat().st_size > MAX_MANIFEST_BYTES:
+        raise ImportRefused(f"{path.name} is larger than {MAX_MANIFEST_BYTES // 1024**2} MB.")
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        raise ImportRefused(f"{path.name} is not UTF-8 text: save it as UTF-8.") from None
+    if path.suffix == ".json":
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ImportRefused(
+                f"{path.name} is not valid JSON (line {exc.lineno}: {exc.msg})."
+            ) from None
+        if isinstance(data, dict):
+            data = data.get("products")
+        if not isinstance(data, list) or not all(isinstance(item, dict) for item in data):
+            raise ImportRefused(f"{path.name} must hold a list of products (JSON objects).")
+        rows = data
+    else:
+        try:
+            reader = csv.DictReader(text.splitlines())
+            rows = [
+                {(k or "").strip().lower().replace(" ", "_"): v for k, v in row.items()}
+                for row in reader
+            ]
+        except csv.Error as exc:
+            raise ImportRefused(f"{path.name} is not readable CSV ({exc}).") from None
+        if reader.fieldnames is None or "title" not in [
+            (name or "").strip().lower() for name in reader.fieldnames
+        ]:
+            raise ImportRefused(f"{path.name} needs a header row with at least a “title” column.")
+    if len(rows) > MAX_ROWS:
+        raise ImportRefused(f"{path.name} lists {len(rows):,} products; the limit is {MAX_ROWS:,}.")
+    return rows
+
+
+def _resolve(root: Path, relative: str) -> Path | None:
+    """The file `relative` names inside `root`, or None when it would leave the folder."""
+    pure = PurePosixPath(relative.replace("\\", "/"))
+    if pure.is_absolute() or ".." in pure.parts:
+        return None
+    candidate = (root / pure).resolve()
+    if not candidate.is_relative_to(root.resolve()):
+        return None
+    return candidate
+
+
+def _inspect(root: Path, relative: str) -> tuple[Any, str]:
+    """(inspection, problem): exactly one is set."""
+    path = _resolve(root, relative)
+    if path is None:
+        return None, f"“{relative}” points outside the catalog folder."
+    if not path.is_file():
+        return None, f"“{relative}” is missing."
+    try:
+        return inspect_path(path, claimed_name=path.name), ""
+    except MediaRefused as exc:
+        return None, f"“{relative}” is refused: {exc}"
+
+
+def _plan_manifest_row(
+    seller: Seller, root: Path, line: int, raw: dict[str, Any], seen: set[str]
+) -> PlannedRow:
+    title = _text(raw.get("title"))
+    wanted_slug = _text(raw.get("slug")).lower()
+    slug = wanted_slug or slugify(title)[:80].strip("-")
+    row = PlannedRow(line=line, title=title, slug=slug)
+    problems = row.problems
+    if not title:
+        problems.append("The title is empty.")
+    if wanted_slug and not SLUG_RE.match(wanted_slug):
+        problems.append(f"The slug “{wanted_slug}” must be lower-case letters, digits, hyphens.")
+    elif not slug:
+        problems.append("No slug could be made from the title: give one.")
+    elif slug in seen:
+        problems.append(f"Another row already uses the slug “{slug}”.")
+    seen.add(slug)
+
+    kind = _text(raw.get("kind")).lower()
+    if kind not in Product.Kind.values:
+        problems.append(
+            f"Unknown kind “{kind}”: use one of {', '.join(Product.Kind.values)}."
+            if kind
+            else f"The kind is empty: use one of {', '.join(Product.Kind.values)}."
+        )
+    currency = (_text(raw.get("currency")) or seller.currency).upper()
+    if currency not in CURRENCY_CODES:
+        problems.append(f"Unknown currency “{currency}”.")
+        currency = seller.currency
+    pricing = (_text(raw.get("pricing") or raw.get("pricing_model")) or "fixed").lower()
+    price, suggested = 0, None
+    try:
+        if pricing != Product.Pricing.FREE:
+            price_text = _text(raw.get("price"))
+            price = parse_amount(price_text, currency) if price_text else 0
+            suggested_text = _text(raw.get("suggested_price"))
+            suggested = parse_amount(suggested_text, currency) if suggested_text else None
+        # The same pricing rules as the product form.
+        price, suggested = services._check_pricing(pricing, price, suggested)
+    except AmountError as exc:
+        problems.append(f"Bad price: {exc}")
+    except CatalogError as exc:
+        problems.append(
+            f"Unknown pricing “{pricing}”: use fixed, pwyw or free."
+            if exc.field == "pricing"
+            else exc.message
+        )
+    release: date | None = None
+    release_text = _text(raw.get("release_date"))
+    if release_text:
+        try:
+            release = date.fromisoformat(release_text)
+        except ValueError:
+            problems.append(f"Bad release date “{release_text}”: write it as YYYY-MM-DD.")
+    try:
+        tags = services.tags_normalize(
+            [t for part in _split(raw.get("tags")) for t in part.split(",")]
+        )
+    except CatalogError as exc:
+        problems.append(exc.message)
+        tags = []
+    status = (_text(raw.get("status")) or Product.Status.DRAFT).lower()
+    if status not in (Product.Status.DRAFT, Product.Status.PUBLISHED, Product.Status.UNLISTED):
+        problems.append(f"Unknown status “{status}”: use draft, published or unlisted.")
+        status = Product.Status.DRAFT
+    row.status = status
+    row.values = {
+        "title": title,
+        "kind": kind,
+        "pricing": pricing,
+        "price": price,
+        "suggested_price": suggested,
+        "currency": currency,
+        "description": _text(raw.get("description")),
+        "release_date": release.isoformat() if release else None,
+        "tags": tags,
+    }
+
+    deliverables = _split(raw.get("files"))
+    if not deliverables:
+        problems.append("No files listed: buyers would get nothing.")
+    for role, paths in (
+        (Asset.Role.DELIVERABLE, deliverables),
+        (Asset.Role.PREVIEW, _split(raw.get("previews"))),
+    ):
+        for relative in paths:
+            found, problem = _inspect(root, relative)
+            if problem:
+                problems.append(problem)
+                continue
+            if role == Asset.Role.PREVIEW:
+                try:
+                    services._preview_name(Asset(kind=found.kind, mime_type=found.mime))
+                except CatalogError as exc:
+                    problems.append(f"“{relative}”: {exc.message}")
+                    continue
+            row.files.append(PlannedFile(relative, role, found.kind, found.mime))
+    cover = _text(raw.get("cover"))
+    if cover:
+        found, problem = _inspect(root, cover)
+        if problem:
+            problems.append(problem)
+        elif found.mime not in COVER_TYPES:
+            problems.append(f"The cover “{cover}” is {found.mime}; use JPEG, PNG or WebP.")
+        else:
+            row.cover = cover
+    return row
+
+
+def _plan_folder(root: Path) -> Plan:
+    plan = Plan(mode="folder")
+    albums: dict[str, list[tuple[int, str, Any]]] = {}
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        relative = path.relative_to(root).as_posix()
+        if path.name.startswith(".") or "__MACOSX" in path.parts:
+            continue
+        found, problem = _inspect(root, relative)
+        if problem:
+            plan.problems.append(problem)
+            continue
+        album = str(found.tags.get("album") or "").strip()
+        if found.kind != "audio":
+            plan.problems.append(f"“{relative}” is not audio; without a manifest it is skipped.")
+        elif not album:
+            plan.problems.append(f"“{relative}” has no album tag; it is skipped.")
+        else:
+            number = found.tags.get("track_number")
+            order = number if isinstance(number, int) else 10**6
+            albums.setdefault(album, []).append((order, relative, found))
+    seen: set[str] = set()
+    for line, (album, tracks) in enumerate(sorted(albums.items()), start=1):
+        tracks.sort(key=lambda t: (t[0], t[1]))
+        first = tracks[0][2]
+        slug = slugify(album)[:80].strip("-")
+        row = PlannedRow(line=line, title=album[:200], slug=slug)
+        if not slug or slug in seen:
+            row.problems.append(f"No distinct address can be made from the album “{album}”.")
+        seen.add(slug)
+        genre = str(first.tags.get("genre") or "")
+        artist = str(first.tags.get("album_artist") or first.tags.get("artist") or "")
+        year = first.tags.get("year")
+        row.values = {
+            "title": album[:200],
+            "kind": Product.Kind.MUSIC,
+            "pricing": Product.Pricing.PWYW,
+            "price": 0,
+            "suggested_price": None,
+            "currency": "",
+            "description": f"By {artist}." if artist else "",
+            "release_date": (
+                f"{year:04d}-01-01" if isinstance(year, int) and 1000 <= year <= 9999 else None
+            ),
+            "tags": _safe_tags([genre]),
+        }
+        row.files = [
+            PlannedFile(relative, Asset.Role.DELIVERABLE, found.kind, found.mime)
+            for _, relative, found in tracks
+        ]
+        row.notes.append(f"{len(tracks)} track{'s' if len(tracks) != 1 else ''} from the tags.")
+        plan.rows.append(row)
+    if not albums and not plan.problems:
+        plan.problems.append(
+            "No manifest (catalog.csv or catalog.json) and no tagged audio files were found."
+        )
+    return plan
+
+
+def _safe_tags(raw: list[str]) -> list[str]:
+    try:
+        return services.tags_normalize([t for t in raw if t])
+    except CatalogError:
+        return []
+
+
+def find_manifest(root: Path) -> Path | None:
+    for name in MANIFEST_NAMES:
+        if (root / name).is_file():
+            return root / name
+    return None
+
+
+def plan_catalog(*, seller: Seller, root: str | os.PathLike[str]) -> Plan:
+    """What importing the catalog in `root` would do, row by row, with every problem.
+
+    Reads and inspects; writes nothing. Raises ImportRefused when the catalog
+    as a whole cannot be read.
+    """
+    folder = Path(root)
+    if not folder.is_dir():
+        raise ImportRefused(f"{root} is not a folder.")
+    manifest = find_manifest(folder)
+    if manifest is None:
+        plan = _plan_folder(folder)
+    else:
+        plan = Plan(mode="manifest")
+        seen: set[str] = set()
+        for line, raw in enumerate(
+            _read_manifest(manifest), start=2 if manifest.suffix == ".csv" else 1
+        ):
+            plan.rows.append(_plan_manifest_row(seller, folder, line, raw, seen))
+        if not plan.rows:
+            plan.problems.append(f"{manifest.name} lists no products.")
+    existing = dict(
+        Product.objects.filter(seller=seller, slug__in=[r.slug for r in plan.rows]).values_list(
+            "slug", "pk"
+        )
+    )
+    for row in plan.rows:
+        if row.values.get("currency") == "":
+            row.values["currency"] = seller.currency
+        row.product_id = existing.get(row.slug)
+        if row.problems:
+            row.action = "skip"
+        else:
+            row.action = "update" if row.product_id else "create"
+        if row.status != Product.Status.DRAFT and not seller.is_verified:
+            row.notes.append("Stays a draft until you confirm your email address.")
+    return plan
+
+
+# --- Writing -------------------------------------------------------------------
+
+
+Progress = Callable[[int, PlannedRow], None]
+
+
+def apply_plan(
+    *, seller: Seller, root: str | os.PathLike[str], plan: Plan, progress: Progress | None = None
+) -> Plan:
+    """Create or update every importable row, each in its own transaction.
+
+    A row that fails leaves nothing behind (its rows roll back, the files it
+    stored are deleted) and the next rows still import. `progress(done, row)`
+    is called after each row. Returns the plan with each row's outcome.
+    """
+    folder = Path(root)
+    for done, row in enumerate(plan.rows, start=1):
+        if row.action == "skip":
+            row.outcome = "skipped"
+        else:
+            try:
+                product, created = _apply_row(seller, folder, row)
+            except CatalogError as exc:
+                row.outcome, row.error = "failed", exc.message
+            except (MediaRefused, OSError) as exc:
+                row.outcome, row.error = "failed", str(exc) or "A file could not be read."
+            except Exception:
+                # One broken row must not stop the catalog; what it wrote is gone.
+                logger.exception("import of row %s (%s) failed", row.line, row.slug)
+                row.outcome = "failed"
+                row.error = "An unexpected error stopped this row; nothing of it was kept."
+            else:
+                row.outcome = "created" if created else "updated"
+                row.product_id = product.pk
+        if progress is not None:
+            progress(done, row)
+    return plan
+
+
+def _apply_row(seller: Seller, root: Path, row: PlannedRow) -> tuple[Product, bool]:
+    stored: list[tuple[Any, str]] = []  # (storage, name) written for this row
+    try:
+        with transaction.atomic():
+            return _write_row(seller, root, row, stored)
+    except BaseException:
+        for storage, name in stored:
+            storage.delete(name)
+        raise
+
+
+def _write_row(
+    seller: Seller, root: Path, row: PlannedRow, stored: list[tuple[Any, str]]
+) -> tuple[Product, bool]:
+    values = dict(row.values)
+    values["release_date"] = (
+        date.fromisoformat(values["release_date"]) if values.get("release_date") else None
+    )
+    existing = Product.objects.filter(seller=seller, slug=row.slug).first()
+    cover_path = _resolve(root, row.cover) if row.cover else None
+    with _opened(cover_path) as cover:
+        if existing is None:
+            product = services.product_create(
+                seller=seller, slug=row.slug, status=Product.Status.DRAFT, cover=cover, **values
+            )
+        else:
+            cover_before = existing.cover.name
+            product = services.product_update(
+                product=existing, slug=row.slug, status=existing.status, cover=cover, **values
+            )
+            if product.cover.name == cover_before:
+                cover = None
+    if product.cover and (existing is None or cover is not None):
+        stored.append((product.cover.storage, product.cover.name or ""))
+    known = {(a.role, a.sha256) for a in product.assets.all()}
+    for planned in row.files:
+        path = _resolve(root, planned.path)
+        if path is None or not path.is_file():
+            raise CatalogError(f"“{planned.path}” is missing.")
+        with path.open("rb") as handle:
+            digest, _ = sha256_and_size(handle)
+            if (planned.role, digest) in known:
+                continue  # already there from an earlier import
+            handle.seek(0)
+            cover_before = product.cover.name
+            asset = services.asset_upload(
+                product=product,
+                role=planned.role,
+                file=File(handle, name=str(path)),
+                original_filename=path.name,
+            )
+        known.add((planned.role, asset.sha256))
+        stored.append((asset.stored.storage, asset.stored.name or ""))
+        product.refresh_from_db(fields=["cover"])
+        if product.cover.name and product.cover.name != cover_before:
+            stored.append((product.cover.storage, product.cover.name or ""))
+    # A manifest only ever raises the status: re-importing must not unpublish what
+    # the seller published by hand. Publishing follows the product form's rules.
+    wanted = row.status
+    if wanted != Product.Status.DRAFT and wanted != product.status and seller.is_verified:
+        product = services.product_update(product=product, slug=row.slug, status=wanted, **values)
+    return product, existing is None
+
+
+@contextmanager
+def _opened(path: Path | None) -> Iterator[File | None]:
+    if path is None:
+        yield None
+        return
+    with path.open("rb") as handle:
+        yield File(handle, name=path.name)
+
+
+# --- ZIP archives --------------------------------------------------------------
+
+
+def _unsafe_member(info: zipfile.ZipInfo) -> str:
+    """Why a member must not be extracted, or ''. Member names are never trusted."""
+    name = info.filename
+    mode = info.external_attr >> 16
+    if "\x00" in name:
+        return "has a NUL character in its name"
+    if stat.S_ISLNK(mode):
+        return "is a symbolic link"
+    pure = PurePosixPath(name.replace("\\", "/"))
+    if pure.is_absolute() or re.match(r"^[A-Za-z]:", name) or ".." in pure.parts:
+        return "would be written outside the catalog folder"
+    return ""
+
+
+def extract_zip(zip_path: str | os.PathLike[str], destination: str | os.PathLike[str]) -> None:
+    """Unpack a catalog ZIP into `destination`, refusing bombs, links and escaping names.
+
+    The central directory is checked first (the same checks as EPUBs and ZIP
+    uploads get); each member is then copied in chunks and never past the
+    size it declared.
+    """
+    target = Path(destination).resolve()
+    size = os.path.getsize(zip_path)
+    if size > ZIP_MAX_BYTES:
+        raise ImportRefused(f"The ZIP is larger than {ZIP_MAX_BYTES // 1024**3} GB.")
+    try:
+        archive = zipfile.ZipFile(zip_path)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError) as exc:
+        raise ImportRefused(f"This is not a readable ZIP archive ({exc}).") from None
+    with archive:
+        try:
+            check_zip(archive, size, "ZIP archive", fold_names=True)
+        except MediaRefused as exc:
+            raise ImportRefused(str(exc)) from None
+        if sum(info.file_size for info in archive.infolist()) > ZIP_MAX_UNPACKED_BYTES:
+            raise ImportRefused(
+                f"This ZIP would unpack to more than {ZIP_MAX_UNPACKED_BYTES // 1024**3} GB."
+            )
+        for info in archive.infolist():
+            reason = _unsafe_member(info)
+            if reason:
+                raise ImportRefused(f"The ZIP entry “{info.filename[:120]}” {reason}: refused.")
+        for info in archive.infolist():
+            out = (target / PurePosixPath(info.filename.replace("\\", "/"))).resolve()
+            if not out.is_relative_to(target):  # belt and braces after _unsafe_member
+                raise ImportRefused(f"The ZIP entry “{info.filename[:120]}” escapes: refused.")
+            if info.is_dir():
+                out.mkdir(parents=True, exist_ok=True)
+                continue
+            out.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                with archive.open(info) as source, out.open("wb") as sink:
+                    left = info.file_size
+                    while chunk := source.read(min(1024 * 1024, left + 1)):
+                        left -= len(chunk)
+                        if left < 0:
+                            raise ImportRefused(
+                                f"The ZIP entry “{info.filename[:120]}” is larger than it says."
+                            )
+                        sink.write(chunk)
+            except (zipfile.BadZipFile, OSError, EOFError, RuntimeError) as exc:
+                raise ImportRefused(
+                    f"The ZIP entry “{info.filename[:120]}” cannot be read ({exc})."
+                ) from None
+
+
+def catalog_root(folder: Path) -> Path:
+    """The folder holding the catalog: a ZIP made by zipping a folder has one level more."""
+    if find_manifest(folder) is not None:
+        return folder
+    children = [p for p in folder.iterdir() if p.name not in ("__MACOSX",)]
+    if len(children) == 1 and children[0].is_dir():
+        return children[0]
+    return folder
+
+
+@contextmanager
+def opened_catalog(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """The catalog at `path` (a folder, or a ZIP unpacked into a temporary folder)."""
+    source = Path(path)
+    if source.is_dir():
+        yield source
+        return
+    if not source.is_file():
+        raise ImportRefused(f"{path} does not exist.")
+    if not zipfile.is_zipfile(source):
+        raise ImportRefused(f"{path} is neither a folder nor a ZIP archive.")
+    folder = tempfile.mkdtemp(prefix="echoppe-import-")
+    try:
+        extract_zip(source, folder)
+        yield catalog_root(Path(folder))
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+# --- Jobs ------------------------------------------------------------------------
+
+
+def import_job_run(
+    *,
+    job: ImportJob,
+    root: str | os.PathLike[str],
+    plan: Plan | None = None,
+    on_progress: Progress | None = None,
+) -> ImportJob:
+    """Plan and apply the catalog in `root` for `job`, recording progress on the job row.
+
+    The plan is made again rather than trusted from the dry run: files or
+    products may have changed in between.
+    """
+    seller = job.seller
+    ImportJob.objects.filter(pk=job.pk).update(
+        status=ImportJob.Status.RUNNING, started_at=timezone.now()
+    )
+    try:
+        plan = plan or plan_catalog(seller=seller, root=root)
+    except ImportRefused as exc:
+        return _job_finish(job, status=ImportJob.Status.FAILED, error=str(exc))
+    counts = {"created": 0, "updated": 0, "failed": 0}
+    ImportJob.objects.filter(pk=job.pk).update(total_rows=len(plan.rows), processed_rows=0)
+
+    def progress(done: int, row: PlannedRow) -> None:
+        if row.outcome in counts:
+            counts[row.outcome] += 1
+        ImportJob.objects.filter(pk=job.pk).update(
+            processed_rows=done,
+            created_count=counts["created"],
+            updated_count=counts["updated"],
+            failed_count=counts["failed"],
+        )
+        if on_progress is not None:
+            on_progress(done, row)
+
+    apply_plan(seller=seller, root=root, plan=plan, progress=progress)
+    job.report = plan.to_dict()
+    return _job_finish(job, status=ImportJob.Status.DONE)
+
+
+def _job_finish(job: ImportJob, *, status: str, error: str = "") -> ImportJob:
+    job.refresh_from_db(
+        fields=["total_rows", "processed_rows", "created_count", "updated_count", "failed_count"]
+    )
+    job.status, job.error, job.finished_at = status, error[:500], timezone.now()
+    job.save(update_fields=["status", "error", "finished_at", "report"])
+    return job
+
+
+def import_job_plan(
+    *, seller: Seller, path: str | os.PathLike[str], source: str, source_name: str, dry_run: bool
+) -> ImportJob:
+    """A job holding the plan of the catalog at `path` (nothing else written)."""
+    with opened_catalog(path) as root:
+        plan = plan_catalog(seller=seller, root=root)
+    return ImportJob.objects.create(
+        seller=seller,
+        source=source,
+        source_name=source_name[:255],
+        dry_run=dry_run,
+        total_rows=len(plan.rows),
+        report=plan.to_dict(),
+        status=ImportJob.Status.PLANNED,
+    )
+
+
+# --- Uploaded catalogs (the seller's page) -----------------------------------------
+
+
+def import_job_upload(*, seller: Seller, file: File, filename: str) -> ImportJob:
+    """Keep an uploaded catalog ZIP in the private storage and plan it (a dry run)."""
+    size = getattr(file, "size", None) or 0
+    if size > ZIP_MAX_BYTES:
+        raise ImportRefused(
+            f"Catalog ZIPs up to {ZIP_MAX_BYTES // 1024**3} GB are accepted here; "
+            "import bigger ones with the command line."
+        )
+    storage = private_storage()
+    name = storage.save(f"imports/{uuid.uuid4().hex}.zip", file)
+    try:
+        with _local_copy(name) as path:
+            return import_job_plan(
+                seller=seller, path=path, source=name, source_name=filename, dry_run=True
+            )
+    except BaseException:
+        storage.delete(name)
+        raise
+
+
+def import_job_start(*, job: ImportJob) -> ImportJob:
+    """Queue a planned job; the task does the work (inline with the immediate backend)."""
+    from catalog.tasks import run_catalog_import
+
+    # Until then the job is a dry run: a plan that wrote nothing.
+    claimed = ImportJob.objects.filter(pk=job.pk, status=ImportJob.Status.PLANNED).update(
+        status=ImportJob.Status.QUEUED, dry_run=False
+    )
+    if not claimed:
+        raise ImportRefused("This import has already started.")
+    job_id = job.pk
+    transaction.on_commit(lambda: run_catalog_import.enqueue(job_id=job_id))
+    job.refresh_from_db()
+    return job
+
+
+def import_job_start_from_storage(*, job_id: int) -> None:
+    job = ImportJob.objects.select_related("seller__user").get(pk=job_id)
+    if job.status not in (ImportJob.Status.QUEUED, ImportJob.Status.PLANNED):
+        return  # a task delivered twice
+    try:
+        with _local_copy(job.source) as path, opened_catalog(path) as root:
+            import_job_run(job=job, root=root)
+    except ImportRefused as exc:
+        _job_finish(job, status=ImportJob.Status.FAILED, error=str(exc))
+    except Exception:
+        logger.exception("catalog import %s failed", job_id)
+        _job_finish(
+            job, status=ImportJob.Status.FAILED, error="The import stopped on an unexpected error."
+        )
+    finally:
+        private_storage().delete(job.source)
+
+
+@contextmanager
+def _local_copy(name: str) -> Iterator[str]:
+    """A path to the stored file `name`: its own on a local disk, else a temporary copy."""
+    storage = private_storage()
+    try:
+        local: str | None = storage.path(name)
+    except NotImplementedError:  # a bucket
+        local = None
+    if local is not None:
+        yield local
+        return
+    with tempfile.NamedTemporaryFile(prefix="echoppe-import-", suffix=".zip") as copy:
+        with storage.open(name, "rb") as source:
+            shutil.copyfileobj(source, copy, 1024 * 1024)
+        copy.flush()
+        yield copy.name
