@@ -351,9 +351,11 @@ def order_expire(*, order_id: int) -> Order:
 def _refresh_refund_status(order: Order) -> None:
     items = list(order.items.all())
     order.refunded_amount = sum(item.refunded_amount for item in items)
+    # A disputed order stays disputed: the chargeback is the larger fact.
     if order.status == Order.Status.DISPUTED:
-        pass
-    elif order.refunded_amount and order.refunded_amount >= order.total:
+        order.save(update_fields=["refunded_amount"])
+        return
+    if order.refunded_amount and order.refunded_amount >= order.total:
         order.status = Order.Status.REFUNDED
     elif order.refunded_amount:
         order.status = Order.Status.PARTIALLY_REFUNDED

@@ -153,6 +153,15 @@ def select_facts(
     return grouped.annotate(**counters).values(*COLUMNS).order_by()
 
 
+def _scoped(query: QuerySet[Any], scope: Scope, *, product: str, seller: str) -> QuerySet[Any]:
+    """Narrow ``query`` to the scope's product, else its seller (the staff scope is all)."""
+    if scope.product_id is not None:
+        return query.filter(**{product: scope.product_id})
+    if scope.seller_id is not None:
+        return query.filter(**{seller: scope.seller_id})
+    return query
+
+
 def _in(window: Window, field_name: str) -> Q:
     return Q(**{f"{field_name}__gte": window.start, f"{field_name}__lt": window.end})
 
@@ -165,10 +174,7 @@ def _items(scope: Scope, window: Window) -> QuerySet[OrderItem]:
     items = OrderItem.objects.filter(
         _in(window, "order__paid_at"), order__currency=settings.STORE_CURRENCY
     )
-    if scope.product_id is not None:
-        items = items.filter(product_id=scope.product_id)
-    elif scope.seller_id is not None:
-        items = items.filter(seller_id=scope.seller_id)
+    items = _scoped(items, scope, product="product_id", seller="seller_id")
     return items
 
 
@@ -236,10 +242,7 @@ def _refunds(scope: Scope, window: Window) -> list[QuerySet[Any]]:
     refunds = Refund.objects.filter(
         _in(window, "created_at"), item__isnull=False, order__currency=settings.STORE_CURRENCY
     )
-    if scope.product_id is not None:
-        refunds = refunds.filter(item__product_id=scope.product_id)
-    elif scope.seller_id is not None:
-        refunds = refunds.filter(item__seller_id=scope.seller_id)
+    refunds = _scoped(refunds, scope, product="item__product_id", seller="item__seller_id")
     item_refunds = select_facts(
         refunds,
         kind="refund",
@@ -261,10 +264,9 @@ def _order_refunds(scope: Scope, window: Window) -> QuerySet[Refund]:
     refunds = Refund.objects.filter(
         _in(window, "created_at"), item__isnull=True, order__currency=settings.STORE_CURRENCY
     )
-    if scope.product_id is not None:
-        refunds = refunds.filter(order__items__product_id=scope.product_id)
-    elif scope.seller_id is not None:
-        refunds = refunds.filter(order__items__seller_id=scope.seller_id)
+    refunds = _scoped(
+        refunds, scope, product="order__items__product_id", seller="order__items__seller_id"
+    )
     return refunds
 
 
@@ -287,10 +289,7 @@ def _disputes(scope: Scope, window: Window) -> QuerySet[Any]:
         kind=LedgerEntry.Kind.DISPUTE,
         currency=settings.STORE_CURRENCY,
     )
-    if scope.product_id is not None:
-        debits = debits.filter(item__product_id=scope.product_id)
-    elif scope.seller_id is not None:
-        debits = debits.filter(seller_id=scope.seller_id)
+    debits = _scoped(debits, scope, product="item__product_id", seller="seller_id")
     return select_facts(
         debits,
         kind="dispute",
@@ -304,10 +303,12 @@ def _disputes(scope: Scope, window: Window) -> QuerySet[Any]:
 
 def _downloads(scope: Scope, window: Window) -> QuerySet[Any]:
     downloads = Download.objects.filter(_in(window, "at"), counted=True)
-    if scope.product_id is not None:
-        downloads = downloads.filter(entitlement__product_id=scope.product_id)
-    elif scope.seller_id is not None:
-        downloads = downloads.filter(entitlement__product__seller_id=scope.seller_id)
+    downloads = _scoped(
+        downloads,
+        scope,
+        product="entitlement__product_id",
+        seller="entitlement__product__seller_id",
+    )
     return select_facts(
         downloads,
         kind="download",
@@ -321,10 +322,7 @@ def _downloads(scope: Scope, window: Window) -> QuerySet[Any]:
 
 def _views(scope: Scope, window: Window) -> QuerySet[ProductView]:
     views = ProductView.objects.filter(_in(window, "at"))
-    if scope.product_id is not None:
-        views = views.filter(product_id=scope.product_id)
-    elif scope.seller_id is not None:
-        views = views.filter(seller_id=scope.seller_id)
+    views = _scoped(views, scope, product="product_id", seller="seller_id")
     return views
 
 
