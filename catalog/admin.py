@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
+from django.contrib.admin.widgets import AdminFileWidget
 from django.core.files.uploadedfile import UploadedFile
 from django.forms import BaseInlineFormSet
 from django.http import HttpRequest
@@ -40,6 +41,15 @@ class AssetInlineFormSet(BaseInlineFormSet):
                         upload.seek(0)
 
 
+class PrivateFileWidget(AdminFileWidget):
+    """The current paid file by name, without a link: private files have no URL."""
+
+    template_name = "catalog/widgets/private_file_input.html"
+
+    def is_initial(self, value: Any) -> bool:
+        return bool(value and getattr(value, "name", ""))
+
+
 class AssetInline(admin.TabularInline):
     model = Asset
     formset = AssetInlineFormSet
@@ -55,6 +65,11 @@ class AssetInline(admin.TabularInline):
         "sha256",
     ]
     readonly_fields = ["original_filename", "size_bytes", "mime_type", "sha256"]
+
+    def formfield_for_dbfield(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if db_field.name == "file":
+            kwargs["widget"] = PrivateFileWidget
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
 
 
 @admin.register(Product)

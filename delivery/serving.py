@@ -139,7 +139,7 @@ def _x_sendfile(request: HttpRequest, asset: Asset) -> HttpResponseBase:
 
 def _s3(request: HttpRequest, asset: Asset) -> HttpResponseBase:
     storage = asset.file.storage
-    url = storage.url(  # type: ignore[call-arg]
+    url = storage.presigned_url(  # type: ignore[attr-defined]
         asset.file.name,
         parameters={
             "ResponseContentDisposition": _disposition(asset),

@@ -208,7 +208,7 @@ def s3_storages(
     }
     return {
         "default": {
-            "BACKEND": "storages.backends.s3.S3Storage",
+            "BACKEND": "catalog.storage_s3.PrivateS3Storage",
             "OPTIONS": {
                 **common,
                 "bucket_name": private_bucket,

@@ -120,11 +120,7 @@ def _first_fact(scope: Scope) -> datetime | None:
         SellerTransfer.objects.filter(**seller).aggregate(t=Min("created_at"))["t"],
         ProductView.objects.filter(**seller).aggregate(t=Min("at"))["t"],
         Download.objects.filter(
-            **(
-                {}
-                if scope.seller_id is None
-                else {"entitlement__product__seller_id": scope.seller_id}
-            )
+            **({} if scope.seller_id is None else {"asset__product__seller_id": scope.seller_id})
         ).aggregate(t=Min("at"))["t"],
     ]
     found = [t for t in candidates if t is not None]

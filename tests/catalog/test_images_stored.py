@@ -6,12 +6,13 @@ from __future__ import annotations
 import io
 
 import pytest
+from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
 from catalog.models import Asset, Product
 from catalog.services import CatalogError, image_store, image_variant
-from tests.factories import ProductFactory, UserFactory
+from tests.factories import ProductFactory, UserFactory, add_file, pdf_bytes
 
 pytestmark = pytest.mark.django_db
 
@@ -85,3 +86,16 @@ def test_a_refused_file_in_the_admin_is_a_form_error(client, db):
     assert "evil.eps" in response.content.decode()
     assert not Asset.objects.filter(product=product).exists()
     assert Product.objects.get(pk=product.pk).title == product.title
+
+
+def test_the_admin_shows_a_products_files_without_linking_the_paid_ones(client, db):
+    """A paid file has no URL (its storage refuses one): the admin names it instead."""
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    product = ProductFactory()
+    paid = add_file(product, pdf_bytes(b"chapter one " * 50), "Été.pdf")
+    page = client.get(f"/admin/catalog/product/{product.pk}/change/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert paid.file.name in html
+    assert "private: buyers download it through their library" in html
+    assert f'href="{settings.MEDIA_URL}{paid.file.name}"' not in html

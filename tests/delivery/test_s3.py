@@ -16,7 +16,10 @@ from urllib.parse import parse_qs, unquote, urlencode, urlsplit, urlunsplit
 
 import botocore.auth
 import pytest
+from django.core.files.storage import default_storage
 from django.urls import reverse
+
+from catalog.storage import public_storage
 
 from delivery import access
 from delivery.models import Download
@@ -177,3 +180,18 @@ def test_a_revoked_purchase_gets_no_new_presigned_url(client, bought):
     response = client.get(path)
     assert response.status_code == 403
     assert not response.has_header("Location")
+
+
+def test_a_paid_file_on_s3_has_no_url_only_the_gate_presigns(client, bought, on_s3):
+    """As on local disk: a template or the admin asking for a paid file's URL gets an error."""
+    entitlement, asset = bought
+    with pytest.raises(ValueError, match="Private files have no URL"):
+        asset.file.url  # noqa: B018 - the property is what templates call
+    with pytest.raises(ValueError, match="Private files have no URL"):
+        default_storage.url(asset.file.name)
+    # Covers and previews stay public, with plain URLs.
+    assert public_storage().url("covers/x.jpg").startswith(
+        f"{on_s3.endpoint_url}/{on_s3.public_bucket}/covers/x.jpg"
+    )
+    status, _, body = fetch(_presigned(client, entitlement, asset))
+    assert status == 200 and body == CONTENT

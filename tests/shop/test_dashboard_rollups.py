@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import close_old_connections, connection
 from django.db.models import Sum
 
 from shop.analytics.facts import Scope, Window, order_refund_facts
@@ -190,3 +192,91 @@ def test_the_command_rolls_every_book(clock: Clock, capsys: pytest.CaptureFixtur
     assert "Rolled up atelier until 2025-08-05 (Europe/Paris)." in capsys.readouterr().out
     with pytest.raises(CommandError, match="No seller with the slug 'nobody'"):
         call_command("dashboard_rollup", "--seller", "nobody")
+
+
+def test_the_clock_process_rolls_again_and_outlives_a_failed_run(
+    clock: Clock,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """``--every`` (the Procfile's clock line) keeps going after an error, and rolls forward."""
+    from shop.management.commands import dashboard_rollup
+
+    seller = SellerFactory(slug="atelier", timezone="UTC")
+    product = ProductFactory(seller=seller, price=900)
+    _sale(clock, datetime(2025, 8, 1, 12, tzinfo=UTC), product, "clock")
+    clock.set(datetime(2025, 8, 5, 12, tzinfo=UTC))
+    real = dashboard_rollup.stats_books_roll
+    calls: list[datetime] = []
+
+    def flaky(**kwargs: object) -> int:
+        calls.append(clock.now)
+        if len(calls) == 1:
+            raise RuntimeError("database went away")
+        clock.set(clock.now + timedelta(days=1))  # the next run finds a new closed day
+        return real(**kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(dashboard_rollup, "stats_books_roll", flaky)
+    call_command("dashboard_rollup", "--every", "0.01", "--runs", "3")
+    out = capsys.readouterr().out
+    assert len(calls) == 3
+    assert "Dashboard roll-up failed" in caplog.text and "database went away" in caplog.text
+    assert out.count("Rolled up 2 books.") == 2
+    assert "Stopped after 3 runs." in out
+    book = StatsBook.objects.get(scope=f"seller:{seller.pk}")
+    assert book.rolled_until == date(2025, 8, 7)  # rolled forward on the third run
+    assert DailyStats.objects.filter(book=book, product=product).get().gross == 900
+
+
+def test_the_clock_options_are_checked() -> None:
+    with pytest.raises(CommandError, match="--runs goes with --every"):
+        call_command("dashboard_rollup", "--runs", "2")
+    with pytest.raises(CommandError, match="above 0"):
+        call_command("dashboard_rollup", "--every", "0")
+
+
+def test_the_procfile_runs_the_clock_hourly() -> None:
+    from pathlib import Path
+
+    from django.conf import settings
+
+    lines = dict(
+        line.split(": ", 1)
+        for line in (Path(settings.BASE_DIR) / "Procfile").read_text().splitlines()
+        if line.strip()
+    )
+    assert lines["clock"] == "python manage.py dashboard_rollup --every 3600"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_clocks_at_once_roll_each_day_once(clock: Clock) -> None:
+    if connection.vendor != "postgresql":
+        pytest.skip("concurrent transactions need PostgreSQL (SQLite serialises writers)")
+    seller = SellerFactory(timezone="UTC")
+    product = ProductFactory(seller=seller, price=900)
+    _sale(clock, datetime(2025, 8, 1, 12, tzinfo=UTC), product, "twice")
+    # The book exists and is behind (a first run creates it: its unique scope serialises that).
+    assert stats_book_roll(seller=seller).rolled_until == date(2025, 8, 1)
+    now = datetime(2025, 8, 5, 12, tzinfo=UTC)
+    barrier = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def roll() -> None:
+        barrier.wait()
+        try:
+            stats_book_roll(seller=seller, now=now)
+        except BaseException as error:
+            errors.append(error)
+        finally:
+            close_old_connections()
+
+    threads = [threading.Thread(target=roll) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert errors == []
+    assert StatsBook.objects.filter(seller=seller).count() == 1
+    rows = DailyStats.objects.filter(book__seller=seller, product=product)
+    assert [(row.day, row.gross, row.units) for row in rows] == [(date(2025, 8, 1), 900, 1)]

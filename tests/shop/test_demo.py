@@ -70,3 +70,32 @@ def test_the_demo_refuses_to_run_on_a_production_setup(settings):
     with pytest.raises(CommandError, match="DEBUG"):
         call_command("demo", stdout=StringIO())
     assert not Seller.objects.exists()
+
+
+def test_serve_migrates_fills_and_serves_in_one_command(monkeypatch):
+    """The README's quick start: ``manage.py demo --serve`` on a fresh checkout."""
+    from django.core.management.commands import migrate, runserver
+
+    calls: list[tuple[str, dict]] = []
+    real_migrate = migrate.Command.handle
+
+    def fake_migrate(self, *args, **options):
+        calls.append(("migrate", options))
+        return real_migrate(self, *args, **options)
+
+    def fake_runserver(self, *args, **options):
+        calls.append(("runserver", options))
+        assert Product.objects.filter(status=Product.Status.PUBLISHED).count() >= 6
+
+    monkeypatch.setattr(migrate.Command, "handle", fake_migrate)
+    monkeypatch.setattr(runserver.Command, "handle", fake_runserver)
+    out = StringIO()
+    call_command("demo", "--force", "--serve", stdout=out)
+    assert [name for name, _ in calls] == ["migrate", "runserver"]
+    served = calls[1][1]
+    assert served["addrport"] == "127.0.0.1:8000"
+    assert served["use_reloader"] is False
+    assert "Demo ready" in out.getvalue()
+    calls.clear()
+    call_command("demo", "--force", "--serve", "0.0.0.0:9000", stdout=StringIO())
+    assert calls[1][1]["addrport"] == "0.0.0.0:9000"

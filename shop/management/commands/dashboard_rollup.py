@@ -1,13 +1,25 @@
-"""Roll the sales dashboard's daily figures forward: run it hourly or nightly (cron, a timer)."""
+"""Roll the sales dashboard's daily figures forward.
+
+Once (from cron or a timer), or as a long-running process with ``--every``
+(the ``Procfile``'s ``clock`` line). Several copies at once are safe: each
+book is rolled under a row lock, and a book already up to date is left alone.
+"""
 
 from __future__ import annotations
 
+import logging
+import signal
+import threading
+import time
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import close_old_connections, connection
 
 from catalog.models import Seller
 from shop.analytics.rollups import stats_book_roll, stats_books_roll
+
+log = logging.getLogger(__name__)
 
 
 class Command(BaseCommand):
@@ -23,16 +35,65 @@ class Command(BaseCommand):
             action="store_true",
             help="Recount every day from the source tables (after data was changed by hand).",
         )
+        parser.add_argument(
+            "--every",
+            type=float,
+            metavar="SECONDS",
+            help="Keep running: roll up again every SECONDS (3600 in the Procfile's clock line).",
+        )
+        parser.add_argument(
+            "--runs", type=int, metavar="N", help="With --every: stop after N runs."
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        seller = None
         if options["seller"]:
             seller = Seller.objects.filter(slug=options["seller"]).first()
             if seller is None:
                 raise CommandError(f"No seller with the slug {options['seller']!r}.")
-            book = stats_book_roll(seller=seller, rebuild=options["rebuild"])
+        every, runs = options["every"], options["runs"]
+        if every is None:
+            if runs is not None:
+                raise CommandError("--runs goes with --every.")
+            self._roll(seller, rebuild=options["rebuild"])
+            return
+        if every <= 0:
+            raise CommandError("--every takes a number of seconds above 0.")
+        self._loop(seller, every=every, runs=runs, rebuild=options["rebuild"])
+
+    def _roll(self, seller: Seller | None, *, rebuild: bool) -> None:
+        if seller is not None:
+            book = stats_book_roll(seller=seller, rebuild=rebuild)
             self.stdout.write(
                 f"Rolled up {seller.slug} until {book.rolled_until} ({book.timezone})."
             )
             return
-        count = stats_books_roll(rebuild=options["rebuild"])
+        count = stats_books_roll(rebuild=rebuild)
         self.stdout.write(f"Rolled up {count} book{'s' if count != 1 else ''}.")
+
+    def _loop(
+        self, seller: Seller | None, *, every: float, runs: int | None, rebuild: bool
+    ) -> None:
+        """Roll up now, then every ``every`` seconds, until stopped (SIGTERM or SIGINT)."""
+        stop = threading.Event()
+        if threading.current_thread() is threading.main_thread():
+            for number in (signal.SIGTERM, signal.SIGINT):
+                signal.signal(number, lambda *_: stop.set())
+        done = 0
+        while not stop.is_set():
+            began = time.monotonic()
+            if not connection.in_atomic_block:
+                close_old_connections()  # a database restarted since the last run is no matter
+            try:
+                if seller is not None:
+                    seller.refresh_from_db()  # a new timezone takes effect on the next run
+                # Only the first run rebuilds: later ones roll forward.
+                self._roll(seller, rebuild=rebuild and done == 0)
+            except Exception:
+                # The next run picks up where this one stopped; the process stays up.
+                log.exception("Dashboard roll-up failed; trying again in %s s", every)
+            done += 1
+            if runs is not None and done >= runs:
+                break
+            stop.wait(max(every - (time.monotonic() - began), 0))
+        self.stdout.write(f"Stopped after {done} run{'s' if done != 1 else ''}.")

@@ -9,6 +9,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.files import File
+from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.urls import reverse
@@ -155,6 +156,14 @@ class Command(BaseCommand):
         parser.add_argument(
             "--force", action="store_true", help="Run even with DEBUG off (never on a real shop)."
         )
+        parser.add_argument(
+            "--serve",
+            nargs="?",
+            const="127.0.0.1:8000",
+            metavar="ADDRESS",
+            help="Migrate first, then serve the shop (127.0.0.1:8000 unless given): "
+            "the quick start in one command.",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if not settings.DEBUG and not options["force"]:
@@ -170,6 +179,8 @@ class Command(BaseCommand):
         ]
         if missing:
             raise CommandError(f"Demo media missing from {MEDIA_DIR}: {', '.join(missing)}")
+        if options["serve"]:
+            call_command("migrate", interactive=False, verbosity=0)
         created = 0
         with transaction.atomic():
             self._admin()
@@ -191,6 +202,9 @@ class Command(BaseCommand):
         )
         if new_orders:
             self.stdout.write(f"  Buyer's library link: {new_orders}")
+        if options["serve"]:
+            # No autoreloader: it would run this whole command again in a child process.
+            call_command("runserver", options["serve"], use_reloader=False)
 
     def _admin(self) -> None:
         user_model = get_user_model()
