@@ -20,7 +20,6 @@ from django.core.files.storage import default_storage
 from django.urls import reverse
 
 from catalog.storage import public_storage
-
 from delivery import access
 from delivery.models import Download
 from delivery.services import entitlement_grant, entitlement_revoke
@@ -190,8 +189,10 @@ def test_a_paid_file_on_s3_has_no_url_only_the_gate_presigns(client, bought, on_
     with pytest.raises(ValueError, match="Private files have no URL"):
         default_storage.url(asset.file.name)
     # Covers and previews stay public, with plain URLs.
-    assert public_storage().url("covers/x.jpg").startswith(
-        f"{on_s3.endpoint_url}/{on_s3.public_bucket}/covers/x.jpg"
+    assert (
+        public_storage()
+        .url("covers/x.jpg")
+        .startswith(f"{on_s3.endpoint_url}/{on_s3.public_bucket}/covers/x.jpg")
     )
     status, _, body = fetch(_presigned(client, entitlement, asset))
     assert status == 200 and body == CONTENT

@@ -46,6 +46,7 @@ from django.utils import timezone
 from catalog.attribution import Attribution
 from catalog.models import Asset, Product, Seller
 from delivery.services import download_record
+from shop.analytics import rollups
 from shop.analytics.facts import Scope
 from shop.analytics.rollups import stats_books_roll
 from shop.analytics.selectors import (
@@ -304,6 +305,7 @@ ROLLS: dict[str, datetime | None] = {
     "live only": None,
     "rolled mid-way": at("03-21 12:00"),
     "rolled to date": NOW,
+    "rolled a day at a time": NOW,  # chunks of one day after the first (CHUNK_FACTS = 1)
 }
 
 
@@ -319,6 +321,9 @@ def shop(
     with django_db_blocker.unblock(), pytest.MonkeyPatch.context() as patch:
         fake = Clock()
         patch.setattr(timezone, "now", lambda: fake.now)
+        if request.param == "rolled a day at a time":
+            patch.setattr(rollups, "CHUNK_DAYS", 1)
+            patch.setattr(rollups, "CHUNK_FACTS", 1)
         with transaction.atomic():
             yield build_shop(fake, Client(), roll_at=ROLLS[request.param])
             transaction.set_rollback(True)

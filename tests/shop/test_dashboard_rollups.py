@@ -280,3 +280,12 @@ def test_two_clocks_at_once_roll_each_day_once(clock: Clock) -> None:
     assert StatsBook.objects.filter(seller=seller).count() == 1
     rows = DailyStats.objects.filter(book__seller=seller, product=product)
     assert [(row.day, row.gross, row.units) for row in rows] == [(date(2025, 8, 1), 900, 1)]
+
+
+def test_chunks_follow_the_density_of_the_days() -> None:
+    from shop.analytics.rollups import CHUNK_DAYS_MAX, CHUNK_FACTS, next_chunk_days
+
+    assert next_chunk_days(31, 0) == CHUNK_DAYS_MAX  # nothing there: read a year at once
+    assert next_chunk_days(31, CHUNK_FACTS) == 31
+    assert next_chunk_days(31, CHUNK_FACTS * 31) == 1  # a busy shop: a day at a time
+    assert next_chunk_days(10, CHUNK_FACTS // 2) == 20
