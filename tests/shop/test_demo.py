@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.utils import timezone
 
 from catalog.models import Asset, Product, Seller
 from delivery.models import Entitlement, Library, LibraryLink
-from shop.management.commands.demo import MEDIA_DIR
-from shop.models import Order
+from shop.analytics.models import ProductView
+from shop.management.commands.demo import (
+    HISTORY_DAYS,
+    HISTORY_KEY,
+    HISTORY_SELLER,
+    MEDIA_DIR,
+    SELLER_PASSWORD,
+)
+from shop.models import Order, OrderItem, Refund
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -99,3 +108,22 @@ def test_serve_migrates_fills_and_serves_in_one_command(monkeypatch):
     calls.clear()
     call_command("demo", "--force", "--serve", "0.0.0.0:9000", stdout=StringIO())
     assert calls[1][1]["addrport"] == "0.0.0.0:9000"
+
+
+def test_the_demo_seller_has_two_months_on_the_dashboard(client):
+    call_command("demo", "--force", stdout=StringIO())
+    history = Order.objects.filter(checkout_key__startswith=HISTORY_KEY)
+    assert history.count() >= 30
+    oldest = min(history.values_list("paid_at", flat=True))
+    assert timezone.now() - oldest > timedelta(days=HISTORY_DAYS - 2)
+    assert Refund.objects.filter(order__in=history).exists()
+    assert ProductView.objects.filter(seller__slug=HISTORY_SELLER).count() > 100
+    assert client.login(username="ondes@example.com", password=SELLER_PASSWORD)
+    page = client.get("/sell/stats/", {"range": "30d"})
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "Night Trains" in html and "mastodon.social" in html
+    rows = OrderItem.objects.filter(
+        order__in=history, order__paid_at__gte=timezone.now() - timedelta(days=30)
+    )
+    assert rows.exists()

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -12,14 +14,25 @@ from django.core.files import File
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from django.test.utils import override_settings
 from django.urls import reverse
+from django.utils import timezone
 
+from catalog.attribution import Attribution
 from catalog.covers import make_cover
 from catalog.models import Asset, Product, Seller
 from catalog.services import asset_create, image_store
-from delivery.models import Library
+from delivery.models import Download, Library
 from delivery.services import library_get_or_create, library_link_create
-from shop.services import OrderLine, checkout_key_new, order_create, order_fulfil
+from shop.analytics.models import ProductView
+from shop.models import LedgerEntry, Order, OrderItem, Refund
+from shop.services import (
+    OrderLine,
+    checkout_key_new,
+    order_create,
+    order_fulfil,
+    order_item_refund,
+)
 
 MEDIA_DIR = Path(__file__).resolve().parents[3] / "catalog" / "demo_media"
 BUYER_EMAIL = "buyer@example.com"
@@ -148,6 +161,16 @@ SELLERS = [
 
 OWNED_BY_BUYER = ["night-trains", "field-notes-on-small-shops"]
 
+# The seller whose dashboard has history: two months of views, sales, a refund
+# and downloads, made through the real order path and then dated in the past.
+HISTORY_SELLER = "les-ondes-douces"
+SELLER_PASSWORD = "demo-seller-pass"  # noqa: S105 - demo data, printed to the operator
+HISTORY_DAYS = 60
+HISTORY_KEY = "demo-history-"
+REFERRERS = ["", "", "bandcamp.com", "mastodon.social", "news.ycombinator.com"]
+CAMPAIGNS = [("", ""), ("", ""), ("newsletter", "spring"), ("mastodon", "")]
+COUNTRIES = ["FR", "FR", "DE", "BE", "CA", "US", "JP", ""]
+
 
 class Command(BaseCommand):
     help = "Create demo sellers, products (with real small media files) and a buyer. Idempotent."
@@ -189,6 +212,7 @@ class Command(BaseCommand):
                 for demo_product in demo_seller.products:
                     created += self._product(seller, demo_product)
         new_orders = self._buyer()
+        self._history()
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo ready: {len(SELLERS)} sellers, "
@@ -199,6 +223,11 @@ class Command(BaseCommand):
         self.stdout.write(
             f"  Buyer:  {settings.SITE_URL}/accounts/login/  (buyer / {BUYER_PASSWORD}), "
             f"owns {len(OWNED_BY_BUYER)} products"
+        )
+        history = Seller.objects.get(slug=HISTORY_SELLER)
+        self.stdout.write(
+            f"  Seller: {settings.SITE_URL}/sell/stats/  ({history.user.email} / "
+            f"{SELLER_PASSWORD}), {HISTORY_DAYS} days of sales on the dashboard"
         )
         if new_orders:
             self.stdout.write(f"  Buyer's library link: {new_orders}")
@@ -259,6 +288,91 @@ class Command(BaseCommand):
                     position=position,
                 )
         return 1
+
+    def _history(self) -> None:
+        """Two months of a small music shop: views from a few places, sales, a refund."""
+        if Order.objects.filter(checkout_key__startswith=HISTORY_KEY).exists():
+            return
+        seller = Seller.objects.select_related("user").get(slug=HISTORY_SELLER)
+        products = list(Product.objects.filter(seller=seller).order_by("price"))
+        rng = random.Random(7)  # noqa: S311 - demo data, the same every time
+        now = timezone.now()
+        views: list[ProductView] = []
+        downloads: list[Download] = []
+        # Receipts would flood the console: these buyers are made up. One transaction, so
+        # that its on-commit emails are sent (to nowhere) inside the override.
+        with (
+            override_settings(EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend"),
+            transaction.atomic(),
+        ):
+            user = seller.user
+            user.set_password(SELLER_PASSWORD)
+            user.save(update_fields=["password"])
+            Seller.objects.filter(pk=seller.pk).update(
+                email_verified_at=timezone.now(), timezone="Europe/Paris"
+            )
+            for back in range(HISTORY_DAYS, 0, -1):
+                day = now - timedelta(days=back)
+                busy = 1 + (HISTORY_DAYS - back) // 20  # a shop that grows
+                for _ in range(rng.randint(2, 6) * busy):
+                    product = rng.choice(products)
+                    source, campaign = rng.choice(CAMPAIGNS)
+                    views.append(
+                        ProductView(
+                            seller=seller,
+                            product=product,
+                            at=day + timedelta(minutes=rng.randint(0, 1439)),
+                            referrer_host=rng.choice(REFERRERS),
+                            utm_source=source,
+                            utm_campaign=campaign,
+                        )
+                    )
+                for n in range(rng.randint(0, 2) * busy):
+                    downloads.extend(self._past_sale(rng, products, day, f"{back}-{n}"))
+            ProductView.objects.bulk_create(views)
+            Download.objects.bulk_create(downloads)
+
+    def _past_sale(
+        self, rng: random.Random, products: list[Product], day: Any, key: str
+    ) -> list[Download]:
+        """One order through the real path, then dated ``day``; its first download too."""
+        product = rng.choice(products)
+        source, campaign = rng.choice(CAMPAIGNS)
+        order = order_create(
+            lines=[OrderLine(product)],
+            email=f"fan-{key}@example.com",
+            checkout_key=f"{HISTORY_KEY}{key}",
+            provider="test",
+            attribution=Attribution(
+                ref=rng.choice(REFERRERS), utm_source=source, utm_campaign=campaign
+            ),
+        )
+        if order.status != Order.Status.PAID:
+            order = order_fulfil(order_id=order.pk, payment_id=f"demo_{order.public_id.hex}")
+        paid_at = day + timedelta(minutes=rng.randint(0, 1439))
+        Order.objects.filter(pk=order.pk).update(
+            created_at=paid_at, paid_at=paid_at, country=rng.choice(COUNTRIES)
+        )
+        items = list(OrderItem.objects.filter(order=order).select_related("entitlement"))
+        LedgerEntry.objects.filter(item__in=items).update(created_at=paid_at)
+        if product.price and rng.random() < 0.06:
+            refund = order_item_refund(
+                item_id=items[0].pk, amount=product.price // 2, reason="Demo: asked nicely"
+            )
+            refunded_at = paid_at + timedelta(days=1)
+            Refund.objects.filter(pk=refund.pk).update(created_at=refunded_at)
+            LedgerEntry.objects.filter(refund=refund).update(created_at=refunded_at)
+        return [
+            Download(
+                entitlement=item.entitlement,
+                asset=asset,
+                at=paid_at + timedelta(minutes=rng.randint(1, 600)),
+                counted=True,
+            )
+            for item in items
+            if item.entitlement is not None
+            for asset in product.assets.filter(role=Asset.Role.DELIVERABLE)[:1]
+        ]
 
     def _buyer(self) -> str:
         """Give the demo buyer their purchases, paid through the real order path."""
