@@ -161,7 +161,14 @@ def next_chunk_days(days: int, facts: int) -> int:
 def stats_book_roll(
     *, seller: Seller | None, now: datetime | None = None, rebuild: bool = False
 ) -> StatsBook:
-    """Bring one book up to the last closed day; rebuild it when its timezone changed."""
+    """Bring one book up to the last closed day; rebuild it when its timezone changed.
+
+    Each chunk of days is written in a transaction of its own that moves
+    ``rolled_until`` on: an interrupted run resumes where it stopped, and on
+    SQLite other writers wait for one chunk at most, never a whole rebuild.
+    Pages stay exact in between (days before ``rolled_until`` are rolled up,
+    the rest is read live).
+    """
     now = now or timezone.now()
     tz_name = book_timezone(seller)
     tz = zone(tz_name)
@@ -172,28 +179,34 @@ def stats_book_roll(
             scope=book_scope(scope.seller_id),
             defaults={"seller": seller, "timezone": tz_name},
         )
-        if rebuild or book.timezone != tz_name:
+        if rebuild or book.timezone != tz_name or book.rolled_until is None:
             DailyStats.objects.filter(book=book).delete()
             DailySource.objects.filter(book=book).delete()
-            book.timezone, book.rolled_until = tz_name, None
-        start = book.rolled_until
-        if start is None:
             first = _first_fact(scope)
-            start = local_date(first, tz) if first is not None else target
-        # Rows of days at or after `start` would only be there after an interrupted run.
-        DailyStats.objects.filter(book=book, day__gte=start).delete()
-        DailySource.objects.filter(book=book, day__gte=start).delete()
-        day, days = start, CHUNK_DAYS
-        while day < target:
-            until = min(day + timedelta(days=days), target)
+            book.timezone = tz_name
+            # Nothing happened before the first fact: those days count as rolled up.
+            book.rolled_until = local_date(first, tz) if first is not None else target
+        else:
+            # Rows at or after `rolled_until` would only be there after data changed by hand.
+            DailyStats.objects.filter(book=book, day__gte=book.rolled_until).delete()
+            DailySource.objects.filter(book=book, day__gte=book.rolled_until).delete()
+        book.built_at = now
+        book.save(update_fields=["timezone", "rolled_until", "built_at"])
+    day, days = book.rolled_until, CHUNK_DAYS
+    assert day is not None  # set just above
+    while day < target:
+        until = min(day + timedelta(days=days), target)
+        with transaction.atomic():
+            book = StatsBook.objects.select_for_update().get(pk=book.pk)
+            if book.rolled_until != day or book.timezone != tz_name:
+                return book  # another run moved this book on (or started it again)
             window = Window(tz=tz_name, start=day_start(day, tz), end=day_start(until, tz))
             facts = read_facts(scope, window)
             _write(book, facts, scope)
-            days = next_chunk_days((until - day).days, len(facts))
-            day = until
-        book.rolled_until = max(target, start)
-        book.built_at = now
-        book.save(update_fields=["timezone", "rolled_until", "built_at"])
+            book.rolled_until = until
+            book.save(update_fields=["rolled_until"])
+        days = next_chunk_days((until - day).days, len(facts))
+        day = until
     return book
 
 

@@ -289,3 +289,44 @@ def test_chunks_follow_the_density_of_the_days() -> None:
     assert next_chunk_days(31, CHUNK_FACTS) == 31
     assert next_chunk_days(31, CHUNK_FACTS * 31) == 1  # a busy shop: a day at a time
     assert next_chunk_days(10, CHUNK_FACTS // 2) == 20
+
+
+def test_an_interrupted_roll_up_keeps_its_chunks_and_resumes(
+    clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each chunk commits with ``rolled_until``: a crash loses one chunk's work, no more."""
+    from shop.analytics import rollups
+
+    seller = SellerFactory(timezone="UTC")
+    product = ProductFactory(seller=seller, price=500)
+    for n in range(4):
+        _sale(clock, datetime(2025, 9, 1 + n, 12, tzinfo=UTC), product, f"crash{n}")
+    now = datetime(2025, 9, 10, 12, tzinfo=UTC)
+    monkeypatch.setattr(rollups, "CHUNK_DAYS", 1)
+    monkeypatch.setattr(rollups, "CHUNK_FACTS", 1)  # a day per chunk
+    real = rollups.read_facts
+    chunks: list[Window] = []
+
+    def crashing(scope: Scope, window: Window) -> list:
+        chunks.append(window)
+        if len(chunks) == 3:
+            raise RuntimeError("the machine went down")
+        return real(scope, window)
+
+    monkeypatch.setattr(rollups, "read_facts", crashing)
+    with pytest.raises(RuntimeError):
+        stats_book_roll(seller=seller, now=now)
+    book = StatsBook.objects.get(seller=seller)
+    assert book.rolled_until == date(2025, 9, 3)  # two days written, the third lost
+    kept = DailyStats.objects.filter(book=book, product=product).order_by("day")
+    assert [(row.day, row.gross) for row in kept] == [
+        (date(2025, 9, 1), 500),
+        (date(2025, 9, 2), 500),
+    ]
+
+    monkeypatch.setattr(rollups, "read_facts", real)
+    stats_book_roll(seller=seller, now=now)
+    book.refresh_from_db()
+    assert book.rolled_until == date(2025, 9, 10)
+    resumed = [(row.day, row.gross) for row in kept.all()]
+    assert resumed == [(date(2025, 9, 1 + n), 500) for n in range(4)]

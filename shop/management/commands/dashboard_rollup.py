@@ -2,7 +2,8 @@
 
 Once (from cron or a timer), or as a long-running process with ``--every``
 (the ``Procfile``'s ``clock`` line). Several copies at once are safe: each
-book is rolled under a row lock, and a book already up to date is left alone.
+chunk of days is rolled under a row lock on its book, and a run that finds
+the days already rolled by another stops.
 """
 
 from __future__ import annotations
