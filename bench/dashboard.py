@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import shutil
 import statistics
@@ -553,7 +554,7 @@ def table(results: dict[str, dict[str, Any]]) -> tuple[str, bool]:
     )
     line(
         "data generated in",
-        lambda r: "reused" if r["generate_s"] != r["generate_s"] else f"{r['generate_s']:.0f} s",
+        lambda r: "reused" if math.isnan(r["generate_s"]) else f"{r['generate_s']:.0f} s",
         "",
     )
     line("roll-up built in (3 years, from scratch)", lambda r: f"{r['rollup_s']:.0f} s", "")

@@ -137,6 +137,17 @@ class SellerProfileForm(forms.Form):
         }
 
 
+def _amount_field(label: str, help_text: str) -> forms.CharField:
+    """An optional amount typed as the buyer would write it (9, 12.50, 12,50); parsed later."""
+    return forms.CharField(
+        label=label,
+        required=False,
+        max_length=20,
+        widget=forms.TextInput(attrs={"inputmode": "decimal"}),
+        help_text=help_text,
+    )
+
+
 class ProductForm(forms.Form):
     title = forms.CharField(max_length=200)
     slug = forms.CharField(
@@ -162,27 +173,9 @@ class ProductForm(forms.Form):
     pricing = forms.ChoiceField(
         label="Pricing", choices=Product.Pricing.choices, widget=forms.RadioSelect
     )
-    price = forms.CharField(
-        label="Price",
-        required=False,
-        max_length=20,
-        widget=forms.TextInput(attrs={"inputmode": "decimal"}),
-        help_text="For example 9 or 12.50.",
-    )
-    minimum = forms.CharField(
-        label="Minimum",
-        required=False,
-        max_length=20,
-        widget=forms.TextInput(attrs={"inputmode": "decimal"}),
-        help_text="0 lets people pay nothing.",
-    )
-    suggested_price = forms.CharField(
-        label="Suggested price",
-        required=False,
-        max_length=20,
-        widget=forms.TextInput(attrs={"inputmode": "decimal"}),
-        help_text="Filled in for the buyer; optional.",
-    )
+    price = _amount_field("Price", "For example 9 or 12.50.")
+    minimum = _amount_field("Minimum", "0 lets people pay nothing.")
+    suggested_price = _amount_field("Suggested price", "Filled in for the buyer; optional.")
     status = forms.ChoiceField(choices=Product.Status.choices)
     release_date = forms.DateField(
         label="Release date", required=False, widget=forms.DateInput(attrs={"type": "date"})

@@ -36,8 +36,11 @@ def _reset_public_storage(*, setting: str, **kwargs: Any) -> None:
         _public._wrapped = empty  # type: ignore[assignment]
 
 
+NO_URL = "Private files have no URL; downloads go through delivery."
+
+
 class PrivateFileSystemStorage(FileSystemStorage):
     """Local storage for paid files: it has no URL, so no template can leak one."""
 
     def url(self, name: str | None) -> str:
-        raise ValueError("Private files have no URL; downloads go through delivery.")
+        raise ValueError(NO_URL)

@@ -10,6 +10,8 @@ from typing import Any
 
 from storages.backends.s3 import S3Storage
 
+from catalog.storage import NO_URL
+
 
 class PrivateS3Storage(S3Storage):
     """Like ``PrivateFileSystemStorage``: a template or the admin asking for a paid
@@ -17,7 +19,7 @@ class PrivateS3Storage(S3Storage):
     one, after the download gate, with ``presigned_url``."""
 
     def url(self, name: str | None, *args: Any, **kwargs: Any) -> str:
-        raise ValueError("Private files have no URL; downloads go through delivery.")
+        raise ValueError(NO_URL)
 
     def presigned_url(
         self, name: str, *, expire: int, parameters: dict[str, str] | None = None

@@ -10,7 +10,7 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from catalog.models import Asset, Product, Seller
-from delivery.models import Entitlement, Library, LibraryLink
+from delivery.models import Download, Entitlement, Library, LibraryLink
 from shop.analytics.models import ProductView
 from shop.management.commands.demo import (
     HISTORY_DAYS,
@@ -117,6 +117,9 @@ def test_the_demo_seller_has_two_months_on_the_dashboard(client):
     oldest = min(history.values_list("paid_at", flat=True))
     assert timezone.now() - oldest > timedelta(days=HISTORY_DAYS - 2)
     assert Refund.objects.filter(order__in=history).exists()
+    later = timezone.now()
+    assert not Refund.objects.filter(created_at__gt=later).exists()  # nothing in the future
+    assert not Download.objects.filter(at__gt=later).exists()
     assert ProductView.objects.filter(seller__slug=HISTORY_SELLER).count() > 100
     assert client.login(username="ondes@example.com", password=SELLER_PASSWORD)
     page = client.get("/sell/stats/", {"range": "30d"})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -295,6 +295,10 @@ class Command(BaseCommand):
             return
         seller = Seller.objects.select_related("user").get(slug=HISTORY_SELLER)
         products = list(Product.objects.filter(seller=seller).order_by("price"))
+        first_files = {
+            product.pk: product.assets.filter(role=Asset.Role.DELIVERABLE).order_by("position")[0]
+            for product in products
+        }
         rng = random.Random(7)  # noqa: S311 - demo data, the same every time
         now = timezone.now()
         views: list[ProductView] = []
@@ -328,14 +332,24 @@ class Command(BaseCommand):
                         )
                     )
                 for n in range(rng.randint(0, 2) * busy):
-                    downloads.extend(self._past_sale(rng, products, day, f"{back}-{n}"))
+                    paid_at, items = self._past_sale(rng, products, day, now, f"{back}-{n}")
+                    for item in items:
+                        later = timedelta(minutes=rng.randint(1, 600))
+                        downloads.append(
+                            Download(
+                                entitlement=item.entitlement,
+                                asset=first_files[item.product_id],
+                                at=min(paid_at + later, now),
+                                counted=True,
+                            )
+                        )
             ProductView.objects.bulk_create(views)
             Download.objects.bulk_create(downloads)
 
     def _past_sale(
-        self, rng: random.Random, products: list[Product], day: Any, key: str
-    ) -> list[Download]:
-        """One order through the real path, then dated ``day``; its first download too."""
+        self, rng: random.Random, products: list[Product], day: datetime, now: datetime, key: str
+    ) -> tuple[datetime, list[OrderItem]]:
+        """One order through the real path, then dated ``day`` (never after ``now``)."""
         product = rng.choice(products)
         source, campaign = rng.choice(CAMPAIGNS)
         order = order_create(
@@ -359,20 +373,10 @@ class Command(BaseCommand):
             refund = order_item_refund(
                 item_id=items[0].pk, amount=product.price // 2, reason="Demo: asked nicely"
             )
-            refunded_at = paid_at + timedelta(days=1)
+            refunded_at = min(paid_at + timedelta(days=1), now)
             Refund.objects.filter(pk=refund.pk).update(created_at=refunded_at)
             LedgerEntry.objects.filter(refund=refund).update(created_at=refunded_at)
-        return [
-            Download(
-                entitlement=item.entitlement,
-                asset=asset,
-                at=paid_at + timedelta(minutes=rng.randint(1, 600)),
-                counted=True,
-            )
-            for item in items
-            if item.entitlement is not None
-            for asset in product.assets.filter(role=Asset.Role.DELIVERABLE)[:1]
-        ]
+        return paid_at, [item for item in items if item.entitlement is not None]
 
     def _buyer(self) -> str:
         """Give the demo buyer their purchases, paid through the real order path."""
