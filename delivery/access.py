@@ -13,19 +13,37 @@ still good is decided against the database on every request:
 5. the download limit, if any, is not reached (:class:`LimitReached`) — a
    request inside the window of a download already counted is a resume and
    always passes.
+
+A file link is minted only for a :class:`Holder` of the purchase, proved by
+the request in one of three ways, each decided here and nowhere else:
+
+- a **library link** (a random token mailed to the address, stored as a
+  hash, revocable): the whole library of that address;
+- a **signed-in account** that the library was joined to by a mailed claim
+  link (``Library.user``): every library of that account;
+- a **receipt held by this browser**: the browser that placed an order keeps
+  its id in its session for ``RECEIPT_ACCESS_SECONDS``; it reaches that
+  order's own purchases and nothing else. Knowing an order's URL or the
+  buyer's email address gives nothing: a library is only ever opened by its
+  own link or by its account.
 """
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser
+from django.contrib.sessions.backends.base import SessionBase
 from django.core import signing
 from django.db.models import Count, Q
 
 from catalog.models import Asset
-from delivery.models import Download, Entitlement
-from delivery.services import download_window_start
+from delivery.models import Download, Entitlement, LibraryLink
+from delivery.services import download_window_start, hash_token
 
 FILE_LINK_SALT = "delivery.file-link"
 
@@ -161,3 +179,90 @@ def access_entitlement_asset(*, entitlement: Entitlement, asset_id: int) -> Asse
     if asset is None:
         raise LinkInvalid("Unknown file.")
     return asset
+
+
+# Who holds a purchase ------------------------------------------------------
+
+RECEIPTS_SESSION_KEY = "delivery.receipts"
+_RECEIPTS_KEPT = 20
+_LIBRARY_TOKEN_MAX = 128
+
+
+@dataclass(frozen=True, slots=True)
+class Holder:
+    """Whoever the request proves to hold purchases; see the module docstring.
+
+    Exactly one of the three is set: ``library_id`` (with the ``token`` of the
+    library link that proved it), ``user_id``, or ``entitlement_ids`` (a receipt).
+    """
+
+    library_id: int | None = None
+    token: str | None = None
+    user_id: int | None = None
+    entitlement_ids: frozenset[int] | None = None
+
+    def entitlements(self) -> Q:
+        """The entitlements this holder reaches, as a filter on ``Entitlement``."""
+        if self.library_id is not None:
+            return Q(library_id=self.library_id)
+        if self.user_id is not None:
+            return Q(library__user_id=self.user_id)
+        if self.entitlement_ids is not None:
+            return Q(pk__in=self.entitlement_ids)
+        return Q(pk__in=[])
+
+
+def access_library_link(*, token: str | None) -> LibraryLink:
+    """The live library link for ``token`` (its library loaded); else :class:`LinkInvalid`."""
+    link = None
+    if token and len(token) <= _LIBRARY_TOKEN_MAX:
+        link = (
+            LibraryLink.objects.select_related("library")
+            .filter(token_hash=hash_token(token), revoked_at__isnull=True)
+            .first()
+        )
+    if link is None:
+        raise LinkInvalid("Unknown library link.")
+    return link
+
+
+def holder_for_link(link: LibraryLink, *, token: str) -> Holder:
+    return Holder(library_id=link.library_id, token=token)
+
+
+def holder_for_account(user: AbstractBaseUser | AnonymousUser) -> Holder | None:
+    """The signed-in, active account's holder; None for anyone else."""
+    if not user.is_authenticated or not user.is_active or user.pk is None:
+        return None
+    return Holder(user_id=int(user.pk))
+
+
+def receipt_hold(session: SessionBase, *, receipt: str) -> None:
+    """Remember that this browser placed the order ``receipt`` (its public id)."""
+    held = dict(session.get(RECEIPTS_SESSION_KEY, {}))
+    held[receipt] = int(time.time())
+    newest = sorted(held.items(), key=lambda item: item[1])[-_RECEIPTS_KEPT:]
+    session[RECEIPTS_SESSION_KEY] = dict(newest)
+
+
+def access_receipt(session: SessionBase, *, receipt: str) -> bool:
+    """Whether this browser placed the order ``receipt``, recently enough."""
+    placed = session.get(RECEIPTS_SESSION_KEY, {}).get(receipt)
+    return isinstance(placed, int) and time.time() - placed <= settings.RECEIPT_ACCESS_SECONDS
+
+
+def holder_for_receipt(
+    session: SessionBase, *, receipt: str, entitlement_ids: Iterable[int]
+) -> Holder | None:
+    """The holder of one order's own purchases, for the browser that placed it."""
+    if not access_receipt(session, receipt=receipt):
+        return None
+    return Holder(entitlement_ids=frozenset(entitlement_ids))
+
+
+def access_entitlement(*, holder: Holder, entitlement_id: int) -> Entitlement:
+    """One of the holder's entitlements (active or not); anything else is :class:`LinkInvalid`."""
+    found = Entitlement.objects.filter(holder.entitlements(), pk=entitlement_id).first()
+    if found is None:
+        raise LinkInvalid("No such purchase.")
+    return found

@@ -10,39 +10,25 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from catalog.models import Asset, Seller
-from delivery.models import Download, Entitlement, Library, LibraryLink
-from delivery.services import hash_token
+from delivery.access import Holder
+from delivery.models import Download, Entitlement, Library
 
 SHARING_WINDOW = timedelta(hours=24)
-
-
-def library_link_lookup(*, token: str) -> LibraryLink | None:
-    """The live link for a token, or None for an unknown or revoked one."""
-    if not token or len(token) > 128:
-        return None
-    return (
-        LibraryLink.objects.select_related("library")
-        .filter(token_hash=hash_token(token), revoked_at__isnull=True)
-        .first()
-    )
 
 
 def library_for_email(*, email: str) -> Library | None:
     return Library.objects.filter(email__iexact=email.strip()).first()
 
 
-def library_entitlements(*, library: Library) -> QuerySet[Entitlement]:
+def holder_entitlements(*, holder: Holder) -> QuerySet[Entitlement]:
+    """What a holder (library link, account, receipt) reaches, with each product's paid files."""
     deliverables = Asset.objects.filter(role=Asset.Role.DELIVERABLE).order_by("position", "id")
     return (
-        Entitlement.objects.filter(library=library)
+        Entitlement.objects.filter(holder.entitlements())
         .select_related("product", "product__seller")
         .prefetch_related(Prefetch("product__assets", queryset=deliverables, to_attr="files"))
         .order_by("-created_at")
     )
-
-
-def libraries_for_user(*, user_email: str) -> QuerySet[Library]:
-    return Library.objects.filter(email__iexact=user_email)
 
 
 def _downloads_in_window(*, now: datetime | None, seller: Seller | None) -> QuerySet[Download]:

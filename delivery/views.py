@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Callable
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
@@ -15,9 +16,10 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
+from catalog.models import Asset
 from delivery import access, selectors
 from delivery.models import Entitlement, Library
-from delivery.services import download_record, library_get_or_create, library_link_create
+from delivery.services import download_record, library_link_create
 from delivery.serving import serve_asset
 
 SESSION_TOKEN = "library_token"  # noqa: S105 - a session key, not a secret
@@ -52,41 +54,66 @@ def _user_id(request: HttpRequest) -> int:
     return int(user_id)
 
 
-def _render_library(request: HttpRequest, library: Library, *, token: str | None) -> HttpResponse:
-    entitlements = selectors.library_entitlements(library=library)
+FileUrl = Callable[[Entitlement, Asset], str]
+
+
+def purchases_with_links(*, holder: access.Holder, file_url: FileUrl) -> list[Entitlement]:
+    """The holder's purchases, each paid file given the ``download_url`` its page links to."""
+    entitlements = list(selectors.holder_entitlements(holder=holder))
+    for entitlement in entitlements:
+        for asset in entitlement.product.files:  # type: ignore[attr-defined]
+            asset.download_url = file_url(entitlement, asset)
+    return entitlements
+
+
+def _library_file_url(holder: access.Holder) -> FileUrl:
+    if holder.token:
+        token = holder.token
+        return lambda ent, asset: reverse("delivery:file", args=[token, ent.pk, asset.pk])
+    return lambda ent, asset: reverse("delivery:account_file", args=[ent.pk, asset.pk])
+
+
+def _render_library(request: HttpRequest, library: Library, holder: access.Holder) -> HttpResponse:
+    entitlements = purchases_with_links(holder=holder, file_url=_library_file_url(holder))
     return render(
         request,
         "delivery/library.html",
-        {"library": library, "entitlements": entitlements, "token": token},
+        {"library": library, "entitlements": entitlements, "token": holder.token},
     )
 
 
 def library(request: HttpRequest, token: str) -> HttpResponse:
-    link = selectors.library_link_lookup(token=token)
-    if link is None:
+    try:
+        link = access.access_library_link(token=token)
+    except access.LinkInvalid:
         return render(request, "delivery/link_invalid.html", status=404)
     now = timezone.now()
     if link.last_used_at is None or (now - link.last_used_at).total_seconds() > 300:
         type(link).objects.filter(pk=link.pk).update(last_used_at=now)
     request.session[SESSION_TOKEN] = token
-    return _render_library(request, link.library, token=token)
+    return _render_library(request, link.library, access.holder_for_link(link, token=token))
 
 
 @login_required
 def library_account(request: HttpRequest) -> HttpResponse:
+    holder = access.holder_for_account(request.user)
     found = Library.objects.filter(user_id=_user_id(request)).first()
-    if found is None:
+    if found is None or holder is None:
         return render(request, "delivery/library_empty.html")
-    return _render_library(request, found, token=None)
+    return _render_library(request, found, holder)
 
 
-def _mint_and_redirect(
-    entitlement: Entitlement | None, asset_id: int, request: HttpRequest
+def file_link_redirect(
+    request: HttpRequest, *, holder: access.Holder | None, entitlement_id: int, asset_id: int
 ) -> HttpResponse:
-    if entitlement is None:
+    """A click on a file: mint a short-lived file link if the holder owns the purchase."""
+    if holder is None:
         raise Http404("No such purchase.")
     try:
+        entitlement = access.access_entitlement(holder=holder, entitlement_id=entitlement_id)
         asset = access.access_entitlement_asset(entitlement=entitlement, asset_id=asset_id)
+    except access.LinkInvalid:
+        raise Http404("No such purchase.") from None
     except access.AccessDenied as exc:
         return _refusal(request, exc)
     signed = access.file_link_mint(entitlement=entitlement, asset=asset)
@@ -94,25 +121,36 @@ def _mint_and_redirect(
 
 
 def file_get(request: HttpRequest, token: str, entitlement: int, asset: int) -> HttpResponse:
-    """A click on a file in a library reached by link: mint a short-lived file link."""
-    link = selectors.library_link_lookup(token=token)
-    if link is None:
+    """A click on a file in a library reached by link."""
+    try:
+        link = access.access_library_link(token=token)
+    except access.LinkInvalid:
         return render(request, "delivery/link_invalid.html", status=404)
-    found = Entitlement.objects.filter(pk=entitlement, library=link.library).first()
-    return _mint_and_redirect(found, asset, request)
+    holder = access.holder_for_link(link, token=token)
+    return file_link_redirect(request, holder=holder, entitlement_id=entitlement, asset_id=asset)
 
 
 @login_required
 def account_file_get(request: HttpRequest, entitlement: int, asset: int) -> HttpResponse:
-    found = Entitlement.objects.filter(pk=entitlement, library__user_id=_user_id(request)).first()
-    return _mint_and_redirect(found, asset, request)
+    holder = access.holder_for_account(request.user)
+    return file_link_redirect(request, holder=holder, entitlement_id=entitlement, asset_id=asset)
+
+
+def _session_holder(request: HttpRequest) -> access.Holder | None:
+    """The library link this browser opened last, if it still works."""
+    token = str(request.session.get(SESSION_TOKEN, ""))
+    try:
+        link = access.access_library_link(token=token)
+    except access.LinkInvalid:
+        return None
+    return access.holder_for_link(link, token=token)
 
 
 def _library_url(request: HttpRequest) -> str | None:
     """The way back to this browser's library: its library link, or the account."""
-    token = request.session.get(SESSION_TOKEN)
-    if token and selectors.library_link_lookup(token=token) is not None:
-        return reverse("delivery:library", kwargs={"token": token})
+    holder = _session_holder(request)
+    if holder is not None:
+        return reverse("delivery:library", kwargs={"token": holder.token})
     if request.user.is_authenticated:
         return reverse("delivery:library_account")
     return None
@@ -125,15 +163,18 @@ def _fresh_link_url(request: HttpRequest, expired: access.LinkExpired) -> str | 
     library link in this session, or the signed-in owner, can mint again.
     """
     ids = (expired.entitlement_id, expired.asset_id)
-    token = request.session.get(SESSION_TOKEN)
-    link = selectors.library_link_lookup(token=token) if token else None
-    if link is not None and Entitlement.objects.filter(pk=ids[0], library=link.library).exists():
-        return reverse("delivery:file", args=[token, *ids])
-    if (
-        request.user.is_authenticated
-        and Entitlement.objects.filter(pk=ids[0], library__user_id=request.user.pk).exists()
+    for holder, url_name in (
+        (_session_holder(request), "delivery:file"),
+        (access.holder_for_account(request.user), "delivery:account_file"),
     ):
-        return reverse("delivery:account_file", args=ids)
+        if holder is None:
+            continue
+        try:
+            access.access_entitlement(holder=holder, entitlement_id=ids[0])
+        except access.LinkInvalid:
+            continue
+        args = [holder.token, *ids] if holder.token else list(ids)
+        return reverse(url_name, args=args)
     return None
 
 
@@ -172,16 +213,6 @@ def download(request: HttpRequest, signed: str) -> HttpResponseBase:
             range_header=request.headers.get("Range", ""),
         )
     return serve_asset(request, granted.asset)
-
-
-def open_library_for_email(request: HttpRequest, email: str) -> HttpResponse:
-    """Send this browser into the library of ``email``, reusing its link if it has one."""
-    library_found = library_get_or_create(email=email)
-    token = request.session.get(SESSION_TOKEN)
-    link = selectors.library_link_lookup(token=token) if token else None
-    if link is None or link.library_id != library_found.pk:
-        token = library_link_create(library=library_found)
-    return redirect("delivery:library", token=token)
 
 
 def _rate_limited(key: str, limit: int, seconds: int) -> bool:

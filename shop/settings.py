@@ -342,6 +342,9 @@ DELIVERY_BACKEND = env_choice(
 DELIVERY_X_ACCEL_PREFIX = env_str("DELIVERY_X_ACCEL_PREFIX", "/_protected/")
 FILE_LINK_MAX_AGE = env_int("FILE_LINK_MAX_AGE", 5 * 60)
 DOWNLOAD_WINDOW_SECONDS = env_int("DOWNLOAD_WINDOW_SECONDS", 30 * 60)
+# How long the browser that placed an order may download that order's files
+# from its receipt page (the library itself is reached only by its own link).
+RECEIPT_ACCESS_SECONDS = env_int("RECEIPT_ACCESS_SECONDS", 24 * 3600)
 # How long the presigned GET behind an `s3` redirect stays valid.
 FILE_LINK_REDIRECT_SECONDS = env_int("FILE_LINK_REDIRECT_SECONDS", 30)
 # A library whose files are fetched from this many networks (/24 for IPv4, /48

@@ -13,7 +13,11 @@ urlpatterns = [
     path("pay/test/<uuid:order>/", views.test_pay, name="test_pay"),
     path("stripe/webhook/", views.stripe_webhook, name="stripe_webhook"),
     path("orders/<uuid:order>/", views.receipt, name="receipt"),
-    path("orders/<uuid:order>/library/", views.receipt_library, name="receipt_library"),
+    path(
+        "orders/<uuid:order>/files/<int:entitlement>/<int:asset>/",
+        views.receipt_file,
+        name="receipt_file",
+    ),
     path("sell/sales/", views_sell.sales, name="sell_sales"),
     path("sell/sales/<int:item>/refund/", views_sell.refund, name="sell_refund"),
     path("sell/codes/", views_sell.codes, name="sell_codes"),

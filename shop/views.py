@@ -6,6 +6,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -13,7 +14,9 @@ from catalog.attribution import Attribution, attribution_from_form
 from catalog.models import Product
 from catalog.selectors import VISIBLE_BY_URL
 from catalog.views import product_context
-from delivery.views import open_library_for_email
+from delivery import access as delivery_access
+from delivery.models import Entitlement
+from delivery.views import file_link_redirect, purchases_with_links
 from shop.cart import Cart
 from shop.models import Order
 from shop.payments import stripe_api
@@ -50,6 +53,8 @@ def _buyable(product_id: int) -> Product:
 
 def _go_pay(request: HttpRequest, provider: PaymentProvider, order: Order) -> HttpResponse:
     """Send the buyer to pay, or to the receipt when there is nothing to pay."""
+    # This browser placed the order: its receipt page may offer the order's own files.
+    delivery_access.receipt_hold(request.session, receipt=str(order.public_id))
     if order.status == Order.Status.PAID:
         return redirect(order)
     try:
@@ -265,15 +270,47 @@ def stripe_webhook(request: HttpRequest) -> HttpResponse:
     return HttpResponse(outcome, content_type="text/plain")
 
 
+def _receipt_holder(request: HttpRequest, order: Order) -> delivery_access.Holder | None:
+    """The order's own purchases, for the browser that placed it (the gate decides)."""
+    return delivery_access.holder_for_receipt(
+        request.session,
+        receipt=str(order.public_id),
+        entitlement_ids=order.items.exclude(entitlement=None).values_list(
+            "entitlement_id", flat=True
+        ),
+    )
+
+
+@require_GET
 def receipt(request: HttpRequest, order: str) -> HttpResponse:
+    """What an order bought; its files only to the browser that placed it."""
     found = get_object_or_404(
         Order.objects.prefetch_related("items__product__seller"), public_id=order
     )
-    return render(request, "shop/receipt.html", {"order": found, "items": found.items.all()})
+    holder = _receipt_holder(request, found)
+    account = delivery_access.holder_for_account(request.user)
+    entitlements = None
+    if holder is not None:
+        entitlements = purchases_with_links(
+            holder=holder,
+            file_url=lambda ent, asset: reverse(
+                "shop:receipt_file", args=[found.public_id, ent.pk, asset.pk]
+            ),
+        )
+    context = {
+        "order": found,
+        "items": found.items.all(),
+        "entitlements": entitlements,
+        # A signed-in owner of these purchases is pointed at their account's library.
+        "account_library": account is not None
+        and Entitlement.objects.filter(account.entitlements(), order_item__order=found).exists(),
+    }
+    return render(request, "shop/receipt.html", context)
 
 
-@require_POST
-def receipt_library(request: HttpRequest, order: str) -> HttpResponse:
-    """From a paid order's receipt straight into the buyer's library."""
-    found = get_object_or_404(Order, public_id=order, status=Order.Status.PAID)
-    return open_library_for_email(request, found.buyer_email)
+@require_GET
+def receipt_file(request: HttpRequest, order: str, entitlement: int, asset: int) -> HttpResponse:
+    """A file of this order, from its receipt page, for the browser that placed it."""
+    found = get_object_or_404(Order, public_id=order)
+    holder = _receipt_holder(request, found)
+    return file_link_redirect(request, holder=holder, entitlement_id=entitlement, asset_id=asset)

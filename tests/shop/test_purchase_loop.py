@@ -8,7 +8,7 @@ import pytest
 from django.urls import reverse
 
 from catalog.models import Product
-from delivery.models import Entitlement
+from delivery.models import Entitlement, LibraryLink
 from shop.models import Order
 from tests.factories import ProductFactory, add_file, demo_media
 from tests.helpers import emails_to, library_url_from_last_email, pay, start_checkout
@@ -83,19 +83,23 @@ def test_a_buyer_pays_and_downloads_every_file_byte_for_byte(
         assert unquote(disposition.split("filename*=utf-8''")[1]) == name
 
 
-def test_the_receipt_page_opens_the_library_in_one_click(client):
+def test_the_receipt_page_offers_the_order_files_to_the_browser_that_paid(client):
     product = ProductFactory()
-    add_file(product)
+    asset = add_file(product, b"the paid bytes" * 10, "book.pdf")
     start_checkout(client, product)
     order = Order.objects.get()
     pay(client, order)
-    response = client.post(reverse("shop:receipt_library", kwargs={"order": order.public_id}))
-    assert response.status_code == 302
-    library = client.get(response["Location"])
-    assert product.title in library.content.decode()
-    # A second click reuses the same link instead of minting another.
-    again = client.post(reverse("shop:receipt_library", kwargs={"order": order.public_id}))
-    assert again["Location"] == response["Location"]
+    receipt = client.get(order.get_absolute_url())
+    html = receipt.content.decode()
+    entitlement = order.items.get().entitlement
+    file_url = reverse("shop:receipt_file", args=[order.public_id, entitlement.pk, asset.pk])
+    assert f'href="{file_url}"' in html
+    assert receipt["Referrer-Policy"] == "no-referrer" or 'name="referrer"' in html
+    minted = client.get(file_url)
+    assert minted.status_code == 302
+    assert _body(client.get(minted["Location"])) == b"the paid bytes" * 10
+    # The receipt never mints a library link: nothing to revoke was created.
+    assert not LibraryLink.objects.exists()
 
 
 def test_a_declined_payment_leaves_no_paid_order_and_no_library_entry(
