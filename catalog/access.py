@@ -11,10 +11,15 @@ send them to the login page first).
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
 
 from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import AnonymousUser
-from django.http import Http404
+from django.http import Http404, HttpRequest, HttpResponseBase
+from django.shortcuts import redirect
 
 from catalog.models import Asset, ImportJob, Product, Seller, UploadSession
 
@@ -28,12 +33,32 @@ class NotASeller(Exception):
 
 
 def access_seller(user: AbstractBaseUser | AnonymousUser) -> Seller:
-    if not user.is_authenticated:
+    """The seller of a logged-in, active account; every other gate starts here."""
+    if not user.is_authenticated or not user.is_active:
         raise NotOwned("Log in first.")
     seller = Seller.objects.select_related("user").filter(user_id=user.pk).first()
     if seller is None:
         raise NotASeller
     return seller
+
+
+View = Callable[..., HttpResponseBase]
+
+
+def seller_required(view: View) -> View:
+    """The one decorator of every seller page, whichever app serves it: logged in
+    (else the login page) and a seller (else the page that makes one)."""
+
+    @login_required
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        try:
+            access_seller(request.user)
+        except NotASeller:
+            return redirect("catalog:sell_start")
+        return view(request, *args, **kwargs)
+
+    return wrapper
 
 
 def _id(value: object) -> int:

@@ -8,7 +8,6 @@ protocol documented in ``catalog/uploads.py``.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from functools import wraps
 from typing import Any, BinaryIO, cast
 
@@ -25,11 +24,13 @@ from django.views.decorators.http import require_http_methods, require_POST
 from catalog import imports, selectors, services, uploads
 from catalog.access import (
     NotASeller,
+    View,
     access_asset_for_seller,
     access_import_for_seller,
     access_product_for_seller,
     access_seller,
     access_upload_for_seller,
+    seller_required,
 )
 from catalog.forms import (
     AssetUploadForm,
@@ -42,23 +43,6 @@ from catalog.forms import (
 from catalog.markdown import render_markdown
 from catalog.models import Asset, ImportJob, Product, Seller, UploadSession
 from catalog.services import CatalogError
-
-View = Callable[..., HttpResponseBase]
-
-
-def seller_required(view: View) -> View:
-    """Logged in (else the login page) and a seller (else the page that makes one)."""
-
-    @login_required
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-        try:
-            access_seller(request.user)
-        except NotASeller:
-            return redirect("catalog:sell_start")
-        return view(request, *args, **kwargs)
-
-    return wrapper
 
 
 def _seller(request: HttpRequest) -> Seller:

@@ -7,11 +7,10 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
-from django.core.mail import send_mail
 from django.core.validators import validate_email
+from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
@@ -19,8 +18,9 @@ from django.views.decorators.http import require_http_methods
 from catalog.models import Asset
 from delivery import access, selectors
 from delivery.models import Entitlement, Library
-from delivery.services import download_record, library_link_create
+from delivery.services import download_record
 from delivery.serving import serve_asset
+from delivery.tasks import send_library_link
 
 SESSION_TOKEN = "library_token"  # noqa: S105 - a session key, not a secret
 
@@ -251,12 +251,6 @@ def library_request(request: HttpRequest) -> HttpResponse:
         )
     found = Library.objects.filter(email__iexact=email, entitlements__isnull=False).first()
     if found is not None:
-        token = library_link_create(library=found)
-        url = settings.SITE_URL + reverse("delivery:library", kwargs={"token": token})
-        send_mail(
-            subject=f"Your {settings.STORE_NAME} library",
-            message=render_to_string("delivery/email/library_link.txt", {"url": url}),
-            from_email=None,
-            recipient_list=[found.email],
-        )
+        library_id = found.pk
+        transaction.on_commit(lambda: send_library_link.enqueue(library_id=library_id))
     return render(request, "delivery/library_request_sent.html", {"email": email})

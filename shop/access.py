@@ -1,23 +1,26 @@
 """Who may act on which sale: the seller-side gate for orders and payouts.
 
 A seller reaches an order item only when it is theirs; anything else is a
-404, so the answer never reveals that another seller's sale exists.
+404, so the answer never reveals that another seller's sale exists. Who the
+seller is comes from the catalog's gate (``catalog.access.access_seller``),
+and the views sit behind its one decorator, ``catalog.access.seller_required``.
 """
 
 from __future__ import annotations
 
 from django.http import Http404, HttpRequest
 
+from catalog import access as catalog_access
 from catalog.models import Product, Seller
 from shop.models import DiscountCode, OrderItem
 
 
 def access_seller(request: HttpRequest) -> Seller:
-    """The seller behind a logged-in request (views are behind login_required)."""
-    seller = Seller.objects.filter(user_id=request.user.pk).first() if request.user.pk else None
-    if seller is None:
-        raise Http404("You have no shop yet.")
-    return seller
+    """The seller behind a request (views are behind ``seller_required``)."""
+    try:
+        return catalog_access.access_seller(request.user)
+    except catalog_access.NotASeller:
+        raise Http404("You have no shop yet.") from None
 
 
 def access_item_for_seller(request: HttpRequest, item_id: int) -> OrderItem:
@@ -42,16 +45,10 @@ def access_code_for_seller(request: HttpRequest, code_id: int) -> DiscountCode:
 
 def access_product_for_seller(request: HttpRequest, product_id: int) -> Product:
     """One of the logged-in seller's products (its seller loaded); anyone else's is a 404."""
-    product = (
-        Product.objects.select_related("seller")
-        .filter(pk=product_id, seller__user_id=request.user.pk)
-        .first()
-        if request.user.pk
-        else None
-    )
-    if product is None:
-        raise Http404("No such product.")
-    return product
+    try:
+        return catalog_access.access_product_for_seller(request.user, product_id)
+    except catalog_access.NotASeller:
+        raise Http404("No such product.") from None
 
 
 def access_staff(request: HttpRequest) -> None:

@@ -4,3 +4,14 @@ from django.apps import AppConfig
 class ShopConfig(AppConfig):
     name = "shop"
     verbose_name = "Shop"
+
+    def ready(self) -> None:
+        from catalog.seller_menu import seller_menu_add
+
+        seller_menu_add(key="sales", label="Sales", url_name="shop:sell_sales", position=40)
+        seller_menu_add(
+            key="codes", label="Discount codes", url_name="shop:sell_codes", position=60
+        )
+        seller_menu_add(key="payouts", label="Payouts", url_name="shop:sell_payouts", position=70)
+        # The dashboard's entry; moves to its own app's ready() with the dashboard.
+        seller_menu_add(key="stats", label="Dashboard", url_name="shop:dashboard", position=50)

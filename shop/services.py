@@ -386,14 +386,7 @@ def _spread(amount: int, items: Sequence[OrderItem]) -> list[tuple[OrderItem, in
     return [(item, share) for item, share in shares if share > 0]
 
 
-@transaction.atomic
-def order_item_refund(
-    *, item_id: int, amount: int, reason: str = "", by: AbstractBaseUser | None = None
-) -> Refund:
-    """Refund part or all of one item; a full refund revokes its download."""
-    item = OrderItem.objects.select_related("order", "entitlement").get(pk=item_id)
-    order = Order.objects.select_for_update().get(pk=item.order_id)
-    item.refresh_from_db(fields=["refunded_amount"])
+def _refund_check(item: OrderItem, order: Order, amount: int) -> None:
     if order.status not in (Order.Status.PAID, Order.Status.PARTIALLY_REFUNDED):
         raise RefundError(
             f"An order that is {order.get_status_display().lower()} cannot be refunded."
@@ -404,6 +397,23 @@ def order_item_refund(
         raise RefundError(
             f"At most {format_money(item.refundable, order.currency)} can still be refunded."
         )
+
+
+def order_item_refund(
+    *, item_id: int, amount: int, reason: str = "", by: AbstractBaseUser | None = None
+) -> Refund:
+    """Refund part or all of one item; a full refund revokes its download.
+
+    Checked under the order's row lock, refunded at Stripe with no transaction
+    open, then recorded under the lock again. The idempotency key is made of
+    what was refunded before and the amount, so a double click makes one
+    refund at Stripe and the second recording finds the first.
+    """
+    with transaction.atomic():
+        item = OrderItem.objects.select_related("order").get(pk=item_id)
+        order = Order.objects.select_for_update().get(pk=item.order_id)
+        _refund_check(item, order, amount)
+        refunded_before = item.refunded_amount
     provider_id = None
     if order.provider == "stripe":
         from shop.payments import stripe_api
@@ -414,21 +424,36 @@ def order_item_refund(
             provider_id, _, _ = stripe_api.refund_create(
                 payment_intent=order.provider_payment_id,
                 amount=amount,
-                idempotency_key=f"refund-{item.pk}-{item.refunded_amount}-{amount}",
+                idempotency_key=f"refund-{item.pk}-{refunded_before}-{amount}",
                 metadata={"order": str(order.public_id), "item": str(item.pk)},
             )
         except stripe_api.PaymentProviderError as exc:
             raise RefundError(str(exc)) from exc
-    refund = Refund.objects.create(
-        order=order,
-        item=item,
-        amount=amount,
-        provider_refund_id=provider_id,
-        reason=reason[:300],
-        created_by_id=by.pk if by is not None else None,
-    )
-    _apply_item_refund(item=item, amount=amount, refund=refund, reason=reason or "Refunded.")
-    _refresh_refund_status(order)
+    with transaction.atomic():
+        order = Order.objects.select_for_update().get(pk=item.order_id)
+        item = OrderItem.objects.select_related("entitlement").get(pk=item_id)
+        if provider_id:
+            done = Refund.objects.filter(provider_refund_id=provider_id).first()
+            if done is not None:
+                return done  # the same refund, recorded by the first click or its webhook
+        elif item.refunded_amount != refunded_before:
+            # No provider to answer for it: a concurrent refund changed the item, check again.
+            _refund_check(item, order, amount)
+        refund = Refund.objects.create(
+            order=order,
+            item=item,
+            amount=amount,
+            provider_refund_id=provider_id,
+            reason=reason[:300],
+            created_by_id=by.pk if by is not None else None,
+        )
+        if amount > item.refundable:
+            # Stripe has given the money back already; record it and ask a person to look.
+            order.flagged = True
+            order.flag_reason = "Refunds of one item made at once exceed its price."
+            order.save(update_fields=["flagged", "flag_reason"])
+        _apply_item_refund(item=item, amount=amount, refund=refund, reason=reason or "Refunded.")
+        _refresh_refund_status(order)
     return refund
 
 

@@ -6,15 +6,14 @@ from datetime import date, datetime, time
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
+from catalog.access import seller_required
 from catalog.money import AmountError, parse_amount, to_decimal_string
 from shop.access import access_code_for_seller, access_item_for_seller, access_seller
 from shop.ledger import seller_balance
@@ -29,7 +28,7 @@ from shop.services import (
 )
 
 
-@login_required
+@seller_required
 def sales(request: HttpRequest) -> HttpResponse:
     seller = access_seller(request)
     items = (
@@ -41,7 +40,7 @@ def sales(request: HttpRequest) -> HttpResponse:
     return render(request, "shop/sell/sales.html", {"seller": seller, "page": page})
 
 
-@login_required
+@seller_required
 @require_http_methods(["GET", "POST"])
 def refund(request: HttpRequest, item: int) -> HttpResponse:
     sale = access_item_for_seller(request, item)
@@ -68,12 +67,12 @@ def refund(request: HttpRequest, item: int) -> HttpResponse:
     return render(
         request,
         "shop/sell/refund.html",
-        {"sale": sale, "values": values, "error": error},
+        {"sale": sale, "seller": sale.seller, "values": values, "error": error},
         status=400 if error else 200,
     )
 
 
-@login_required
+@seller_required
 def payouts(request: HttpRequest) -> HttpResponse:
     seller = access_seller(request)
     account = PayoutAccount.objects.filter(seller=seller).first()
@@ -92,20 +91,23 @@ def payouts(request: HttpRequest) -> HttpResponse:
     )
 
 
-@login_required
+@seller_required
 @require_POST
 def payouts_connect(request: HttpRequest) -> HttpResponse:
     """Start (or continue) Stripe Express onboarding."""
     seller = access_seller(request)
     try:
-        with transaction.atomic():
-            account = PayoutAccount.objects.select_for_update().filter(seller=seller).first()
-            if account is None:
-                account_id = stripe_api.account_create(
-                    email=request.user.email,  # type: ignore[union-attr]
-                    idempotency_key=f"connect-seller-{seller.pk}",
-                )
-                account = PayoutAccount.objects.create(seller=seller, stripe_account_id=account_id)
+        account = PayoutAccount.objects.filter(seller=seller).first()
+        if account is None:
+            # Asked with no transaction open; the idempotency key makes a second
+            # click (or a second node) get the same account back from Stripe.
+            account_id = stripe_api.account_create(
+                email=request.user.email,  # type: ignore[union-attr]
+                idempotency_key=f"connect-seller-{seller.pk}",
+            )
+            account, _ = PayoutAccount.objects.get_or_create(
+                seller=seller, defaults={"stripe_account_id": account_id}
+            )
         url = stripe_api.account_link_create(
             account_id=account.stripe_account_id,
             refresh_url=settings.SITE_URL + reverse("shop:sell_payouts"),
@@ -117,7 +119,7 @@ def payouts_connect(request: HttpRequest) -> HttpResponse:
     return redirect(url)
 
 
-@login_required
+@seller_required
 def payouts_return(request: HttpRequest) -> HttpResponse:
     """Back from onboarding: read the account's state instead of waiting for the webhook."""
     seller = access_seller(request)
@@ -134,7 +136,7 @@ def payouts_return(request: HttpRequest) -> HttpResponse:
     return redirect("shop:sell_payouts")
 
 
-@login_required
+@seller_required
 @require_http_methods(["GET", "POST"])
 def codes(request: HttpRequest) -> HttpResponse:
     """A seller's discount codes: the list, and a form for a new one."""
@@ -168,6 +170,7 @@ def codes(request: HttpRequest) -> HttpResponse:
         request,
         "shop/sell/codes.html",
         {
+            "seller": seller,
             "codes": DiscountCode.objects.filter(seller=seller)
             .prefetch_related("products")
             .order_by("-created_at"),
@@ -200,7 +203,7 @@ def _parse_count(text: str) -> int | None:
     return int(text)
 
 
-@login_required
+@seller_required
 @require_POST
 def code_active(request: HttpRequest, code: int) -> HttpResponse:
     found = access_code_for_seller(request, code)

@@ -24,6 +24,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 import stripe
+from django.db import connections
 
 from shop.payments.stripe_api import API_VERSION
 
@@ -108,6 +109,16 @@ def _listify(node: Any) -> Any:
     return node
 
 
+def _open_transactions() -> int:
+    """Transactions open on any connection, not counting the test case's own."""
+    return sum(
+        1
+        for conn in connections.all(initialized_only=True)
+        for block in conn.atomic_blocks
+        if not getattr(block, "_from_testcase", False)
+    )
+
+
 class FakeStripe(stripe.HTTPClient):
     """Answers the API paths the project uses; records every call for assertions."""
 
@@ -121,6 +132,7 @@ class FakeStripe(stripe.HTTPClient):
         self.charges: dict[str, str] = {}  # payment intent -> charge
         self.fail: dict[str, tuple[int, str]] = {}  # path prefix -> (status, message)
         self.replies: dict[str, str] = {}  # idempotency key -> the first reply, as Stripe does
+        self.inside_transaction: list[str] = []  # calls made with a transaction open
         self.routes: list[tuple[str, re.Pattern[str], Callable[..., dict[str, Any]]]] = [
             ("POST", re.compile(r"^/v1/checkout/sessions$"), self._session_create),
             ("GET", re.compile(r"^/v1/checkout/sessions$"), self._session_list),
@@ -140,6 +152,9 @@ class FakeStripe(stripe.HTTPClient):
         flat = dict(parse_qsl(post_data or parts.query, keep_blank_values=True))
         params = unflatten_params(flat)
         self.calls.append((method.upper(), parts.path, params, dict(headers or {})))
+        if _open_transactions():
+            # A lock held across a round trip to Stripe (on SQLite: the whole database's).
+            self.inside_transaction.append(f"{method.upper()} {parts.path}")
         for prefix, (status, message) in self.fail.items():
             if parts.path.startswith(prefix):
                 body = {"error": {"type": "invalid_request_error", "message": message}}

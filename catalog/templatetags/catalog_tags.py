@@ -6,6 +6,8 @@ from django.utils.safestring import SafeString
 
 from catalog.markdown import render_markdown
 from catalog.money import Money, format_money
+from catalog.seller_menu import MenuEntry
+from catalog.seller_menu import seller_menu as menu_entries
 from catalog.services import SIZED_IMAGE, image_variant
 
 register = template.Library()
@@ -54,3 +56,9 @@ def variant(image: FieldFile, name: str) -> str:
     if not SIZED_IMAGE.search(image.name or ""):
         return image.url
     return image.storage.url(image_variant(image.name or "", name))
+
+
+@register.simple_tag
+def seller_menu() -> list[MenuEntry]:
+    """Every seller page, from every app: ``{% seller_menu as entries %}``."""
+    return menu_entries()

@@ -1,11 +1,15 @@
 """Stripe webhook events, each recorded once and handled idempotently.
 
-A delivery is verified (``stripe_api.webhook_event``), its event id is
-inserted into ``PaymentEvent`` (unique), and the handler for its type runs in
-the same transaction. A duplicate delivery, concurrent or late, fails the
-insert and changes nothing. Handlers only call the order services, which
-lock the order row, so events about one order apply one at a time whatever
-order they arrive in.
+A delivery is verified (``stripe_api.webhook_event``); then whatever the
+handler must ask Stripe (the charge behind a session, the session behind a
+payment) is asked *before* any transaction opens, so no database lock — on
+SQLite the whole database's — waits on a round trip to Stripe. Only then is
+the event id inserted into ``PaymentEvent`` (unique) and the handler's writes
+applied, in one transaction. A duplicate delivery, concurrent or late, fails
+the insert and changes nothing (a known duplicate is answered before asking
+Stripe anything). Handlers only call the order services, which lock the order
+row, so events about one order apply one at a time whatever order they
+arrive in.
 """
 
 from __future__ import annotations
@@ -37,12 +41,35 @@ def _order_for_session(session: stripe_api.CheckoutSession) -> Order | None:
     return found
 
 
+def _is_paid(session: stripe_api.CheckoutSession) -> bool:
+    return session.payment_status in ("paid", "no_payment_required")
+
+
+def _session_charge(session: stripe_api.CheckoutSession) -> str | None:
+    """Asked of Stripe before the transaction: the charge behind a paid session
+    whose order does not know it yet (None when not needed or not answered)."""
+    order = _order_for_session(session)
+    if order is None or order.provider_charge_id or not session.payment_intent:
+        return None
+    if not _is_paid(session):
+        return None
+    try:
+        return stripe_api.payment_intent_charge(session.payment_intent)
+    except stripe_api.PaymentProviderError:
+        return None  # transfers then wait for the funds without a source charge
+
+
 def session_settle(session: stripe_api.CheckoutSession) -> str:
-    """Apply what a Checkout Session says to its order. Also used by the success page."""
+    """Apply what a Checkout Session says to its order: the success page and the
+    reconciliation, outside any transaction (the charge is asked of Stripe first)."""
+    return _session_apply(session, charge=_session_charge(session))
+
+
+def _session_apply(session: stripe_api.CheckoutSession, *, charge: str | None) -> str:
     order = _order_for_session(session)
     if order is None:
         return "unknown order"
-    if session.payment_status not in ("paid", "no_payment_required"):
+    if not _is_paid(session):
         return "not paid yet"
     if session.amount_total is not None and session.amount_total != order.total:
         # Never grant what was not paid for: a mismatch needs a person.
@@ -51,12 +78,6 @@ def session_settle(session: stripe_api.CheckoutSession) -> str:
             flag_reason=f"Stripe charged {session.amount_total}, order says {order.total}",
         )
         return "amount mismatch"
-    charge = None
-    if session.payment_intent and not order.provider_charge_id:
-        try:
-            charge = stripe_api.payment_intent_charge(session.payment_intent)
-        except stripe_api.PaymentProviderError:
-            charge = None  # transfers then wait for the funds without a source charge
     try:
         services.order_fulfil(
             order_id=order.pk,
@@ -70,11 +91,15 @@ def session_settle(session: stripe_api.CheckoutSession) -> str:
     return "fulfilled"
 
 
-def _session_completed(obj: Any) -> str:
-    return session_settle(stripe_api._session(obj))
+def _ask_session_charge(obj: Any) -> str | None:
+    return _session_charge(stripe_api._session(obj))
 
 
-def _session_failed(obj: Any) -> str:
+def _session_completed(obj: Any, charge: str | None) -> str:
+    return _session_apply(stripe_api._session(obj), charge=charge)
+
+
+def _session_failed(obj: Any, _: object) -> str:
     order = _order_for_session(stripe_api._session(obj))
     if order is None:
         return "unknown order"
@@ -85,7 +110,7 @@ def _session_failed(obj: Any) -> str:
     return "failed"
 
 
-def _session_expired(obj: Any) -> str:
+def _session_expired(obj: Any, _: object) -> str:
     order = _order_for_session(stripe_api._session(obj))
     if order is None:
         return "unknown order"
@@ -121,8 +146,7 @@ def _paid_before(order: Order, charge: Any) -> None:
         )
 
 
-def _charge_refunded(obj: Any) -> str:
-    order = _order_for_charge(obj)
+def _charge_refunded(obj: Any, order: Order | None) -> str:
     if order is None:
         return "unknown order"
     _paid_before(order, obj)
@@ -138,13 +162,19 @@ def _charge_refunded(obj: Any) -> str:
     return "refund recorded"
 
 
-def _dispute_created(obj: Any) -> str:
+def _dispute_charge(obj: Any) -> dict[str, Any]:
     charge_id = obj.get("charge")
     if charge_id is not None and not isinstance(charge_id, str):
         charge_id = charge_id.get("id")
-    order = _order_for_charge(
-        {"id": charge_id, "payment_intent": obj.get("payment_intent"), "metadata": {}}
-    )
+    return {"id": charge_id, "payment_intent": obj.get("payment_intent"), "metadata": {}}
+
+
+def _dispute_order(obj: Any) -> Order | None:
+    return _order_for_charge(_dispute_charge(obj))
+
+
+def _dispute_created(obj: Any, order: Order | None) -> str:
+    charge_id = _dispute_charge(obj)["id"]
     if order is None:
         return "unknown order"
     _paid_before(order, {"id": charge_id, "payment_intent": obj.get("payment_intent")})
@@ -154,7 +184,7 @@ def _dispute_created(obj: Any) -> str:
     return "dispute recorded"
 
 
-def _account_updated(obj: Any) -> str:
+def _account_updated(obj: Any, _: object) -> str:
     return account_status_apply(stripe_api.account_status(obj))
 
 
@@ -176,21 +206,32 @@ def account_status_apply(status: stripe_api.AccountStatus) -> str:
     return "account updated"
 
 
-HANDLERS: dict[str, Callable[[Any], str]] = {
-    "checkout.session.completed": _session_completed,
-    "checkout.session.async_payment_succeeded": _session_completed,
-    "checkout.session.async_payment_failed": _session_failed,
-    "checkout.session.expired": _session_expired,
-    "charge.refunded": _charge_refunded,
-    "charge.dispute.created": _dispute_created,
-    "account.updated": _account_updated,
+def _nothing_to_ask(obj: Any) -> None:
+    return None
+
+
+# Each event type: what to ask Stripe first (no transaction open), then what to write.
+HANDLERS: dict[str, tuple[Callable[[Any], Any], Callable[[Any, Any], str]]] = {
+    "checkout.session.completed": (_ask_session_charge, _session_completed),
+    "checkout.session.async_payment_succeeded": (_ask_session_charge, _session_completed),
+    "checkout.session.async_payment_failed": (_nothing_to_ask, _session_failed),
+    "checkout.session.expired": (_nothing_to_ask, _session_expired),
+    "charge.refunded": (_order_for_charge, _charge_refunded),
+    "charge.dispute.created": (_dispute_order, _dispute_created),
+    "account.updated": (_nothing_to_ask, _account_updated),
 }
 
 
 def webhook_receive(*, payload: bytes, signature: str) -> str:
-    """Verify, record once, handle. Returns what happened, for the response and the log."""
+    """Verify, ask Stripe what is needed, then record once and write.
+
+    Returns what happened, for the response and the log.
+    """
     event = stripe_api.webhook_event(payload, signature)
     handler = HANDLERS.get(event.type)
+    if PaymentEvent.objects.filter(provider="stripe", event_id=event.id).exists():
+        return "duplicate"
+    asked = handler[0](event.object) if handler else None
     with transaction.atomic():
         try:
             with transaction.atomic():
@@ -204,6 +245,6 @@ def webhook_receive(*, payload: bytes, signature: str) -> str:
                 )
         except IntegrityError:
             return "duplicate"
-        outcome = handler(event.object) if handler else "ignored"
+        outcome = handler[1](event.object, asked) if handler else "ignored"
     log.info("Stripe event %s (%s): %s", event.id, event.type, outcome)
     return outcome
