@@ -24,7 +24,7 @@ from catalog.models import Asset, Product, Seller
 from catalog.services import asset_create, image_store
 from delivery.models import Download, Library
 from delivery.services import library_get_or_create, library_link_create
-from shop.analytics.models import ProductView
+from shop.stats.models import ProductView
 from shop.models import LedgerEntry, Order, OrderItem, Refund
 from shop.services import (
     OrderLine,

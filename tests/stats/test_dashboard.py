@@ -46,10 +46,10 @@ from django.utils import timezone
 from catalog.attribution import Attribution
 from catalog.models import Asset, Product, Seller
 from delivery.services import download_record
-from shop.analytics import rollups
-from shop.analytics.facts import Scope
-from shop.analytics.rollups import stats_books_roll
-from shop.analytics.selectors import (
+from shop.stats import rollups
+from shop.stats.facts import Scope
+from shop.stats.rollups import stats_books_roll
+from shop.stats.selectors import (
     Dashboard,
     Figures,
     book_for,
