@@ -29,6 +29,7 @@ from django_tasks import task
 
 from catalog.models import Seller
 from delivery.models import Download
+from shop.models import LedgerEntry, OrderItem, Refund, SellerTransfer
 from shop.stats.facts import (
     Fact,
     Scope,
@@ -39,7 +40,6 @@ from shop.stats.facts import (
 )
 from shop.stats.localtime import day_start, local_date, zone
 from shop.stats.models import DailySource, DailyStats, ProductView, StatsBook
-from shop.models import LedgerEntry, OrderItem, Refund, SellerTransfer
 
 log = logging.getLogger(__name__)
 

@@ -26,6 +26,7 @@ from django.db.models import CharField, DateField, F, Q, QuerySet, Sum, Value
 from django.db.models.functions import Cast
 
 from catalog.models import Product, Seller
+from shop.models import OrderItem
 from shop.stats.facts import (
     Fact,
     Scope,
@@ -41,7 +42,6 @@ from shop.stats.localtime import day_start, offset_changes, zone
 from shop.stats.models import FACTS, DailySource, DailyStats, StatsBook
 from shop.stats.rollups import SOURCE_COUNTS, accumulate, book_scope
 from shop.stats.sqlcache import cached_facts, window_changes, window_values
-from shop.models import OrderItem
 
 # Facts older than this are not expected; it bounds the timezone arithmetic of unbounded reads.
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)

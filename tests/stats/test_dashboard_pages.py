@@ -157,7 +157,9 @@ def _csv(response: Any) -> list[list[str]]:
 
 
 def test_orders_export_streams_every_sale_of_the_period(seller_client: Client) -> None:
-    response = seller_client.get(reverse("stats:dashboard_export", args=["orders"]), {"range": "7d"})
+    response = seller_client.get(
+        reverse("stats:dashboard_export", args=["orders"]), {"range": "7d"}
+    )
     assert response.streaming
     assert response["Content-Type"] == "text/csv; charset=utf-8"
     assert "attachment" in response["Content-Disposition"]

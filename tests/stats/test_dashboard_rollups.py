@@ -11,11 +11,6 @@ from django.core.management import CommandError, call_command
 from django.db import close_old_connections, connection
 from django.db.models import Sum
 
-from shop.stats.facts import Scope, Window, order_refund_facts
-from shop.stats.localtime import day_from_number, local_day
-from shop.stats.models import DailyStats, ProductView, StatsBook
-from shop.stats.rollups import stats_book_roll
-from shop.stats.selectors import Figures, book_for, dashboard_read, period_from
 from shop.models import Order, OrderItem
 from shop.services import (
     OrderLine,
@@ -24,6 +19,11 @@ from shop.services import (
     order_item_refund,
     order_refund_record,
 )
+from shop.stats.facts import Scope, Window, order_refund_facts
+from shop.stats.localtime import day_from_number, local_day
+from shop.stats.models import DailyStats, ProductView, StatsBook
+from shop.stats.rollups import stats_book_roll
+from shop.stats.selectors import Figures, book_for, dashboard_read, period_from
 from tests.factories import ProductFactory, SellerFactory
 from tests.stats.test_dashboard import Clock, frozen_clock
 
