@@ -51,7 +51,6 @@ def before_the_move() -> Iterator[list[tuple[str, str]]]:
         ContentType.objects.clear_cache()
 
 
-@pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_rows_and_permissions_survive_the_move(before_the_move) -> None:
     old_apps = MigrationExecutor(connection).loader.project_state(before_the_move).apps
