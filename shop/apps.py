@@ -13,5 +13,3 @@ class ShopConfig(AppConfig):
             key="codes", label="Discount codes", url_name="shop:sell_codes", position=60
         )
         seller_menu_add(key="payouts", label="Payouts", url_name="shop:sell_payouts", position=70)
-        # The dashboard's entry; moves to its own app's ready() with the dashboard.
-        seller_menu_add(key="stats", label="Dashboard", url_name="shop:dashboard", position=50)

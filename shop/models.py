@@ -11,12 +11,6 @@ from django.urls import reverse
 from catalog.models import Product, Seller, currency_validator
 from catalog.money import Money
 from delivery.models import Entitlement
-from shop.analytics.models import (  # noqa: F401  (the dashboard's tables are shop tables)
-    DailySource,
-    DailyStats,
-    ProductView,
-    StatsBook,
-)
 
 
 class Order(models.Model):

@@ -88,6 +88,7 @@ INSTALLED_APPS = [
     "catalog",
     "delivery",
     "shop",
+    "shop.stats",
 ]
 
 MIDDLEWARE = [
@@ -100,7 +101,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Counts product page views for the sales dashboard, after the response is sent.
-    "shop.analytics.recording.ProductViewMiddleware",
+    "shop.stats.recording.ProductViewMiddleware",
 ]
 
 ROOT_URLCONF = "shop.urls"

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from shop import views, views_dashboard, views_sell
+from shop import views, views_sell
 
 app_name = "shop"
 
@@ -25,19 +25,4 @@ urlpatterns = [
     path("sell/payouts/", views_sell.payouts, name="sell_payouts"),
     path("sell/payouts/connect/", views_sell.payouts_connect, name="sell_payouts_connect"),
     path("sell/payouts/return/", views_sell.payouts_return, name="sell_payouts_return"),
-    # The sales dashboard: a seller's, one product's, the whole shop's (staff).
-    path("sell/stats/", views_dashboard.seller_dashboard, name="dashboard"),
-    path("sell/stats/<str:kind>.csv", views_dashboard.seller_export, name="dashboard_export"),
-    path(
-        "sell/stats/products/<int:product_id>/",
-        views_dashboard.product_dashboard,
-        name="dashboard_product",
-    ),
-    path(
-        "sell/stats/products/<int:product_id>/<str:kind>.csv",
-        views_dashboard.product_export,
-        name="dashboard_product_export",
-    ),
-    path("staff/stats/", views_dashboard.shop_dashboard, name="dashboard_shop"),
-    path("staff/stats/<str:kind>.csv", views_dashboard.shop_export, name="dashboard_shop_export"),
 ]

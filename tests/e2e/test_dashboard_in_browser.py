@@ -12,7 +12,7 @@ from django.test import Client
 
 from tests.e2e.conftest import ARTIFACTS
 from tests.factories import UserFactory
-from tests.shop.test_dashboard import Clock, at, build_shop, frozen_clock
+from tests.stats.test_dashboard import Clock, at, build_shop, frozen_clock
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 

@@ -137,7 +137,7 @@ def test_every_seller_page_shows_one_menu_that_reaches_all_of_them(world):
             "catalog:sell_imports",
             "catalog:sell_profile",
             "shop:sell_sales",
-            "shop:dashboard",
+            "stats:dashboard",
             "shop:sell_codes",
             "shop:sell_payouts",
         )

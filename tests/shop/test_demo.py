@@ -11,7 +11,6 @@ from django.utils import timezone
 
 from catalog.models import Asset, Product, Seller
 from delivery.models import Download, Entitlement, Library, LibraryLink
-from shop.analytics.models import ProductView
 from shop.management.commands.demo import (
     HISTORY_DAYS,
     HISTORY_KEY,
@@ -20,6 +19,7 @@ from shop.management.commands.demo import (
     SELLER_PASSWORD,
 )
 from shop.models import Order, OrderItem, Refund
+from shop.stats.models import ProductView
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -24,7 +24,6 @@ from catalog.models import Asset, Product, Seller
 from catalog.services import asset_create, image_store
 from delivery.models import Download, Library
 from delivery.services import library_get_or_create, library_link_create
-from shop.analytics.models import ProductView
 from shop.models import LedgerEntry, Order, OrderItem, Refund
 from shop.services import (
     OrderLine,
@@ -33,6 +32,7 @@ from shop.services import (
     order_fulfil,
     order_item_refund,
 )
+from shop.stats.models import ProductView
 
 MEDIA_DIR = Path(__file__).resolve().parents[3] / "catalog" / "demo_media"
 BUYER_EMAIL = "buyer@example.com"

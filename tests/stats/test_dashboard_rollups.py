@@ -11,11 +11,6 @@ from django.core.management import CommandError, call_command
 from django.db import close_old_connections, connection
 from django.db.models import Sum
 
-from shop.analytics.facts import Scope, Window, order_refund_facts
-from shop.analytics.localtime import day_from_number, local_day
-from shop.analytics.models import DailyStats, ProductView, StatsBook
-from shop.analytics.rollups import stats_book_roll
-from shop.analytics.selectors import Figures, book_for, dashboard_read, period_from
 from shop.models import Order, OrderItem
 from shop.services import (
     OrderLine,
@@ -24,8 +19,13 @@ from shop.services import (
     order_item_refund,
     order_refund_record,
 )
+from shop.stats.facts import Scope, Window, order_refund_facts
+from shop.stats.localtime import day_from_number, local_day
+from shop.stats.models import DailyStats, ProductView, StatsBook
+from shop.stats.rollups import stats_book_roll
+from shop.stats.selectors import Figures, book_for, dashboard_read, period_from
 from tests.factories import ProductFactory, SellerFactory
-from tests.shop.test_dashboard import Clock, frozen_clock
+from tests.stats.test_dashboard import Clock, frozen_clock
 
 pytestmark = pytest.mark.django_db
 
@@ -201,7 +201,7 @@ def test_the_clock_process_rolls_again_and_outlives_a_failed_run(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     """``--every`` (the Procfile's clock line) keeps going after an error, and rolls forward."""
-    from shop.management.commands import dashboard_rollup
+    from shop.stats.management.commands import dashboard_rollup
 
     seller = SellerFactory(slug="atelier", timezone="UTC")
     product = ProductFactory(seller=seller, price=900)
@@ -283,7 +283,7 @@ def test_two_clocks_at_once_roll_each_day_once(clock: Clock) -> None:
 
 
 def test_chunks_follow_the_density_of_the_days() -> None:
-    from shop.analytics.rollups import CHUNK_DAYS_MAX, CHUNK_FACTS, next_chunk_days
+    from shop.stats.rollups import CHUNK_DAYS_MAX, CHUNK_FACTS, next_chunk_days
 
     assert next_chunk_days(31, 0) == CHUNK_DAYS_MAX  # nothing there: read a year at once
     assert next_chunk_days(31, CHUNK_FACTS) == 31
@@ -295,7 +295,7 @@ def test_an_interrupted_roll_up_keeps_its_chunks_and_resumes(
     clock: Clock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Each chunk commits with ``rolled_until``: a crash loses one chunk's work, no more."""
-    from shop.analytics import rollups
+    from shop.stats import rollups
 
     seller = SellerFactory(timezone="UTC")
     product = ProductFactory(seller=seller, price=500)

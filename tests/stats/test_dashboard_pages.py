@@ -13,9 +13,9 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from shop.analytics.exports import text
+from shop.stats.exports import text
 from tests.factories import UserFactory
-from tests.shop.test_dashboard import Clock, Shop, at, build_shop
+from tests.stats.test_dashboard import Clock, Shop, at, build_shop
 
 pytestmark = pytest.mark.django_db
 
@@ -59,14 +59,14 @@ def test_seller_dashboard_reads_in_at_most_ten_queries(
     seller_client: Client, django_assert_max_num_queries: Any, query: dict[str, str]
 ) -> None:
     with django_assert_max_num_queries(MAX_QUERIES):
-        response = seller_client.get(reverse("shop:dashboard"), query)
+        response = seller_client.get(reverse("stats:dashboard"), query)
     assert response.status_code == 200
     html = response.content.decode()
     assert "Été à Paris" in html
 
 
 def test_seller_dashboard_shows_the_counted_figures(seller_client: Client) -> None:
-    html = seller_client.get(reverse("shop:dashboard"), {"range": "7d"}).content.decode()
+    html = seller_client.get(reverse("stats:dashboard"), {"range": "7d"}).content.decode()
     assert _figure(html, "gross") == "€49.00"
     assert _figure(html, "net") == "€32.94"
     assert _figure(html, "fees") == "€2.13"
@@ -84,7 +84,7 @@ def test_seller_dashboard_shows_the_counted_figures(seller_client: Client) -> No
 
 
 def test_charts_are_svg_with_titles_and_a_table(seller_client: Client) -> None:
-    html = seller_client.get(reverse("shop:dashboard"), {"range": "7d"}).content.decode()
+    html = seller_client.get(reverse("stats:dashboard"), {"range": "7d"}).content.decode()
     assert '<svg class="chart" id="revenue-chart"' in html
     assert 'role="img" aria-labelledby="revenue-chart-title revenue-chart-desc"' in html
     assert "<title>Thursday 20 March 2025: €21.00</title>" in html  # O3: 9.00 + 12.00
@@ -95,21 +95,21 @@ def test_charts_are_svg_with_titles_and_a_table(seller_client: Client) -> None:
 def test_product_dashboard_is_the_sellers_own(
     seller_client: Client, shop: Shop, django_assert_max_num_queries: Any
 ) -> None:
-    url = reverse("shop:dashboard_product", args=[shop.a.pk])
+    url = reverse("stats:dashboard_product", args=[shop.a.pk])
     with django_assert_max_num_queries(MAX_QUERIES):
         response = seller_client.get(url, {"range": "7d"})
     html = response.content.decode()
     assert response.status_code == 200
     assert _figure(html, "gross") == "€29.00"
     assert _figure(html, "conversion") == "60.00 %"
-    other = seller_client.get(reverse("shop:dashboard_product", args=[shop.d.pk]))
+    other = seller_client.get(reverse("stats:dashboard_product", args=[shop.d.pk]))
     assert other.status_code == 404
 
 
 def test_shop_dashboard_is_for_staff(
     client: Client, shop: Shop, django_assert_max_num_queries: Any
 ) -> None:
-    url = reverse("shop:dashboard_shop")
+    url = reverse("stats:dashboard_shop")
     assert client.get(url).status_code == 302  # to the login page
     client.force_login(shop.paris.user)
     assert client.get(url).status_code == 404
@@ -126,7 +126,7 @@ def test_shop_dashboard_is_for_staff(
 
 def test_a_person_without_a_shop_has_no_dashboard(client: Client) -> None:
     client.force_login(UserFactory(username="buyer-only"))
-    assert client.get(reverse("shop:dashboard")).status_code == 404
+    assert client.get(reverse("stats:dashboard")).status_code == 404
 
 
 @pytest.mark.parametrize(
@@ -142,10 +142,10 @@ def test_a_person_without_a_shop_has_no_dashboard(client: Client) -> None:
 def test_a_bad_period_is_explained(
     seller_client: Client, query: dict[str, str], message: str
 ) -> None:
-    response = seller_client.get(reverse("shop:dashboard"), query)
+    response = seller_client.get(reverse("stats:dashboard"), query)
     assert response.status_code == 400
     assert message in response.content.decode()
-    export = seller_client.get(reverse("shop:dashboard_export", args=["orders"]), query)
+    export = seller_client.get(reverse("stats:dashboard_export", args=["orders"]), query)
     assert export.status_code == 400
     assert message in export.content.decode()
 
@@ -157,7 +157,9 @@ def _csv(response: Any) -> list[list[str]]:
 
 
 def test_orders_export_streams_every_sale_of_the_period(seller_client: Client) -> None:
-    response = seller_client.get(reverse("shop:dashboard_export", args=["orders"]), {"range": "7d"})
+    response = seller_client.get(
+        reverse("stats:dashboard_export", args=["orders"]), {"range": "7d"}
+    )
     assert response.streaming
     assert response["Content-Type"] == "text/csv; charset=utf-8"
     assert "attachment" in response["Content-Disposition"]
@@ -185,7 +187,7 @@ def test_orders_export_streams_every_sale_of_the_period(seller_client: Client) -
 
 def test_figures_export_adds_up_to_the_page(seller_client: Client) -> None:
     response = seller_client.get(
-        reverse("shop:dashboard_export", args=["figures"]), {"range": "7d", "by": "day"}
+        reverse("stats:dashboard_export", args=["figures"]), {"range": "7d", "by": "day"}
     )
     rows = _csv(response)
     header = rows[0]
@@ -204,19 +206,19 @@ def test_figures_export_adds_up_to_the_page(seller_client: Client) -> None:
 
 def test_products_and_sources_exports(seller_client: Client) -> None:
     products = _csv(
-        seller_client.get(reverse("shop:dashboard_export", args=["products"]), {"range": "7d"})
+        seller_client.get(reverse("stats:dashboard_export", args=["products"]), {"range": "7d"})
     )
     assert products[1][:5] == ["Été à Paris", "", "5", "3", "29.00"]
     assert {row[0] for row in products[1:]} == {"Été à Paris", "Nuits", "Carnet", "Épreuves"}
     sources = _csv(
-        seller_client.get(reverse("shop:dashboard_export", args=["sources"]), {"range": "7d"})
+        seller_client.get(reverse("stats:dashboard_export", args=["sources"]), {"range": "7d"})
     )
     assert ["country", "FR", "0", "2", "3", "31.00", ""] in sources
 
 
 def test_unknown_export_is_not_found(seller_client: Client) -> None:
     assert (
-        seller_client.get(reverse("shop:dashboard_export", args=["everything"])).status_code == 404
+        seller_client.get(reverse("stats:dashboard_export", args=["everything"])).status_code == 404
     )
 
 

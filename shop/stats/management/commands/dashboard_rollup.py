@@ -18,7 +18,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import close_old_connections, connection
 
 from catalog.models import Seller
-from shop.analytics.rollups import stats_book_roll, stats_books_roll
+from shop.stats.rollups import stats_book_roll, stats_books_roll
 
 log = logging.getLogger(__name__)
 

@@ -14,9 +14,9 @@ from urllib.parse import urlencode
 from django.conf import settings
 
 from catalog.money import exponent, format_money
-from shop.analytics.charts import Point, bar_chart
-from shop.analytics.models import DailySource
-from shop.analytics.selectors import (
+from shop.stats.charts import Point, bar_chart
+from shop.stats.models import DailySource
+from shop.stats.selectors import (
     GROUPINGS,
     RANGES,
     Dashboard,

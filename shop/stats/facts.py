@@ -43,9 +43,9 @@ from django.db.models import (
 from django.db.models.functions import Cast
 
 from delivery.models import Download
-from shop.analytics.localtime import day_from_number, local_day, offset_changes, zone
-from shop.analytics.models import FACTS, DailySource, ProductView
 from shop.models import LedgerEntry, OrderItem, Refund, SellerTransfer
+from shop.stats.localtime import day_from_number, local_day, offset_changes, zone
+from shop.stats.models import FACTS, DailySource, ProductView
 
 KEYS = ("f_kind", "f_seller", "f_product", "f_day", "f_key")
 COLUMNS = (*KEYS, *(f"f_{name}" for name in FACTS))
@@ -81,7 +81,7 @@ class Window:
     """Facts stamped in [start, end), their days counted in ``tz``.
 
     ``changes`` are the timezone's offsets over the window (computed when
-    not given; ``shop.analytics.sqlcache`` gives stand-ins).
+    not given; ``shop.stats.sqlcache`` gives stand-ins).
     """
 
     tz: str

@@ -22,10 +22,10 @@ from typing import Any
 from django.conf import settings
 
 from catalog.money import to_decimal_string
-from shop.analytics.facts import Scope
-from shop.analytics.localtime import day_start, zone
-from shop.analytics.selectors import Dashboard, Figures, Period, series
 from shop.models import OrderItem
+from shop.stats.facts import Scope
+from shop.stats.localtime import day_start, zone
+from shop.stats.selectors import Dashboard, Figures, Period, series
 
 BOM = "\ufeff"
 ROWS_PER_CHUNK = 500

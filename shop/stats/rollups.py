@@ -3,7 +3,7 @@
 A book (``StatsBook``) is rolled up to the last local day that ended more
 than ``GRACE`` ago, so that no transaction still in flight can add a fact to
 a day already rolled up (every fact is stamped with the time it is written,
-see ``shop.analytics.facts``). Later days are read live by the pages, with
+see ``shop.stats.facts``). Later days are read live by the pages, with
 the same fact readers, so figures are exact whether the roll-up ran an hour
 ago or never.
 
@@ -29,7 +29,8 @@ from django_tasks import task
 
 from catalog.models import Seller
 from delivery.models import Download
-from shop.analytics.facts import (
+from shop.models import LedgerEntry, OrderItem, Refund, SellerTransfer
+from shop.stats.facts import (
     Fact,
     Scope,
     Window,
@@ -37,9 +38,8 @@ from shop.analytics.facts import (
     fact_rows,
     order_refund_facts,
 )
-from shop.analytics.localtime import day_start, local_date, zone
-from shop.analytics.models import DailySource, DailyStats, ProductView, StatsBook
-from shop.models import LedgerEntry, OrderItem, Refund, SellerTransfer
+from shop.stats.localtime import day_start, local_date, zone
+from shop.stats.models import DailySource, DailyStats, ProductView, StatsBook
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """Product views and the daily roll-ups behind the sales dashboard.
 
-Imported by ``shop/models.py``, so the tables belong to the ``shop`` app and
-their migrations live in ``shop/migrations/``.
+The models belong to the ``stats`` app; their tables keep the names they had
+when they were ``shop``'s (``shop_productview``...), so ``db_table`` says so.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ FACTS = (
 class ProductView(models.Model):
     """One product page shown to a person: no cookie, no IP, no user agent kept.
 
-    Recorded after the response by ``shop.analytics.recording``; bots,
+    Recorded after the response by ``shop.stats.recording``; bots,
     prefetches and the seller's own visits are left out.
     """
 
@@ -51,6 +51,7 @@ class ProductView(models.Model):
     utm_campaign = models.CharField(max_length=100, blank=True)
 
     class Meta:
+        db_table = "shop_productview"
         indexes = [
             models.Index(fields=["seller", "at"], name="productview_seller_at"),
             models.Index(fields=["product", "at"], name="productview_product_at"),
@@ -74,6 +75,9 @@ class StatsBook(models.Model):
     timezone = models.CharField(max_length=64)
     rolled_until = models.DateField(null=True, blank=True)
     built_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "shop_statsbook"
 
     def __str__(self) -> str:
         return f"{self.scope} ({self.timezone}) until {self.rolled_until}"
@@ -113,6 +117,7 @@ class DailyStats(models.Model):
     transferred = models.BigIntegerField(default=0)
 
     class Meta:
+        db_table = "shop_dailystats"
         verbose_name_plural = "daily stats"
         indexes = [
             models.Index(fields=["book", "seller", "product", "day"], name="dailystats_lookup"),
@@ -161,6 +166,7 @@ class DailySource(models.Model):
     gross = models.BigIntegerField(default=0)
 
     class Meta:
+        db_table = "shop_dailysource"
         indexes = [
             models.Index(fields=["book", "product", "day"], name="dailysource_lookup"),
         ]

@@ -20,11 +20,11 @@ from django.shortcuts import render
 from django.utils import timezone
 
 from shop.access import access_product_for_seller, access_seller, access_staff
-from shop.analytics import exports, pages
-from shop.analytics.facts import Scope
-from shop.analytics.localtime import zone
-from shop.analytics.rollups import book_timezone
-from shop.analytics.selectors import (
+from shop.stats import exports, pages
+from shop.stats.facts import Scope
+from shop.stats.localtime import zone
+from shop.stats.rollups import book_timezone
+from shop.stats.selectors import (
     Dashboard,
     Period,
     PeriodError,
@@ -85,7 +85,7 @@ def seller_dashboard(request: HttpRequest) -> HttpResponse:
         products=pages.product_table(dashboard, seller_products(seller.pk)),
         recent=recent_sales(Scope(seller_id=seller.pk), now=now),
     )
-    return render(request, "shop/dashboard/seller.html", context, status=400 if error else 200)
+    return render(request, "stats/seller.html", context, status=400 if error else 200)
 
 
 @login_required
@@ -99,7 +99,7 @@ def product_dashboard(request: HttpRequest, product_id: int) -> HttpResponse:
     dashboard = _read(scope, tz_name, period, now)
     context = _context(dashboard, period, error)
     context.update(seller=seller, product=product, recent=recent_sales(scope, now=now))
-    return render(request, "shop/dashboard/product.html", context, status=400 if error else 200)
+    return render(request, "stats/product.html", context, status=400 if error else 200)
 
 
 @login_required
@@ -116,7 +116,7 @@ def shop_dashboard(request: HttpRequest) -> HttpResponse:
         sellers=pages.seller_table(dashboard, sellers),
         recent=recent_sales(Scope(), now=now),
     )
-    return render(request, "shop/dashboard/shop.html", context, status=400 if error else 200)
+    return render(request, "stats/shop.html", context, status=400 if error else 200)
 
 
 # --- CSV --------------------------------------------------------------------------------

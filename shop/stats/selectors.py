@@ -26,7 +26,8 @@ from django.db.models import CharField, DateField, F, Q, QuerySet, Sum, Value
 from django.db.models.functions import Cast
 
 from catalog.models import Product, Seller
-from shop.analytics.facts import (
+from shop.models import OrderItem
+from shop.stats.facts import (
     Fact,
     Scope,
     Window,
@@ -37,11 +38,10 @@ from shop.analytics.facts import (
     transfer_reader,
     union,
 )
-from shop.analytics.localtime import day_start, offset_changes, zone
-from shop.analytics.models import FACTS, DailySource, DailyStats, StatsBook
-from shop.analytics.rollups import SOURCE_COUNTS, accumulate, book_scope
-from shop.analytics.sqlcache import cached_facts, window_changes, window_values
-from shop.models import OrderItem
+from shop.stats.localtime import day_start, offset_changes, zone
+from shop.stats.models import FACTS, DailySource, DailyStats, StatsBook
+from shop.stats.rollups import SOURCE_COUNTS, accumulate, book_scope
+from shop.stats.sqlcache import cached_facts, window_changes, window_values
 
 # Facts older than this are not expected; it bounds the timezone arithmetic of unbounded reads.
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
@@ -211,7 +211,7 @@ def _closed_readers(v: Mapping[str, Any]) -> QuerySet[Any]:
 
     ``v`` holds ``book``, ``seller``/``product`` (the scope), ``first`` (None:
     all time) and ``upto`` (the last day to read), ``period_first`` (where
-    the period's tables start); see ``shop.analytics.sqlcache``.
+    the period's tables start); see ``shop.stats.sqlcache``.
     """
     scope = Scope(seller_id=v["seller"], product_id=v["product"])
     stats = DailyStats.objects.filter(book_id=v["book"])

@@ -11,8 +11,8 @@ from django.test import Client, RequestFactory
 from django.urls import resolve
 
 from catalog.models import Product
-from shop.analytics import recording
-from shop.analytics.models import ProductView
+from shop.stats import recording
+from shop.stats.models import ProductView
 from tests.factories import ProductFactory
 
 pytestmark = pytest.mark.django_db

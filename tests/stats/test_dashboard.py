@@ -46,16 +46,6 @@ from django.utils import timezone
 from catalog.attribution import Attribution
 from catalog.models import Asset, Product, Seller
 from delivery.services import download_record
-from shop.analytics import rollups
-from shop.analytics.facts import Scope
-from shop.analytics.rollups import stats_books_roll
-from shop.analytics.selectors import (
-    Dashboard,
-    Figures,
-    book_for,
-    dashboard_read,
-    period_from,
-)
 from shop.models import LedgerEntry, Order, OrderItem, SellerTransfer
 from shop.services import (
     OrderLine,
@@ -65,6 +55,16 @@ from shop.services import (
     order_fulfil,
     order_item_refund,
     order_refund_record,
+)
+from shop.stats import rollups
+from shop.stats.facts import Scope
+from shop.stats.rollups import stats_books_roll
+from shop.stats.selectors import (
+    Dashboard,
+    Figures,
+    book_for,
+    dashboard_read,
+    period_from,
 )
 from tests.factories import ProductFactory, SellerFactory
 

@@ -26,7 +26,7 @@ from typing import Any
 from django.conf import settings
 from django.db import connections
 
-from shop.analytics.facts import COLUMNS, Fact, fact_from_row
+from shop.stats.facts import COLUMNS, Fact, fact_from_row
 
 _SENTINEL_INSTANT = datetime(1901, 1, 1, tzinfo=UTC)
 _SENTINEL_DAY = date(1901, 6, 1)

@@ -27,7 +27,7 @@ from django.utils import timezone
 
 from catalog.attribution import attribution_from_request
 from catalog.models import Product
-from shop.analytics.models import ProductView
+from shop.stats.models import ProductView
 
 log = logging.getLogger(__name__)
 
