@@ -88,6 +88,8 @@ INSTALLED_APPS = [
     "catalog",
     "delivery",
     "shop",
+    # Demo data (`manage.py demo`), on top of every app; nothing imports it.
+    "shop.demo",
 ]
 
 MIDDLEWARE = [

@@ -19,12 +19,12 @@ from django.urls import reverse
 from django.utils import timezone
 
 from catalog.attribution import Attribution
-from catalog.covers import make_cover
 from catalog.models import Asset, Product, Seller
 from catalog.services import asset_create, image_store
 from delivery.models import Download, Library
 from delivery.services import library_get_or_create, library_link_create
 from shop.analytics.models import ProductView
+from shop.demo.covers import make_cover
 from shop.models import LedgerEntry, Order, OrderItem, Refund
 from shop.services import (
     OrderLine,
@@ -34,7 +34,7 @@ from shop.services import (
     order_item_refund,
 )
 
-MEDIA_DIR = Path(__file__).resolve().parents[3] / "catalog" / "demo_media"
+MEDIA_DIR = Path(__file__).resolve().parents[2] / "media"
 BUYER_EMAIL = "buyer@example.com"
 BUYER_PASSWORD = "demo-buyer-pass"  # noqa: S105 - demo data, printed to the operator
 ADMIN_PASSWORD = "demo-admin-pass"  # noqa: S105
