@@ -89,6 +89,8 @@ INSTALLED_APPS = [
     "delivery",
     "shop",
     "shop.stats",
+    # Demo data (`manage.py demo`), on top of every app; nothing imports it.
+    "shop.demo",
 ]
 
 MIDDLEWARE = [

@@ -76,11 +76,11 @@ def pdf_bytes(payload: bytes = b"", *, title: str = "Demo", pages: int = 1) -> b
     return bytes(out)
 
 
-DEMO_MEDIA = Path(__file__).resolve().parent.parent / "catalog" / "demo_media"
+DEMO_MEDIA = Path(__file__).resolve().parent.parent / "shop" / "demo" / "media"
 
 
 def demo_media(name: str) -> bytes:
-    """The bytes of a real, valid file from catalog/demo_media (MP3, Ogg, MP4, PDF, EPUB)."""
+    """The bytes of a real, valid file from shop/demo/media (MP3, Ogg, MP4, PDF, EPUB)."""
     return (DEMO_MEDIA / name).read_bytes()
 
 

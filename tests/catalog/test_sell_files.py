@@ -10,7 +10,7 @@ from django.urls import reverse
 from catalog import services
 from catalog.models import Asset, Product
 from delivery.services import entitlement_grant
-from tests.factories import add_file, wav_bytes
+from tests.factories import DEMO_MEDIA, add_file, wav_bytes
 
 pytestmark = pytest.mark.django_db
 
@@ -119,14 +119,13 @@ def test_embedded_cover_art_becomes_the_cover_of_a_product_without_one(
 ):
     import io
     import shutil
-    from pathlib import Path
 
     from mutagen.id3 import APIC, ID3
     from PIL import Image
 
     track = tmp_path / "track.mp3"
     # Track 2 has no picture of its own (track 1 carries a 320 x 320 front cover).
-    shutil.copy(Path(__file__).parents[2] / "catalog/demo_media/album-02-tunnel.mp3", track)
+    shutil.copy(DEMO_MEDIA / "album-02-tunnel.mp3", track)
     art = io.BytesIO()
     Image.new("RGB", (300, 300), "#c94f7c").save(art, "PNG")
     tags = ID3(track)

@@ -8,7 +8,7 @@ same bytes (files whose content is unchanged are left untouched).
 
 Usage, from the repository root::
 
-    .venv/bin/python catalog/demo_media/make_demo_media.py [--out DIR]
+    .venv/bin/python shop/demo/media/make_demo_media.py [--out DIR]
 
 Requirements: Python 3.11+, Pillow, mutagen, and an ``ffmpeg`` binary built
 with libmp3lame, libvorbis and libx264 (Debian/Ubuntu: ``apt-get install

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from catalog.models import Asset, Product, Seller
 from delivery.models import Download, Entitlement, Library, LibraryLink
-from shop.management.commands.demo import (
+from shop.demo.build import (
     HISTORY_DAYS,
     HISTORY_KEY,
     HISTORY_SELLER,

@@ -1,4 +1,4 @@
-"""Generated cover art: a soft gradient with the title, for demo data and fallbacks."""
+"""Generated cover art for the demo products: a soft gradient with the title."""
 
 from __future__ import annotations
 

@@ -1,0 +1,385 @@
+"""The demo data and how it is made: sellers, products, a buyer, a seller's two months.
+
+Everything goes through the real services of every app (uploads are inspected,
+orders are paid and fulfilled), so the demo shows what the code does. Running it
+again changes nothing.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.files import File
+from django.db import transaction
+from django.test.utils import override_settings
+from django.urls import reverse
+from django.utils import timezone
+
+from catalog.attribution import Attribution
+from catalog.models import Asset, Product, Seller
+from catalog.services import asset_create, image_store
+from delivery.models import Download, Library
+from delivery.services import library_get_or_create, library_link_create
+from shop.stats.models import ProductView
+from shop.demo.covers import make_cover
+from shop.models import LedgerEntry, Order, OrderItem, Refund
+from shop.services import (
+    OrderLine,
+    checkout_key_new,
+    order_create,
+    order_fulfil,
+    order_item_refund,
+)
+
+MEDIA_DIR = Path(__file__).resolve().parent / "media"
+BUYER_EMAIL = "buyer@example.com"
+BUYER_PASSWORD = "demo-buyer-pass"  # noqa: S105 - demo data, printed to the operator
+ADMIN_PASSWORD = "demo-admin-pass"  # noqa: S105
+
+
+@dataclass
+class DemoProduct:
+    slug: str
+    title: str
+    kind: str
+    pricing: str
+    price: int
+    files: list[str]
+    colors: tuple[str, str]
+    description: str
+    suggested: int | None = None
+    previews: list[str] = field(default_factory=list)
+
+
+@dataclass
+class DemoSeller:
+    slug: str
+    name: str
+    email: str
+    bio: str
+    products: list[DemoProduct]
+
+
+SELLERS = [
+    DemoSeller(
+        "maelle-durand",
+        "Maëlle Durand",
+        "maelle@example.com",
+        "Writer and small-business nerd in Nantes. Essays about making things and selling them.",
+        [
+            DemoProduct(
+                "field-notes-on-small-shops",
+                "Field Notes on Small Shops",
+                Product.Kind.EBOOK,
+                Product.Pricing.FIXED,
+                900,
+                ["ebook-field-notes.pdf", "ebook-field-notes.epub"],
+                ("#3a1c71", "#d76d77"),
+                "An essay on **long tails**, tiny audiences and why a file never runs "
+                "out of stock.\n\nIncludes the PDF for reading on a screen and the EPUB for "
+                "your e-reader.",
+            ),
+            DemoProduct(
+                "small-shop-reading-kit",
+                "The Small Shop Reading Kit",
+                Product.Kind.BUNDLE,
+                Product.Pricing.PWYW,
+                500,
+                ["ebook-field-notes.pdf", "ebook-field-notes.epub", "ebook-recipes.pdf"],
+                ("#0f2027", "#2c7744"),
+                "Both books in one bundle. Pay what you want, from €5.",
+                suggested=1200,
+            ),
+        ],
+    ),
+    DemoSeller(
+        "les-ondes-douces",
+        "Les Ondes Douces",
+        "ondes@example.com",
+        "Gentle electronic music for trains, rain and late evenings.",
+        [
+            DemoProduct(
+                "night-trains",
+                "Night Trains",
+                Product.Kind.MUSIC,
+                Product.Pricing.FIXED,
+                700,
+                [
+                    "album-01-departure.mp3",
+                    "album-02-tunnel.mp3",
+                    "album-03-the-long-curve.mp3",
+                    "album-04-arrival.mp3",
+                ],
+                ("#141e30", "#4f6d9c"),
+                "Four tracks recorded between two stations. MP3, 96 kbps.",
+            ),
+            DemoProduct(
+                "morning-light",
+                "Morning Light",
+                Product.Kind.MUSIC,
+                Product.Pricing.FREE,
+                0,
+                ["single-morning-light.ogg"],
+                ("#f7971e", "#c9a227"),
+                "A free single to say hello. Ogg Vorbis.",
+            ),
+        ],
+    ),
+    DemoSeller(
+        "tomas-ibanez",
+        "Tomás Ibáñez",
+        "tomas@example.com",
+        "Cook, filmmaker, and owner of a very small kitchen.",
+        [
+            DemoProduct(
+                "recipes-from-a-tiny-kitchen",
+                "Recipes from a Tiny Kitchen",
+                Product.Kind.EBOOK,
+                Product.Pricing.PWYW,
+                300,
+                ["ebook-recipes.pdf"],
+                ("#b24592", "#f15f79"),
+                "Ten recipes that need one pan and no patience. Pay what you want.",
+                suggested=600,
+            ),
+            DemoProduct(
+                "harbour-at-dusk",
+                "Harbour at Dusk",
+                Product.Kind.VIDEO,
+                Product.Pricing.FIXED,
+                400,
+                ["video-harbour.mp4"],
+                ("#1f4037", "#99f2c8"),
+                "A short film: five seconds of the harbour going quiet. H.264, 320×180.",
+            ),
+        ],
+    ),
+]
+
+OWNED_BY_BUYER = ["night-trains", "field-notes-on-small-shops"]
+
+# The seller whose dashboard has history: two months of views, sales, a refund
+# and downloads, made through the real order path and then dated in the past.
+HISTORY_SELLER = "les-ondes-douces"
+SELLER_PASSWORD = "demo-seller-pass"  # noqa: S105 - demo data, printed to the operator
+HISTORY_DAYS = 60
+HISTORY_KEY = "demo-history-"
+REFERRERS = ["", "", "bandcamp.com", "mastodon.social", "news.ycombinator.com"]
+CAMPAIGNS = [("", ""), ("", ""), ("newsletter", "spring"), ("mastodon", "")]
+COUNTRIES = ["FR", "FR", "DE", "BE", "CA", "US", "JP", ""]
+
+
+@dataclass(frozen=True)
+class DemoBuilt:
+    """What a run added: how many products are new, and the buyer's library link if any."""
+
+    created: int
+    library_link: str
+
+
+def demo_media_missing() -> list[str]:
+    """The demo files that are not in ``MEDIA_DIR`` (none in a sound checkout)."""
+    return [
+        name
+        for seller in SELLERS
+        for product in seller.products
+        for name in product.files
+        if not (MEDIA_DIR / name).is_file()
+    ]
+
+
+def demo_build() -> DemoBuilt:
+    """Make whatever of the demo is missing; the rest is left as it is."""
+    created = 0
+    with transaction.atomic():
+        _admin()
+        for demo_seller in SELLERS:
+            seller = _seller(demo_seller)
+            for demo_product in demo_seller.products:
+                created += _product(seller, demo_product)
+    library_link = _buyer()
+    _history()
+    return DemoBuilt(created=created, library_link=library_link)
+
+
+def _admin() -> None:
+    user_model = get_user_model()
+    if not user_model.objects.filter(username="admin").exists():
+        user_model.objects.create_superuser("admin", "admin@example.com", ADMIN_PASSWORD)
+
+
+def _seller(demo: DemoSeller) -> Seller:
+    user_model = get_user_model()
+    user, made = user_model.objects.get_or_create(
+        username=demo.slug, defaults={"email": demo.email}
+    )
+    if made:
+        user.set_unusable_password()
+        user.save()
+    seller, _ = Seller.objects.get_or_create(
+        slug=demo.slug,
+        defaults={
+            "user": user,
+            "display_name": demo.name,
+            "bio": demo.bio,
+            "currency": settings.STORE_CURRENCY,
+        },
+    )
+    return seller
+
+
+def _product(seller: Seller, demo: DemoProduct) -> int:
+    product = Product.objects.filter(seller=seller, slug=demo.slug).first()
+    if product is not None:
+        return 0
+    product = Product.objects.create(
+        seller=seller,
+        slug=demo.slug,
+        title=demo.title,
+        kind=demo.kind,
+        pricing=demo.pricing,
+        price=demo.price,
+        suggested_price=demo.suggested,
+        currency=settings.STORE_CURRENCY,
+        status=Product.Status.PUBLISHED,
+        description=demo.description,
+    )
+    cover = make_cover(demo.title, seller.display_name, demo.colors)
+    image_store(field=product.cover, source=cover)
+    product.save(update_fields=["cover"])
+    for position, name in enumerate(demo.files, start=1):
+        with (MEDIA_DIR / name).open("rb") as handle:
+            asset_create(
+                product=product,
+                file=File(handle, name=name),
+                original_filename=name,
+                role=Asset.Role.DELIVERABLE,
+                position=position,
+            )
+    return 1
+
+
+def _history() -> None:
+    """Two months of a small music shop: views from a few places, sales, a refund."""
+    if Order.objects.filter(checkout_key__startswith=HISTORY_KEY).exists():
+        return
+    seller = Seller.objects.select_related("user").get(slug=HISTORY_SELLER)
+    products = list(Product.objects.filter(seller=seller).order_by("price"))
+    first_files = {
+        product.pk: product.assets.filter(role=Asset.Role.DELIVERABLE).order_by("position")[0]
+        for product in products
+    }
+    rng = random.Random(7)  # noqa: S311 - demo data, the same every time
+    now = timezone.now()
+    views: list[ProductView] = []
+    downloads: list[Download] = []
+    # Receipts would flood the console: these buyers are made up. One transaction, so
+    # that its on-commit emails are sent (to nowhere) inside the override.
+    with (
+        override_settings(EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend"),
+        transaction.atomic(),
+    ):
+        user = seller.user
+        user.set_password(SELLER_PASSWORD)
+        user.save(update_fields=["password"])
+        Seller.objects.filter(pk=seller.pk).update(
+            email_verified_at=timezone.now(), timezone="Europe/Paris"
+        )
+        for back in range(HISTORY_DAYS, 0, -1):
+            day = now - timedelta(days=back)
+            busy = 1 + (HISTORY_DAYS - back) // 20  # a shop that grows
+            for _ in range(rng.randint(2, 6) * busy):
+                product = rng.choice(products)
+                source, campaign = rng.choice(CAMPAIGNS)
+                views.append(
+                    ProductView(
+                        seller=seller,
+                        product=product,
+                        at=day + timedelta(minutes=rng.randint(0, 1439)),
+                        referrer_host=rng.choice(REFERRERS),
+                        utm_source=source,
+                        utm_campaign=campaign,
+                    )
+                )
+            for n in range(rng.randint(0, 2) * busy):
+                paid_at, items = _past_sale(rng, products, day, now, f"{back}-{n}")
+                for item in items:
+                    later = timedelta(minutes=rng.randint(1, 600))
+                    downloads.append(
+                        Download(
+                            entitlement=item.entitlement,
+                            asset=first_files[item.product_id],
+                            at=min(paid_at + later, now),
+                            counted=True,
+                        )
+                    )
+        ProductView.objects.bulk_create(views)
+        Download.objects.bulk_create(downloads)
+
+
+def _past_sale(
+    rng: random.Random, products: list[Product], day: datetime, now: datetime, key: str
+) -> tuple[datetime, list[OrderItem]]:
+    """One order through the real path, then dated ``day`` (never after ``now``)."""
+    product = rng.choice(products)
+    source, campaign = rng.choice(CAMPAIGNS)
+    order = order_create(
+        lines=[OrderLine(product)],
+        email=f"fan-{key}@example.com",
+        checkout_key=f"{HISTORY_KEY}{key}",
+        provider="test",
+        attribution=Attribution(
+            ref=rng.choice(REFERRERS), utm_source=source, utm_campaign=campaign
+        ),
+    )
+    if order.status != Order.Status.PAID:
+        order = order_fulfil(order_id=order.pk, payment_id=f"demo_{order.public_id.hex}")
+    paid_at = day + timedelta(minutes=rng.randint(0, 1439))
+    Order.objects.filter(pk=order.pk).update(
+        created_at=paid_at, paid_at=paid_at, country=rng.choice(COUNTRIES)
+    )
+    items = list(OrderItem.objects.filter(order=order).select_related("entitlement"))
+    LedgerEntry.objects.filter(item__in=items).update(created_at=paid_at)
+    if product.price and rng.random() < 0.06:
+        refund = order_item_refund(
+            item_id=items[0].pk, amount=product.price // 2, reason="Demo: asked nicely"
+        )
+        refunded_at = min(paid_at + timedelta(days=1), now)
+        Refund.objects.filter(pk=refund.pk).update(created_at=refunded_at)
+        LedgerEntry.objects.filter(refund=refund).update(created_at=refunded_at)
+    return paid_at, [item for item in items if item.entitlement is not None]
+
+
+def _buyer() -> str:
+    """Give the demo buyer their purchases, paid through the real order path."""
+    user_model = get_user_model()
+    user = user_model.objects.filter(username="buyer").first()
+    if user is None:
+        user = user_model.objects.create_user("buyer", BUYER_EMAIL, BUYER_PASSWORD)
+    library = library_get_or_create(email=BUYER_EMAIL)
+    if library.user_id is None:
+        Library.objects.filter(pk=library.pk).update(user=user)
+    owned = set(library.entitlements.values_list("product__slug", flat=True))
+    bought = False
+    for slug in OWNED_BY_BUYER:
+        if slug in owned:
+            continue
+        product = Product.objects.get(slug=slug)
+        order = order_create(
+            lines=[OrderLine(product)],
+            email=BUYER_EMAIL,
+            checkout_key=checkout_key_new(),
+            user=user,
+            provider="test",
+        )
+        order_fulfil(order_id=order.pk, payment_id=f"demo_{order.public_id.hex}")
+        bought = True
+    if not bought:
+        return ""
+    token = library_link_create(library=library)
+    return settings.SITE_URL + reverse("delivery:library", kwargs={"token": token})
