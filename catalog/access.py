@@ -42,6 +42,16 @@ def access_seller(user: AbstractBaseUser | AnonymousUser) -> Seller:
     return seller
 
 
+def request_seller(request: HttpRequest) -> Seller:
+    """:func:`access_seller` for a request, asked once per request (the decorator
+    asks first, the view's gates find the answer)."""
+    seller = getattr(request, "_seller", None)
+    if seller is None or seller.user_id != request.user.pk:
+        seller = access_seller(request.user)
+        request._seller = seller  # type: ignore[attr-defined]
+    return seller
+
+
 View = Callable[..., HttpResponseBase]
 
 
@@ -53,7 +63,7 @@ def seller_required(view: View) -> View:
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         try:
-            access_seller(request.user)
+            request_seller(request)
         except NotASeller:
             return redirect("catalog:sell_start")
         return view(request, *args, **kwargs)
@@ -70,10 +80,16 @@ def _id(value: object) -> int:
     return number if 0 < number < 2**63 else 0
 
 
-def access_product_for_seller(
-    user: AbstractBaseUser | AnonymousUser, product_id: object
-) -> Product:
-    seller = access_seller(user)
+Who = AbstractBaseUser | AnonymousUser | HttpRequest
+
+
+def _seller_for(who: Who) -> Seller:
+    """The seller of a user, or of a request (asked once per request)."""
+    return request_seller(who) if isinstance(who, HttpRequest) else access_seller(who)
+
+
+def access_product_for_seller(who: Who, product_id: object) -> Product:
+    seller = _seller_for(who)
     found = (
         Product.objects.select_related("seller__user")
         .filter(pk=_id(product_id), seller=seller)
@@ -84,8 +100,8 @@ def access_product_for_seller(
     return found
 
 
-def access_asset_for_seller(user: AbstractBaseUser | AnonymousUser, asset_id: object) -> Asset:
-    seller = access_seller(user)
+def access_asset_for_seller(who: Who, asset_id: object) -> Asset:
+    seller = _seller_for(who)
     found = (
         Asset.objects.select_related("product__seller")
         .filter(pk=_id(asset_id), product__seller=seller)
@@ -96,10 +112,8 @@ def access_asset_for_seller(user: AbstractBaseUser | AnonymousUser, asset_id: ob
     return found
 
 
-def access_upload_for_seller(
-    user: AbstractBaseUser | AnonymousUser, upload_id: object
-) -> UploadSession:
-    seller = access_seller(user)
+def access_upload_for_seller(who: Who, upload_id: object) -> UploadSession:
+    seller = _seller_for(who)
     try:
         key = uuid.UUID(str(upload_id))
     except ValueError:
@@ -114,8 +128,8 @@ def access_upload_for_seller(
     return found
 
 
-def access_import_for_seller(user: AbstractBaseUser | AnonymousUser, job_id: object) -> ImportJob:
-    seller = access_seller(user)
+def access_import_for_seller(who: Who, job_id: object) -> ImportJob:
+    seller = _seller_for(who)
     found = ImportJob.objects.filter(pk=_id(job_id), seller=seller).first()
     if found is None:
         raise NotOwned("No such import.")

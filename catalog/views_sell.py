@@ -30,6 +30,7 @@ from catalog.access import (
     access_product_for_seller,
     access_seller,
     access_upload_for_seller,
+    request_seller,
     seller_required,
 )
 from catalog.forms import (
@@ -46,7 +47,7 @@ from catalog.services import CatalogError
 
 
 def _seller(request: HttpRequest) -> Seller:
-    return access_seller(request.user)
+    return request_seller(request)
 
 
 # --- Accounts ------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from shop.models import DiscountCode, OrderItem
 def access_seller(request: HttpRequest) -> Seller:
     """The seller behind a request (views are behind ``seller_required``)."""
     try:
-        return catalog_access.access_seller(request.user)
+        return catalog_access.request_seller(request)
     except catalog_access.NotASeller:
         raise Http404("You have no shop yet.") from None
 
@@ -46,7 +46,7 @@ def access_code_for_seller(request: HttpRequest, code_id: int) -> DiscountCode:
 def access_product_for_seller(request: HttpRequest, product_id: int) -> Product:
     """One of the logged-in seller's products (its seller loaded); anyone else's is a 404."""
     try:
-        return catalog_access.access_product_for_seller(request.user, product_id)
+        return catalog_access.access_product_for_seller(request, product_id)
     except catalog_access.NotASeller:
         raise Http404("No such product.") from None
 

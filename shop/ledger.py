@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 
 from django.db import transaction
-from django.db.models import Sum
+from django.db.models import Q, Sum
 from django_tasks import task
 
 from catalog.models import Seller
@@ -69,23 +69,46 @@ def ledger_record_dispute(*, item: OrderItem) -> None:
 
 
 def seller_balance(*, seller: Seller) -> int:
-    """What the platform still owes the seller (negative: the seller owes the platform)."""
-    owed = LedgerEntry.objects.filter(seller=seller, transfer__isnull=True).aggregate(
-        total=Sum("amount")
-    )["total"]
+    """What the platform still owes the seller (negative: the seller owes the platform).
+
+    Entries reserved by a transfer that Stripe has not confirmed yet still count.
+    """
+    owed = LedgerEntry.objects.filter(
+        Q(transfer__isnull=True) | Q(transfer__stripe_transfer_id__isnull=True), seller=seller
+    ).aggregate(total=Sum("amount"))["total"]
     return int(owed or 0)
 
 
-@transaction.atomic
 def seller_payout(
     *, seller_id: int, transfer_group: str = "", source_transaction: str = ""
 ) -> SellerTransfer | None:
-    """Transfer everything owed to a seller whose connected account can receive it."""
-    from shop.payments import stripe_api
+    """Transfer everything owed to a seller whose connected account can receive it.
 
+    Reserve, send, confirm — no transaction is open while Stripe is asked: the
+    entries owed are first reserved by a pending ``SellerTransfer`` (committed),
+    then Stripe is asked with that row's own idempotency key, then the row keeps
+    Stripe's transfer id. A crash or an error in between leaves the transfer
+    pending; the next payout of the seller sends it again with the same key, which
+    Stripe answers with the same transfer: the money moves once.
+    """
     account = PayoutAccount.objects.filter(seller_id=seller_id).first()
     if account is None or not account.can_receive_transfers:
         return None
+    sent = None
+    for pending in SellerTransfer.objects.filter(
+        seller_id=seller_id, stripe_transfer_id__isnull=True
+    ).order_by("pk"):
+        sent = _transfer_send(pending, account)
+    reserved = _transfer_reserve(
+        seller_id=seller_id, transfer_group=transfer_group, source_transaction=source_transaction
+    )
+    return _transfer_send(reserved, account) if reserved is not None else sent
+
+
+@transaction.atomic
+def _transfer_reserve(
+    *, seller_id: int, transfer_group: str, source_transaction: str
+) -> SellerTransfer | None:
     entries = list(
         LedgerEntry.objects.select_for_update()
         .filter(seller_id=seller_id, transfer__isnull=True)
@@ -94,24 +117,34 @@ def seller_payout(
     amount = sum(entry.amount for entry in entries)
     if amount <= 0:
         return None
-    currency = entries[0].currency
-    transfer_id = stripe_api.transfer_create(
-        amount=amount,
-        currency=currency,
-        destination=account.stripe_account_id,
-        transfer_group=transfer_group or f"seller_{seller_id}",
-        source_transaction=source_transaction or None,
-        # The same set of entries always makes the same request: a retry is a no-op at Stripe.
-        idempotency_key=f"payout-{seller_id}-{entries[0].pk}-{entries[-1].pk}-{amount}",
-    )
     transfer = SellerTransfer.objects.create(
         seller_id=seller_id,
         amount=amount,
-        currency=currency,
-        stripe_transfer_id=transfer_id,
+        currency=entries[0].currency,
+        stripe_transfer_id=None,
         transfer_group=transfer_group,
+        source_transaction=source_transaction,
     )
     LedgerEntry.objects.filter(pk__in=[entry.pk for entry in entries]).update(transfer=transfer)
+    return transfer
+
+
+def _transfer_send(transfer: SellerTransfer, account: PayoutAccount) -> SellerTransfer:
+    from shop.payments import stripe_api
+
+    transfer_id = stripe_api.transfer_create(
+        amount=transfer.amount,
+        currency=transfer.currency,
+        destination=account.stripe_account_id,
+        transfer_group=transfer.transfer_group or f"seller_{transfer.seller_id}",
+        source_transaction=transfer.source_transaction or None,
+        # One key per reserved transfer: sending it again is a no-op at Stripe.
+        idempotency_key=f"payout-transfer-{transfer.pk}",
+    )
+    SellerTransfer.objects.filter(pk=transfer.pk, stripe_transfer_id__isnull=True).update(
+        stripe_transfer_id=transfer_id
+    )
+    transfer.refresh_from_db()
     return transfer
 
 

@@ -190,20 +190,29 @@ class PayoutAccount(models.Model):
 
 
 class SellerTransfer(models.Model):
-    """Money moved from the platform to a seller's connected account."""
+    """Money moved from the platform to a seller's connected account.
+
+    A row without ``stripe_transfer_id`` is pending: it reserves its ledger
+    entries while Stripe is asked, and is sent again until Stripe confirms it.
+    """
 
     seller = models.ForeignKey(Seller, on_delete=models.PROTECT, related_name="transfers")
     amount = models.PositiveIntegerField()
     currency = models.CharField(max_length=3)
-    stripe_transfer_id = models.CharField(max_length=255, unique=True)
+    stripe_transfer_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
     transfer_group = models.CharField(max_length=100, blank=True)
+    source_transaction = models.CharField(max_length=255, blank=True, db_default="")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         indexes = [models.Index(fields=["seller", "created_at"], name="transfer_seller_created")]
 
     def __str__(self) -> str:
-        return self.stripe_transfer_id
+        return self.stripe_transfer_id or f"pending transfer {self.pk}"
+
+    @property
+    def is_pending(self) -> bool:
+        return self.stripe_transfer_id is None
 
 
 class LedgerEntry(models.Model):

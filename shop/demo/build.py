@@ -25,7 +25,6 @@ from catalog.models import Asset, Product, Seller
 from catalog.services import asset_create, image_store
 from delivery.models import Download, Library
 from delivery.services import library_get_or_create, library_link_create
-from shop.stats.models import ProductView
 from shop.demo.covers import make_cover
 from shop.models import LedgerEntry, Order, OrderItem, Refund
 from shop.services import (
@@ -35,6 +34,7 @@ from shop.services import (
     order_fulfil,
     order_item_refund,
 )
+from shop.stats.models import ProductView
 
 MEDIA_DIR = Path(__file__).resolve().parent / "media"
 BUYER_EMAIL = "buyer@example.com"

@@ -340,7 +340,9 @@ def _view_counts(scope: Scope, window: Window) -> QuerySet[Any]:
 def transfer_reader(scope: Scope, window: Window, *, kind: str = "transfer") -> QuerySet[Any]:
     """Payouts to sellers' Stripe accounts by the day they were made."""
     transfers = SellerTransfer.objects.filter(
-        _in(window, "created_at"), currency=settings.STORE_CURRENCY
+        _in(window, "created_at"),
+        currency=settings.STORE_CURRENCY,
+        stripe_transfer_id__isnull=False,  # a pending transfer has not been paid yet
     )
     if scope.seller_id is not None:
         transfers = transfers.filter(seller_id=scope.seller_id)

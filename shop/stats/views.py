@@ -19,6 +19,7 @@ from django.http import (
 from django.shortcuts import render
 from django.utils import timezone
 
+from catalog.access import seller_required
 from shop.access import access_product_for_seller, access_seller, access_staff
 from shop.stats import exports, pages
 from shop.stats.facts import Scope
@@ -72,7 +73,7 @@ def _context(
     }
 
 
-@login_required
+@seller_required
 def seller_dashboard(request: HttpRequest) -> HttpResponse:
     seller = access_seller(request)
     tz_name = book_timezone(seller)
@@ -88,7 +89,7 @@ def seller_dashboard(request: HttpRequest) -> HttpResponse:
     return render(request, "stats/seller.html", context, status=400 if error else 200)
 
 
-@login_required
+@seller_required
 def product_dashboard(request: HttpRequest, product_id: int) -> HttpResponse:
     product = access_product_for_seller(request, product_id)
     seller = product.seller
@@ -169,7 +170,7 @@ def _export(
     return _csv(name, exports.stream(exports.SOURCE_HEADER, exports.source_rows(groups, currency)))
 
 
-@login_required
+@seller_required
 def seller_export(request: HttpRequest, kind: str) -> HttpResponseBase:
     seller = access_seller(request)
     return _export(
@@ -182,7 +183,7 @@ def seller_export(request: HttpRequest, kind: str) -> HttpResponseBase:
     )
 
 
-@login_required
+@seller_required
 def product_export(request: HttpRequest, product_id: int, kind: str) -> HttpResponseBase:
     product = access_product_for_seller(request, product_id)
     return _export(

@@ -159,3 +159,38 @@ def test_reconcile_grants_entitlements_a_paid_order_lacks(client, db, stripe_fak
 def test_reconcile_rejects_a_bad_date(db, stripe_fake):
     with pytest.raises(CommandError, match="--since must be a date"):
         call_command("payments_reconcile", "--since", "yesterday")
+
+
+def test_a_transfer_that_fails_stays_reserved_and_is_sent_again_with_the_same_key(
+    client, db, stripe_fake, deliver, django_capture_on_commit_callbacks
+):
+    from shop.ledger import seller_payout
+
+    seller = SellerFactory()
+    PayoutAccount.objects.create(
+        seller=seller, stripe_account_id="acct_ready", details_submitted=True, payouts_enabled=True
+    )
+    product = ProductFactory(seller=seller, price=1000)
+    add_file(product)
+    stripe_fake.fail["/v1/transfers"] = (500, "Stripe is down")
+    _paid_cart(client, stripe_fake, deliver, django_capture_on_commit_callbacks, [product])
+    # The transfer was tried and failed: it stays pending and the money is still owed.
+    [pending] = SellerTransfer.objects.all()
+    assert pending.is_pending and pending.amount == seller_balance(seller=seller) > 0
+    assert LedgerEntry.objects.filter(seller=seller, transfer=pending).count() == 1
+
+    del stripe_fake.fail["/v1/transfers"]
+    sent = seller_payout(seller_id=seller.pk)
+    assert sent is not None and sent.pk == pending.pk and not sent.is_pending
+    assert seller_balance(seller=seller) == 0
+    keys = {
+        headers.get("Idempotency-Key")
+        for method, path, _, headers in stripe_fake.calls
+        if path == "/v1/transfers"
+    }
+    assert keys == {f"payout-transfer-{pending.pk}"}
+    # Nothing more to send: a second payout moves nothing.
+    calls = len(stripe_fake.called("POST", "/v1/transfers"))
+    assert seller_payout(seller_id=seller.pk) is None
+    assert len(stripe_fake.called("POST", "/v1/transfers")) == calls
+    assert SellerTransfer.objects.count() == 1

@@ -126,7 +126,9 @@ def test_shop_dashboard_is_for_staff(
 
 def test_a_person_without_a_shop_has_no_dashboard(client: Client) -> None:
     client.force_login(UserFactory(username="buyer-only"))
-    assert client.get(reverse("stats:dashboard")).status_code == 404
+    # Like every seller page: no figures, an offer to open a shop instead.
+    response = client.get(reverse("stats:dashboard"))
+    assert response.status_code == 302 and response["Location"] == reverse("catalog:sell_start")
 
 
 @pytest.mark.parametrize(
