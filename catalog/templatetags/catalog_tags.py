@@ -6,7 +6,7 @@ from django.utils.safestring import SafeString
 
 from catalog.markdown import render_markdown
 from catalog.money import Money, format_money
-from catalog.services import SIZED_IMAGE, image_variant
+from catalog.services.images import SIZED_IMAGE, image_variant
 
 register = template.Library()
 

@@ -71,11 +71,11 @@ def session_settle(session: stripe_api.CheckoutSession) -> str:
 
 
 def _session_completed(obj: Any) -> str:
-    return session_settle(stripe_api._session(obj))
+    return session_settle(stripe_api.checkout_session_from(obj))
 
 
 def _session_failed(obj: Any) -> str:
-    order = _order_for_session(stripe_api._session(obj))
+    order = _order_for_session(stripe_api.checkout_session_from(obj))
     if order is None:
         return "unknown order"
     try:
@@ -86,7 +86,7 @@ def _session_failed(obj: Any) -> str:
 
 
 def _session_expired(obj: Any) -> str:
-    order = _order_for_session(stripe_api._session(obj))
+    order = _order_for_session(stripe_api.checkout_session_from(obj))
     if order is None:
         return "unknown order"
     services.order_expire(order_id=order.pk)

@@ -14,20 +14,21 @@ import urllib.request
 import pytest
 from django.urls import reverse
 
-from catalog import uploads
 from catalog.models import Asset, UploadSession
+from catalog.uploads import s3
+from catalog.uploads.base import MiB
 from tests.factories import wav_bytes
 
 pytestmark = pytest.mark.django_db
 
-PART = 5 * uploads.MiB  # S3's smallest part; keeps the test quick
+PART = 5 * MiB  # S3's smallest part; keeps the test quick
 CONTENT = wav_bytes(2 * PART + 123_457, seed=3)  # three parts, the last one short
 
 
 @pytest.fixture
 def on_s3(s3_server, settings, monkeypatch):
     settings.STORAGES = s3_server.storages()
-    monkeypatch.setattr(uploads, "MIN_PART_BYTES", PART)
+    monkeypatch.setattr(s3, "MIN_PART_BYTES", PART)
     return s3_server
 
 
