@@ -8,6 +8,7 @@ import json
 from datetime import timedelta
 
 import pytest
+from django.core.files.base import ContentFile
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -16,8 +17,9 @@ from catalog.inspection.types import MediaRefused
 from catalog.models import Asset, UploadSession
 from catalog.services import assets
 from catalog.storage import private_storage, public_storage
+from catalog.uploads.backends import private_files
 from catalog.uploads.base import MiB
-from catalog.uploads.local import local_path
+from catalog.uploads.local import LocalUploadBackend, local_path
 from catalog.uploads.s3 import MAX_PARTS, part_count, part_size_for
 from catalog.uploads.services import upload_purge_expired
 from tests.factories import wav_bytes
@@ -243,3 +245,13 @@ def test_the_purge_command_removes_expired_uploads_only(seller_client, draft):
     call_command("purge_uploads", stdout=out)
     assert out.getvalue().strip() == "Removed 1 expired upload."
     assert [str(pk) for pk in UploadSession.objects.values_list("pk", flat=True)] == [fresh["id"]]
+
+
+def test_derived_files_are_written_read_and_deleted_in_the_private_storage():
+    files = private_files()
+    assert isinstance(files, LocalUploadBackend)
+    name = files.file_save("derived/test/stamped.epub", ContentFile(b"stamped bytes"))
+    with files.file_open(name) as opened:
+        assert opened.read() == b"stamped bytes"
+    files.file_delete(name)
+    assert not private_storage().exists(name)
