@@ -296,7 +296,7 @@ def setup_app(small_source: str, big_source: str | None, label: str) -> None:
     from django.core.management import call_command
 
     from catalog.models import Product, Seller
-    from catalog.services import asset_create
+    from catalog.services.assets import asset_create
     from delivery import access
     from delivery.services import entitlement_grant
 

@@ -5,7 +5,7 @@ worker), with its own SQLite database and media root in a temporary directory
 that it deletes afterwards, logs in as a seller made through the real services,
 then sends a 2 GiB WAV file
 
-1. through the resumable protocol (``catalog/uploads.py``: 8 MiB PATCH chunks,
+1. through the resumable protocol (``catalog/uploads/``: 8 MiB PATCH chunks,
    then ``finish``, which hashes and inspects the stored file), and
 2. through the plain form without JavaScript (one multipart POST, Django's
    own upload handlers spooling to a temporary file),
@@ -280,7 +280,8 @@ def main() -> int:
         )
         script = (
             "from django.utils import timezone\n"
-            "from catalog.services import seller_signup, product_create\n"
+            "from catalog.services.sellers import seller_signup\n"
+            "from catalog.services.products import product_create\n"
             f"s = seller_signup(email='bench@example.com', password={PASSWORD!r}, "
             "display_name='Bench')\n"
             "s.email_verified_at = timezone.now(); s.save()\n"

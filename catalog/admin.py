@@ -11,7 +11,7 @@ from django.http import HttpRequest
 from catalog.inspection.types import MediaRefused
 from catalog.media import safe_filename
 from catalog.models import Asset, Product, Seller
-from catalog.services import asset_describe
+from catalog.services.assets import asset_describe
 
 
 @admin.register(Seller)

@@ -1,7 +1,7 @@
 """Seller-side forms: they turn what a person typed into typed values.
 
 Rules about the catalog (a fixed price above zero, who may publish, unique
-addresses) live in ``catalog/services.py``; a refusal there comes back to the
+addresses) live in ``catalog/services/``; a refusal there comes back to the
 form through :func:`add_service_error`.
 """
 

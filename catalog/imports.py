@@ -34,7 +34,8 @@ album draft: title from the tag, tracks ordered by track number, cover from
 embedded art, pay what you want from zero until the seller sets a price.
 
 `plan_catalog` reads and inspects everything and writes nothing; `apply_plan`
-then writes each product in its own transaction.
+then writes each product in its own transaction, through the same services as
+the product form. `run_catalog_import`, the background task, is defined here.
 """
 
 from __future__ import annotations
@@ -60,15 +61,17 @@ from django.core.files import File
 from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
+from django_tasks import task
 
-from catalog import services
 from catalog.currencies import CURRENCY_CODES
 from catalog.inspection import MediaRefused, inspect_path
 from catalog.inspection.documents import check_zip
 from catalog.media import sha256_and_size
 from catalog.models import Asset, ImportJob, Product, Seller
 from catalog.money import AmountError, parse_amount
-from catalog.services import CatalogError
+from catalog.services import CatalogError, assets, products
+from catalog.services.assets import preview_name
+from catalog.services.products import pricing_check, tags_normalize
 from catalog.storage import private_storage
 
 logger = logging.getLogger(__name__)
@@ -247,7 +250,7 @@ def _plan_manifest_row(
             suggested_text = _text(raw.get("suggested_price"))
             suggested = parse_amount(suggested_text, currency) if suggested_text else None
         # The same pricing rules as the product form.
-        price, suggested = services._check_pricing(pricing, price, suggested)
+        price, suggested = pricing_check(pricing, price, suggested)
     except AmountError as exc:
         problems.append(f"Bad price: {exc}")
     except CatalogError as exc:
@@ -264,9 +267,7 @@ def _plan_manifest_row(
         except ValueError:
             problems.append(f"Bad release date “{release_text}”: write it as YYYY-MM-DD.")
     try:
-        tags = services.tags_normalize(
-            [t for part in _split(raw.get("tags")) for t in part.split(",")]
-        )
+        tags = tags_normalize([t for part in _split(raw.get("tags")) for t in part.split(",")])
     except CatalogError as exc:
         problems.append(exc.message)
         tags = []
@@ -301,7 +302,7 @@ def _plan_manifest_row(
                 continue
             if role == Asset.Role.PREVIEW:
                 try:
-                    services._preview_name(Asset(kind=found.kind, mime_type=found.mime))
+                    preview_name(Asset(kind=found.kind, mime_type=found.mime))
                 except CatalogError as exc:
                     problems.append(f"“{relative}”: {exc.message}")
                     continue
@@ -378,7 +379,7 @@ def _plan_folder(root: Path) -> Plan:
 
 def _safe_tags(raw: list[str]) -> list[str]:
     try:
-        return services.tags_normalize([t for t in raw if t])
+        return tags_normalize([t for t in raw if t])
     except CatalogError:
         return []
 
@@ -490,12 +491,12 @@ def _write_row(
     cover_path = _resolve(root, row.cover) if row.cover else None
     with _opened(cover_path) as cover:
         if existing is None:
-            product = services.product_create(
+            product = products.product_create(
                 seller=seller, slug=row.slug, status=Product.Status.DRAFT, cover=cover, **values
             )
         else:
             cover_before = existing.cover.name
-            product = services.product_update(
+            product = products.product_update(
                 product=existing, slug=row.slug, status=existing.status, cover=cover, **values
             )
             if product.cover.name == cover_before:
@@ -513,7 +514,7 @@ def _write_row(
                 continue  # already there from an earlier import
             handle.seek(0)
             cover_before = product.cover.name
-            asset = services.asset_upload(
+            asset = assets.asset_upload(
                 product=product,
                 role=planned.role,
                 file=File(handle, name=str(path)),
@@ -528,7 +529,7 @@ def _write_row(
     # the seller published by hand. Publishing follows the product form's rules.
     wanted = row.status
     if wanted != Product.Status.DRAFT and wanted != product.status and seller.is_verified:
-        product = services.product_update(product=product, slug=row.slug, status=wanted, **values)
+        product = products.product_update(product=product, slug=row.slug, status=wanted, **values)
     return product, existing is None
 
 
@@ -733,8 +734,6 @@ def import_job_upload(*, seller: Seller, file: File, filename: str) -> ImportJob
 
 def import_job_start(*, job: ImportJob) -> ImportJob:
     """Queue a planned job; the task does the work (inline with the immediate backend)."""
-    from catalog.tasks import run_catalog_import
-
     # Until then the job is a dry run: a plan that wrote nothing.
     claimed = ImportJob.objects.filter(pk=job.pk, status=ImportJob.Status.PLANNED).update(
         status=ImportJob.Status.QUEUED, dry_run=False
@@ -763,6 +762,12 @@ def import_job_start_from_storage(*, job_id: int) -> None:
         )
     finally:
         private_storage().delete(job.source)
+
+
+@task()
+def run_catalog_import(*, job_id: int) -> None:
+    """Import the catalog ZIP an ImportJob points at; progress goes on the job row."""
+    import_job_start_from_storage(job_id=job_id)
 
 
 @contextmanager

@@ -29,12 +29,23 @@ def _suffix(filename: str) -> str:
     return suffix if suffix.isalnum() else "bin"
 
 
-def _asset_path(instance: Asset, filename: str) -> str:
+def asset_path(filename: str) -> str:
+    """A new stored name for a file for buyers (private storage): only the extension is kept."""
     return f"assets/{uuid.uuid4().hex}.{_suffix(filename)}"
 
 
-def _preview_path(instance: Asset, filename: str) -> str:
+def preview_path(filename: str) -> str:
+    """A new stored name for a public preview (public storage)."""
     return f"previews/{uuid.uuid4().hex}.{_suffix(filename)}"
+
+
+# The fields' upload_to; migrations name these two, so they keep their names.
+def _asset_path(instance: Asset, filename: str) -> str:
+    return asset_path(filename)
+
+
+def _preview_path(instance: Asset, filename: str) -> str:
+    return preview_path(filename)
 
 
 class Seller(models.Model):
@@ -209,7 +220,7 @@ class Asset(models.Model):
 
 
 class UploadSession(models.Model):
-    """A resumable upload in progress; the wire protocol is in ``catalog/uploads.py``.
+    """A resumable upload in progress; the wire protocol is in ``catalog.uploads``.
 
     ``storage_name`` is where the bytes accumulate in the private storage: a
     growing ``.part`` file (local backend) or the key of an S3 multipart upload.

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from catalog import views, views_sell
+from catalog.uploads import views as upload_views
 
 app_name = "catalog"
 
@@ -32,10 +33,14 @@ urlpatterns = [
         views_sell.import_progress,
         name="sell_import_progress",
     ),
-    path("sell/uploads/", views_sell.upload_create, name="sell_upload_create"),
-    path("sell/uploads/<str:upload_id>/", views_sell.upload_detail, name="sell_upload"),
-    path("sell/uploads/<str:upload_id>/parts/", views_sell.upload_parts, name="sell_upload_parts"),
+    path("sell/uploads/", upload_views.upload_create, name="sell_upload_create"),
+    path("sell/uploads/<str:upload_id>/", upload_views.upload_detail, name="sell_upload"),
     path(
-        "sell/uploads/<str:upload_id>/finish/", views_sell.upload_finish, name="sell_upload_finish"
+        "sell/uploads/<str:upload_id>/parts/", upload_views.upload_parts, name="sell_upload_parts"
+    ),
+    path(
+        "sell/uploads/<str:upload_id>/finish/",
+        upload_views.upload_finish,
+        name="sell_upload_finish",
     ),
 ]

@@ -1,35 +1,31 @@
 """The seller's side, under /sell/: thin views around the gate, the forms and the services.
 
-Every object comes through ``catalog/access.py``; every change through
-``catalog/services.py``. The JSON endpoints at the end speak the upload
-protocol documented in ``catalog/uploads.py``.
+Every object comes through ``catalog/access.py``; every change through the
+services of ``catalog/services/``. The JSON endpoints of the upload protocol
+are in ``catalog/uploads/views.py``.
 """
 
 from __future__ import annotations
 
-import json
-from functools import wraps
-from typing import Any, BinaryIO, cast
+from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
-from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
-from catalog import imports, selectors, services, uploads
+from catalog import imports, selectors
 from catalog.access import (
     NotASeller,
-    View,
     access_asset_for_seller,
     access_import_for_seller,
     access_product_for_seller,
     access_seller,
-    access_upload_for_seller,
     request_seller,
     seller_required,
 )
@@ -42,8 +38,8 @@ from catalog.forms import (
     add_service_error,
 )
 from catalog.markdown import render_markdown
-from catalog.models import Asset, ImportJob, Product, Seller, UploadSession
-from catalog.services import CatalogError
+from catalog.models import Asset, ImportJob, Product, Seller
+from catalog.services import CatalogError, assets, products, sellers
 
 
 def _seller(request: HttpRequest) -> Seller:
@@ -60,7 +56,7 @@ def signup(request: HttpRequest) -> HttpResponse:
     form = SignupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            seller = services.seller_signup(
+            seller = sellers.seller_signup(
                 email=form.cleaned_data["email"],
                 password=form.cleaned_data["password"],
                 display_name=form.cleaned_data["display_name"],
@@ -86,7 +82,7 @@ def start(request: HttpRequest) -> HttpResponse:
     form = SellerStartForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            services.seller_create(
+            sellers.seller_create(
                 user=request.user,  # type: ignore[arg-type]  # behind login_required
                 display_name=form.cleaned_data["display_name"],
             )
@@ -102,7 +98,7 @@ def verify(request: HttpRequest, token: str) -> HttpResponse:
     # Verifying on GET is safe to repeat, and mail scanners that open the link
     # only do what the seller would have done.
     try:
-        seller = services.seller_verify_email(token=token)
+        seller = sellers.seller_verify_email(token=token)
     except CatalogError as exc:
         return render(request, "catalog/sell/verify.html", {"error": exc.message}, status=400)
     return render(request, "catalog/sell/verify.html", {"seller": seller})
@@ -115,7 +111,7 @@ def verify_resend(request: HttpRequest) -> HttpResponse:
     if seller.is_verified:
         return redirect("catalog:sell_dashboard")
     if cache.add(f"verify-resend:{seller.pk}", 1, timeout=60):
-        services.seller_send_verification(seller=seller)
+        sellers.seller_send_verification(seller=seller)
         messages.success(request, f"A new link is on its way to {seller.user.email}.")
     else:
         messages.warning(request, "A link was sent less than a minute ago; check your inbox.")
@@ -128,8 +124,8 @@ def verify_resend(request: HttpRequest) -> HttpResponse:
 @seller_required
 def dashboard(request: HttpRequest) -> HttpResponse:
     seller = _seller(request)
-    products = selectors.seller_products(seller=seller)
-    return render(request, "catalog/sell/dashboard.html", {"seller": seller, "products": products})
+    listed = selectors.seller_products(seller=seller)
+    return render(request, "catalog/sell/dashboard.html", {"seller": seller, "products": listed})
 
 
 @seller_required
@@ -144,7 +140,7 @@ def profile(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            services.seller_update(
+            sellers.seller_update(
                 seller=seller,
                 display_name=data["display_name"],
                 slug=data["slug"],
@@ -219,7 +215,7 @@ def product_new(request: HttpRequest) -> HttpResponse:
         form, preview = _previewed(request)
     elif request.method == "POST" and form.is_valid():
         try:
-            product = services.product_create(seller=seller, **_product_values(form.cleaned_data))
+            product = products.product_create(seller=seller, **_product_values(form.cleaned_data))
         except CatalogError as exc:
             add_service_error(form, exc)
         else:
@@ -236,7 +232,7 @@ def product_new(request: HttpRequest) -> HttpResponse:
 @seller_required
 @require_http_methods(["GET", "POST"])
 def product_edit(request: HttpRequest, product_id: int) -> HttpResponse:
-    product = access_product_for_seller(request.user, product_id)
+    product = access_product_for_seller(request, product_id)
     form = ProductForm(
         request.POST or None, request.FILES or None, initial=ProductForm.initial_for(product)
     )
@@ -245,7 +241,7 @@ def product_edit(request: HttpRequest, product_id: int) -> HttpResponse:
         form, preview = _previewed(request)
     elif request.method == "POST" and form.is_valid():
         try:
-            product = services.product_update(
+            product = products.product_update(
                 product=product,
                 remove_cover=form.cleaned_data["remove_cover"],
                 **_product_values(form.cleaned_data),
@@ -266,11 +262,11 @@ def product_edit(request: HttpRequest, product_id: int) -> HttpResponse:
 @seller_required
 @require_http_methods(["GET", "POST"])
 def product_delete(request: HttpRequest, product_id: int) -> HttpResponse:
-    product = access_product_for_seller(request.user, product_id)
+    product = access_product_for_seller(request, product_id)
     has_sales = selectors.product_has_sales(product=product)
     if request.method == "POST":
         try:
-            services.product_delete(product=product)
+            products.product_delete(product=product)
         except CatalogError as exc:
             return render(
                 request,
@@ -291,7 +287,7 @@ def product_delete(request: HttpRequest, product_id: int) -> HttpResponse:
 @seller_required
 @require_http_methods(["GET", "POST"])
 def product_files(request: HttpRequest, product_id: int) -> HttpResponse:
-    product = access_product_for_seller(request.user, product_id)
+    product = access_product_for_seller(request, product_id)
     form = AssetUploadForm(request.POST or None, request.FILES or None)
     status = 200
     if request.method == "POST":
@@ -300,7 +296,7 @@ def product_files(request: HttpRequest, product_id: int) -> HttpResponse:
             added = 0
             for file in form.cleaned_data["file"]:
                 try:
-                    services.asset_upload(
+                    assets.asset_upload(
                         product=product,
                         role=form.cleaned_data["role"],
                         file=file,
@@ -315,13 +311,13 @@ def product_files(request: HttpRequest, product_id: int) -> HttpResponse:
             for reason in refused:
                 form.add_error("file", reason)
         status = 400
-    assets = selectors.product_assets(product=product)
+    files = selectors.product_assets(product=product)
     context = {
         "product": product,
         "seller": product.seller,
         "form": form,
-        "deliverables": assets[Asset.Role.DELIVERABLE],
-        "previews": assets[Asset.Role.PREVIEW],
+        "deliverables": files[Asset.Role.DELIVERABLE],
+        "previews": files[Asset.Role.PREVIEW],
         "has_sales": selectors.product_has_sales(product=product),
         "upload_config": {
             "createUrl": reverse("catalog:sell_upload_create"),
@@ -335,17 +331,17 @@ def product_files(request: HttpRequest, product_id: int) -> HttpResponse:
 @seller_required
 @require_POST
 def asset_move(request: HttpRequest, asset_id: int) -> HttpResponse:
-    asset = access_asset_for_seller(request.user, asset_id)
-    services.asset_move(asset=asset, delta=-1 if request.POST.get("direction") == "up" else 1)
+    asset = access_asset_for_seller(request, asset_id)
+    assets.asset_move(asset=asset, delta=-1 if request.POST.get("direction") == "up" else 1)
     return redirect(reverse("catalog:sell_files", args=[asset.product_id]) + f"#asset-{asset.pk}")
 
 
 @seller_required
 @require_POST
 def asset_delete(request: HttpRequest, asset_id: int) -> HttpResponse:
-    asset = access_asset_for_seller(request.user, asset_id)
+    asset = access_asset_for_seller(request, asset_id)
     try:
-        services.asset_delete(asset=asset)
+        assets.asset_delete(asset=asset)
     except CatalogError as exc:
         messages.error(request, exc.message)
     else:
@@ -387,7 +383,7 @@ def imports_page(request: HttpRequest) -> HttpResponse:
 @seller_required
 @require_http_methods(["GET", "POST"])
 def import_detail(request: HttpRequest, job_id: int) -> HttpResponse:
-    job = access_import_for_seller(request.user, job_id)
+    job = access_import_for_seller(request, job_id)
     if request.method == "POST":
         try:
             imports.import_job_start(job=job)
@@ -410,7 +406,7 @@ def import_detail(request: HttpRequest, job_id: int) -> HttpResponse:
 
 @seller_required
 def import_progress(request: HttpRequest, job_id: int) -> JsonResponse:
-    job = access_import_for_seller(request.user, job_id)
+    job = access_import_for_seller(request, job_id)
     return JsonResponse(
         {
             "status": job.status,
@@ -423,145 +419,5 @@ def import_progress(request: HttpRequest, job_id: int) -> JsonResponse:
             "failed": job.failed_count,
             "finished": job.status in (ImportJob.Status.DONE, ImportJob.Status.FAILED),
             "error": job.error,
-        }
-    )
-
-
-# --- Upload protocol (JSON; see catalog/uploads.py) ---------------------------------------
-
-
-def api(view: View) -> View:
-    """JSON endpoints: 401 instead of a login redirect, refusals as {"error": ...}."""
-
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-        if not request.user.is_authenticated:
-            return JsonResponse({"error": "Log in again to continue."}, status=401)
-        try:
-            access_seller(request.user)
-            return view(request, *args, **kwargs)
-        except NotASeller:
-            return JsonResponse({"error": "Open a shop first."}, status=403)
-        except CatalogError as exc:
-            return JsonResponse({"error": exc.message}, status=exc.status)
-        except uploads.UploadError as exc:
-            return JsonResponse({"error": exc.message, "offset": exc.offset}, status=exc.status)
-
-    return wrapper
-
-
-def _json_body(request: HttpRequest) -> dict[str, Any]:
-    if len(request.body) > 64 * 1024:
-        raise CatalogError("This request is too large.")
-    try:
-        data = json.loads(request.body or b"{}")
-    except (ValueError, UnicodeDecodeError):
-        raise CatalogError("Send JSON.") from None
-    if not isinstance(data, dict):
-        raise CatalogError("Send a JSON object.")
-    return data
-
-
-def _describe_upload(upload: UploadSession, *, offset: int | None = None) -> dict[str, Any]:
-    base = reverse("catalog:sell_upload", args=[upload.pk])
-    answer: dict[str, Any] = {
-        "id": str(upload.pk),
-        "backend": upload.backend,
-        "filename": upload.filename,
-        "size": upload.size_bytes,
-        "status": upload.status,
-        "chunk_size": uploads.CHUNK_BYTES,
-        "part_size": upload.part_size,
-        "urls": {
-            "self": base,
-            "parts": reverse("catalog:sell_upload_parts", args=[upload.pk]),
-            "finish": reverse("catalog:sell_upload_finish", args=[upload.pk]),
-        },
-    }
-    if upload.backend == UploadSession.Backend.S3 and upload.status == "receiving":
-        parts = services.upload_parts(upload=upload)
-        answer["parts"] = [{"number": p.number, "size": p.size} for p in parts]
-        answer["offset"] = sum(p.size for p in parts)
-    else:
-        answer["offset"] = offset if offset is not None else services.upload_offset(upload=upload)
-    if upload.error:
-        answer["error"] = upload.error
-    return answer
-
-
-@api
-@require_POST
-def upload_create(request: HttpRequest) -> HttpResponse:
-    data = _json_body(request)
-    product = access_product_for_seller(request.user, data.get("product"))
-    try:
-        size = int(data.get("size"))  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        raise CatalogError("Give the file's size in bytes.") from None
-    upload = services.upload_create(
-        seller=product.seller,
-        product=product,
-        role=str(data.get("role") or Asset.Role.DELIVERABLE),
-        filename=str(data.get("filename") or ""),
-        size=size,
-    )
-    return JsonResponse(_describe_upload(upload, offset=0), status=201)
-
-
-@api
-@require_http_methods(["GET", "HEAD", "PATCH", "DELETE"])
-def upload_detail(request: HttpRequest, upload_id: str) -> HttpResponse:
-    upload = access_upload_for_seller(request.user, upload_id)
-    if request.method == "DELETE":
-        services.upload_abort(upload=upload)
-        return HttpResponse(status=204)
-    if request.method == "PATCH":
-        try:
-            offset = int(request.headers.get("Upload-Offset", ""))
-            length = int(request.META.get("CONTENT_LENGTH") or 0)
-        except ValueError:
-            raise CatalogError("Send Upload-Offset and Content-Length as whole numbers.") from None
-        if length > uploads.CHUNK_BYTES * 4:
-            raise CatalogError("Chunks up to 32 MiB, please.", status=413)
-        # request is a file-like stream: the chunk is copied in 1 MiB reads, never held whole.
-        new_offset = services.upload_receive(
-            upload=upload, offset=offset, stream=cast(BinaryIO, request), length=length
-        )
-        response = JsonResponse({"offset": new_offset, "size": upload.size_bytes})
-        response["Upload-Offset"] = str(new_offset)
-        return response
-    return JsonResponse(_describe_upload(upload))
-
-
-@api
-@require_POST
-def upload_parts(request: HttpRequest, upload_id: str) -> HttpResponse:
-    upload = access_upload_for_seller(request.user, upload_id)
-    numbers = _json_body(request).get("numbers")
-    if not isinstance(numbers, list) or not all(isinstance(n, int) for n in numbers):
-        raise CatalogError("Send the part numbers as a list of whole numbers.")
-    urls = services.upload_presign(upload=upload, numbers=numbers)
-    return JsonResponse(
-        {"part_size": upload.part_size, "urls": {str(n): u for n, u in urls.items()}}
-    )
-
-
-@api
-@require_POST
-def upload_finish(request: HttpRequest, upload_id: str) -> HttpResponse:
-    upload = access_upload_for_seller(request.user, upload_id)
-    asset = services.upload_finish(upload=upload)
-    return JsonResponse(
-        {
-            "asset": {
-                "id": asset.pk,
-                "filename": asset.original_filename,
-                "role": asset.role,
-                "size": asset.size_bytes,
-                "sha256": asset.sha256,
-                "mime": asset.mime_type,
-                "kind": asset.kind,
-            },
-            "files_url": reverse("catalog:sell_files", args=[asset.product_id]),
         }
     )

@@ -24,9 +24,9 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
-from catalog.services import CatalogError, account_create
+from catalog.accounts import AccountError, account_create, email_normalize
 from delivery.models import Library
-from delivery.services import library_get_or_create, normalize_email
+from delivery.services import library_get_or_create
 
 CLAIM_SALT = "delivery.library-claim"
 CLAIM_MAX_AGE = 3 * 24 * 3600
@@ -37,7 +37,7 @@ class ClaimRefused(Exception):
 
 
 def claim_token(*, user_id: int, email: str) -> str:
-    return signing.dumps({"u": user_id, "e": normalize_email(email)}, salt=CLAIM_SALT)
+    return signing.dumps({"u": user_id, "e": email_normalize(email)}, salt=CLAIM_SALT)
 
 
 @transaction.atomic
@@ -48,7 +48,7 @@ def library_claim(*, token: str, user_id: int, current_email: str) -> Library:
         raise ClaimRefused("This link has expired. Ask for a new one from your library.") from None
     except signing.BadSignature:
         raise ClaimRefused("This link is not valid.") from None
-    if data.get("u") != user_id or data.get("e") != normalize_email(current_email):
+    if data.get("u") != user_id or data.get("e") != email_normalize(current_email):
         raise ClaimRefused("This link was made for another account or another email address.")
     library = Library.objects.select_for_update().get(pk=library_get_or_create(email=data["e"]).pk)
     if library.user_id not in (None, user_id):
@@ -61,7 +61,7 @@ def library_claim(*, token: str, user_id: int, current_email: str) -> Library:
 @login_required
 @require_POST
 def claim_start(request: HttpRequest) -> HttpResponse:
-    email = normalize_email(getattr(request.user, "email", "") or "")
+    email = email_normalize(getattr(request.user, "email", "") or "")
     if not email:
         messages.error(request, "Your account has no email address to claim purchases with.")
         return redirect("delivery:library_account")
@@ -113,7 +113,7 @@ def signup(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         try:
             user = account_create(email=values["email"], password=request.POST.get("password", ""))
-        except CatalogError as exc:
+        except AccountError as exc:
             errors[exc.field or "form"] = exc.message
         else:
             login(request, user, backend=settings.AUTHENTICATION_BACKENDS[0])

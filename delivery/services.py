@@ -11,12 +11,9 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from catalog.accounts import email_normalize
 from catalog.models import Asset, Product
 from delivery.models import Download, Entitlement, Library, LibraryLink
-
-
-def normalize_email(email: str) -> str:
-    return email.strip().lower()
 
 
 def hash_token(token: str) -> str:
@@ -24,7 +21,7 @@ def hash_token(token: str) -> str:
 
 
 def library_get_or_create(*, email: str) -> Library:
-    email = normalize_email(email)
+    email = email_normalize(email)
     library = Library.objects.filter(email__iexact=email).first()
     if library is None:
         library, _ = Library.objects.get_or_create(email=email)

@@ -16,10 +16,11 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from catalog.accounts import email_normalize
 from catalog.attribution import Attribution
 from catalog.models import Product
 from catalog.money import AmountError, format_money, parse_amount
-from delivery.services import entitlement_grant, entitlement_revoke, normalize_email
+from delivery.services import entitlement_grant, entitlement_revoke
 from shop import ledger
 from shop.models import DiscountCode, Order, OrderItem, Refund
 from shop.tasks import send_receipt, send_sale_notifications
@@ -212,7 +213,7 @@ def order_create(
     existing = Order.objects.filter(checkout_key=checkout_key).first()
     if existing is not None:
         raise CheckoutReplayed(existing)
-    email = normalize_email(email or "")
+    email = email_normalize(email or "")
     try:
         validate_email(email)
     except ValidationError:

@@ -154,7 +154,7 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 LOGIN_URL = "login"
 # Log in with the account's email (sellers) or its username (older accounts).
-AUTHENTICATION_BACKENDS = ["catalog.auth.EmailOrUsernameBackend"]
+AUTHENTICATION_BACKENDS = ["catalog.accounts.EmailOrUsernameBackend"]
 # How long the link in a seller's email-verification message works.
 EMAIL_VERIFY_MAX_AGE = env_int("EMAIL_VERIFY_MAX_AGE", 3 * 24 * 3600)
 LOGIN_REDIRECT_URL = "delivery:library_account"
@@ -267,7 +267,7 @@ STORAGES = {
         )
     },
 }
-# Sellers' resumable uploads (catalog/uploads.py): the largest file accepted,
+# Sellers' resumable uploads (catalog/uploads/): the largest file accepted,
 # how long an unfinished upload may wait for its next byte, and the lifetime
 # of each presigned part URL handed to the browser (STORAGE=s3).
 UPLOAD_MAX_BYTES = env_int("UPLOAD_MAX_BYTES", 20 * 1024**3)

@@ -8,7 +8,7 @@ from django.core.files.base import ContentFile
 from django.utils import timezone
 
 from catalog.models import Asset, Product, Seller
-from catalog.services import asset_create
+from catalog.services.assets import asset_create
 
 
 class UserFactory(factory.django.DjangoModelFactory):

@@ -8,7 +8,7 @@ from catalog.markdown import render_markdown
 from catalog.money import Money, format_money
 from catalog.seller_menu import MenuEntry
 from catalog.seller_menu import seller_menu as menu_entries
-from catalog.services import SIZED_IMAGE, image_variant
+from catalog.services.images import SIZED_IMAGE, image_variant
 
 register = template.Library()
 

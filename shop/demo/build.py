@@ -22,7 +22,8 @@ from django.utils import timezone
 
 from catalog.attribution import Attribution
 from catalog.models import Asset, Product, Seller
-from catalog.services import asset_create, image_store
+from catalog.services.assets import asset_create
+from catalog.services.images import image_store
 from delivery.models import Download, Library
 from delivery.services import library_get_or_create, library_link_create
 from shop.demo.covers import make_cover

@@ -85,7 +85,8 @@ def plain(obj: Any) -> dict[str, Any]:
     return obj.to_dict() if isinstance(obj, stripe.StripeObject) else dict(obj)
 
 
-def _session(obj: Any) -> CheckoutSession:
+def checkout_session_from(obj: Any) -> CheckoutSession:
+    """Our `CheckoutSession` from a Stripe session (an SDK object or a webhook dict)."""
     obj = plain(obj)
     payment_intent = obj.get("payment_intent")
     if payment_intent is not None and not isinstance(payment_intent, str):
@@ -150,12 +151,12 @@ def checkout_session_create(
         )
     except stripe.StripeError as exc:
         raise _wrap(exc) from exc
-    return _session(session)
+    return checkout_session_from(session)
 
 
 def checkout_session_retrieve(session_id: str) -> CheckoutSession:
     try:
-        return _session(_client().v1.checkout.sessions.retrieve(session_id))
+        return checkout_session_from(_client().v1.checkout.sessions.retrieve(session_id))
     except stripe.StripeError as exc:
         raise _wrap(exc) from exc
 
@@ -167,7 +168,7 @@ def checkout_sessions_complete(*, since: int) -> Iterator[CheckoutSession]:
             {"status": "complete", "created": {"gte": since}, "limit": 100}
         )
         for session in page.auto_paging_iter():
-            yield _session(session)
+            yield checkout_session_from(session)
     except stripe.StripeError as exc:
         raise _wrap(exc) from exc
 
@@ -180,7 +181,7 @@ def checkout_session_for_payment_intent(payment_intent_id: str) -> CheckoutSessi
         )
     except stripe.StripeError as exc:
         raise _wrap(exc) from exc
-    return _session(page.data[0]) if page.data else None
+    return checkout_session_from(page.data[0]) if page.data else None
 
 
 def payment_intent_charge(payment_intent_id: str) -> str | None:

@@ -92,15 +92,15 @@ def _session_apply(session: stripe_api.CheckoutSession, *, charge: str | None) -
 
 
 def _ask_session_charge(obj: Any) -> str | None:
-    return _session_charge(stripe_api._session(obj))
+    return _session_charge(stripe_api.checkout_session_from(obj))
 
 
 def _session_completed(obj: Any, charge: str | None) -> str:
-    return _session_apply(stripe_api._session(obj), charge=charge)
+    return _session_apply(stripe_api.checkout_session_from(obj), charge=charge)
 
 
 def _session_failed(obj: Any, _: object) -> str:
-    order = _order_for_session(stripe_api._session(obj))
+    order = _order_for_session(stripe_api.checkout_session_from(obj))
     if order is None:
         return "unknown order"
     try:
@@ -111,7 +111,7 @@ def _session_failed(obj: Any, _: object) -> str:
 
 
 def _session_expired(obj: Any, _: object) -> str:
-    order = _order_for_session(stripe_api._session(obj))
+    order = _order_for_session(stripe_api.checkout_session_from(obj))
     if order is None:
         return "unknown order"
     services.order_expire(order_id=order.pk)

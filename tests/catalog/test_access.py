@@ -16,7 +16,7 @@ from django.urls import reverse
 
 from catalog import access
 from catalog.models import Asset, Product, UploadSession
-from catalog.services import upload_create
+from catalog.uploads.services import upload_create
 from tests.factories import ProductFactory, SellerFactory, UserFactory, add_file, wav_bytes
 
 pytestmark = pytest.mark.django_db

@@ -31,7 +31,7 @@ from django.utils.html import escape
 
 from catalog.inspection import describe_path
 from catalog.models import Asset, Product
-from catalog.services import image_variant
+from catalog.services.images import image_variant
 from tests.factories import ProductFactory, SellerFactory
 
 REPO = Path(__file__).resolve().parents[2]

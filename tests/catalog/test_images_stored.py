@@ -11,7 +11,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
 from catalog.models import Asset, Product
-from catalog.services import CatalogError, image_store, image_variant
+from catalog.services import CatalogError
+from catalog.services.images import image_store, image_variant
 from tests.factories import ProductFactory, UserFactory, add_file, pdf_bytes
 
 pytestmark = pytest.mark.django_db

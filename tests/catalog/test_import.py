@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from catalog import imports, services
+from catalog import imports
 from catalog.imports import ImportRefused, apply_plan, extract_zip, opened_catalog, plan_catalog
 from catalog.models import Asset, Product, Seller
+from catalog.services import CatalogError, assets
 from tests.factories import DEMO_MEDIA, SellerFactory
 
 pytestmark = pytest.mark.django_db
@@ -139,16 +140,16 @@ def test_a_failure_halfway_leaves_no_half_created_product(seller, tmp_path, monk
     root = make_catalog(tmp_path / "cat", BOOK + SINGLE)
     plan = plan_catalog(seller=seller, root=root)
     before = stored_names()
-    real = services.asset_upload
+    real = assets.asset_upload
     calls = []
 
     def second_file_breaks(**kwargs):
         calls.append(kwargs["original_filename"])
         if kwargs["original_filename"] == "ebook-field-notes.epub":
-            raise services.CatalogError("The disk is full.")
+            raise CatalogError("The disk is full.")
         return real(**kwargs)
 
-    monkeypatch.setattr(services, "asset_upload", second_file_breaks)
+    monkeypatch.setattr(assets, "asset_upload", second_file_breaks)
     apply_plan(seller=seller, root=root, plan=plan)
     assert [(r.slug, r.outcome, r.error) for r in plan.rows] == [
         ("field-notes", "failed", "The disk is full."),
@@ -169,14 +170,14 @@ def test_a_failure_halfway_leaves_no_half_created_product(seller, tmp_path, monk
 def test_an_unexpected_error_fails_only_its_row(seller, tmp_path, monkeypatch):
     root = make_catalog(tmp_path / "cat", BOOK + SINGLE)
     plan = plan_catalog(seller=seller, root=root)
-    real = services.asset_upload
+    real = assets.asset_upload
 
     def crash_on_books(**kwargs):
         if kwargs["original_filename"].startswith("ebook"):
             raise RuntimeError("boom")
         return real(**kwargs)
 
-    monkeypatch.setattr(services, "asset_upload", crash_on_books)
+    monkeypatch.setattr(assets, "asset_upload", crash_on_books)
     apply_plan(seller=seller, root=root, plan=plan)
     assert [(r.slug, r.outcome) for r in plan.rows] == [
         ("field-notes", "failed"),

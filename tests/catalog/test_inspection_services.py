@@ -9,7 +9,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile, TemporaryUploaded
 
 from catalog.inspection import MediaRefused
 from catalog.models import Asset
-from catalog.services import asset_create, asset_describe
+from catalog.services.assets import asset_create, asset_describe
 from tests.factories import DEMO_MEDIA, add_file, demo_media
 
 pytestmark = pytest.mark.django_db
@@ -43,7 +43,7 @@ def test_the_browser_content_type_is_a_claim_too(product):
 
 
 def test_a_temporary_upload_is_read_in_place_and_a_file_on_disk_too(product, monkeypatch):
-    import catalog.services as services
+    import catalog.services.assets as services
 
     def no_copy(*args, **kwargs):
         raise AssertionError("the file was copied")

@@ -7,8 +7,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
 
-from catalog import services
 from catalog.models import Asset, Product
+from catalog.services import assets
 from delivery.services import entitlement_grant
 from tests.factories import DEMO_MEDIA, add_file, wav_bytes
 
@@ -161,7 +161,7 @@ def test_a_preview_that_a_browser_would_run_is_refused(seller_client, draft, mon
             "",
         )
 
-    monkeypatch.setattr(services, "asset_describe", svg)
+    monkeypatch.setattr(assets, "asset_describe", svg)
     response = seller_client.post(
         reverse("catalog:sell_files", args=[draft.pk]),
         {"role": "preview", "file": [SimpleUploadedFile("logo.svg", b"<svg/>")]},

@@ -82,7 +82,7 @@ def test_an_expired_verification_link_is_refused(client, monkeypatch):
     four_days_ago = signing.b62_encode(int(time.time()) - 4 * 86400)
     monkeypatch.setattr(signing.TimestampSigner, "timestamp", lambda self: four_days_ago)
     seller = Seller.objects.get()
-    from catalog.services import email_verification_token
+    from catalog.services.sellers import email_verification_token
 
     old = email_verification_token(seller=seller)
     monkeypatch.undo()

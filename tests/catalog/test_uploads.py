@@ -1,4 +1,4 @@
-"""The resumable upload protocol, local backend (catalog/uploads.py)."""
+"""The resumable upload protocol, local backend (catalog/uploads/)."""
 
 from __future__ import annotations
 
@@ -8,14 +8,20 @@ import json
 from datetime import timedelta
 
 import pytest
+from django.core.files.base import ContentFile
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from catalog import services, uploads
 from catalog.inspection.types import MediaRefused
 from catalog.models import Asset, UploadSession
+from catalog.services import assets
 from catalog.storage import private_storage, public_storage
+from catalog.uploads.backends import private_files
+from catalog.uploads.base import MiB
+from catalog.uploads.local import LocalUploadBackend, local_path
+from catalog.uploads.s3 import MAX_PARTS, part_count, part_size_for
+from catalog.uploads.services import upload_purge_expired
 from tests.factories import wav_bytes
 
 pytestmark = pytest.mark.django_db
@@ -139,7 +145,7 @@ def test_a_refused_file_gets_the_reason_and_its_bytes_are_removed(
     def refuse(*, asset, file, **claims):
         raise MediaRefused("This WAV file is truncated.")
 
-    monkeypatch.setattr(services, "asset_describe", refuse)
+    monkeypatch.setattr(assets, "asset_describe", refuse)
     session = open_upload(seller_client, draft)
     send(seller_client, session, 0, CONTENT)
     response = seller_client.post(session["urls"]["finish"])
@@ -147,7 +153,7 @@ def test_a_refused_file_gets_the_reason_and_its_bytes_are_removed(
     assert response.json()["error"] == "This WAV file is truncated."
     upload = UploadSession.objects.get(pk=session["id"])
     assert upload.status == UploadSession.Status.REFUSED
-    assert not uploads.local_path(private_storage(), upload.storage_name).exists()
+    assert not local_path(private_storage(), upload.storage_name).exists()
     assert not draft.assets.exists()
     assert status(seller_client, session)["error"] == "This WAV file is truncated."
 
@@ -189,21 +195,21 @@ def test_an_expired_upload_is_refused_and_purged(seller_client, draft):
     session = open_upload(seller_client, draft)
     send(seller_client, session, 0, CONTENT[:1000])
     upload = UploadSession.objects.get(pk=session["id"])
-    path = uploads.local_path(private_storage(), upload.storage_name)
+    path = local_path(private_storage(), upload.storage_name)
     assert path.exists()
     UploadSession.objects.filter(pk=upload.pk).update(
         expires_at=timezone.now() - timedelta(seconds=1)
     )
     response = send(seller_client, session, 1000, CONTENT[1000:2000])
     assert response.status_code == 410
-    assert services.upload_purge_expired() == 1
+    assert upload_purge_expired() == 1
     assert not path.exists() and not UploadSession.objects.exists()
 
 
 def test_abandoning_an_upload_removes_its_bytes(seller_client, draft):
     session = open_upload(seller_client, draft)
     send(seller_client, session, 0, CONTENT[:1000])
-    path = uploads.local_path(private_storage(), UploadSession.objects.get().storage_name)
+    path = local_path(private_storage(), UploadSession.objects.get().storage_name)
     assert seller_client.delete(session["urls"]["self"]).status_code == 204
     assert not path.exists() and not UploadSession.objects.exists()
 
@@ -222,10 +228,10 @@ def test_uploads_in_a_row_keep_their_order(seller_client, draft):
 
 
 def test_part_sizes_keep_any_allowed_file_within_s3s_ten_thousand_parts():
-    for size in (1, 16 * uploads.MiB, 20 * 1024**3, 50 * 1024**3):
-        part = uploads.part_size_for(size)
-        assert part >= 5 * uploads.MiB and part % uploads.MiB == 0
-        assert uploads.part_count(size, part) <= uploads.MAX_PARTS
+    for size in (1, 16 * MiB, 20 * 1024**3, 50 * 1024**3):
+        part = part_size_for(size)
+        assert part >= 5 * MiB and part % MiB == 0
+        assert part_count(size, part) <= MAX_PARTS
 
 
 def test_the_purge_command_removes_expired_uploads_only(seller_client, draft):
@@ -239,3 +245,13 @@ def test_the_purge_command_removes_expired_uploads_only(seller_client, draft):
     call_command("purge_uploads", stdout=out)
     assert out.getvalue().strip() == "Removed 1 expired upload."
     assert [str(pk) for pk in UploadSession.objects.values_list("pk", flat=True)] == [fresh["id"]]
+
+
+def test_derived_files_are_written_read_and_deleted_in_the_private_storage():
+    files = private_files()
+    assert isinstance(files, LocalUploadBackend)
+    name = files.file_save("derived/test/stamped.epub", ContentFile(b"stamped bytes"))
+    with files.file_open(name) as opened:
+        assert opened.read() == b"stamped bytes"
+    files.file_delete(name)
+    assert not private_storage().exists(name)

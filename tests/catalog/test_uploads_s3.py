@@ -12,22 +12,26 @@ import urllib.error
 import urllib.request
 
 import pytest
+from django.core.files.base import ContentFile
 from django.urls import reverse
 
-from catalog import uploads
 from catalog.models import Asset, UploadSession
+from catalog.storage import private_storage
+from catalog.uploads import s3
+from catalog.uploads.backends import private_files
+from catalog.uploads.base import MiB
 from tests.factories import wav_bytes
 
 pytestmark = pytest.mark.django_db
 
-PART = 5 * uploads.MiB  # S3's smallest part; keeps the test quick
+PART = 5 * MiB  # S3's smallest part; keeps the test quick
 CONTENT = wav_bytes(2 * PART + 123_457, seed=3)  # three parts, the last one short
 
 
 @pytest.fixture
 def on_s3(s3_server, settings, monkeypatch):
     settings.STORAGES = s3_server.storages()
-    monkeypatch.setattr(uploads, "MIN_PART_BYTES", PART)
+    monkeypatch.setattr(s3, "MIN_PART_BYTES", PART)
     return s3_server
 
 
@@ -157,3 +161,13 @@ def test_part_numbers_outside_the_file_are_refused(on_s3, seller_client, draft):
     )
     assert response.status_code == 400
     assert response.json()["error"] == "Ask for between 1 and 100 part numbers from 1 to 3."
+
+
+def test_derived_files_are_written_read_and_deleted_in_the_private_bucket(on_s3):
+    files = private_files()
+    assert isinstance(files, s3.S3UploadBackend)
+    name = files.file_save("derived/test/track.ogg", ContentFile(b"transcoded bytes"))
+    with files.file_open(name) as opened:
+        assert opened.read() == b"transcoded bytes"
+    files.file_delete(name)
+    assert not private_storage().exists(name)

@@ -8,13 +8,14 @@ import re
 
 import pytest
 
-from catalog import uploads
 from catalog.models import Asset, Product
+from catalog.uploads import s3
+from catalog.uploads.base import MiB
 from tests.factories import ProductFactory, SellerFactory, wav_bytes
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
-PART = 5 * uploads.MiB
+PART = 5 * MiB
 CONTENT = wav_bytes(2 * PART + 300_000, seed=21)  # three parts
 
 
@@ -22,7 +23,7 @@ def test_the_browser_uploads_parts_to_the_bucket_and_survives_a_failed_part(
     page, live_server, shot, s3_server, settings, monkeypatch
 ):
     settings.STORAGES = s3_server.storages()
-    monkeypatch.setattr(uploads, "MIN_PART_BYTES", PART)
+    monkeypatch.setattr(s3, "MIN_PART_BYTES", PART)
     seller = SellerFactory()
     product = ProductFactory(seller=seller, title="Harbour at Dusk", status=Product.Status.DRAFT)
     page.goto(live_server.url + "/accounts/login/")

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from catalog.services import upload_purge_expired
+from catalog.uploads.services import upload_purge_expired
 
 
 class Command(BaseCommand):

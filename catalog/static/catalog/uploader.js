@@ -1,6 +1,6 @@
 /* Resumable uploader for the seller's files page (no build step, no dependency).
  *
- * Speaks the protocol described in catalog/uploads.py: open an upload session,
+ * Speaks the protocol described in catalog/uploads/__init__.py: open an upload session,
  * send the file in chunks (to the app) or in parts (straight to S3 through
  * presigned URLs), then ask the server to finish. The session id is kept in
  * localStorage under the file's name, size and date, so choosing the same file

@@ -10,8 +10,9 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.core.validators import validate_email
 from django.urls import reverse
 
+from catalog.accounts import email_normalize
 from delivery import selectors
-from delivery.services import library_link_create, normalize_email
+from delivery.services import library_link_create
 
 
 class Command(BaseCommand):
@@ -24,7 +25,7 @@ class Command(BaseCommand):
         parser.add_argument("email", help="the email address the buyer paid with")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        email = normalize_email(options["email"])
+        email = email_normalize(options["email"])
         try:
             validate_email(email)
         except ValidationError:

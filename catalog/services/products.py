@@ -1,0 +1,243 @@
+"""Products: what is sold, at what price, in which state, under which tags."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+from django.core.files import File
+from django.db import transaction
+from django.db.models import ProtectedError
+from django.utils.text import slugify
+
+from catalog.currencies import CURRENCY_CODES
+from catalog.models import Asset, Product, Seller, Tag, UploadSession
+from catalog.selectors import product_has_sales
+from catalog.services import CatalogError
+from catalog.services.images import image_store, stored_file_delete
+from catalog.uploads.services import upload_abort
+
+MAX_TAGS = 10
+
+
+def tags_normalize(tags: list[str]) -> list[str]:
+    """Lower-case slugs, without duplicates, in the order given."""
+    found: list[str] = []
+    for raw in tags:
+        tag = slugify(raw.strip(), allow_unicode=True)[:40].strip("-")
+        if raw.strip() and not tag:
+            raise CatalogError(f"“{raw.strip()[:40]}” is not a usable tag.", field="tags")
+        if tag and tag not in found:
+            found.append(tag)
+    if len(found) > MAX_TAGS:
+        raise CatalogError(f"Up to {MAX_TAGS} tags, please.", field="tags")
+    return found
+
+
+def _product_slug(seller: Seller, wanted: str, title: str, exclude: int | None) -> str:
+    others = Product.objects.filter(seller=seller).exclude(pk=exclude or 0)
+    if wanted:
+        slug = wanted.strip().lower()
+        if not re.match(r"^[a-z0-9](?:[a-z0-9-]{0,78}[a-z0-9])?$", slug):
+            raise CatalogError(
+                "Use lower-case letters, digits and hyphens for the address.", field="slug"
+            )
+        if others.filter(slug=slug).exists():
+            raise CatalogError("You already have a product at this address.", field="slug")
+        return slug
+    base = slugify(title)[:70].strip("-") or "product"
+    slug, n = base, 1
+    while others.filter(slug=slug).exists():
+        n += 1
+        slug = f"{base}-{n}"
+    return slug
+
+
+def pricing_check(pricing: str, price: int, suggested: int | None) -> tuple[int, int | None]:
+    """(price, suggested price) as stored for ``pricing``, or a refusal naming the field."""
+    if pricing == Product.Pricing.FREE:
+        return 0, None
+    if pricing == Product.Pricing.FIXED:
+        if price <= 0:
+            raise CatalogError(
+                "A fixed price must be more than zero (choose “Free” to give it away).",
+                field="price",
+            )
+        return price, None
+    if pricing == Product.Pricing.PWYW:
+        if suggested is not None and suggested < price:
+            raise CatalogError(
+                "The suggested price cannot be below the minimum.", field="suggested_price"
+            )
+        return price, suggested
+    raise CatalogError("Choose how the product is priced.", field="pricing")
+
+
+def _check_status(product: Product, status: str) -> None:
+    if status not in Product.Status.values:
+        raise CatalogError("Choose a status from the list.", field="status")
+    if status in (Product.Status.PUBLISHED, Product.Status.UNLISTED) and status != product.status:
+        if not product.seller.is_verified:
+            raise CatalogError(
+                "Verify your email address before publishing: open the link we sent to "
+                f"{product.seller.user.email}, or ask for a new one on your dashboard.",
+                field="status",
+            )
+        has_files = product.pk and product.assets.filter(role=Asset.Role.DELIVERABLE).exists()
+        if not has_files:
+            raise CatalogError(
+                "Add at least one file for buyers before publishing (save as a draft first).",
+                field="status",
+            )
+
+
+def _product_fill(
+    product: Product,
+    *,
+    title: str,
+    slug: str,
+    kind: str,
+    description: str,
+    pricing: str,
+    price: int,
+    suggested_price: int | None,
+    currency: str,
+    status: str,
+    release_date: date | None,
+    cover: File | None,
+    remove_cover: bool,
+) -> None:
+    title = title.strip()
+    if not title:
+        raise CatalogError("Give the product a title.", field="title")
+    if kind not in Product.Kind.values:
+        raise CatalogError("Choose what kind of product this is.", field="kind")
+    if currency not in CURRENCY_CODES:
+        raise CatalogError("Choose a currency from the list.", field="currency")
+    product.price, product.suggested_price = pricing_check(pricing, price, suggested_price)
+    _check_status(product, status)
+    product.title = title[:200]
+    product.slug = _product_slug(product.seller, slug, title, product.pk)
+    product.kind = kind
+    product.description = description.strip()
+    product.pricing = pricing
+    product.currency = currency
+    product.status = status
+    product.release_date = release_date
+    if (cover is not None or remove_cover) and product.cover:
+        stored_file_delete(field=product.cover)
+        product.cover.name = ""
+    if cover is not None:
+        image_store(field=product.cover, source=cover)
+
+
+def _product_tags(product: Product, tags: list[str]) -> None:
+    names = tags_normalize(tags)
+    existing = {t.slug: t for t in Tag.objects.filter(slug__in=names)}
+    for name in names:
+        if name not in existing:
+            existing[name], _ = Tag.objects.get_or_create(slug=name)
+    product.tags.set([existing[name] for name in names])
+
+
+@transaction.atomic
+def product_create(
+    *,
+    seller: Seller,
+    title: str,
+    kind: str,
+    pricing: str,
+    price: int = 0,
+    suggested_price: int | None = None,
+    currency: str | None = None,
+    slug: str = "",
+    description: str = "",
+    status: str = Product.Status.DRAFT,
+    release_date: date | None = None,
+    tags: list[str] | None = None,
+    cover: File | None = None,
+) -> Product:
+    product = Product(seller=seller)
+    _product_fill(
+        product,
+        title=title,
+        slug=slug,
+        kind=kind,
+        description=description,
+        pricing=pricing,
+        price=price,
+        suggested_price=suggested_price,
+        currency=currency or seller.currency,
+        status=status,
+        release_date=release_date,
+        cover=cover,
+        remove_cover=False,
+    )
+    product.save()
+    _product_tags(product, tags or [])
+    return product
+
+
+@transaction.atomic
+def product_update(
+    *,
+    product: Product,
+    title: str,
+    kind: str,
+    pricing: str,
+    price: int,
+    suggested_price: int | None,
+    currency: str,
+    slug: str,
+    description: str,
+    status: str,
+    release_date: date | None,
+    tags: list[str],
+    cover: File | None = None,
+    remove_cover: bool = False,
+) -> Product:
+    """Change a product. Unpublishing or archiving changes what the shop lists,
+    never what buyers own: entitlements are not touched here."""
+    product = Product.objects.select_for_update().select_related("seller__user").get(pk=product.pk)
+    _product_fill(
+        product,
+        title=title,
+        slug=slug,
+        kind=kind,
+        description=description,
+        pricing=pricing,
+        price=price,
+        suggested_price=suggested_price,
+        currency=currency,
+        status=status,
+        release_date=release_date,
+        cover=cover,
+        remove_cover=remove_cover,
+    )
+    product.save()
+    _product_tags(product, tags)
+    return product
+
+
+@transaction.atomic
+def product_delete(*, product: Product) -> None:
+    """Delete a product nobody has bought, with its files; otherwise refuse."""
+    refusal = CatalogError(
+        f"“{product.title}” has buyers, so it cannot be deleted: archive it instead. "
+        "Archived products leave the shop but stay in their buyers' libraries.",
+        status=409,
+    )
+    if product_has_sales(product=product):
+        raise refusal
+    stored = [a.stored for a in product.assets.all()]
+    if product.cover:
+        stored.append(product.cover)
+    for upload in product.uploads.filter(status=UploadSession.Status.RECEIVING):
+        upload_abort(upload=upload)
+    try:
+        with transaction.atomic():
+            product.delete()
+    except ProtectedError:
+        raise refusal from None
+    for field in stored:
+        stored_file_delete(field=field)
