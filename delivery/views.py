@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
+from catalog.accounts import email_normalize
 from catalog.models import Asset
 from delivery import access, selectors
 from delivery.models import Entitlement, Library
@@ -230,7 +231,7 @@ def library_request(request: HttpRequest) -> HttpResponse:
     """Lost the library link? Enter the email; the answer never says whether it bought."""
     if request.method == "GET":
         return render(request, "delivery/library_request.html", {})
-    email = request.POST.get("email", "").strip().lower()
+    email = email_normalize(request.POST.get("email", ""))
     try:
         validate_email(email)
     except ValidationError:

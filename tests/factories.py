@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import hashlib
+import io
 from pathlib import Path
 
 import factory
@@ -7,6 +9,7 @@ from django.contrib.auth import get_user_model
 from django.core.files.base import ContentFile
 from django.utils import timezone
 
+from catalog.media import safe_filename, sniff
 from catalog.models import Asset, Product, Seller
 from catalog.services.assets import asset_create
 
@@ -90,14 +93,39 @@ def add_file(
     name: str = "book.pdf",
     role: str = Asset.Role.DELIVERABLE,
     position: int = 1,
+    *,
+    inspect: bool = False,
 ) -> Asset:
-    return asset_create(
+    """A stored file of ``product``.
+
+    Tests about inspection pass ``inspect=True`` and go through the real
+    service (a bounded child process per file). Others get the same row
+    without the child: size and hash from the bytes, type from the magic
+    bytes (``catalog.media.sniff``), no metadata.
+    """
+    data = pdf_bytes() if content is None else content
+    if inspect:
+        return asset_create(
+            product=product,
+            file=ContentFile(data, name=name),
+            original_filename=name,
+            role=role,
+            position=position,
+        )
+    sniffed = sniff(io.BytesIO(data))
+    asset = Asset(
         product=product,
-        file=ContentFile(pdf_bytes() if content is None else content, name=name),
-        original_filename=name,
         role=role,
         position=position,
+        original_filename=safe_filename(name),
+        size_bytes=len(data),
+        sha256=hashlib.sha256(data).hexdigest(),
+        kind=sniffed.kind,
+        mime_type=sniffed.mime,
     )
+    asset.stored.save(asset.original_filename, ContentFile(data), save=False)
+    asset.save()
+    return asset
 
 
 def wav_bytes(size: int = 48_000, *, seed: int = 0) -> bytes:

@@ -100,10 +100,9 @@ def test_nothing_imports_the_demo_or_the_project_modules():
     assert importers == []
 
 
-def test_no_module_imports_itself_back_through_others():
-    graph = {name: {t for t, _ in _imports(name, path)} for name, path in MODULES.items()}
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
     cycles: list[list[str]] = []
-    state: dict[str, int] = {}
+    state: dict[str, int] = {}  # 1: on the path, 2: done
     stack: list[str] = []
 
     def visit(node: str) -> None:
@@ -120,7 +119,12 @@ def test_no_module_imports_itself_back_through_others():
     for module in sorted(graph):
         if module not in state:
             visit(module)
-    assert cycles == []
+    return cycles
+
+
+def test_no_module_imports_itself_back_through_others():
+    graph = {name: {t for t, _ in _imports(name, path)} for name, path in MODULES.items()}
+    assert _cycles(graph) == []
 
 
 def test_the_reader_finds_upward_and_relative_imports():
@@ -132,3 +136,20 @@ def test_the_reader_finds_upward_and_relative_imports():
     assert ("catalog.models", 3) in found
     assert _layer("shop.models") > _layer("catalog._probe")
     assert _layer("shop.stats.views") > _layer("shop.views") > _layer("delivery.views")
+
+
+def test_no_module_imports_a_private_name_of_another():
+    """What another module needs is public and named for what it does."""
+    offenders = [
+        f"{path.relative_to(ROOT)}:{node.lineno} imports {alias.name}"
+        for path in MODULES.values()
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path)))
+        if isinstance(node, ast.ImportFrom)
+        for alias in node.names
+        if alias.name.startswith("_") and alias.name != "__future__"
+    ]
+    assert offenders == []
+
+
+def test_the_cycle_check_finds_a_cycle():
+    assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c", "a"]]

@@ -20,10 +20,15 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 CORPUS = REPO.parent / "shared" / "corpus"
 
-pytestmark = pytest.mark.skipif(
-    not CORPUS.is_dir(),
-    reason=f"the media corpus is not at {CORPUS} (CI puts it beside the checkout)",
-)
+pytestmark = [
+    pytest.mark.skipif(
+        not CORPUS.is_dir(),
+        reason=f"the media corpus is not at {CORPUS} (CI puts it beside the checkout)",
+    ),
+    pytest.mark.slow,
+    # One worker judges the corpus once for the whole module (pytest-xdist, --dist loadgroup).
+    pytest.mark.xdist_group("corpus-judged"),
+]
 
 
 @pytest.fixture(scope="module")

@@ -12,8 +12,9 @@ the Asset carries. The form may
 refuse more (the name or Content-Type contradicting the content; a preview of
 a type browsers do not show), never less.
 
-One test walks the whole corpus and collects every problem, so a failure
-lists them all instead of stopping at the first.
+Each test walks one shard of the corpus (every ``SHARDS``-th file) and
+collects every problem, so a failure lists them all instead of stopping at
+the first, and pytest-xdist spreads the shards over the cores.
 """
 
 from __future__ import annotations
@@ -42,7 +43,10 @@ pytestmark = [
         not CORPUS.is_dir(),
         reason=f"the media corpus is not at {CORPUS} (CI puts it beside the checkout)",
     ),
+    pytest.mark.slow,
 ]
+
+SHARDS = 4
 
 # The inspection child gets 10 s per file; a request must not take much longer.
 SLOWEST_REQUEST_SECONDS = 30.0
@@ -153,9 +157,11 @@ def _upload(client: Client, product: Product, path: Path, role: str) -> tuple[st
 
 
 @pytest.mark.django_db
-def test_every_corpus_file_is_accepted_or_refused_with_a_reason_through_the_upload_form():
-    paths = _corpus_paths()
-    assert len(paths) > 1000
+@pytest.mark.parametrize("shard", range(SHARDS))
+def test_every_corpus_file_is_accepted_or_refused_with_a_reason_through_the_upload_form(shard):
+    every = _corpus_paths()
+    assert len(every) > 1000
+    paths = every[shard::SHARDS]
     started = time.monotonic()
 
     seller = SellerFactory()
@@ -165,7 +171,9 @@ def test_every_corpus_file_is_accepted_or_refused_with_a_reason_through_the_uplo
 
     verdicts: dict[str, dict[str, int]] = {"deliverable": {}, "preview": {}}
     failures: list[str] = []
-    for index, path in enumerate(paths):
+    for index, path in enumerate(every):
+        if index % SHARDS != shard:
+            continue
         roles = ["deliverable"]
         # The same picture in ~100 formats: previews accepted (JPEG, PNG, WebP) and
         # refused (the rest), without doubling the runtime with all 1,000 images.
@@ -188,6 +196,6 @@ def test_every_corpus_file_is_accepted_or_refused_with_a_reason_through_the_uplo
     elapsed = time.monotonic() - started
     print(f"\ncorpus uploads: {len(paths)} files in {elapsed:.1f} s; {verdicts}")
     assert not failures, f"{len(failures)} problem(s):\n" + "\n".join(failures[:60])
-    assert verdicts["deliverable"].get("accepted", 0) > 600
-    assert verdicts["deliverable"].get("refused", 0) > 400
+    assert verdicts["deliverable"].get("accepted", 0) > 600 // SHARDS
+    assert verdicts["deliverable"].get("refused", 0) > 400 // SHARDS
     assert "crashed" not in verdicts["deliverable"] and "crashed" not in verdicts["preview"]

@@ -16,7 +16,7 @@ pytestmark = pytest.mark.django_db
 
 
 def test_an_uploaded_track_is_described_by_its_content(product):
-    asset = add_file(product, demo_media("album-01-departure.mp3"), "whatever.mp3")
+    asset = add_file(product, demo_media("album-01-departure.mp3"), "whatever.mp3", inspect=True)
     asset.refresh_from_db()
     assert (asset.kind, asset.mime_type) == ("audio", "audio/mpeg")
     assert asset.metadata["duration_seconds"] == pytest.approx(11.3, abs=0.2)

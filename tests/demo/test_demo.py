@@ -21,7 +21,7 @@ from shop.demo.build import (
 from shop.models import Order, OrderItem, Refund
 from shop.stats.models import ProductView
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
 MODELS = (Seller, Product, Asset, Order, Entitlement, Library, LibraryLink)
 

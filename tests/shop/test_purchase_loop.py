@@ -27,7 +27,7 @@ def test_a_buyer_pays_and_downloads_every_file_byte_for_byte(
     track_one = bytes(range(256)) * 1000 + b"one"
     track_two = demo_media("album-02-tunnel.mp3")  # a real MP3: inspection reads it
     add_file(product, track_one, "01 – Départ.mp3", position=1)
-    add_file(product, track_two, "02 – 東京.mp3", position=2)
+    add_file(product, track_two, "02 – 東京.mp3", position=2, inspect=True)
 
     home = client.get("/")
     assert product.title in home.content.decode()
