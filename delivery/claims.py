@@ -23,6 +23,7 @@ from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
+from django_tasks import task
 
 from catalog.accounts import AccountError, account_create, email_normalize
 from delivery.models import Library
@@ -58,19 +59,9 @@ def library_claim(*, token: str, user_id: int, current_email: str) -> Library:
     return library
 
 
-@login_required
-@require_POST
-def claim_start(request: HttpRequest) -> HttpResponse:
-    email = email_normalize(getattr(request.user, "email", "") or "")
-    if not email:
-        messages.error(request, "Your account has no email address to claim purchases with.")
-        return redirect("delivery:library_account")
-    if cache.add(f"library-claim:{request.user.pk}", 1, timeout=60):
-        _send_claim(user_id=int(request.user.pk or 0), email=email)
-    return render(request, "delivery/claim_sent.html", {"email": email})
-
-
-def _send_claim(*, user_id: int, email: str) -> None:
+@task()
+def send_claim_link(*, user_id: int, email: str) -> None:
+    """Mail the signed link that joins the purchases made with ``email`` to the account."""
     token = claim_token(user_id=user_id, email=email)
     url = settings.SITE_URL + reverse("delivery:claim_finish", kwargs={"token": token})
     send_mail(
@@ -79,6 +70,18 @@ def _send_claim(*, user_id: int, email: str) -> None:
         from_email=None,
         recipient_list=[email],
     )
+
+
+@login_required
+@require_POST
+def claim_start(request: HttpRequest) -> HttpResponse:
+    email = email_normalize(getattr(request.user, "email", "") or "")
+    if not email:
+        messages.error(request, "Your account has no email address to claim purchases with.")
+        return redirect("delivery:library_account")
+    if cache.add(f"library-claim:{request.user.pk}", 1, timeout=60):
+        send_claim_link.enqueue(user_id=int(request.user.pk or 0), email=email)
+    return render(request, "delivery/claim_sent.html", {"email": email})
 
 
 @login_required
@@ -117,7 +120,7 @@ def signup(request: HttpRequest) -> HttpResponse:
             errors[exc.field or "form"] = exc.message
         else:
             login(request, user, backend=settings.AUTHENTICATION_BACKENDS[0])
-            _send_claim(user_id=user.pk, email=user.email)
+            send_claim_link.enqueue(user_id=int(user.pk), email=user.email)
             return render(
                 request, "delivery/claim_sent.html", {"email": user.email, "welcome": True}
             )

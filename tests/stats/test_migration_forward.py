@@ -19,35 +19,23 @@ from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
 from shop.stats.models import DailySource, DailyStats, ProductView, StatsBook
+from tests.migrating import leaves, migrate_to, targets_with
 
 # Every app's latest migration before the move; "stats" did not exist.
-BEFORE = {"shop": "0004_dashboard", "stats": None}
+BEFORE: dict[str, str | None] = {"shop": "0004_dashboard", "stats": None}
 TABLES = ["shop_productview", "shop_statsbook", "shop_dailystats", "shop_dailysource"]
-
-
-def _targets(overrides: dict[str, str | None]) -> list[tuple[str, str | None]]:
-    leaves = MigrationExecutor(connection).loader.graph.leaf_nodes()
-    others = [(app, name) for app, name in leaves if app not in overrides]
-    return others + list(overrides.items())
-
-
-def _migrate(targets: list[tuple[str, str | None]]) -> MigrationExecutor:
-    executor = MigrationExecutor(connection)
-    executor.migrate(targets)
-    executor.loader.build_graph()  # what is applied now
-    return executor
 
 
 @pytest.fixture
 def before_the_move() -> Iterator[list[tuple[str, str]]]:
     """The database at the old heads (yielded); the latest migrations again afterwards."""
-    latest = MigrationExecutor(connection).loader.graph.leaf_nodes()
-    old = _targets(BEFORE)
+    latest = leaves()
+    old = targets_with(BEFORE)
     try:
-        _migrate(old)
+        migrate_to(old)
         yield [(app, name) for app, name in old if name is not None]
     finally:
-        _migrate(latest)
+        migrate_to(latest)
         ContentType.objects.clear_cache()
 
 
@@ -86,7 +74,7 @@ def test_rows_and_permissions_survive_the_move(before_the_move) -> None:
     permission = OldPermission.objects.get(content_type=content_type, codename="view_dailystats")
     OldGroup.objects.create(name="analysts").permissions.add(permission)
 
-    executor = _migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
+    executor = migrate_to(leaves())
 
     state = executor.loader.project_state().apps
     assert state.get_model("stats", "DailyStats")._meta.db_table == "shop_dailystats"
