@@ -31,7 +31,8 @@ pytestmark = [
 ]
 
 
-@pytest.fixture(scope="module")
+# Session-wide: on a pytest-xdist worker, tests of other modules may run in between.
+@pytest.fixture(scope="session")
 def judged() -> dict:
     paths = sorted(str(path) for path in CORPUS.rglob("*") if path.is_file())
     started = time.monotonic()
