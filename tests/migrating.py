@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from django.contrib.contenttypes.models import ContentType
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
@@ -22,3 +26,17 @@ def migrate_to(targets: list[tuple[str, str | None]]) -> MigrationExecutor:
     executor.migrate(targets)
     executor.loader.build_graph()  # what is applied now
     return executor
+
+
+@contextmanager
+def migrated_back(overrides: dict[str, str | None]) -> Iterator[list[tuple[str, str]]]:
+    """The database at older migrations (their targets yielded, for
+    ``loader.project_state``); every app's latest migrations again afterwards."""
+    latest = leaves()
+    old = targets_with(overrides)
+    try:
+        migrate_to(old)
+        yield [(app, name) for app, name in old if name is not None]
+    finally:
+        migrate_to(latest)
+        ContentType.objects.clear_cache()

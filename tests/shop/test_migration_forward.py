@@ -10,20 +10,15 @@ from django.db.migrations.executor import MigrationExecutor
 
 from shop.ledger import seller_balance
 from shop.models import LedgerEntry, SellerTransfer
-from tests.migrating import leaves, migrate_to, targets_with
+from tests.migrating import leaves, migrate_to, migrated_back
 
 BEFORE: dict[str, str | None] = {"shop": "0005_dashboard_moved_to_stats"}
 
 
 @pytest.fixture
 def before_pending_transfers() -> Iterator[list[tuple[str, str]]]:
-    latest = leaves()
-    old = targets_with(BEFORE)
-    try:
-        migrate_to(old)
-        yield [(app, name) for app, name in old if name is not None]
-    finally:
-        migrate_to(latest)
+    with migrated_back(BEFORE) as targets:
+        yield targets
 
 
 @pytest.mark.django_db(transaction=True)

@@ -19,7 +19,7 @@ from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
 from shop.stats.models import DailySource, DailyStats, ProductView, StatsBook
-from tests.migrating import leaves, migrate_to, targets_with
+from tests.migrating import leaves, migrate_to, migrated_back
 
 # Every app's latest migration before the move; "stats" did not exist.
 BEFORE: dict[str, str | None] = {"shop": "0004_dashboard", "stats": None}
@@ -28,15 +28,8 @@ TABLES = ["shop_productview", "shop_statsbook", "shop_dailystats", "shop_dailyso
 
 @pytest.fixture
 def before_the_move() -> Iterator[list[tuple[str, str]]]:
-    """The database at the old heads (yielded); the latest migrations again afterwards."""
-    latest = leaves()
-    old = targets_with(BEFORE)
-    try:
-        migrate_to(old)
-        yield [(app, name) for app, name in old if name is not None]
-    finally:
-        migrate_to(latest)
-        ContentType.objects.clear_cache()
+    with migrated_back(BEFORE) as targets:
+        yield targets
 
 
 @pytest.mark.django_db(transaction=True)
