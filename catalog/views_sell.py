@@ -41,7 +41,6 @@ from catalog.markdown import render_markdown
 from catalog.models import Asset, ImportJob, Product, Seller
 from catalog.services import CatalogError, assets, products, sellers
 
-
 RESEND_PAUSE = Rate(count=1, seconds=60)
 
 

@@ -197,7 +197,7 @@ def test_the_limit_holds_across_processes_sharing_redis():
         for _ in range(2)
     ]
     outputs = [worker.communicate(timeout=120) for worker in workers]
-    for worker, (out, err) in zip(workers, outputs, strict=True):
+    for worker, (_, err) in zip(workers, outputs, strict=True):
         assert worker.returncode == 0, err
     allowed = [int(out.strip().splitlines()[-1]) for out, _ in outputs]
     # Each alone would have let 50 through (100 in all) with per-process counting.
