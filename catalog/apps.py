@@ -6,6 +6,7 @@ class CatalogConfig(AppConfig):
     verbose_name = "Catalog"
 
     def ready(self) -> None:
+        from catalog import checks  # noqa: F401 - registers the system checks
         from catalog.seller_menu import seller_menu_add
 
         seller_menu_add(

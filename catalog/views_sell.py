@@ -13,7 +13,6 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
-from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -37,9 +36,12 @@ from catalog.forms import (
     SignupForm,
     add_service_error,
 )
+from catalog.limits import Limited, Rate, limit_hit, limited_response, mail_limit
 from catalog.markdown import render_markdown
 from catalog.models import Asset, ImportJob, Product, Seller
 from catalog.services import CatalogError, assets, products, sellers
+
+RESEND_PAUSE = Rate(count=1, seconds=60)
 
 
 def _seller(request: HttpRequest) -> Seller:
@@ -55,6 +57,14 @@ def signup(request: HttpRequest) -> HttpResponse:
         return redirect("catalog:sell_dashboard")
     form = SignupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
+        try:
+            # The verification mail goes to the address typed: counted before anything is made.
+            mail_limit(request=request, recipients=[form.cleaned_data["email"]])
+        except Limited as exc:
+            form.add_error(None, f"{exc.message} Please try again {exc.wait}.")
+            return limited_response(
+                request, exc, template="catalog/sell/signup.html", context={"form": form}
+            )
         try:
             seller = sellers.seller_signup(
                 email=form.cleaned_data["email"],
@@ -81,6 +91,13 @@ def start(request: HttpRequest) -> HttpResponse:
         pass
     form = SellerStartForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
+        try:
+            mail_limit(request=request, recipients=[getattr(request.user, "email", "")])
+        except Limited as exc:
+            form.add_error(None, f"{exc.message} Please try again {exc.wait}.")
+            return limited_response(
+                request, exc, template="catalog/sell/start.html", context={"form": form}
+            )
         try:
             sellers.seller_create(
                 user=request.user,  # type: ignore[arg-type]  # behind login_required
@@ -110,11 +127,20 @@ def verify_resend(request: HttpRequest) -> HttpResponse:
     seller = _seller(request)
     if seller.is_verified:
         return redirect("catalog:sell_dashboard")
-    if cache.add(f"verify-resend:{seller.pk}", 1, timeout=60):
-        sellers.seller_send_verification(seller=seller)
-        messages.success(request, f"A new link is on its way to {seller.user.email}.")
-    else:
+    try:
+        # A second click within the minute is a double click, not a lost mail.
+        limit_hit(
+            scope="verify-resend", subject=f"seller:{seller.pk}", rate=RESEND_PAUSE, message=""
+        )
+    except Limited:
         messages.warning(request, "A link was sent less than a minute ago; check your inbox.")
+        return redirect("catalog:sell_dashboard")
+    try:
+        mail_limit(request=request, recipients=[seller.user.email])
+    except Limited as exc:
+        return limited_response(request, exc)
+    sellers.seller_send_verification(seller=seller)
+    messages.success(request, f"A new link is on its way to {seller.user.email}.")
     return redirect("catalog:sell_dashboard")
 
 

@@ -15,7 +15,6 @@ from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.core import signing
-from django.core.cache import cache
 from django.core.mail import send_mail
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
@@ -26,6 +25,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from django_tasks import task
 
 from catalog.accounts import AccountError, account_create, email_normalize
+from catalog.limits import Limited, limited_response, mail_limit
 from delivery.models import Library
 from delivery.services import library_get_or_create
 
@@ -79,8 +79,11 @@ def claim_start(request: HttpRequest) -> HttpResponse:
     if not email:
         messages.error(request, "Your account has no email address to claim purchases with.")
         return redirect("delivery:library_account")
-    if cache.add(f"library-claim:{request.user.pk}", 1, timeout=60):
-        send_claim_link.enqueue(user_id=int(request.user.pk or 0), email=email)
+    try:
+        mail_limit(request=request, recipients=[email])
+    except Limited as exc:
+        return limited_response(request, exc)
+    send_claim_link.enqueue(user_id=int(request.user.pk or 0), email=email)
     return render(request, "delivery/claim_sent.html", {"email": email})
 
 
@@ -114,6 +117,14 @@ def signup(request: HttpRequest) -> HttpResponse:
     values = {"email": request.POST.get("email", "")}
     errors: dict[str, str] = {}
     if request.method == "POST":
+        try:
+            # The claim link goes to the address typed: counted before the account exists,
+            # so a refusal leaves nothing half made.
+            mail_limit(request=request, recipients=[values["email"]])
+        except Limited as exc:
+            return limited_response(
+                request, exc, template="registration/signup.html", context={"values": values}
+            )
         try:
             user = account_create(email=values["email"], password=request.POST.get("password", ""))
         except AccountError as exc:

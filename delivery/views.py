@@ -1,11 +1,9 @@
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Callable
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
@@ -16,6 +14,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from catalog.accounts import email_normalize
+from catalog.limits import Limited, client_ip, limited_response, mail_limit
 from catalog.models import Asset
 from delivery import access, selectors
 from delivery.models import Entitlement, Library
@@ -26,27 +25,8 @@ from delivery.tasks import send_library_link
 SESSION_TOKEN = "library_token"  # noqa: S105 - a session key, not a secret
 
 
-def _valid_ip(candidate: str) -> str | None:
-    try:
-        address = ipaddress.ip_address(candidate.strip())
-    except ValueError:
-        return None
-    # A zone (fe80::1%eth0) means nothing off this host, and PostgreSQL's inet refuses it.
-    return str(address).split("%", 1)[0]
-
-
 def _client_ip(request: HttpRequest) -> str | None:
-    """The buyer's address: the connection's own, or, behind
-    ``TRUSTED_PROXY_COUNT`` proxies, the one the outermost proxy saw."""
-    hops = settings.TRUSTED_PROXY_COUNT
-    if hops > 0:
-        # Each proxy appends what it saw; entries further left are client input.
-        forwarded = [
-            p for p in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if p.strip()
-        ]
-        if len(forwarded) >= hops:
-            return _valid_ip(forwarded[-hops])
-    return _valid_ip(request.META.get("REMOTE_ADDR", ""))
+    return client_ip(request)
 
 
 def _user_id(request: HttpRequest) -> int:
@@ -216,16 +196,6 @@ def download(request: HttpRequest, signed: str) -> HttpResponseBase:
     return serve_asset(request, granted.asset)
 
 
-def _rate_limited(key: str, limit: int, seconds: int) -> bool:
-    cache.add(key, 0, seconds)
-    try:
-        count = cache.incr(key)
-    except ValueError:
-        cache.set(key, 1, seconds)
-        count = 1
-    return count > limit
-
-
 @require_http_methods(["GET", "POST"])
 def library_request(request: HttpRequest) -> HttpResponse:
     """Lost the library link? Enter the email; the answer never says whether it bought."""
@@ -241,14 +211,12 @@ def library_request(request: HttpRequest) -> HttpResponse:
             {"error": "Enter a valid email address, like name@example.com.", "email": email},
             status=400,
         )
-    if _rate_limited(f"library-request:ip:{_client_ip(request)}", 10, 3600) or _rate_limited(
-        f"library-request:email:{email}", 3, 3600
-    ):
-        return render(
-            request,
-            "delivery/library_request.html",
-            {"error": "Too many requests. Please try again in an hour.", "email": email},
-            status=429,
+    try:
+        # Counted whether or not the address bought: the answer must not say.
+        mail_limit(request=request, recipients=[email])
+    except Limited as exc:
+        return limited_response(
+            request, exc, template="delivery/library_request.html", context={"email": email}
         )
     found = Library.objects.filter(email__iexact=email, entitlements__isnull=False).first()
     if found is not None:

@@ -52,6 +52,23 @@ def env_list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
 
+_RATE_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def env_rate(name: str, default: str) -> tuple[int, int]:
+    """A limit written ``COUNT/PERIOD`` (``10/15m``, ``5/1h``, ``100/1d``): (count, seconds)."""
+    raw = os.environ.get(name, default).strip().lower()
+    count, _, period = raw.partition("/")
+    number, unit = period[:-1], period[-1:]
+    if not (count.isascii() and count.isdigit() and number.isascii() and number.isdigit()):
+        number = ""
+    if not number or unit not in _RATE_UNITS or int(number) == 0 or len(raw) > 20:
+        raise ImproperlyConfigured(
+            f"{name} must be a count per period like 10/15m (s, m, h or d), not {raw!r}"
+        )
+    return int(count), int(number) * _RATE_UNITS[unit]
+
+
 def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
     value = os.environ.get(name, default).strip().lower()
     if value not in choices:
@@ -307,6 +324,43 @@ def _email_settings(url: str) -> dict[str, object]:
 globals().update(_email_settings(env_str("EMAIL_URL", "console://")))
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Échoppe <shop@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
+# --- Cache and limits -------------------------------------------------------
+
+
+def cache_settings(url: str) -> dict[str, dict[str, Any]]:
+    """Turn CACHE_URL (locmem://, redis://host:6379/0, rediss://...) into CACHES.
+
+    The limits (catalog/limits.py) count in this cache: with several web
+    processes it must be one they share, i.e. Redis.
+    """
+    if not url or url.startswith("locmem:"):
+        return {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    scheme = urlsplit(url).scheme
+    if scheme not in ("redis", "rediss", "unix"):
+        raise ImproperlyConfigured(
+            f"CACHE_URL must start with locmem://, redis://, rediss:// or unix://: {url!r}"
+        )
+    return {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": url,
+            "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "echoppe"),
+        }
+    }
+
+
+CACHES = cache_settings(env_str("CACHE_URL", "locmem://"))
+# Limits, as COUNT/PERIOD (s, m, h, d), counted in fixed windows in the cache.
+# Sign-in attempts per identifier typed (known or not) and per client address.
+LIMIT_LOGIN_ACCOUNT = env_rate("LIMIT_LOGIN_ACCOUNT", "10/15m")
+LIMIT_LOGIN_CLIENT = env_rate("LIMIT_LOGIN_CLIENT", "30/15m")
+# Discount codes typed at checkout, per client address.
+LIMIT_DISCOUNT_CODE = env_rate("LIMIT_DISCOUNT_CODE", "20/1h")
+# Mails a person can trigger (reset, verification, library link, claim, sign-up,
+# free receipts): per recipient address, and per sender (client address, account).
+LIMIT_MAIL_RECIPIENT = env_rate("LIMIT_MAIL_RECIPIENT", "5/1h")
+LIMIT_MAIL_SENDER = env_rate("LIMIT_MAIL_SENDER", "10/1h")
 
 # --- Background tasks -------------------------------------------------------
 

@@ -6,14 +6,19 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views.static import serve
 
+from catalog import views_accounts
+
+# The admin's login counts attempts like the site's own.
+admin.site.login_form = views_accounts.LimitedAdminAuthenticationForm
+
 urlpatterns = [
     path("admin/", admin.site.urls),
-    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/login/", views_accounts.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     # Forgotten passwords: Django's own views, with the templates in shop/templates/registration/.
     path(
         "accounts/password/reset/",
-        auth_views.PasswordResetView.as_view(),
+        views_accounts.PasswordResetView.as_view(),
         name="password_reset",
     ),
     path(

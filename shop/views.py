@@ -4,13 +4,17 @@ import logging
 
 from django.conf import settings
 from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from catalog.accounts import email_normalize
 from catalog.attribution import Attribution, attribution_from_form
+from catalog.limits import Limited, code_limit, limited_response, mail_limit
 from catalog.models import Product
 from catalog.selectors import VISIBLE_BY_URL
 from catalog.views import product_context
@@ -65,6 +69,27 @@ def _go_pay(request: HttpRequest, provider: PaymentProvider, order: Order) -> Ht
         )
 
 
+def _free_order_to(lines: list[OrderLine], *, email: str, code: str) -> str | None:
+    """The address a receipt goes to at once when these lines cost nothing."""
+    email = email_normalize(email)
+    try:
+        validate_email(email)
+        free = sum(p.unit_price for p in lines_price(lines=lines, code=code)) == 0
+    except (ValidationError, CheckoutError):
+        return None  # order_create says what is wrong
+    return email if free and lines else None
+
+
+def _limits(request: HttpRequest, *, lines: list[OrderLine], email: str, code: str) -> None:
+    """A typed code counts against the client's guesses; a free order's receipt is a
+    mail anyone could aim at any address, so it counts like every other such mail."""
+    if code.strip():
+        code_limit(request=request)
+    recipient = _free_order_to(lines, email=email, code=code)
+    if recipient is not None:
+        mail_limit(request=request, recipients=[recipient])
+
+
 def _place_order(
     request: HttpRequest,
     *,
@@ -73,11 +98,15 @@ def _place_order(
     code: str,
     attribution: Attribution,
 ) -> tuple[HttpResponse | None, CheckoutError | None, int]:
-    """Create the order and send the buyer on; or say what is wrong with the form."""
+    """Create the order and send the buyer on; or say what is wrong with the form.
+
+    Raises :class:`Limited` before anything is written when a limit is reached.
+    """
     try:
         provider = get_provider()
     except PaymentsUnavailable as exc:
         return None, CheckoutError(str(exc)), 503
+    _limits(request, lines=lines, email=email, code=code)
     try:
         order = order_create(
             lines=lines,
@@ -109,13 +138,21 @@ def checkout(request: HttpRequest, product_id: int) -> HttpResponse:
         "code": request.POST.get("code", ""),
     }
     attribution = attribution_from_form(request.POST)
-    response, error, status = _place_order(
-        request,
-        lines=[OrderLine(product, values["amount"])],
-        email=values["email"],
-        code=values["code"],
-        attribution=attribution,
-    )
+    try:
+        response, error, status = _place_order(
+            request,
+            lines=[OrderLine(product, values["amount"])],
+            email=values["email"],
+            code=values["code"],
+            attribution=attribution,
+        )
+    except Limited as exc:
+        message = f"{exc.message} Please try again {exc.wait}."
+        field = "code" if exc.scope == "discount-code" else "form"
+        context = product_context(
+            product, form_values=values, errors={field: message}, attribution=attribution
+        )
+        return limited_response(request, exc, template="catalog/product.html", context=context)
     if response is not None:
         return response
     assert error is not None
@@ -182,14 +219,20 @@ def cart(request: HttpRequest) -> HttpResponse:
         values["email"] = getattr(request.user, "email", "")
     error: CheckoutError | None = None
     status = 200
+    limited: Limited | None = None
     if request.method == "POST":
-        response, error, status = _place_order(
-            request,
-            lines=lines,
-            email=values["email"],
-            code=values["code"],
-            attribution=basket.attribution,
-        )
+        try:
+            response, error, status = _place_order(
+                request,
+                lines=lines,
+                email=values["email"],
+                code=values["code"],
+                attribution=basket.attribution,
+            )
+        except Limited as exc:
+            limited, response, status = exc, None, 429
+            field = "code" if exc.scope == "discount-code" else "form"
+            error = CheckoutError(f"{exc.message} Please try again {exc.wait}.", field)
         if response is not None:
             if status == 302:
                 basket.clear()
@@ -213,6 +256,8 @@ def cart(request: HttpRequest) -> HttpResponse:
         "price_error": price_error,
         "form_key": checkout_key_new(),
     }
+    if limited is not None:
+        return limited_response(request, limited, template="shop/cart.html", context=context)
     return render(request, "shop/cart.html", context, status=status)
 
 

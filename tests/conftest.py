@@ -29,3 +29,23 @@ def product(db: None) -> Product:
 @pytest.fixture
 def pdf_asset(product: Product) -> Asset:
     return add_file(product, pdf_bytes(bytes(range(256)) * 40), "Ñotes – été.pdf")
+
+
+class LimitClock:
+    """The limiter's clock, at the start of an hour; ``advance`` moves it on."""
+
+    def __init__(self) -> None:
+        self.at = 1_800_000_000.0  # a multiple of every window the limits use
+
+    def __call__(self) -> float:
+        return self.at
+
+    def advance(self, seconds: float) -> None:
+        self.at += seconds
+
+
+@pytest.fixture
+def limit_clock(monkeypatch: pytest.MonkeyPatch) -> LimitClock:
+    clock = LimitClock()
+    monkeypatch.setattr("catalog.limits.now", clock)
+    return clock

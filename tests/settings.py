@@ -52,3 +52,6 @@ WHITENOISE_AUTOREFRESH = True
 # pytest captures log records itself; a console handler would hold on to the
 # stderr of the moment Django started and fail once pytest swaps it.
 LOGGING = {"version": 1, "disable_existing_loggers": False}
+# The suite counts limits in this process whatever CACHE_URL says; only the
+# cross-process test talks to Redis, by its own settings.
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from django.core import mail
+from django.test import override_settings
 from django.urls import reverse
 
 from delivery import access
@@ -88,13 +89,16 @@ def test_a_lost_link_is_emailed_without_saying_whether_the_email_bought(
     assert "/library/" in mail.outbox[0].body
 
 
-def test_lost_link_requests_are_rate_limited(client, bought, django_capture_on_commit_callbacks):
+@override_settings(LIMIT_MAIL_RECIPIENT=(3, 3600))
+def test_lost_link_requests_are_rate_limited(
+    client, bought, django_capture_on_commit_callbacks, limit_clock
+):
     with django_capture_on_commit_callbacks(execute=True):
-        statuses = [
-            client.post("/library/lost/", {"email": "fan@example.com"}).status_code
-            for _ in range(5)
-        ]
-    assert statuses == [200, 200, 200, 429, 429]
+        answers = [client.post("/library/lost/", {"email": "fan@example.com"}) for _ in range(5)]
+    assert [r.status_code for r in answers] == [200, 200, 200, 429, 429]
+    assert answers[3]["Retry-After"] == "3600"
+    assert "Too many emails" in answers[3].content.decode()
+    assert 'value="fan@example.com"' in answers[3].content.decode()
     assert len(mail.outbox) == 3
 
 
