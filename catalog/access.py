@@ -22,6 +22,7 @@ from django.http import Http404, HttpRequest, HttpResponseBase
 from django.shortcuts import redirect
 
 from catalog.models import Asset, ImportJob, Product, Seller, UploadSession
+from catalog.money import CountError, parse_count
 
 
 class NotOwned(Http404):
@@ -74,10 +75,9 @@ def seller_required(view: View) -> View:
 def _id(value: object) -> int:
     """A usable primary key, or 0 (which matches nothing)."""
     try:
-        number = int(str(value))
-    except (TypeError, ValueError):
+        return parse_count(value, minimum=1, maximum=2**63 - 1)
+    except CountError:
         return 0
-    return number if 0 < number < 2**63 else 0
 
 
 Who = AbstractBaseUser | AnonymousUser | HttpRequest

@@ -16,7 +16,7 @@ from PIL import Image, UnidentifiedImageError
 
 from catalog.currencies import CURRENCIES
 from catalog.models import Asset, Product, Seller
-from catalog.money import AmountError, parse_amount, to_decimal_string
+from catalog.money import TYPED_MAX_CHARS, AmountError, parse_amount, to_decimal_string
 from catalog.services import CatalogError
 
 IMAGE_MAX_BYTES = 10 * 1024 * 1024
@@ -138,12 +138,13 @@ class SellerProfileForm(forms.Form):
 
 
 def _amount_field(label: str, help_text: str) -> forms.CharField:
-    """An optional amount typed as the buyer would write it (9, 12.50, 12,50); parsed later."""
+    """An optional amount typed as the buyer would write it (9, 12.50, 12,50); parsed later,
+    by ``parse_amount``, whose messages (a length limit included) say how to write it."""
     return forms.CharField(
         label=label,
         required=False,
-        max_length=20,
-        widget=forms.TextInput(attrs={"inputmode": "decimal"}),
+        strip=False,
+        widget=forms.TextInput(attrs={"inputmode": "decimal", "maxlength": TYPED_MAX_CHARS}),
         help_text=help_text,
     )
 

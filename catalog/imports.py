@@ -10,7 +10,8 @@ title              required
 kind               ebook, music, video or bundle (required)
 pricing            fixed, pwyw (pay what you want) or free; default fixed
 price              the price (fixed) or the minimum (pwyw), in the currency's
-                   usual units: ``9.99``
+                   usual units: ``9.99`` (digits, one ``.`` or ``,`` for
+                   decimals, no thousands separator; see ``catalog.money``)
 suggested_price    pwyw only: the amount pre-filled for buyers
 currency           ISO code; default the seller's
 files              the files buyers get, ``;``-separated paths relative to
@@ -160,7 +161,10 @@ def _read_manifest(path: Path) -> list[dict[str, Any]]:
         raise ImportRefused(f"{path.name} is not UTF-8 text: save it as UTF-8.") from None
     if path.suffix == ".json":
         try:
-            data = json.loads(text)
+            # Numbers stay the text they were written as: a price is then read by
+            # parse_amount like a typed one (9.99 exact, 1e999999 refused, not inf),
+            # and a 10,000-digit integer is never converted.
+            data = json.loads(text, parse_int=str, parse_float=str, parse_constant=str)
         except json.JSONDecodeError as exc:
             raise ImportRefused(
                 f"{path.name} is not valid JSON (line {exc.lineno}: {exc.msg})."

@@ -1,13 +1,36 @@
-"""Money as integer minor units with an ISO 4217 currency.
+"""Money as integer minor units with an ISO 4217 currency, and the one parser of
+every number a person types into the shop.
 
 Amounts never pass through floats: a price is typed by a person as a decimal
 string, parsed into minor units here, and formatted back here.
+
+What the parsers take (``parse_amount``, ``parse_percent``, ``parse_count``):
+
+* ASCII digits ``0``-``9`` only: ``²``, Arabic-Indic or full-width digits are
+  refused, although ``int()`` and ``Decimal()`` would read some of them;
+* for amounts and percentages, one decimal separator, ``.`` or ``,`` (``12.50``
+  and ``12,50`` are the same), with no more decimals than the currency has
+  (EUR 2, JPY 0, KWD 3); for counts, none;
+* no thousands separators, no sign, no exponent (``1e3``, ``10^30``), no
+  ``NaN`` or ``Infinity``: each is refused with a message saying how to write it;
+* at most ``TYPED_MAX_CHARS`` characters, checked before anything else, and a
+  ceiling (``settings.AMOUNT_MAX_MINOR`` for amounts, the caller's for counts):
+  the text is matched by a regular expression of bounded length and converted
+  with ``int()`` on at most a few digits, never with ``Decimal``, so the work
+  done for a hostile input is as small as for ``12.50``.
+
+A refusal raises ``AmountError`` or ``CountError`` (both ``NumberError``, a
+``ValueError``) whose message is meant for the person who typed it.
 """
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
+
+from django.conf import settings
 
 # Currencies whose minor unit is not the cent (ISO 4217 exponent).
 _EXPONENTS = {
@@ -17,15 +40,37 @@ _EXPONENTS = {
 }  # fmt: skip
 _SYMBOLS = {"EUR": "€", "USD": "$", "GBP": "£", "JPY": "¥", "CHF": "CHF ", "CAD": "CA$"}
 
-MAX_AMOUNT = 10**9  # minor units; far above any digital good, far below overflow
+# Stripe charges at most 99,999,999 minor units in most currencies; the setting
+# AMOUNT_MAX_MINOR lowers (or, for a provider that allows it, raises) that.
+DEFAULT_AMOUNT_MAX_MINOR = 99_999_999
+# Longer than any amount or count a person means: refused before it is read.
+TYPED_MAX_CHARS = 32
+# Spaces, apostrophes and underscores people (and Python) put between thousands.
+_GROUPING = " \u00a0\u202f\u2009'’_"
+_DECIMAL = re.compile(r"([0-9]*)(?:[.,]([0-9]*))?")
+_DIGITS = re.compile(r"[0-9]+")
+_POWER = re.compile(r"[0-9.,]*[0-9][.,]?\s*(?:[eE]|\^|\*\*|×\s*10)\s*[-+]?[0-9]*")
 
 
-class AmountError(ValueError):
+class NumberError(ValueError):
+    """A typed number the shop does not take; the message says how to write it."""
+
+
+class AmountError(NumberError):
     """A typed amount that is not a valid price."""
+
+
+class CountError(NumberError):
+    """A typed count (uses, pages, bytes...) that is not a whole number in range."""
 
 
 def exponent(currency: str) -> int:
     return _EXPONENTS.get(currency.upper(), 2)
+
+
+def amount_max_minor() -> int:
+    """The largest amount the payment provider can charge, in minor units."""
+    return int(getattr(settings, "AMOUNT_MAX_MINOR", DEFAULT_AMOUNT_MAX_MINOR))
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,31 +99,136 @@ def to_decimal_string(amount: int, currency: str) -> str:
     return f"{Decimal(amount).scaleb(-exp):.{exp}f}"
 
 
-def parse_amount(text: str, currency: str) -> int:
-    """Parse a typed price ('12', '12.5', '12,50', '€12.50') into minor units."""
-    cleaned = (text or "").strip()
-    for symbol in (*_SYMBOLS.values(), currency.upper()):
-        cleaned = cleaned.replace(symbol.strip(), "")
-    cleaned = cleaned.replace(" ", "").replace("\u00a0", "")
-    if cleaned.count(",") == 1 and "." not in cleaned:
-        cleaned = cleaned.replace(",", ".")
-    if not cleaned:
-        raise AmountError("Enter an amount.")
-    try:
-        value = Decimal(cleaned)
-    except InvalidOperation:
-        raise AmountError(f"“{text}” is not an amount.") from None
-    if not value.is_finite():
-        raise AmountError(f"“{text}” is not an amount.")
-    if value < 0:
-        raise AmountError("The amount cannot be negative.")
-    exp = exponent(currency)
-    minor = value.scaleb(exp)
-    if minor != minor.to_integral_value():
-        raise AmountError(
-            f"{currency.upper()} amounts have at most {exp} decimal place{'s' if exp != 1 else ''}."
+def _typed(value: object, error: type[NumberError], example: str) -> str:
+    """The typed text, stripped, once its length is known to be small."""
+    if value is None:
+        return ""
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise error(f"Write it with digits, like {example}.")
+    if isinstance(value, int):
+        # A JSON number: bounded by its bit length before any conversion to text.
+        if value.bit_length() > 96:
+            raise error(f"That number is far too large; write it with digits, like {example}.")
+        value = str(value)
+    elif isinstance(value, float):
+        value = repr(value)  # 'inf', 'nan' and '1e+16' are then refused like typed ones
+    if len(value) > TYPED_MAX_CHARS:
+        raise error(f"That is too long for a number: write it with digits, like {example}.")
+    return value.strip()
+
+
+def _refuse_lookalikes(text: str, error: type[NumberError], example: str, noun: str) -> None:
+    """The mistakes worth their own message, checked on at most TYPED_MAX_CHARS characters."""
+    for char in text:
+        if not char.isascii() and (char.isnumeric() or unicodedata.category(char) == "Nd"):
+            raise error(f"Write the {noun} with the digits 0 to 9, like {example}.")
+    if text[:1] in ("-", "−", "–"):
+        raise error(f"The {noun} cannot be negative.")
+    if _POWER.fullmatch(text):
+        raise error(f"Write the {noun} in full with digits, without an exponent: 1000, not 1e3.")
+
+
+def _parse_decimal(
+    text: str, places: int, error: type[NumberError], example: str, grouped: str, noun: str
+) -> int:
+    """``text`` (already stripped and short) as an integer count of 10**-places."""
+    _refuse_lookalikes(text, error, example, noun)
+    separators = sum(text.count(c) for c in ".,")
+    if separators > 1 or any(c in _GROUPING for c in text):
+        raise error(
+            f"“{text}” looks like it has a thousands separator: leave it out and use at most "
+            f"one . or , for decimals, like {grouped}."
         )
-    result = int(minor)
-    if result > MAX_AMOUNT:
-        raise AmountError("That amount is too large.")
-    return result
+    match = _DECIMAL.fullmatch(text)
+    if match is None or not (match[1] or match[2]):
+        raise error(f"Write the {noun} with digits, like {example}.")
+    whole, fraction = match[1].lstrip("0"), match[2] or ""
+    if len(fraction) == 3 and places != 3:
+        digits = (whole + fraction).lstrip("0") or "0"
+        rule = (
+            f"at most {places} decimal{'s' if places != 1 else ''}, like {example}"
+            if places
+            else f"whole numbers, like {example}"
+        )
+        raise error(
+            f"Write “{text}” without a thousands separator, as {digits}; {noun}s have {rule}."
+        )
+    if len(fraction) == 3 and "," in text:
+        # 1,000 in a currency of three decimals: one, or one thousand?
+        raise error(f"“{text}” could mean two amounts: write {text.replace(',', '.')} or "
+                    f"{text.replace(',', '')} instead.")  # fmt: skip
+    if len(fraction) > places and fraction[places:].strip("0"):
+        raise error(
+            f"Use at most {places} decimal{'s' if places != 1 else ''}, like {example}."
+            if places
+            else f"Write a whole number, like {example}."
+        )
+    if len(whole) > 18:
+        return 10**30  # bigger than any ceiling; not converted digit by digit
+    return int(whole or "0") * 10**places + int(fraction[:places].ljust(places, "0") or "0")
+
+
+def _strip_currency(text: str, currency: str) -> str:
+    for mark in (_SYMBOLS.get(currency, "").strip(), currency):
+        if mark and text.startswith(mark):
+            text = text[len(mark) :].strip()
+        if mark and text.endswith(mark):
+            text = text[: -len(mark)].strip()
+    return text
+
+
+def parse_amount(value: object, currency: str, *, maximum: int | None = None) -> int:
+    """A typed price (``12``, ``12.5``, ``12,50``, ``€12.50``) in minor units, from 0 to
+    ``maximum`` (by default the provider's ceiling, ``settings.AMOUNT_MAX_MINOR``)."""
+    currency = currency.upper()
+    places = exponent(currency)
+    example = to_decimal_string(1250 * 10 ** max(places - 2, 0), currency)
+    grouped = to_decimal_string(
+        1000 * 10**places + (50 * 10 ** (places - 2) if places else 0), currency
+    )
+    text = _strip_currency(_typed(value, AmountError, example), currency)
+    if not text:
+        raise AmountError("Enter an amount.")
+    minor = _parse_decimal(text, places, AmountError, example, grouped, "amount")
+    ceiling = amount_max_minor() if maximum is None else maximum
+    if minor > ceiling:
+        raise AmountError(f"At most {format_money(ceiling, currency)}.")
+    return minor
+
+
+def parse_percent(value: object) -> int:
+    """A typed percentage (``25``, ``12.5``, ``12,5 %``) in basis points, from 0 to 10,000."""
+    text = _typed(value, AmountError, "25").removesuffix("%").strip()
+    if not text:
+        raise AmountError("Enter a percentage.")
+    points = _parse_decimal(text, 2, AmountError, "25", "25", "percentage")
+    if points > 10_000:
+        raise AmountError("A percentage goes up to 100.")
+    return points
+
+
+def parse_count(value: object, *, maximum: int, minimum: int = 0, unit: str = "") -> int:
+    """A typed whole number (uses, a page, bytes) from ``minimum`` to ``maximum``.
+
+    ``value`` is the text a person typed or a JSON integer; ``unit`` names what
+    is counted in the messages ("uses" gives "At most 1,000 uses.").
+    """
+    units = f" {unit}" if unit else ""
+    text = _typed(value, CountError, "12")
+    if not text:
+        raise CountError("Enter a whole number.")
+    _refuse_lookalikes(text, CountError, "12", "number")
+    if _DIGITS.fullmatch(text) is None:
+        if re.fullmatch(r"[0-9]{1,3}(?:[.,' \u00a0\u202f\u2009’_][0-9]{3})+", text):
+            grouped = re.sub(r"[^0-9]", "", text)
+            raise CountError(f"Write {grouped} without a thousands separator.")
+        if re.fullmatch(r"[0-9]*[.,][0-9]*", text):
+            raise CountError("Enter a whole number, like 12.")
+        raise CountError("Write a whole number with the digits 0 to 9, like 12.")
+    digits = text.lstrip("0") or "0"
+    number = 10**30 if len(digits) > len(str(maximum)) else int(digits)
+    if number > maximum:
+        raise CountError(f"At most {maximum:,}{units}.")
+    if number < minimum:
+        raise CountError(f"At least {minimum:,}.")
+    return number

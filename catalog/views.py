@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import secrets
 
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
@@ -10,11 +9,17 @@ from catalog import selectors
 from catalog.attribution import attribution_from_request
 from catalog.models import Product
 from catalog.money import to_decimal_string
+from catalog.paging import page_of
 
 
 def home(request: HttpRequest) -> HttpResponse:
-    page = Paginator(selectors.products_listed(), 24).get_page(request.GET.get("page"))
-    return render(request, "catalog/home.html", {"page": page})
+    page, error = page_of(selectors.products_listed(), 24, request.GET.get("page"))
+    return render(
+        request,
+        "catalog/home.html",
+        {"page": page, "page_error": error},
+        status=400 if error else 200,
+    )
 
 
 def seller(request: HttpRequest, seller: str) -> HttpResponse:

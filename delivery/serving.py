@@ -27,7 +27,8 @@ from catalog.media import safe_filename
 from catalog.models import Asset
 
 CHUNK = 256 * 1024
-_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+# ASCII digits, at most 19 of them: a longer number is no range (never an int() of 5,000 digits).
+_RANGE = re.compile(r"^bytes=([0-9]{0,19})-([0-9]{0,19})$")
 
 
 def _disposition(asset: Asset) -> str:

@@ -6,7 +6,7 @@ import re
 import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -19,13 +19,17 @@ from django.utils import timezone
 from catalog.accounts import email_normalize
 from catalog.attribution import Attribution
 from catalog.models import Product
-from catalog.money import AmountError, format_money, parse_amount
+from catalog.money import AmountError, amount_max_minor, format_money, parse_amount, parse_percent
 from delivery.services import entitlement_grant, entitlement_revoke
 from shop import ledger
 from shop.models import DiscountCode, Order, OrderItem, Refund
 from shop.tasks import send_receipt, send_sale_notifications
 
 CHECKOUT_KEY = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+# Ceilings of what a seller types into a discount code.
+DISCOUNT_MAX_USES = 1_000_000
+DISCOUNT_MAX_DAYS = 10 * 366
+MAX_PRODUCTS_PER_CODE = 1000
 
 
 class FieldError(Exception):
@@ -174,6 +178,13 @@ def lines_price(*, lines: Sequence[OrderLine], code: str = "") -> list[PricedLin
         priced.append(PricedLine(line.product, list_price, off, applied if off else None))
     if codes and not any(p.discount_code for p in priced):
         raise CheckoutError(f"The code “{code.strip()}” does not apply to these products.", "code")
+    ceiling = amount_max_minor()
+    if sum(p.unit_price for p in priced) > ceiling:
+        # The provider charges an order at once: its total has the same ceiling as one amount.
+        raise CheckoutError(
+            f"One order can come to at most {format_money(ceiling, currency)}: "
+            "buy these products in two orders."
+        )
     return priced
 
 
@@ -529,7 +540,7 @@ def discount_code_create(
         raise DiscountCodeError("Choose a percentage or a fixed amount.", "kind")
     try:
         if kind == DiscountCode.Kind.PERCENT:
-            value = _percent(value_text)
+            value = parse_percent(value_text)
         else:
             value = parse_amount(value_text, currency)
     except AmountError as exc:
@@ -540,8 +551,20 @@ def discount_code_create(
         raise DiscountCodeError(
             "Allow at least one use, or leave it empty for no limit.", "max_uses"
         )
+    if max_uses is not None and max_uses > DISCOUNT_MAX_USES:
+        raise DiscountCodeError(
+            f"At most {DISCOUNT_MAX_USES:,} uses, or leave it empty for no limit.", "max_uses"
+        )
     if expires_at is not None and expires_at <= timezone.now():
         raise DiscountCodeError("The expiry date is in the past.", "expires_at")
+    if expires_at is not None and expires_at > timezone.now() + timedelta(days=DISCOUNT_MAX_DAYS):
+        raise DiscountCodeError(
+            "Choose an expiry date within ten years, or leave it empty for none.", "expires_at"
+        )
+    if len(product_ids) > MAX_PRODUCTS_PER_CODE:
+        raise DiscountCodeError(
+            f"Pick at most {MAX_PRODUCTS_PER_CODE:,} products, or none for all of them.", "products"
+        )
     own = list(Product.objects.filter(seller_id=seller_id, pk__in=product_ids))
     if len(own) != len(set(product_ids)):
         raise DiscountCodeError("Pick products from your own shop.", "products")
@@ -556,14 +579,6 @@ def discount_code_create(
         )
         discount.products.set(own)
     return discount
-
-
-def _percent(text: str) -> int:
-    """'25' or '12.5' percent, as basis points."""
-    value = parse_amount(text.replace("%", ""), "EUR")  # two decimals: hundredths of a percent
-    if value > 10_000:
-        raise AmountError("A percentage goes up to 100.")
-    return value
 
 
 @transaction.atomic

@@ -381,6 +381,9 @@ STORE_CURRENCY = env_str("STORE_CURRENCY", "EUR").upper()
 # Platform fee per order item: basis points of the price, plus a fixed amount in minor units.
 PLATFORM_FEE_BASIS_POINTS = env_int("PLATFORM_FEE_BASIS_POINTS", 500)
 PLATFORM_FEE_FIXED = env_int("PLATFORM_FEE_FIXED", 0)
+# The largest amount (and order total) anyone may type or pay, in minor units: what
+# the payment provider can charge (Stripe: 99,999,999 in most currencies).
+AMOUNT_MAX_MINOR = env_int("AMOUNT_MAX_MINOR", 99_999_999)
 PAYMENT_PROVIDER = env_choice("PAYMENT_PROVIDER", "test", ("test", "stripe"))
 # The test-mode provider takes no money; off DEBUG it must be switched on by hand.
 TEST_PAYMENTS_ENABLED = env_bool("TEST_PAYMENTS_ENABLED", DEBUG)

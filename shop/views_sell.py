@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, time
 
 from django.conf import settings
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -14,12 +14,15 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from catalog.access import seller_required
-from catalog.money import AmountError, parse_amount, to_decimal_string
+from catalog.money import AmountError, CountError, parse_amount, parse_count, to_decimal_string
+from catalog.paging import page_of
 from shop.access import access_code_for_seller, access_item_for_seller, access_seller
 from shop.ledger import seller_balance
 from shop.models import DiscountCode, OrderItem, PayoutAccount, SellerTransfer
 from shop.payments import stripe_api
 from shop.services import (
+    DISCOUNT_MAX_USES,
+    MAX_PRODUCTS_PER_CODE,
     DiscountCodeError,
     RefundError,
     discount_code_create,
@@ -36,8 +39,13 @@ def sales(request: HttpRequest) -> HttpResponse:
         .select_related("order", "product")
         .order_by("-order__paid_at", "-pk")
     )
-    page = Paginator(items, 50).get_page(request.GET.get("page"))
-    return render(request, "shop/sell/sales.html", {"seller": seller, "page": page})
+    page, error = page_of(items, 50, request.GET.get("page"))
+    return render(
+        request,
+        "shop/sell/sales.html",
+        {"seller": seller, "page": page, "page_error": error},
+        status=400 if error else 200,
+    )
 
 
 @seller_required
@@ -145,12 +153,14 @@ def codes(request: HttpRequest) -> HttpResponse:
     values = {
         key: request.POST.get(key, "") for key in ("code", "kind", "value", "expires", "max_uses")
     }
-    chosen = [int(p) for p in request.POST.getlist("products") if p.isdigit()]
+    chosen, unknown = _product_ids(request.POST.getlist("products"))
     errors: dict[str, str] = {}
     if request.method == "POST":
         try:
+            if unknown:
+                raise DiscountCodeError("Pick products from your own shop.", "products")
             expires = _parse_date(values["expires"], "expires_at")
-            max_uses = _parse_count(values["max_uses"])
+            max_uses = _parse_max_uses(values["max_uses"])
             discount_code_create(
                 seller_id=seller.pk,
                 code=values["code"],
@@ -184,23 +194,43 @@ def codes(request: HttpRequest) -> HttpResponse:
     )
 
 
+_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def _product_ids(typed: list[str]) -> tuple[list[int], bool]:
+    """The product ids ticked, and whether any of them was not an id at all."""
+    ids, unknown = [], False
+    for text in typed[:MAX_PRODUCTS_PER_CODE]:
+        try:
+            ids.append(parse_count(text, minimum=1, maximum=2**63 - 1))
+        except CountError:
+            unknown = True
+    return ids, unknown or len(typed) > MAX_PRODUCTS_PER_CODE
+
+
 def _parse_date(text: str, field: str) -> datetime | None:
-    if not text.strip():
+    text = text.strip()
+    if not text:
         return None
     try:
-        day = date.fromisoformat(text.strip())
+        if len(text) > 10 or not _DAY.fullmatch(text):
+            raise ValueError(text)
+        day = date.fromisoformat(text)
     except ValueError:
-        raise DiscountCodeError("Enter the date as YYYY-MM-DD.", field) from None
+        raise DiscountCodeError("Enter the date as YYYY-MM-DD, like 2026-12-31.", field) from None
     # The code works through the whole of that day in the shop's time zone.
     return timezone.make_aware(datetime.combine(day, time.max))
 
 
-def _parse_count(text: str) -> int | None:
+def _parse_max_uses(text: str) -> int | None:
     if not text.strip():
         return None
-    if not text.strip().isdigit():
-        raise DiscountCodeError("Enter a whole number of uses, or leave it empty.", "max_uses")
-    return int(text)
+    try:
+        return parse_count(text, minimum=1, maximum=DISCOUNT_MAX_USES, unit="uses")
+    except CountError as exc:
+        raise DiscountCodeError(
+            f"{exc} Enter a whole number of uses, or leave it empty for no limit.", "max_uses"
+        ) from None
 
 
 @seller_required

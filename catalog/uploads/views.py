@@ -22,9 +22,14 @@ from catalog.access import (
     request_seller,
 )
 from catalog.models import Asset, UploadSession
+from catalog.money import CountError, parse_count
 from catalog.services import CatalogError
 from catalog.uploads import services
 from catalog.uploads.base import CHUNK_BYTES, UploadError
+
+# Sizes and offsets as JavaScript counts them (Number.MAX_SAFE_INTEGER); the
+# services refuse what is above UPLOAD_MAX_BYTES with their own message.
+MAX_BYTES_TYPED = 2**53 - 1
 
 
 def api(view: View) -> View:
@@ -87,9 +92,10 @@ def upload_create(request: HttpRequest) -> HttpResponse:
     data = _json_body(request)
     product = access_product_for_seller(request, data.get("product"))
     try:
-        size = int(data.get("size"))  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        raise CatalogError("Give the file's size in bytes.") from None
+        # The browser's File.size: a JSON integer (or its digits); never a float, never inf.
+        size = parse_count(data.get("size"), maximum=MAX_BYTES_TYPED, unit="bytes")
+    except CountError as exc:
+        raise CatalogError(f"Give the file's size in bytes: {exc}") from None
     upload = services.upload_create(
         seller=product.seller,
         product=product,
@@ -109,9 +115,9 @@ def upload_detail(request: HttpRequest, upload_id: str) -> HttpResponse:
         return HttpResponse(status=204)
     if request.method == "PATCH":
         try:
-            offset = int(request.headers.get("Upload-Offset", ""))
-            length = int(request.META.get("CONTENT_LENGTH") or 0)
-        except ValueError:
+            offset = parse_count(request.headers.get("Upload-Offset", ""), maximum=MAX_BYTES_TYPED)
+            length = parse_count(request.META.get("CONTENT_LENGTH") or "0", maximum=MAX_BYTES_TYPED)
+        except CountError:
             raise CatalogError("Send Upload-Offset and Content-Length as whole numbers.") from None
         if length > CHUNK_BYTES * 4:
             raise CatalogError("Chunks up to 32 MiB, please.", status=413)
@@ -130,7 +136,9 @@ def upload_detail(request: HttpRequest, upload_id: str) -> HttpResponse:
 def upload_parts(request: HttpRequest, upload_id: str) -> HttpResponse:
     upload = access_upload_for_seller(request, upload_id)
     numbers = _json_body(request).get("numbers")
-    if not isinstance(numbers, list) or not all(isinstance(n, int) for n in numbers):
+    if not isinstance(numbers, list) or not all(
+        isinstance(n, int) and not isinstance(n, bool) for n in numbers
+    ):
         raise CatalogError("Send the part numbers as a list of whole numbers.")
     urls = services.upload_presign(upload=upload, numbers=numbers)
     return JsonResponse(

@@ -182,7 +182,9 @@ def test_files_above_the_limit_are_refused_before_any_byte(seller_client, draft,
 def test_malformed_requests_get_a_clear_answer_not_a_500(seller_client, draft, body, message):
     if b"lots" in body:
         body = json.dumps({"product": draft.pk, "size": "lots"}).encode()
-        message = "Give the file's size in bytes."
+        message = (
+            "Give the file's size in bytes: Write a whole number with the digits 0 to 9, like 12."
+        )
     response = seller_client.post(
         reverse("catalog:sell_upload_create"), body, content_type="application/json"
     )
