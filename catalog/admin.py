@@ -8,6 +8,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.forms import BaseInlineFormSet
 from django.http import HttpRequest
 
+from catalog.admin_numbers import ParsedNumbersAdmin
 from catalog.inspection.types import MediaRefused
 from catalog.media import safe_filename
 from catalog.models import Asset, Product, Seller
@@ -73,7 +74,8 @@ class AssetInline(admin.TabularInline):
 
 
 @admin.register(Product)
-class ProductAdmin(admin.ModelAdmin):
+class ProductAdmin(ParsedNumbersAdmin):
+    money_fields = ("price", "suggested_price")
     list_display = ["title", "seller", "kind", "pricing", "price", "currency", "status"]
     list_filter = ["status", "kind", "pricing"]
     search_fields = ["title", "slug", "seller__display_name"]

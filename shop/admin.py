@@ -2,6 +2,7 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from catalog.admin_numbers import ParsedNumbersAdmin
 from shop.models import (
     DiscountCode,
     LedgerEntry,
@@ -77,7 +78,8 @@ class PaymentEventAdmin(admin.ModelAdmin):
 
 
 @admin.register(DiscountCode)
-class DiscountCodeAdmin(admin.ModelAdmin):
+class DiscountCodeAdmin(ParsedNumbersAdmin):
+    money_fields = ("value",)
     list_display = [
         "code",
         "seller",
