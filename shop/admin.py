@@ -42,6 +42,7 @@ class OrderAdmin(admin.ModelAdmin):
         "total",
         "currency",
         "flagged",
+        "flag_reason",
         "created_at",
     ]
     list_filter = ["status", "provider", "flagged"]

@@ -267,6 +267,8 @@ def stripe_webhook(request: HttpRequest) -> HttpResponse:
         )
     except stripe_api.WebhookSignatureInvalid:
         return HttpResponseBadRequest("invalid signature", content_type="text/plain")
+    except stripe_api.WebhookEventMalformed as exc:
+        return HttpResponseBadRequest(f"malformed event: {exc}", content_type="text/plain")
     return HttpResponse(outcome, content_type="text/plain")
 
 
