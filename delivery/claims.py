@@ -26,6 +26,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from django_tasks import task
 
 from catalog.accounts import AccountError, account_create, email_normalize
+from catalog.headers import bearer_token_page
 from delivery.models import Library
 from delivery.services import library_get_or_create
 
@@ -84,6 +85,7 @@ def claim_start(request: HttpRequest) -> HttpResponse:
     return render(request, "delivery/claim_sent.html", {"email": email})
 
 
+@bearer_token_page
 @login_required
 def claim_finish(request: HttpRequest, token: str) -> HttpResponse:
     try:

@@ -11,6 +11,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from catalog.attribution import Attribution, attribution_from_form
+from catalog.headers import bearer_token_page
 from catalog.models import Product
 from catalog.selectors import VISIBLE_BY_URL
 from catalog.views import product_context
@@ -216,6 +217,7 @@ def cart(request: HttpRequest) -> HttpResponse:
     return render(request, "shop/cart.html", context, status=status)
 
 
+@bearer_token_page
 @require_http_methods(["GET", "POST"])
 def test_pay(request: HttpRequest, order: str) -> HttpResponse:
     """The test-mode provider's stand-in for a hosted payment page."""
@@ -283,6 +285,7 @@ def _receipt_holder(request: HttpRequest, order: Order) -> delivery_access.Holde
     )
 
 
+@bearer_token_page
 @require_GET
 def receipt(request: HttpRequest, order: str) -> HttpResponse:
     """What an order bought; its files only to the browser that placed it."""
@@ -310,6 +313,7 @@ def receipt(request: HttpRequest, order: str) -> HttpResponse:
     return render(request, "shop/receipt.html", context)
 
 
+@bearer_token_page
 @require_GET
 def receipt_file(request: HttpRequest, order: str, entitlement: int, asset: int) -> HttpResponse:
     """A file of this order, from its receipt page, for the browser that placed it."""
