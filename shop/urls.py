@@ -6,6 +6,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views.static import serve
 
+from catalog.accounts import QueuedPasswordResetForm
 from catalog.headers import bearer_token_page
 
 urlpatterns = [
@@ -16,7 +17,8 @@ urlpatterns = [
     # Forgotten passwords: Django's own views, with the templates in shop/templates/registration/.
     path(
         "accounts/password/reset/",
-        auth_views.PasswordResetView.as_view(),
+        # The mail goes through a task: a mail server that is down never answers 500.
+        auth_views.PasswordResetView.as_view(form_class=QueuedPasswordResetForm),
         name="password_reset",
     ),
     path(
