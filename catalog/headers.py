@@ -23,7 +23,11 @@ Per view, one decorator each:
 - ``bearer_token_page``: the URL itself grants access (a library link, a
   receipt, a signed file link, a claim or verification link...). The page is
   never stored by a cache (``Cache-Control: private, no-store``) and never
-  names its URL to another site (``Referrer-Policy: no-referrer``).
+  names its URL to another site (``Referrer-Policy: same-origin``, pinned on
+  the page whatever the site-wide policy becomes). Not ``no-referrer``: under
+  it browsers send ``Origin: null`` with the page's own POST forms (log in,
+  set a password, log out, the test payment), which Django's CSRF check
+  refuses.
 """
 
 from __future__ import annotations
@@ -71,6 +75,7 @@ PERMISSIONS_POLICY = ", ".join(
     )
 )
 
+BEARER_REFERRER_POLICY = "same-origin"
 FRAME_ALLOWED = "frame_allowed"
 BEARER_MARK = "bearer_token_page"
 
@@ -183,4 +188,4 @@ def _private(response: HttpResponseBase) -> None:
     if "Cache-Control" in response.headers:
         del response.headers["Cache-Control"]
     patch_cache_control(response, private=True, no_store=True)
-    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["Referrer-Policy"] = BEARER_REFERRER_POLICY
