@@ -89,6 +89,8 @@ def test_with_the_mail_server_down_every_mail_page_answers_as_usual(
         assert any(name in line and "not sent" in line for line in sent), (name, sent)
 
 
+# The worker closes its database connection when it ends, as in production.
+@pytest.mark.django_db(transaction=True)
 def test_a_queued_mail_is_sent_once_the_server_is_back(
     client, settings, smtp_down, bought, django_capture_on_commit_callbacks, monkeypatch
 ):
@@ -120,6 +122,8 @@ def test_a_queued_mail_is_sent_once_the_server_is_back(
     assert not DBTaskResult.objects.filter(status="READY").exists()
 
 
+# The worker closes its database connection when it ends, as in production.
+@pytest.mark.django_db(transaction=True)
 def test_retries_are_bounded_and_the_last_failure_is_recorded(
     client, settings, smtp_down, bought, django_capture_on_commit_callbacks, monkeypatch, caplog
 ):
