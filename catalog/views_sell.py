@@ -36,6 +36,7 @@ from catalog.forms import (
     SignupForm,
     add_service_error,
 )
+from catalog.headers import bearer_token_page
 from catalog.limits import Limited, Rate, limit_hit, limited_response, mail_limit
 from catalog.markdown import render_markdown
 from catalog.models import Asset, ImportJob, Product, Seller
@@ -111,6 +112,7 @@ def start(request: HttpRequest) -> HttpResponse:
     return render(request, "catalog/sell/start.html", {"form": form}, status=_status(form))
 
 
+@bearer_token_page
 def verify(request: HttpRequest, token: str) -> HttpResponse:
     # Verifying on GET is safe to repeat, and mail scanners that open the link
     # only do what the seller would have done.

@@ -22,10 +22,11 @@ from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
-from django_tasks import task
 
 from catalog.accounts import AccountError, account_create, email_normalize
+from catalog.headers import bearer_token_page
 from catalog.limits import Limited, limited_response, mail_limit
+from catalog.mail import mail_task
 from delivery.models import Library
 from delivery.services import library_get_or_create
 
@@ -59,7 +60,7 @@ def library_claim(*, token: str, user_id: int, current_email: str) -> Library:
     return library
 
 
-@task()
+@mail_task
 def send_claim_link(*, user_id: int, email: str) -> None:
     """Mail the signed link that joins the purchases made with ``email`` to the account."""
     token = claim_token(user_id=user_id, email=email)
@@ -87,6 +88,7 @@ def claim_start(request: HttpRequest) -> HttpResponse:
     return render(request, "delivery/claim_sent.html", {"email": email})
 
 
+@bearer_token_page
 @login_required
 def claim_finish(request: HttpRequest, token: str) -> HttpResponse:
     try:

@@ -6,13 +6,13 @@ from django.conf import settings
 from django.core.mail import send_mail
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django_tasks import task
 
+from catalog.mail import mail_task
 from delivery.models import Library
 from delivery.services import library_link_create
 
 
-@task()
+@mail_task
 def send_library_link(*, library_id: int) -> None:
     """Mail a fresh library link to the library's own address.
 

@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from catalog.accounts import email_normalize
+from catalog.headers import bearer_token_page
 from catalog.limits import Limited, client_ip, limited_response, mail_limit
 from catalog.models import Asset
 from delivery import access, selectors
@@ -63,6 +64,7 @@ def _render_library(request: HttpRequest, library: Library, holder: access.Holde
     )
 
 
+@bearer_token_page
 def library(request: HttpRequest, token: str) -> HttpResponse:
     try:
         link = access.access_library_link(token=token)
@@ -101,6 +103,7 @@ def file_link_redirect(
     return redirect("delivery:download", signed=signed)
 
 
+@bearer_token_page
 def file_get(request: HttpRequest, token: str, entitlement: int, asset: int) -> HttpResponse:
     """A click on a file in a library reached by link."""
     try:
@@ -111,6 +114,7 @@ def file_get(request: HttpRequest, token: str, entitlement: int, asset: int) -> 
     return file_link_redirect(request, holder=holder, entitlement_id=entitlement, asset_id=asset)
 
 
+@bearer_token_page
 @login_required
 def account_file_get(request: HttpRequest, entitlement: int, asset: int) -> HttpResponse:
     holder = access.holder_for_account(request.user)
@@ -179,6 +183,7 @@ def _refusal(request: HttpRequest, exc: access.AccessDenied) -> HttpResponse:
     return render(request, "delivery/refused.html", context, status=exc.status)
 
 
+@bearer_token_page
 @require_http_methods(["GET", "HEAD"])
 def download(request: HttpRequest, signed: str) -> HttpResponseBase:
     try:

@@ -43,6 +43,7 @@ class OrderAdmin(admin.ModelAdmin):
         "total",
         "currency",
         "flagged",
+        "flag_reason",
         "created_at",
     ]
     list_filter = ["status", "provider", "flagged"]

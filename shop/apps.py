@@ -7,6 +7,7 @@ class ShopConfig(AppConfig):
 
     def ready(self) -> None:
         from catalog.seller_menu import seller_menu_add
+        from shop import checks  # noqa: F401 - registers the system checks
 
         seller_menu_add(key="sales", label="Sales", url_name="shop:sell_sales", position=40)
         seller_menu_add(

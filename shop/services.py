@@ -516,6 +516,16 @@ def order_dispute(*, order_id: int, reason: str) -> Order:
     return order
 
 
+@transaction.atomic
+def order_flag(*, order_id: int, reason: str) -> Order:
+    """Ask a person to look at an order (shown in the admin); changes nothing else."""
+    order = Order.objects.select_for_update().get(pk=order_id)
+    order.flagged = True
+    order.flag_reason = reason[:300]
+    order.save(update_fields=["flagged", "flag_reason"])
+    return order
+
+
 CODE_PATTERN = re.compile(r"^[A-Za-z0-9_-]{3,40}$")
 
 

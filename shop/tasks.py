@@ -6,13 +6,13 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django_tasks import task
 
+from catalog.mail import mail_task
 from delivery.services import library_get_or_create, library_link_create
 from shop.models import Order
 
 
-@task()
+@mail_task
 def send_receipt(*, order_id: int) -> None:
     """Email the buyer their receipt with a fresh link to their library."""
     order = Order.objects.prefetch_related("items").get(pk=order_id)
@@ -34,7 +34,7 @@ def send_receipt(*, order_id: int) -> None:
     message.send()
 
 
-@task()
+@mail_task
 def send_sale_notifications(*, order_id: int) -> None:
     """Tell each seller in the order what they just sold."""
     order = Order.objects.get(pk=order_id)

@@ -7,18 +7,26 @@ from django.urls import include, path
 from django.views.static import serve
 
 from catalog import views_accounts
+from catalog.accounts import QueuedPasswordResetForm
+from catalog.headers import bearer_token_page
 
 # The admin's login counts attempts like the site's own.
 admin.site.login_form = views_accounts.LimitedAdminAuthenticationForm
 
 urlpatterns = [
     path("admin/", admin.site.urls),
-    path("accounts/login/", views_accounts.LoginView.as_view(), name="login"),
+    # A claim link followed while logged out comes back here in ?next=.
+    path(
+        "accounts/login/",
+        bearer_token_page(views_accounts.LoginView.as_view()),
+        name="login",
+    ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     # Forgotten passwords: Django's own views, with the templates in shop/templates/registration/.
     path(
         "accounts/password/reset/",
-        views_accounts.PasswordResetView.as_view(),
+        # Counted by the limiter; the mail is a task (a mail server down never answers 500).
+        views_accounts.PasswordResetView.as_view(form_class=QueuedPasswordResetForm),
         name="password_reset",
     ),
     path(
@@ -28,7 +36,7 @@ urlpatterns = [
     ),
     path(
         "accounts/password/reset/<uidb64>/<token>/",
-        auth_views.PasswordResetConfirmView.as_view(),
+        bearer_token_page(auth_views.PasswordResetConfirmView.as_view()),
         name="password_reset_confirm",
     ),
     path(

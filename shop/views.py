@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from catalog.accounts import email_normalize
 from catalog.attribution import Attribution, attribution_from_form
+from catalog.headers import bearer_token_page
 from catalog.limits import Limited, code_limit, limited_response, mail_limit
 from catalog.models import Product
 from catalog.selectors import VISIBLE_BY_URL
@@ -261,6 +262,7 @@ def cart(request: HttpRequest) -> HttpResponse:
     return render(request, "shop/cart.html", context, status=status)
 
 
+@bearer_token_page
 @require_http_methods(["GET", "POST"])
 def test_pay(request: HttpRequest, order: str) -> HttpResponse:
     """The test-mode provider's stand-in for a hosted payment page."""
@@ -312,6 +314,8 @@ def stripe_webhook(request: HttpRequest) -> HttpResponse:
         )
     except stripe_api.WebhookSignatureInvalid:
         return HttpResponseBadRequest("invalid signature", content_type="text/plain")
+    except stripe_api.WebhookEventMalformed as exc:
+        return HttpResponseBadRequest(f"malformed event: {exc}", content_type="text/plain")
     return HttpResponse(outcome, content_type="text/plain")
 
 
@@ -326,6 +330,7 @@ def _receipt_holder(request: HttpRequest, order: Order) -> delivery_access.Holde
     )
 
 
+@bearer_token_page
 @require_GET
 def receipt(request: HttpRequest, order: str) -> HttpResponse:
     """What an order bought; its files only to the browser that placed it."""
@@ -353,6 +358,7 @@ def receipt(request: HttpRequest, order: str) -> HttpResponse:
     return render(request, "shop/receipt.html", context)
 
 
+@bearer_token_page
 @require_GET
 def receipt_file(request: HttpRequest, order: str, entitlement: int, asset: int) -> HttpResponse:
     """A file of this order, from its receipt page, for the browser that placed it."""

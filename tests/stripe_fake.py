@@ -200,15 +200,14 @@ class FakeStripe(stripe.HTTPClient):
     def charge_for(self, session_id: str, **changes: Any) -> dict[str, Any]:
         session = self.sessions[session_id]
         intent = session["payment_intent"]
-        return fixture(
-            "charge",
-            id=self.charges[intent],
-            payment_intent=intent,
-            amount=session["amount_total"],
-            currency=session["currency"],
-            metadata={},
-            **changes,
-        )
+        fields = {
+            "id": self.charges[intent],
+            "payment_intent": intent,
+            "amount": session["amount_total"],
+            "currency": session["currency"],
+            "metadata": {},
+        }
+        return fixture("charge", **{**fields, **changes})
 
     # --- handlers -----------------------------------------------------------------
 

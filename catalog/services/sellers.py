@@ -21,10 +21,10 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
-from django_tasks import task
 
 from catalog.accounts import AccountError, account_create, email_normalize
 from catalog.currencies import CURRENCY_CODES
+from catalog.mail import mail_task
 from catalog.models import Seller
 from catalog.services import CatalogError
 from catalog.services.images import image_store, stored_file_delete
@@ -167,7 +167,7 @@ def email_verification_token(*, seller: Seller) -> str:
     )
 
 
-@task()
+@mail_task
 def send_verification_email(*, seller_id: int) -> None:
     """Email a seller the signed link that proves the address is theirs."""
     seller = Seller.objects.select_related("user").get(pk=seller_id)

@@ -34,6 +34,27 @@ class WebhookSignatureInvalid(Exception):
     """A webhook whose payload or signature does not check out."""
 
 
+class MalformedObject(PaymentProviderError):
+    """A Stripe object (signed or fetched) that lacks a field the shop relies on."""
+
+
+class WebhookEventMalformed(Exception):
+    """A signed event that cannot be acted on; what is known of it is kept for the record."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        event_id: str | None = None,
+        event_type: str = "",
+        payload: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.event_id = event_id
+        self.event_type = event_type
+        self.payload = payload or {}
+
+
 @dataclass(frozen=True, slots=True)
 class CheckoutSession:
     id: str
@@ -85,25 +106,62 @@ def plain(obj: Any) -> dict[str, Any]:
     return obj.to_dict() if isinstance(obj, stripe.StripeObject) else dict(obj)
 
 
+def minor_units(value: Any) -> int | None:
+    """An amount as Stripe sends it (a JSON integer, never negative), or None for anything else.
+
+    ``1000.0`` and ``True`` compare equal to integers in Python, so the type is checked,
+    not the value: an amount that is not exactly an integer is not an amount.
+    """
+    return value if type(value) is int and value >= 0 else None
+
+
+def currency_code(value: Any) -> str | None:
+    """A three-letter ISO currency in upper case, or None for anything else."""
+    if isinstance(value, str) and len(value) == 3 and value.isascii() and value.isalpha():
+        return value.upper()
+    return None
+
+
+def object_id(value: Any) -> str | None:
+    """The id of an expandable field (a string, or an object with an ``id``), or None."""
+    if isinstance(value, dict):
+        value = value.get("id")
+    return value if isinstance(value, str) and value else None
+
+
+def _as_dict(obj: Any) -> dict[str, Any]:
+    if isinstance(obj, stripe.StripeObject):
+        return obj.to_dict()
+    if not isinstance(obj, Mapping):
+        raise MalformedObject(f"Expected a Stripe object, got {type(obj).__name__}.")
+    return dict(obj)
+
+
 def checkout_session_from(obj: Any) -> CheckoutSession:
-    """Our `CheckoutSession` from a Stripe session (an SDK object or a webhook dict)."""
-    obj = plain(obj)
-    payment_intent = obj.get("payment_intent")
-    if payment_intent is not None and not isinstance(payment_intent, str):
-        payment_intent = payment_intent.get("id")
+    """Our `CheckoutSession` from a Stripe session (an SDK object or a webhook dict).
+
+    Amounts and currencies that are not well-formed become None, which no order
+    matches, so nothing is fulfilled on their word.
+    """
+    obj = _as_dict(obj)
+    session_id = obj.get("id")
+    if not isinstance(session_id, str) or not session_id:
+        raise MalformedObject("A Checkout Session without an id.")
     details = obj.get("customer_details") or {}
-    address = details.get("address") or {}
+    address = (details.get("address") if isinstance(details, dict) else None) or {}
+    metadata = obj.get("metadata")
+    metadata = {str(k): str(v) for k, v in metadata.items()} if isinstance(metadata, dict) else {}
     return CheckoutSession(
-        id=obj["id"],
+        id=session_id,
         url=obj.get("url"),
         status=obj.get("status"),
         payment_status=obj.get("payment_status") or "unpaid",
-        payment_intent=payment_intent,
-        amount_total=obj.get("amount_total"),
-        currency=(obj.get("currency") or "").upper() or None,
+        payment_intent=object_id(obj.get("payment_intent")),
+        amount_total=minor_units(obj.get("amount_total")),
+        currency=currency_code(obj.get("currency")),
         customer_email=obj.get("customer_email") or details.get("email"),
         country=address.get("country"),
-        metadata=dict(obj.get("metadata") or {}),
+        metadata=metadata,
     )
 
 
@@ -271,9 +329,12 @@ def account_link_create(*, account_id: str, refresh_url: str, return_url: str) -
 
 
 def account_status(obj: Any) -> AccountStatus:
-    obj = plain(obj)
+    obj = _as_dict(obj)
+    account_id = obj.get("id")
+    if not isinstance(account_id, str) or not account_id:
+        raise MalformedObject("An account without an id.")
     return AccountStatus(
-        id=obj["id"],
+        id=account_id,
         details_submitted=bool(obj.get("details_submitted")),
         charges_enabled=bool(obj.get("charges_enabled")),
         payouts_enabled=bool(obj.get("payouts_enabled")),
@@ -300,11 +361,26 @@ def webhook_event(payload: bytes, signature: str) -> WebhookEvent:
     if not settings.STRIPE_WEBHOOK_SECRET:
         raise WebhookSignatureInvalid("STRIPE_WEBHOOK_SECRET is not set.")
     try:
-        stripe.Webhook.construct_event(payload, signature, settings.STRIPE_WEBHOOK_SECRET)
-        # Verified: the raw JSON is what Stripe sent, without the SDK's Decimal conversions.
-        data = json.loads(payload)
+        stripe.WebhookSignature.verify_header(
+            payload, signature, settings.STRIPE_WEBHOOK_SECRET, stripe.Webhook.DEFAULT_TOLERANCE
+        )
     except (ValueError, stripe.SignatureVerificationError) as exc:
         raise WebhookSignatureInvalid(str(exc)) from exc
-    return WebhookEvent(
-        id=data["id"], type=data["type"], object=data["data"]["object"], payload=data
-    )
+    try:
+        # Verified: the raw JSON is what Stripe sent, without the SDK's Decimal conversions.
+        data = json.loads(payload)
+    except ValueError as exc:
+        raise WebhookEventMalformed("The event is not JSON.") from exc
+    # Signed is not the same as well-formed: every field relied on is checked.
+    if not isinstance(data, dict):
+        raise WebhookEventMalformed("The event is not a JSON object.")
+    event_id, event_type = data.get("id"), data.get("type")
+    if not isinstance(event_id, str) or not event_id or not isinstance(event_type, str):
+        raise WebhookEventMalformed("The event has no id or no type.")
+    inner = data.get("data")
+    obj = inner.get("object") if isinstance(inner, dict) else None
+    if not isinstance(obj, dict):
+        raise WebhookEventMalformed(
+            "The event has no data.object.", event_id=event_id, event_type=event_type, payload=data
+        )
+    return WebhookEvent(id=event_id, type=event_type, object=obj, payload=data)

@@ -10,6 +10,13 @@ the insert and changes nothing (a known duplicate is answered before asking
 Stripe anything). Handlers only call the order services, which lock the order
 row, so events about one order apply one at a time whatever order they
 arrive in.
+
+A signature proves who sent an event, not that it fits the order: an order is
+fulfilled only when Stripe's amount and currency are exactly the order's, and
+a refund or dispute is applied only when it fits the charge and the order.
+Anything else flags the order for a person and grants nothing. A signed event
+that cannot be read (no ``data.object``, a session without an id) is recorded,
+so Stripe's retries are duplicates, logged, and answered 400.
 """
 
 from __future__ import annotations
@@ -21,12 +28,16 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
+from catalog.money import format_money
 from shop import services
 from shop.ledger import payout_seller
 from shop.models import Order, PaymentEvent, PayoutAccount
 from shop.payments import stripe_api
 
 log = logging.getLogger(__name__)
+
+# What to ask Stripe first (no transaction open), then what to write.
+_Handler = tuple[Callable[[Any], Any], Callable[[Any, Any], str]]
 
 
 def _order_for_session(session: stripe_api.CheckoutSession) -> Order | None:
@@ -39,6 +50,35 @@ def _order_for_session(session: stripe_api.CheckoutSession) -> Order | None:
         except ValidationError:  # not a uuid: not one of ours
             found = None
     return found
+
+
+def _money(amount: int | None, currency: str | None) -> str:
+    """An amount for a person, with its ISO code (``¥`` alone could be yen or yuan)."""
+    if amount is None:
+        return f"no amount{f' in {currency}' if currency else ''}"
+    if not currency:
+        return f"{amount} in no currency"
+    text = format_money(amount, currency)
+    return text if text.endswith(currency) else f"{text} {currency}"
+
+
+def misfit(
+    order: Order, *, what: str, amount: int | None, currency: str | None, at_most: bool = False
+) -> str | None:
+    """Why Stripe's amount and currency cannot be applied to ``order``; None when they fit.
+
+    They fit when the currency is the order's and the amount is its total exactly
+    (``at_most``: no more than its total). A missing amount or currency never fits.
+    """
+    fits = currency is not None and currency == order.currency.upper() and amount is not None
+    if fits and amount is not None:
+        fits = amount <= order.total if at_most else amount == order.total
+    if fits:
+        return None
+    return (
+        f"{what} says {_money(amount, currency)}; "
+        f"the order is for {_money(order.total, order.currency.upper())}."
+    )
 
 
 def _is_paid(session: stripe_api.CheckoutSession) -> bool:
@@ -71,12 +111,13 @@ def _session_apply(session: stripe_api.CheckoutSession, *, charge: str | None) -
         return "unknown order"
     if not _is_paid(session):
         return "not paid yet"
-    if session.amount_total is not None and session.amount_total != order.total:
+    wrong = misfit(
+        order, what="Stripe's session", amount=session.amount_total, currency=session.currency
+    )
+    if wrong is not None:
         # Never grant what was not paid for: a mismatch needs a person.
-        Order.objects.filter(pk=order.pk).update(
-            flagged=True,
-            flag_reason=f"Stripe charged {session.amount_total}, order says {order.total}",
-        )
+        log.warning("Order %s not fulfilled: %s", order.public_id, wrong)
+        services.order_flag(order_id=order.pk, reason=wrong)
         return "amount mismatch"
     try:
         services.order_fulfil(
@@ -119,10 +160,11 @@ def _session_expired(obj: Any, _: object) -> str:
 
 
 def _order_for_charge(charge: Any) -> Order | None:
-    intent = charge.get("payment_intent")
-    if intent is not None and not isinstance(intent, str):
-        intent = intent.get("id")
-    found = Order.objects.filter(provider_charge_id=charge.get("id")).first()
+    """The order a charge paid, by the charge's id or its PaymentIntent's, never by a blank."""
+    charge_id = stripe_api.object_id(charge.get("id"))
+    intent = stripe_api.object_id(charge.get("payment_intent"))
+    # A missing id must not match the orders whose id is missing too (IS NULL).
+    found = Order.objects.filter(provider_charge_id=charge_id).first() if charge_id else None
     if found is None and intent:
         found = Order.objects.filter(provider_payment_id=intent).first()
     if found is None and intent:
@@ -136,23 +178,41 @@ def _order_for_charge(charge: Any) -> Order | None:
 
 
 def _paid_before(order: Order, charge: Any) -> None:
-    """A refund or dispute that overtook the payment event: the charge proves the payment."""
+    """A refund or dispute that overtook the payment event: the charge proves the payment
+    (its amount and currency were checked against the order by the caller)."""
     if order.status == Order.Status.PENDING:
-        intent = charge.get("payment_intent")
         services.order_fulfil(
             order_id=order.pk,
-            payment_id=intent if isinstance(intent, str) else None,
-            charge_id=charge.get("id"),
+            payment_id=stripe_api.object_id(charge.get("payment_intent")),
+            charge_id=stripe_api.object_id(charge.get("id")),
         )
+
+
+def _flag(order: Order, reason: str) -> None:
+    log.warning("Order %s flagged: %s", order.public_id, reason)
+    services.order_flag(order_id=order.pk, reason=reason)
 
 
 def _charge_refunded(obj: Any, order: Order | None) -> str:
     if order is None:
         return "unknown order"
+    currency = stripe_api.currency_code(obj.get("currency"))
+    amount = stripe_api.minor_units(obj.get("amount"))
+    refunded = stripe_api.minor_units(obj.get("amount_refunded"))
+    wrong = misfit(order, what="The refunded charge", amount=amount, currency=currency)
+    if wrong is None and (refunded is None or amount is None or refunded > amount):
+        wrong = (
+            f"The refunded charge says {_money(refunded, currency)} was refunded "
+            f"of {_money(amount, currency)}."
+        )
+    if wrong is not None:
+        _flag(order, wrong)
+        return "refund does not fit the order"
+    assert amount is not None and refunded is not None
     _paid_before(order, obj)
-    refunds = (obj.get("refunds") or {}).get("data") or []
-    latest = refunds[0].get("id") if refunds else None
-    amount, refunded = int(obj.get("amount") or 0), int(obj.get("amount_refunded") or 0)
+    refunds = obj.get("refunds")
+    listed = refunds.get("data") if isinstance(refunds, dict) else None
+    latest = stripe_api.object_id(listed[0]) if isinstance(listed, list) and listed else None
     services.order_refund_record(
         order_id=order.pk,
         refunded_total=refunded,
@@ -163,24 +223,45 @@ def _charge_refunded(obj: Any, order: Order | None) -> str:
 
 
 def _dispute_charge(obj: Any) -> dict[str, Any]:
-    charge_id = obj.get("charge")
-    if charge_id is not None and not isinstance(charge_id, str):
-        charge_id = charge_id.get("id")
-    return {"id": charge_id, "payment_intent": obj.get("payment_intent"), "metadata": {}}
+    return {
+        "id": stripe_api.object_id(obj.get("charge")),
+        "payment_intent": stripe_api.object_id(obj.get("payment_intent")),
+        "metadata": {},
+    }
 
 
 def _dispute_order(obj: Any) -> Order | None:
-    return _order_for_charge(_dispute_charge(obj))
+    charge = _dispute_charge(obj)
+    if charge["id"] is None:
+        return None  # every dispute is about a charge; one without names no order
+    return _order_for_charge(charge)
 
 
 def _dispute_created(obj: Any, order: Order | None) -> str:
-    charge_id = _dispute_charge(obj)["id"]
+    if _dispute_charge(obj)["id"] is None:
+        log.warning("Stripe dispute %r names no charge; nothing changed", obj.get("id"))
+        return "ignored: dispute without a charge"
     if order is None:
         return "unknown order"
-    _paid_before(order, {"id": charge_id, "payment_intent": obj.get("payment_intent")})
-    services.order_dispute(
-        order_id=order.pk, reason=f"Dispute {obj.get('id')}: {obj.get('reason')}"
+    reason = f"Dispute {obj.get('id')}: {obj.get('reason')}"
+    # A dispute may be for part of the charge, never for more or in another currency.
+    wrong = misfit(
+        order,
+        what="The dispute",
+        amount=stripe_api.minor_units(obj.get("amount")),
+        currency=stripe_api.currency_code(obj.get("currency")),
+        at_most=True,
     )
+    if wrong is not None:
+        if order.status == Order.Status.PENDING:
+            # Not proof of a payment: neither fulfil nor debit the sellers for a sale never made.
+            _flag(order, f"{reason}. {wrong}")
+            return "dispute does not fit the order"
+        reason = f"{reason}. {wrong}"
+    else:
+        _paid_before(order, _dispute_charge(obj))
+    # Money taken back by the bank: downloads are revoked whatever else is wrong.
+    services.order_dispute(order_id=order.pk, reason=reason)
     return "dispute recorded"
 
 
@@ -211,7 +292,7 @@ def _nothing_to_ask(obj: Any) -> None:
 
 
 # Each event type: what to ask Stripe first (no transaction open), then what to write.
-HANDLERS: dict[str, tuple[Callable[[Any], Any], Callable[[Any, Any], str]]] = {
+HANDLERS: dict[str, _Handler] = {
     "checkout.session.completed": (_ask_session_charge, _session_completed),
     "checkout.session.async_payment_succeeded": (_ask_session_charge, _session_completed),
     "checkout.session.async_payment_failed": (_nothing_to_ask, _session_failed),
@@ -227,10 +308,50 @@ def webhook_receive(*, payload: bytes, signature: str) -> str:
 
     Returns what happened, for the response and the log.
     """
-    event = stripe_api.webhook_event(payload, signature)
+    try:
+        event = stripe_api.webhook_event(payload, signature)
+    except stripe_api.WebhookEventMalformed as exc:
+        if not _record_unreadable(exc):
+            return "duplicate"
+        raise
     handler = HANDLERS.get(event.type)
     if PaymentEvent.objects.filter(provider="stripe", event_id=event.id).exists():
         return "duplicate"
+    try:
+        return _apply(event, handler)
+    except stripe_api.MalformedObject as exc:
+        # The event's own transaction has rolled back; it is recorded on its own.
+        malformed = stripe_api.WebhookEventMalformed(
+            str(exc), event_id=event.id, event_type=event.type, payload=event.payload
+        )
+        if not _record_unreadable(malformed):
+            return "duplicate"
+        raise malformed from exc
+
+
+def _record_unreadable(exc: stripe_api.WebhookEventMalformed) -> bool:
+    """Keep a signed event that cannot be acted on, once, so a retry is a duplicate.
+
+    False when an earlier delivery of it was recorded already.
+    """
+    if exc.event_id is None:
+        log.warning("Stripe event without an id refused: %s", exc)
+        return True  # nothing to key it on
+    try:
+        with transaction.atomic():
+            PaymentEvent.objects.create(
+                provider="stripe",
+                event_id=exc.event_id,
+                type=exc.event_type[:100],
+                payload=exc.payload,
+            )
+    except IntegrityError:
+        return False
+    log.warning("Stripe event %s (%s) refused: %s", exc.event_id, exc.event_type, exc)
+    return True
+
+
+def _apply(event: stripe_api.WebhookEvent, handler: _Handler | None) -> str:
     asked = handler[0](event.object) if handler else None
     with transaction.atomic():
         try:

@@ -65,11 +65,12 @@ def test_a_dispute_revokes_and_flags_the_order(paid, stripe_fake, deliver):
         charge=stripe_fake.charges[session["payment_intent"]],
         payment_intent=session["payment_intent"],
         amount=1000,
+        currency="eur",
     )
     assert deliver(event("charge.dispute.created", dispute)).content == b"dispute recorded"
     order.refresh_from_db()
     assert order.status == Order.Status.DISPUTED and order.flagged
-    assert "dp_test_1" in order.flag_reason
+    assert order.flag_reason == "Dispute dp_test_1: general"
     assert order.items.get().entitlement.status == Entitlement.Status.REVOKED
 
 

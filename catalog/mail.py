@@ -1,0 +1,79 @@
+"""Mail is sent by tasks, and a mail server that is down costs a delay, never a page.
+
+``mail_task`` is ``django_tasks.task()`` for a function that sends mail, with
+retries django-tasks does not have: when sending fails for a reason that may
+pass (the server refuses the connection, times out, answers an SMTP error),
+the task enqueues itself again with ``run_after`` set by ``RETRY_DELAYS`` and
+an attempt count, up to ``len(RETRY_DELAYS)`` retries; then it fails and
+says so in the log. A backend that cannot defer a task (the immediate
+backend of development and tests) gets no retry: the failure is logged and
+the request that enqueued the mail answers as usual.
+
+Each attempt builds its mail afresh (a token minted inside the task never
+sits in the queue), so a mail function must be safe to run again.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import smtplib
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from django.utils import timezone
+from django_tasks import task
+from django_tasks.base import Task
+
+log = logging.getLogger(__name__)
+
+# Seconds before each retry: about nine hours of trying in all.
+RETRY_DELAYS = (60, 300, 1800, 7200, 21600)
+
+# OSError covers refused connections, timeouts, DNS and TLS failures.
+TRANSIENT = (smtplib.SMTPException, OSError)
+
+
+class MailNotSent(Exception):
+    """A mail given up on; its task fails with this, after the log line."""
+
+
+def mail_task(func: Callable[..., None]) -> Task[..., None]:
+    """``@task()`` for a keyword-only function that sends mail, retried later on failure."""
+
+    @functools.wraps(func)
+    def run(*, attempt: int = 1, **kwargs: Any) -> None:
+        try:
+            func(**kwargs)
+        except TRANSIENT as exc:
+            _again(mailer, kwargs=kwargs, attempt=attempt, error=exc)
+
+    mailer: Task[..., None] = task()(run)
+    return mailer
+
+
+def _again(
+    mailer: Task[..., None], *, kwargs: dict[str, Any], attempt: int, error: BaseException
+) -> None:
+    name = mailer.name
+    if not mailer.get_backend().supports_defer:
+        log.error(
+            "Mail %s %s not sent, and this task backend cannot retry: %s", name, kwargs, error
+        )
+        return
+    if attempt > len(RETRY_DELAYS):
+        log.error("Mail %s %s given up after %d attempts: %s", name, kwargs, attempt, error)
+        raise MailNotSent(f"{name}: {error}") from error
+    delay = RETRY_DELAYS[attempt - 1]
+    mailer.using(run_after=timezone.now() + timedelta(seconds=delay)).enqueue(
+        attempt=attempt + 1, **kwargs
+    )
+    log.warning(
+        "Mail %s %s not sent (attempt %d), tried again in %d s: %s",
+        name,
+        kwargs,
+        attempt,
+        delay,
+        error,
+    )
