@@ -71,7 +71,10 @@ if not SECRET_KEY:
 # Rotating SECRET_KEY keeps old signed links working while the old key is listed here.
 SECRET_KEY_FALLBACKS = env_list("SECRET_KEY_FALLBACKS")
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]" if DEBUG else "")
-SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+SITE_URL = env_str("SITE_URL").strip().rstrip("/")
+# Whether the operator chose SITE_URL; when not, `demo --serve ADDRESS` links to ADDRESS.
+SITE_URL_EXPLICIT = bool(SITE_URL)
+SITE_URL = SITE_URL or "http://127.0.0.1:8000"
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
 INSTALLED_APPS = [
