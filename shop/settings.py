@@ -9,6 +9,7 @@ test-mode payment provider.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -50,6 +51,29 @@ def env_int(name: str, default: int) -> int:
 
 def env_list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+def env_url(name: str) -> str:
+    """An address for a link (https://..., http://... or a path on this site), or ""."""
+    value = os.environ.get(name, "").strip()
+    if value and not (
+        value.startswith(("https://", "http://"))
+        or (value.startswith("/") and not value.startswith("//"))
+    ):
+        raise ImproperlyConfigured(
+            f"{name} must start with https://, http:// or / (a page of this site); got {value!r}"
+        )
+    return value
+
+
+def env_email(name: str) -> str:
+    """An email address, or ""."""
+    value = os.environ.get(name, "").strip()
+    if value and not re.fullmatch(r"[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\"]+", value):
+        raise ImproperlyConfigured(
+            f"{name} must be an email address like help@example.com; got {value!r}"
+        )
+    return value
 
 
 def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
@@ -326,6 +350,11 @@ TASKS = {
 # --- Commerce ---------------------------------------------------------------
 
 STORE_NAME = env_str("STORE_NAME", "Échoppe")
+# The operator's own pages, linked from every page's footer when set.
+SITE_CONTACT_EMAIL = env_email("SITE_CONTACT_EMAIL")
+SITE_CONTACT_URL = env_url("SITE_CONTACT_URL")
+SITE_TERMS_URL = env_url("SITE_TERMS_URL")
+SITE_REFUND_POLICY_URL = env_url("SITE_REFUND_POLICY_URL")
 STORE_CURRENCY = env_str("STORE_CURRENCY", "EUR").upper()
 # Platform fee per order item: basis points of the price, plus a fixed amount in minor units.
 PLATFORM_FEE_BASIS_POINTS = env_int("PLATFORM_FEE_BASIS_POINTS", 500)
@@ -374,6 +403,7 @@ SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", not DEBUG)
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SECURE_REFERRER_POLICY = "same-origin"
+CSRF_FAILURE_VIEW = "shop.errors.csrf_failure"
 X_FRAME_OPTIONS = "DENY"
 
 LOGGING = {

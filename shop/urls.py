@@ -6,6 +6,10 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views.static import serve
 
+# Error pages that must not depend on what failed render from settings alone (shop/errors.py).
+handler400 = "shop.errors.bad_request"
+handler500 = "shop.errors.server_error"
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
