@@ -32,6 +32,8 @@ Per view, one decorator each:
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from collections.abc import Callable
 from functools import cache, wraps
 from typing import Any, TypeVar
@@ -80,6 +82,12 @@ FRAME_ALLOWED = "frame_allowed"
 BEARER_MARK = "bearer_token_page"
 
 
+def style_hash(css: str) -> str:
+    """The CSP source that allows exactly this inline ``<style>`` block."""
+    digest = base64.b64encode(hashlib.sha256(css.encode()).digest()).decode()
+    return f"'sha256-{digest}'"
+
+
 def origin(url: str) -> str | None:
     """``scheme://host[:port]`` of an absolute URL; None for a path on this site."""
     parts = urlsplit(url)
@@ -111,12 +119,14 @@ def _form_origins() -> list[str]:
 
 
 @cache
-def content_security_policy(*, framed: bool = False) -> str:
+def content_security_policy(*, framed: bool = False, style_hashes: tuple[str, ...] = ()) -> str:
+    """The policy; ``style_hashes`` allows inline ``<style>`` blocks by their
+    digest (``'sha256-...'``): only the standalone 500 page has one."""
     media = " ".join(["'self'", *_public_media_origins()])
     directives = {
         "default-src": "'self'",
         "script-src": "'self'",
-        "style-src": "'self'",
+        "style-src": " ".join(["'self'", *style_hashes]),
         "img-src": media,
         "media-src": media,
         "font-src": "'self'",

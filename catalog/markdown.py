@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import html
+import re
+
 import markdown as md
 import nh3
 from django.utils.safestring import SafeString, mark_safe
@@ -24,3 +27,23 @@ def render_markdown(text: str) -> SafeString:
         link_rel="nofollow noopener noreferrer ugc",
     )
     return mark_safe(clean)
+
+
+def markdown_plain(text: str, *, limit: int = 160) -> str:
+    """Seller-written Markdown as one line of plain text, for a meta description.
+
+    Rendered first (so ``**bold**`` and ``[a link](...)`` read as words), every
+    tag dropped, entities decoded, whitespace collapsed, then cut at a word
+    boundary to at most ``limit`` characters, an ellipsis included.
+    """
+    rendered = md.markdown(text or "", extensions=["extra", "sane_lists"], output_format="html")
+    # Block ends become spaces, so paragraphs and list items don't run together.
+    rendered = re.sub(r"</(p|li|h[1-6]|blockquote|pre|tr|td|th)>|<br\s*/?>", " ", rendered)
+    words = html.unescape(nh3.clean(rendered, tags=set())).split()
+    plain = " ".join(words)
+    if len(plain) <= limit:
+        return plain
+    cut = plain[: limit - 1]
+    if plain[limit - 1] != " " and " " in cut:
+        cut = cut.rsplit(" ", 1)[0]
+    return cut.rstrip(" ,;:.-–—") + "…"

@@ -20,6 +20,11 @@ urlpatterns = [
     path("sell/products/<int:product_id>/", views_sell.product_edit, name="sell_product"),
     path("sell/products/<int:product_id>/files/", views_sell.product_files, name="sell_files"),
     path(
+        "sell/products/<int:product_id>/status/",
+        views_sell.product_status,
+        name="sell_product_status",
+    ),
+    path(
         "sell/products/<int:product_id>/delete/",
         views_sell.product_delete,
         name="sell_product_delete",

@@ -358,6 +358,29 @@ def product_files(request: HttpRequest, product_id: int) -> HttpResponse:
 
 @seller_required
 @require_POST
+def product_status(request: HttpRequest, product_id: int) -> HttpResponse:
+    """Publish or unpublish from the Files page, under the product form's rules."""
+    product = access_product_for_seller(request, product_id)
+    wanted = request.POST.get("status", "")
+    if wanted not in (Product.Status.PUBLISHED, Product.Status.DRAFT):
+        messages.error(request, "Choose Publish or Unpublish.")
+    else:
+        try:
+            product = products.product_status_set(product=product, status=wanted)
+        except CatalogError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(
+                request,
+                f"“{product.title}” is published: it is in the shop."
+                if wanted == Product.Status.PUBLISHED
+                else f"“{product.title}” is a draft again: it left the shop; buyers keep it.",
+            )
+    return redirect("catalog:sell_files", product_id=product.pk)
+
+
+@seller_required
+@require_POST
 def asset_move(request: HttpRequest, asset_id: int) -> HttpResponse:
     asset = access_asset_for_seller(request, asset_id)
     assets.asset_move(asset=asset, delta=-1 if request.POST.get("direction") == "up" else 1)

@@ -19,7 +19,14 @@ from django.utils import timezone
 from catalog.accounts import email_normalize
 from catalog.attribution import Attribution
 from catalog.models import Product
-from catalog.money import AmountError, amount_max_minor, format_money, parse_amount, parse_percent
+from catalog.money import (
+    AmountError,
+    amount_max_minor,
+    format_money,
+    parse_amount,
+    parse_percent,
+    to_decimal_string,
+)
 from delivery.services import entitlement_grant, entitlement_revoke
 from shop import ledger
 from shop.models import DiscountCode, Order, OrderItem, Refund
@@ -274,6 +281,42 @@ def order_create(
     if total == 0:
         order = order_fulfil(order_id=order.pk, payment_id=None)
     return order
+
+
+# Orders whose buyer may start again: nothing was charged and nothing granted.
+RETRYABLE = (Order.Status.FAILED, Order.Status.EXPIRED)
+
+
+def order_retry(*, order_id: int, checkout_key: str, provider: str) -> Order:
+    """A new order for what a failed or expired one held; the old one stays as it was.
+
+    Prices are decided again by ``order_create`` (today's fixed prices, the amount
+    typed for pay what you want, the discount code if it still applies), so
+    trying again can never buy for less than a new checkout would.
+    """
+    old = Order.objects.prefetch_related("items__product__seller", "items__discount_code").get(
+        pk=order_id
+    )
+    if old.status not in RETRYABLE:
+        raise OrderStateError(
+            f"This order is {old.get_status_display().lower()}: there is nothing to try again."
+        )
+    items = list(old.items.all())
+    code = next((item.discount_code.code for item in items if item.discount_code), "")
+    return order_create(
+        lines=[
+            OrderLine(item.product, to_decimal_string(item.list_price, item.product.currency))
+            for item in items
+        ],
+        email=old.buyer_email,
+        checkout_key=checkout_key,
+        code=code,
+        user=old.buyer,
+        provider=provider,
+        attribution=Attribution(
+            ref=old.referrer_host, utm_source=old.utm_source, utm_campaign=old.utm_campaign
+        ),
+    )
 
 
 @transaction.atomic

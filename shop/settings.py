@@ -9,6 +9,7 @@ test-mode payment provider.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -69,6 +70,29 @@ def env_rate(name: str, default: str) -> tuple[int, int]:
     return int(count), int(number) * _RATE_UNITS[unit]
 
 
+def env_url(name: str) -> str:
+    """An address for a link (https://..., http://... or a path on this site), or ""."""
+    value = os.environ.get(name, "").strip()
+    if value and not (
+        value.startswith(("https://", "http://"))
+        or (value.startswith("/") and not value.startswith("//"))
+    ):
+        raise ImproperlyConfigured(
+            f"{name} must start with https://, http:// or / (a page of this site); got {value!r}"
+        )
+    return value
+
+
+def env_email(name: str) -> str:
+    """An email address, or ""."""
+    value = os.environ.get(name, "").strip()
+    if value and not re.fullmatch(r"[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\"]+", value):
+        raise ImproperlyConfigured(
+            f"{name} must be an email address like help@example.com; got {value!r}"
+        )
+    return value
+
+
 def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
     value = os.environ.get(name, default).strip().lower()
     if value not in choices:
@@ -88,7 +112,10 @@ if not SECRET_KEY:
 # Rotating SECRET_KEY keeps old signed links working while the old key is listed here.
 SECRET_KEY_FALLBACKS = env_list("SECRET_KEY_FALLBACKS")
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]" if DEBUG else "")
-SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+SITE_URL = env_str("SITE_URL").strip().rstrip("/")
+# Whether the operator chose SITE_URL; when not, `demo --serve ADDRESS` links to ADDRESS.
+SITE_URL_EXPLICIT = bool(SITE_URL)
+SITE_URL = SITE_URL or "http://127.0.0.1:8000"
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
 INSTALLED_APPS = [
@@ -379,6 +406,11 @@ TASKS = {
 # --- Commerce ---------------------------------------------------------------
 
 STORE_NAME = env_str("STORE_NAME", "Échoppe")
+# The operator's own pages, linked from every page's footer when set.
+SITE_CONTACT_EMAIL = env_email("SITE_CONTACT_EMAIL")
+SITE_CONTACT_URL = env_url("SITE_CONTACT_URL")
+SITE_TERMS_URL = env_url("SITE_TERMS_URL")
+SITE_REFUND_POLICY_URL = env_url("SITE_REFUND_POLICY_URL")
 STORE_CURRENCY = env_str("STORE_CURRENCY", "EUR").upper()
 # Platform fee per order item: basis points of the price, plus a fixed amount in minor units.
 PLATFORM_FEE_BASIS_POINTS = env_int("PLATFORM_FEE_BASIS_POINTS", 500)
@@ -430,6 +462,7 @@ SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", not DEBUG)
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SECURE_REFERRER_POLICY = "same-origin"
+CSRF_FAILURE_VIEW = "shop.errors.csrf_failure"
 X_FRAME_OPTIONS = "DENY"
 
 LOGGING = {

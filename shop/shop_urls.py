@@ -13,6 +13,7 @@ urlpatterns = [
     path("pay/test/<uuid:order>/", views.test_pay, name="test_pay"),
     path("stripe/webhook/", views.stripe_webhook, name="stripe_webhook"),
     path("orders/<uuid:order>/", views.receipt, name="receipt"),
+    path("orders/<uuid:order>/retry/", views.retry, name="order_retry"),
     path(
         "orders/<uuid:order>/files/<int:entitlement>/<int:asset>/",
         views.receipt_file,

@@ -13,6 +13,10 @@ from catalog.headers import bearer_token_page
 # The admin's login counts attempts like the site's own.
 admin.site.login_form = views_accounts.LimitedAdminAuthenticationForm
 
+# Error pages that must not depend on what failed render from settings alone (shop/errors.py).
+handler400 = "shop.errors.bad_request"
+handler500 = "shop.errors.server_error"
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     # A claim link followed while logged out comes back here in ?next=.

@@ -28,6 +28,7 @@ from shop.payments import stripe_api
 from shop.payments.base import PaymentProvider, PaymentsUnavailable, get_provider
 from shop.payments.webhooks import session_settle, webhook_receive
 from shop.services import (
+    RETRYABLE,
     CheckoutError,
     CheckoutReplayed,
     OrderLine,
@@ -37,6 +38,7 @@ from shop.services import (
     order_create,
     order_fail,
     order_fulfil,
+    order_retry,
     price_for,
 )
 
@@ -263,6 +265,32 @@ def cart(request: HttpRequest) -> HttpResponse:
 
 
 @bearer_token_page
+@require_POST
+def retry(request: HttpRequest, order: str) -> HttpResponse:
+    """Try again after a declined or expired payment: a new order of the same items."""
+    found = get_object_or_404(Order, public_id=order)
+    try:
+        provider = get_provider()
+    except PaymentsUnavailable as exc:
+        return render(request, "shop/unavailable.html", {"message": str(exc)}, status=503)
+    try:
+        again = order_retry(
+            order_id=found.pk,
+            checkout_key=request.POST.get("checkout_key", ""),
+            provider=provider.name,
+        )
+    except (CheckoutError, OrderStateError) as exc:
+        messages.error(request, getattr(exc, "message", str(exc)))
+        return redirect(found)
+    except CheckoutReplayed as exc:
+        # A double click: carry on with the order the first click made.
+        if exc.order.status == Order.Status.PENDING:
+            return _go_pay(request, provider, exc.order)
+        return redirect(exc.order)
+    return _go_pay(request, provider, again)
+
+
+@bearer_token_page
 @require_http_methods(["GET", "POST"])
 def test_pay(request: HttpRequest, order: str) -> HttpResponse:
     """The test-mode provider's stand-in for a hosted payment page."""
@@ -272,7 +300,9 @@ def test_pay(request: HttpRequest, order: str) -> HttpResponse:
         return render(request, "shop/unavailable.html", {"message": str(exc)}, status=403)
     if not provider.is_test:
         raise Http404("Test payments are off.")
-    found = get_object_or_404(Order.objects.prefetch_related("items"), public_id=order)
+    found = get_object_or_404(
+        Order.objects.prefetch_related("items__product__seller"), public_id=order
+    )
     if request.method == "POST":
         try:
             if request.POST.get("outcome") == "pay":
@@ -351,6 +381,8 @@ def receipt(request: HttpRequest, order: str) -> HttpResponse:
         "order": found,
         "items": found.items.all(),
         "entitlements": entitlements,
+        # A fresh key per page: "Try again" twice is one new order, not two.
+        "retry_key": checkout_key_new() if found.status in RETRYABLE else "",
         # A signed-in owner of these purchases is pointed at their account's library.
         "account_library": account is not None
         and Entitlement.objects.filter(account.entitlements(), order_item__order=found).exists(),

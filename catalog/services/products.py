@@ -77,18 +77,21 @@ def _check_status(product: Product, status: str) -> None:
     if status not in Product.Status.values:
         raise CatalogError("Choose a status from the list.", field="status")
     if status in (Product.Status.PUBLISHED, Product.Status.UNLISTED) and status != product.status:
+        # Every missing step at once: a seller should not fix one to meet the next.
+        missing = []
         if not product.seller.is_verified:
-            raise CatalogError(
-                "Verify your email address before publishing: open the link we sent to "
-                f"{product.seller.user.email}, or ask for a new one on your dashboard.",
-                field="status",
+            missing.append(
+                "verify your email address (open the link we sent to "
+                f"{product.seller.user.email}, or ask for a new one on your dashboard)"
             )
         has_files = product.pk and product.assets.filter(role=Asset.Role.DELIVERABLE).exists()
         if not has_files:
-            raise CatalogError(
-                "Add at least one file for buyers before publishing (save as a draft first).",
-                field="status",
+            missing.append(
+                "add at least one file for buyers"
+                + (" on the product's Files page" if product.pk else " (save as a draft first)")
             )
+        if missing:
+            raise CatalogError(f"Before publishing, {' and '.join(missing)}.", field="status")
 
 
 def _product_fill(
@@ -216,6 +219,20 @@ def product_update(
     )
     product.save()
     _product_tags(product, tags)
+    return product
+
+
+@transaction.atomic
+def product_status_set(*, product: Product, status: str) -> Product:
+    """Publish, unlist or unpublish a product under the same rules as its form.
+
+    Buyers keep what they bought whatever the status.
+    """
+    product = Product.objects.select_for_update().select_related("seller__user").get(pk=product.pk)
+    _check_status(product, status)
+    if product.status != status:
+        product.status = status
+        product.save(update_fields=["status"])
     return product
 
 

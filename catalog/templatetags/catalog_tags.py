@@ -4,7 +4,7 @@ from django import template
 from django.db.models.fields.files import FieldFile
 from django.utils.safestring import SafeString
 
-from catalog.markdown import render_markdown
+from catalog.markdown import markdown_plain, render_markdown
 from catalog.money import Money, format_money
 from catalog.seller_menu import MenuEntry
 from catalog.seller_menu import seller_menu as menu_entries
@@ -23,6 +23,12 @@ def money(value: Money | int, currency: str | None = None) -> str:
 @register.filter
 def markdown(value: str) -> SafeString:
     return render_markdown(value)
+
+
+@register.filter
+def plain_text(value: str, limit: int = 160) -> str:
+    """Markdown as one short line of text (meta descriptions); escaped by the template."""
+    return markdown_plain(value, limit=int(limit))
 
 
 @register.filter

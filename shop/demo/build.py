@@ -183,6 +183,20 @@ class DemoBuilt:
     library_link: str
 
 
+def served_site_url(addrport: str) -> str:
+    """The shop's address when ``runserver`` listens on ``addrport`` (``8000``, ``host:port``).
+
+    A wildcard address (``0.0.0.0``, ``0``, ``[::]``) listens everywhere but is no
+    place to point a browser at: links name the loopback address on the same port.
+    """
+    host, _, port = addrport.strip().rpartition(":")
+    if host in ("", "0", "0.0.0.0"):  # noqa: S104 - a name compared, nothing bound
+        host = "127.0.0.1"
+    elif host == "[::]":
+        host = "[::1]"
+    return f"http://{host}:{port}"
+
+
 def demo_media_missing() -> list[str]:
     """The demo files that are not in ``MEDIA_DIR`` (none in a sound checkout)."""
     return [

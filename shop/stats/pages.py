@@ -188,7 +188,22 @@ def cards(dashboard: Dashboard, currency: str, *, shop: bool = False) -> list[Ca
             note=refunds_note,
         ),
         _card("orders", "Orders", count(now.orders), now.orders, prev("orders")),
-        _card("units", "Units sold", count(now.units), now.units, prev("units")),
+        _card(
+            "units",
+            "Units sold",
+            count(now.paid_units),
+            now.paid_units,
+            prev("paid_units"),
+            note="Items that cost something; free ones are counted apart.",
+        ),
+        _card(
+            "free",
+            "Free downloads",
+            count(now.free_units),
+            now.free_units,
+            prev("free_units"),
+            note="Free products and zero prices claimed: not revenue, not sales.",
+        ),
         _card(
             "downloads",
             "Downloads",

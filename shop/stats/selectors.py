@@ -438,6 +438,8 @@ class Figures:
     net: int
     orders: int
     units: int
+    paid_units: int  # units that cost something: sales
+    free_units: int  # free products and zero prices claimed: downloads, not revenue
     refunds: int
     disputes: int
     downloads: int
@@ -462,6 +464,8 @@ class Figures:
             net=c["gross"] - c["fees"] - c["refund_debit"] - c["dispute_debit"],
             orders=c["orders"],
             units=c["units"],
+            paid_units=c["paid_units"],
+            free_units=c["units"] - c["paid_units"],
             refunds=c["refunds"],
             disputes=c["disputes"],
             downloads=c["downloads"],
@@ -524,14 +528,14 @@ def series(dashboard: Dashboard) -> list[tuple[date, Counter[str]]]:
 
 
 def recent_sales(scope: Scope, *, limit: int = 10, now: datetime | None = None) -> list[OrderItem]:
-    """The scope's latest paid sales, newest first.
+    """The scope's latest paid sales, newest first; free claims are no sales.
 
     One query over the last 30 days, which the index on ``Order.paid_at``
     keeps short however big the shop; a second, unbounded one only for a
     scope with fewer sales than that in the month.
     """
     items = OrderItem.objects.filter(
-        order__paid_at__isnull=False, order__currency=settings.STORE_CURRENCY
+        order__paid_at__isnull=False, order__currency=settings.STORE_CURRENCY, unit_price__gt=0
     )
     if scope.product_id is not None:
         items = items.filter(product_id=scope.product_id)

@@ -88,7 +88,7 @@ def test_a_free_product_ignores_typed_prices(seller, seller_client):
         ),
         ({"title": ""}, "This field is required."),
         ({"slug": "Bad Slug"}, "Use lower-case letters, digits and hyphens"),
-        ({"status": "published"}, "Add at least one file for buyers before publishing"),
+        ({"status": "published"}, "Before publishing, add at least one file for buyers"),
         ({"tags": ", ".join(f"t{i}" for i in range(11))}, "Up to 10 tags"),
         ({"cover": SimpleUploadedFile("c.jpg", b"not an image")}, "Use a JPEG, PNG or WebP image."),
     ],

@@ -136,7 +136,7 @@ def test_an_unverified_seller_prepares_but_cannot_publish(client):
     }
     response = client.post(reverse("catalog:sell_product", args=[product.pk]), data)
     assert response.status_code == 400
-    assert "Verify your email address before publishing" in response.content.decode()
+    assert "Before publishing, verify your email address" in response.content.decode()
     product.refresh_from_db()
     assert product.status == Product.Status.DRAFT
 

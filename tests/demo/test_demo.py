@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import logging
+import re
 from datetime import timedelta
 from io import StringIO
 
 import pytest
+from django.core import mail
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
@@ -49,7 +52,7 @@ def test_the_demo_fills_the_shop_and_running_it_twice_changes_nothing():
     assert (
         Order.objects.filter(status=Order.Status.PAID, buyer_email="buyer@example.com").count() >= 2
     )
-    assert "library link: http" in out.getvalue()
+    assert re.search(r"Library link +http://testserver/library/", out.getvalue())
 
     again = StringIO()
     call_command("demo", "--force", stdout=again)
@@ -130,3 +133,71 @@ def test_the_demo_seller_has_two_months_on_the_dashboard(client):
         order__in=history, order__paid_at__gte=timezone.now() - timedelta(days=30)
     )
     assert rows.exists()
+
+
+def _serve(monkeypatch, *args: str) -> tuple[str, list[str]]:
+    """Run ``demo --serve ...`` with a runserver that only notes the SITE_URL it serves under."""
+    from django.conf import settings
+    from django.core.management.commands import runserver
+
+    served: list[str] = []
+    monkeypatch.setattr(
+        runserver.Command, "handle", lambda self, *a, **o: served.append(settings.SITE_URL)
+    )
+    out = StringIO()
+    call_command("demo", "--force", "--serve", *args, stdout=out)
+    return out.getvalue(), served
+
+
+def test_served_on_another_address_every_link_and_email_points_there(settings, monkeypatch):
+    settings.SITE_URL_EXPLICIT = False
+    settings.SITE_URL = "http://127.0.0.1:8000"
+    printed, served = _serve(monkeypatch, "localhost:8123")
+    links = re.findall(r"https?://[^\s)]+", printed)
+    assert len(links) >= 5
+    assert all(link.startswith("http://localhost:8123/") for link in links), links
+    assert "/library/" in printed
+    mailed = "\n".join(message.body for message in mail.outbox)
+    assert "http://localhost:8123/library/" in mailed
+    assert "127.0.0.1:8000" not in mailed
+    # The server itself runs under the same address, for the emails it sends.
+    assert served == ["http://localhost:8123"]
+
+
+def test_a_site_url_the_operator_set_wins_over_the_address_served(settings, monkeypatch):
+    settings.SITE_URL_EXPLICIT = True
+    settings.SITE_URL = "https://shop.example.com"
+    printed, served = _serve(monkeypatch, "0.0.0.0:9000")
+    links = re.findall(r"https?://[^\s)]+", printed)
+    assert links and all(link.startswith("https://shop.example.com/") for link in links)
+    assert served == ["https://shop.example.com"]
+
+
+def test_the_console_shows_the_summary_only_no_raw_emails_or_task_lines(settings, capsys, caplog):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+    caplog.set_level(logging.INFO)
+    call_command("demo", "--force")
+    printed = capsys.readouterr()
+    lines = printed.out.strip().splitlines()
+    assert "Content-Type" not in printed.out + printed.err
+    assert not [r for r in caplog.records if r.name.startswith("django_tasks")]
+    assert len(lines) <= 15, printed.out
+    assert lines[0].startswith("Demo ready")
+    summary = printed.out
+    for expected in (
+        "Open the shop  http://testserver/\n",
+        "A product      http://testserver/@",
+        "buyer / demo-buyer-pass",
+        "ondes@example.com / demo-seller-pass",
+        "Library link   http://testserver/library/",
+        "4 written by the demo, not printed (--emails prints them)",
+    ):
+        assert expected in summary
+
+
+def test_emails_print_when_asked(settings, capsys):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+    call_command("demo", "--force", "--emails")
+    printed = capsys.readouterr().out
+    assert printed.count("Subject: ") == 4
+    assert printed.rstrip().splitlines()[-1].strip().startswith("the emails the shop sends")
