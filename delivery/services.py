@@ -69,9 +69,13 @@ def entitlement_revoke(*, entitlement: Entitlement, reason: str) -> Entitlement:
 
 def _printable(text: str) -> str:
     # Headers are client input: PostgreSQL refuses NUL bytes in text columns.
+    if text.isprintable():
+        return text
     return "".join(ch for ch in text if ch.isprintable())
 
 
+# Pure, and asked again for each request of the same client.
+@functools.lru_cache(maxsize=4096)
 def ip_network(ip: str | None) -> str:
     """The /24 (IPv4) or /48 (IPv6) network of an address; "" when there is none.
 
@@ -115,43 +119,47 @@ _T = Download._meta.db_table
 # and the unique (entitlement, asset, number) makes a parallel twin's insert
 # conflict (PostgreSQL waits for the first to commit): ON CONFLICT DO NOTHING
 # turns the twin into a resume. A resume is written only from a network the
-# window has not seen. With a limit, the number may not pass it.
-# Only table names come from code; every value is a bound parameter.
+# window has not seen. With a limit, the number may not pass it. Named
+# parameters: see delivery.access. Only table names come from code; every
+# value is a bound parameter.
 _RECORD_SQL = f"""
 INSERT INTO {_T}
     (entitlement_id, asset_id, at, ip, network, user_agent, range_header, counted, number)
-SELECT %s, %s, %s, {{ip}}, %s, %s, %s, w.fresh, CASE WHEN w.fresh THEN w.next END
+SELECT %(e)s, %(a)s, %(at)s, {{ip}}, %(network)s, %(agent)s, %(range)s,
+    w.fresh, CASE WHEN w.fresh THEN w.next END
 FROM (
     SELECT
         NOT EXISTS (
             SELECT 1 FROM {_T}
-            WHERE entitlement_id = %s AND asset_id = %s AND counted AND at >= %s
+            WHERE entitlement_id = %(e)s AND asset_id = %(a)s AND counted AND at >= %(start)s
         ) AS fresh,
         (
             SELECT COALESCE(MAX(number), 0) + 1 FROM {_T}
-            WHERE entitlement_id = %s AND asset_id = %s AND counted
+            WHERE entitlement_id = %(e)s AND asset_id = %(a)s AND counted
         ) AS next
 ) AS w
 WHERE CASE WHEN w.fresh THEN {{cap}} ELSE NOT EXISTS (
     SELECT 1 FROM {_T}
-    WHERE entitlement_id = %s AND asset_id = %s AND network = %s AND at >= %s
+    WHERE entitlement_id = %(e)s AND asset_id = %(a)s AND network = %(network)s
+        AND at >= %(start)s
 ) END {{durability}}
 ON CONFLICT DO NOTHING
 RETURNING id, counted
 """  # noqa: S608
 _IP_FIELD = Download._meta.get_field("ip")
 _COUNTED_SINCE_SQL = (
-    f"SELECT 1 FROM {_T} WHERE entitlement_id = %s AND asset_id = %s AND counted AND at >= %s"  # noqa: S608
+    f"SELECT 1 FROM {_T} "  # noqa: S608
+    "WHERE entitlement_id = %(e)s AND asset_id = %(a)s AND counted AND at >= %(start)s"
 )
 
 
 @functools.cache
 def _record_sql(vendor: str, *, limited: bool) -> str:
     postgres = vendor == "postgresql"
-    return _RECORD_SQL.format(
+    sql = _RECORD_SQL.format(
         # A SELECT list does not take the inet type from the column it fills.
-        ip="CAST(%s AS inet)" if postgres else "%s",
-        cap="w.next <= %s" if limited else "1 = 1",
+        ip="CAST(%(ip)s AS inet)" if postgres else "%(ip)s",
+        cap="w.next <= %(limit)s" if limited else "1 = 1",
         # Without a limit, a row lost in a crash in the last moments before it
         # reaches the disk costs a log line, not a paid download: that commit
         # need not wait for the WAL flush. With a limit it must (an uncounted
@@ -162,6 +170,7 @@ def _record_sql(vendor: str, *, limited: bool) -> str:
             else ""
         ),
     )
+    return " ".join(sql.split())
 
 
 def download_record(
@@ -182,28 +191,18 @@ def download_record(
     """
     now = now or timezone.now()
     ops = connection.ops
-    at = ops.adapt_datetimefield_value(now)
-    start = ops.adapt_datetimefield_value(download_window_start(now))
-    network = ip_network(ip)
-    e, a = entitlement.pk, asset.pk
     limit = entitlement.download_limit
-    params: list[object] = [
-        e,
-        a,
-        at,
-        _IP_FIELD.get_db_prep_value(ip or None, connection),
-        network,
-        _printable(user_agent)[:300],
-        _printable(range_header)[:100],
-        e,
-        a,
-        start,
-        e,
-        a,
-    ]
-    if limit is not None:
-        params.append(limit)
-    params += [e, a, network, start]
+    params = {
+        "e": entitlement.pk,
+        "a": asset.pk,
+        "at": ops.adapt_datetimefield_value(now),
+        "start": ops.adapt_datetimefield_value(download_window_start(now)),
+        "ip": _IP_FIELD.get_db_prep_value(ip or None, connection),
+        "network": ip_network(ip),
+        "agent": _printable(user_agent)[:300],
+        "range": _printable(range_header)[:100],
+        "limit": limit,
+    }
     with connection.cursor() as cursor:
         cursor.execute(_record_sql(connection.vendor, limited=limit is not None), params)
         row = cursor.fetchone()
@@ -213,6 +212,6 @@ def download_record(
             return DownloadRecorded(Logged.COVERED)
         # Nothing written with a limit: a resume, a parallel twin, or the limit
         # reached since the gate looked. Only a window that is open says which.
-        cursor.execute(_COUNTED_SINCE_SQL, [e, a, start])
+        cursor.execute(_COUNTED_SINCE_SQL, params)
         covered = cursor.fetchone() is not None
     return DownloadRecorded(Logged.COVERED if covered else Logged.REFUSED)
