@@ -7,6 +7,8 @@ import functools
 import hashlib
 import ipaddress
 import secrets
+import threading
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -173,6 +175,18 @@ def _record_sql(vendor: str, *, limited: bool) -> str:
     return " ".join(sql.split())
 
 
+# SQLite has one writer at a time, and a connection that finds the lock taken
+# sleeps in SQLite's busy handler (1 ms, then 2, 5, 10...): far longer than
+# this statement holds it. Threads of one process queue here instead, handed
+# the turn as soon as the statement is done; only other processes still meet
+# the busy handler.
+_SQLITE_WRITER = threading.Lock()
+
+
+def _writer(vendor: str) -> AbstractContextManager[object]:
+    return _SQLITE_WRITER if vendor == "sqlite" else nullcontext()
+
+
 def download_record(
     *,
     entitlement: Entitlement,
@@ -203,8 +217,9 @@ def download_record(
         "range": _printable(range_header)[:100],
         "limit": limit,
     }
-    with connection.cursor() as cursor:
-        cursor.execute(_record_sql(connection.vendor, limited=limit is not None), params)
+    sql = _record_sql(connection.vendor, limited=limit is not None)
+    with connection.cursor() as cursor, _writer(connection.vendor):
+        cursor.execute(sql, params)
         row = cursor.fetchone()
         if row is not None:
             return DownloadRecorded(Logged.COUNTED if row[1] else Logged.LOGGED, int(row[0]))
