@@ -221,7 +221,7 @@ def load_python(urls: list[str], seconds: float, connections: int) -> float:
     for thread in threads:
         thread.join()
     if failures:
-        raise SystemExit(f"HTTP {failures[0]} from {url}")
+        raise SystemExit(f"HTTP {failures[0]} from {urls[0]}")
     return sum(counts) / (time.monotonic() - started)
 
 
@@ -316,13 +316,12 @@ def setup_app(small_source: str, big_source: str | None, label: str) -> None:
     import django
 
     django.setup()
+    from datetime import timedelta
+
     from django.conf import settings
     from django.contrib.auth import get_user_model
     from django.core.files import File
     from django.core.management import call_command
-
-    from datetime import timedelta
-
     from django.utils import timezone
 
     from catalog.models import Asset, Product, Seller
@@ -844,7 +843,10 @@ def build_rows(bench: Bench) -> None:
         for key, what in (
             ("download-resumed", "1 MiB download, one entitlement, resumes"),
             ("download-one", "1 MiB download, one entitlement, each counted"),
-            ("download-spread", f"1 MiB download, {SPREAD_ENTITLEMENTS} entitlements, each counted"),
+            (
+                "download-spread",
+                f"1 MiB download, {SPREAD_ENTITLEMENTS} entitlements, each counted",
+            ),
         ):
             row = compared(what, key, key.replace("download-", "bare@"), "req/s")
             row.target, row.note = f">= {TARGET_DOWNLOAD_VS_BARE:.2f}", "baseline: bare view"

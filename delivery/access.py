@@ -46,8 +46,8 @@ from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Field, Model, Q
 from django.db.models.base import ModelState
-from django.db.models.signals import post_init, pre_init
 from django.db.models.options import Options
+from django.db.models.signals import post_init, pre_init
 from django.utils import timezone
 
 from catalog.models import Asset
@@ -145,14 +145,23 @@ def _decode(token: str) -> tuple[int, int]:
 # deferred (loaded if anything asks). Only table and column names come from
 # code; every value is a bound parameter.
 _E, _A, _D = (m._meta for m in (Entitlement, Asset, Download))
-_ENTITLEMENT_FIELDS = ("id", "library_id", "product_id", "status", "revoked_reason")
-_ENTITLEMENT_FIELDS += ("download_limit",)
-_ASSET_FIELDS = ("id", "product_id", "role", "position", "file", "original_filename")
-_ASSET_FIELDS += ("size_bytes", "sha256", "mime_type", "kind")
+_ENTITLEMENT_FIELDS: tuple[str, ...] = (
+    *("id", "library_id", "product_id", "status", "revoked_reason", "download_limit"),
+)
+_ASSET_FIELDS: tuple[str, ...] = (
+    *("id", "product_id", "role", "position", "file", "original_filename"),
+    *("size_bytes", "sha256", "mime_type", "kind"),
+)
+
+
+def _field(meta: Options[Any], attname: str) -> Field[Any, Any]:
+    field = meta.get_field(attname)
+    assert isinstance(field, Field)
+    return field
 
 
 def _columns(meta: Options[Any], alias: str, attnames: tuple[str, ...]) -> str:
-    return ", ".join(f"{alias}.{meta.get_field(name).column}" for name in attnames)
+    return ", ".join(f"{alias}.{_field(meta, name).column}" for name in attnames)
 
 
 _GRANT_SQL = " ".join(
@@ -184,13 +193,15 @@ _converters_by_connection: WeakKeyDictionary[BaseDatabaseWrapper, dict[type, _Co
 )
 
 
-def _converters(db: BaseDatabaseWrapper, model: type[Model], attnames: Sequence[str]) -> _Converters:
+def _converters(
+    db: BaseDatabaseWrapper, model: type[Model], attnames: Sequence[str]
+) -> _Converters:
     per_model = _converters_by_connection.setdefault(db, {})
     found = per_model.get(model)
     if found is None:
         pairs = []
         for index, name in enumerate(attnames):
-            field = model._meta.get_field(name)
+            field = _field(model._meta, name)
             column = field.get_col(model._meta.db_table)
             functions = db.ops.get_db_converters(column) + field.get_db_converters(db)
             if functions:
@@ -225,7 +236,7 @@ def _grant(
     elsewhere: a purchase grants the deliverables only), and, with a limit,
     the highest number counted and whether one is inside the window."""
     db = connections[DEFAULT_DB_ALIAS]
-    params = {
+    params: dict[str, Any] = {
         "e": entitlement_id,
         "a": asset_id,
         "start": db.ops.adapt_datetimefield_value(download_window_start(now)),
@@ -248,7 +259,11 @@ def _grant(
 def _paid_file(entitlement: Entitlement, asset_id: int) -> Asset | None:
     """The asset if it is a paid file of the entitlement's product."""
     db = connections[DEFAULT_DB_ALIAS]
-    params = {"a": asset_id, "product": entitlement.product_id, "role": Asset.Role.DELIVERABLE.value}
+    params: dict[str, Any] = {
+        "a": asset_id,
+        "product": entitlement.product_id,
+        "role": Asset.Role.DELIVERABLE.value,
+    }
     with db.cursor() as cursor:
         cursor.execute(_PAID_FILE_SQL, params)
         row = cursor.fetchone()

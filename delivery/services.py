@@ -11,6 +11,7 @@ import threading
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -206,7 +207,7 @@ def download_record(
     now = now or timezone.now()
     ops = connection.ops
     limit = entitlement.download_limit
-    params = {
+    params: dict[str, Any] = {
         "e": entitlement.pk,
         "a": asset.pk,
         "at": ops.adapt_datetimefield_value(now),
