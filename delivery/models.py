@@ -76,7 +76,13 @@ class Entitlement(models.Model):
 
 
 class Download(models.Model):
-    """One request for a file's bytes. `counted` marks those that use up the limit."""
+    """A request for a file's bytes. `counted` marks those that use up the limit.
+
+    A counted row opens a ``DOWNLOAD_WINDOW_SECONDS`` window for its entitlement
+    and file: later requests inside it are resumes. A resume is logged only
+    from a network not yet seen in the window (the sharing flag needs each
+    network, not each range request of a download manager).
+    """
 
     entitlement = models.ForeignKey(Entitlement, on_delete=models.CASCADE, related_name="downloads")
     asset = models.ForeignKey(Asset, on_delete=models.CASCADE, related_name="downloads")
@@ -89,10 +95,29 @@ class Download(models.Model):
     user_agent = models.CharField(max_length=300, blank=True)
     range_header = models.CharField(max_length=100, blank=True)
     counted = models.BooleanField(default=False)
+    # The n-th counted download of this entitlement and file (1, 2, ...); empty
+    # when not counted. Unique, so two parallel first requests cannot both be
+    # number n: the second one's insert conflicts and it becomes a resume.
+    number = models.PositiveIntegerField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-at"]
-        indexes = [models.Index(fields=["entitlement", "asset", "-at"])]
+        indexes = [
+            models.Index(fields=["entitlement", "asset", "-at"]),
+            # Answers "counted in this window?" without reading the uncounted rows.
+            models.Index(
+                fields=["entitlement", "asset", "at"],
+                condition=models.Q(counted=True),
+                name="download_counted_window",
+            ),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["entitlement", "asset", "number"],
+                condition=models.Q(counted=True),
+                name="download_counted_number_unique",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.asset} at {self.at:%Y-%m-%d %H:%M}"

@@ -19,7 +19,7 @@ from catalog.limits import Limited, client_ip, limited_response, mail_limit
 from catalog.models import Asset
 from delivery import access, selectors
 from delivery.models import Entitlement, Library
-from delivery.services import download_record
+from delivery.services import Logged, download_record
 from delivery.serving import serve_asset
 from delivery.tasks import send_library_link
 
@@ -191,13 +191,17 @@ def download(request: HttpRequest, signed: str) -> HttpResponseBase:
     except access.AccessDenied as exc:
         return _refusal(request, exc)
     if request.method == "GET":
-        download_record(
+        logged = download_record(
             entitlement=granted.entitlement,
             asset=granted.asset,
             ip=_client_ip(request),
             user_agent=request.headers.get("User-Agent", ""),
             range_header=request.headers.get("Range", ""),
+            now=granted.at,
         )
+        if logged.outcome is Logged.REFUSED:
+            # The last download of the limit went to a parallel request since the gate looked.
+            return _refusal(request, access.limit_reached(granted.entitlement))
     return serve_asset(request, granted.asset)
 
 

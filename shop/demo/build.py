@@ -334,6 +334,11 @@ def _history() -> None:
                         )
                     )
         ProductView.objects.bulk_create(views)
+        # Counted downloads are numbered per entitlement and file, as the gate reads them.
+        numbers: dict[tuple[int, int], int] = {}
+        for row in sorted(downloads, key=lambda d: d.at):
+            key = (row.entitlement_id, row.asset_id)
+            row.number = numbers[key] = numbers.get(key, 0) + 1
         Download.objects.bulk_create(downloads)
 
 

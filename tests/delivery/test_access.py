@@ -27,7 +27,7 @@ def _record(entitlement, asset, at=None):
     row = download_record(
         entitlement=entitlement, asset=asset, ip="127.0.0.1", user_agent="t", range_header=""
     )
-    if at is not None:
+    if at is not None and row.pk is not None:
         Download.objects.filter(pk=row.pk).update(at=at)
     return row
 

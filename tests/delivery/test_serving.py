@@ -95,11 +95,16 @@ def test_head_sends_headers_only_and_is_not_logged(client, link):
     assert not Download.objects.exists()
 
 
-def test_ranged_requests_are_logged_but_count_once(client, link):
+def test_ranged_requests_count_once_and_are_logged_once_per_network(client, link):
     client.get(link, HTTP_RANGE="bytes=0-99", HTTP_USER_AGENT="DownloadManager/1.0")
-    client.get(link, HTTP_RANGE="bytes=100-")
+    assert client.get(link, HTTP_RANGE="bytes=100-").status_code == 206
+    assert client.get(link, HTTP_RANGE="bytes=200-", REMOTE_ADDR="127.0.0.9").status_code == 206
+    client.get(link, HTTP_RANGE="bytes=300-", REMOTE_ADDR="198.51.100.4")
     rows = list(Download.objects.order_by("at"))
-    assert [row.counted for row in rows] == [True, False]
+    assert [(row.counted, row.network) for row in rows] == [
+        (True, "127.0.0.0/24"),
+        (False, "198.51.100.0/24"),
+    ]
     assert rows[0].range_header == "bytes=0-99"
     assert rows[0].user_agent == "DownloadManager/1.0"
     assert rows[0].ip == "127.0.0.1"
