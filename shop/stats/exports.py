@@ -179,8 +179,9 @@ def order_rows(*, scope: Scope, period: Period, tz_name: str) -> Iterator[list[o
 
 FIGURE_HEADER = [
     "period_start",
-    "orders",
-    "units",
+    "orders",  # paid orders: free claims are not orders
+    "units",  # units sold: items that cost something
+    "free_downloads",  # free products and zero prices claimed
     "gross",
     "refunds",
     "refunded",
@@ -201,7 +202,8 @@ FIGURE_HEADER = [
 def _figure_cells(figures: Figures, currency: str) -> list[object]:
     return [
         figures.orders,
-        figures.units,
+        figures.paid_units,
+        figures.free_units,
         _amount(figures.gross, currency),
         figures.refunds,
         _amount(figures.refunded, currency),
@@ -253,7 +255,7 @@ def product_rows(rows: Iterable[dict[str, Any]], currency: str) -> Iterator[list
             text(row["title"]),
             text(row.get("seller", "")),
             figures.views,
-            figures.units,
+            figures.paid_units,
             _amount(figures.gross, currency),
             _amount(figures.net, currency),
             _percent(figures.conversion),

@@ -3,7 +3,9 @@
 Every figure is dated by the event it counts, in the book's timezone:
 
 - a **sale** (order item) by its order's ``paid_at``: units, gross (what the
-  buyer paid), the platform fee, discounts, pay-what-you-want amounts;
+  buyer paid), the platform fee, discounts, pay-what-you-want amounts. An
+  *order* counts only when it holds an item in scope that cost something
+  (``PAID``): a free claim is an order of total 0, a free download, not a sale;
 - a **refund** by the refund's ``created_at``: the money given back and the
   seller's part of it (``amount * (price - fee) // price``, exactly what
   ``shop.ledger`` debits). A refund made at the provider for a whole order
@@ -170,6 +172,15 @@ def _day(window: Window, field_name: str) -> Any:
     return local_day(field_name, window.tz, window.start, window.end, window.offsets())
 
 
+# An item that cost something: a sale. Free claims count as units, never as orders.
+PAID = Q(unit_price__gt=0)
+
+
+def _paid_orders() -> Count:
+    """Distinct orders with an item in scope that cost something."""
+    return Count("order_id", distinct=True, filter=PAID)
+
+
 def _items(scope: Scope, window: Window) -> QuerySet[OrderItem]:
     items = OrderItem.objects.filter(
         _in(window, "order__paid_at"), order__currency=settings.STORE_CURRENCY
@@ -190,9 +201,9 @@ def _sales(scope: Scope, window: Window) -> list[QuerySet[Any]]:
         day=day,
         key=None,
         counts={
-            "orders": Count("order_id", distinct=True),
+            "orders": _paid_orders(),
             "units": Count("pk"),
-            "paid_units": Count("pk", filter=Q(unit_price__gt=0)),
+            "paid_units": Count("pk", filter=PAID),
             "gross": Sum("unit_price"),
             "fees": Sum("platform_fee"),
             "discounts": Sum("discount_amount"),
@@ -209,7 +220,7 @@ def _sales(scope: Scope, window: Window) -> list[QuerySet[Any]]:
         product=None,
         day=day,
         key=None,
-        counts={"orders": Count("order_id", distinct=True)},
+        counts={"orders": _paid_orders()},
     )
     readers = [per_product]
     if scope.product_id is None:
@@ -223,7 +234,7 @@ def _sales(scope: Scope, window: Window) -> list[QuerySet[Any]]:
                 product=None,
                 day=day,
                 key=None,
-                counts={"orders": Count("order_id", distinct=True)},
+                counts={"orders": _paid_orders()},
             )
         )
     return readers
@@ -358,7 +369,7 @@ def transfer_reader(scope: Scope, window: Window, *, kind: str = "transfer") -> 
 
 
 def _sources(scope: Scope, window: Window) -> list[QuerySet[Any]]:
-    """Views and orders by referring site, utm tag and buyer country.
+    """Views and paid orders (and paid units) by referring site, utm tag and buyer country.
 
     Rows with a product are per product; rows without are the scope's
     total (orders counted once however many of its products they hold).
@@ -382,9 +393,10 @@ def _sources(scope: Scope, window: Window) -> list[QuerySet[Any]]:
                 counts={"views": Count("pk")},
             )
         )
+    # Paid orders and paid units, as on the headline cards: a free claim is no sale.
     sale_counts = {
-        "orders": Count("order_id", distinct=True),
-        "units": Count("pk"),
+        "orders": _paid_orders(),
+        "units": Count("pk", filter=PAID),
         "gross": Sum("unit_price"),
     }
     for kind, column in ORDER_SOURCES.items():

@@ -13,8 +13,8 @@ from catalog.models import Product, Seller
 
 # The counters of a day (or a range, once summed), in the order of every fact row.
 FACTS = (
-    "orders",  # distinct paid orders with an item in scope
-    "units",  # order items
+    "orders",  # distinct paid orders with an item in scope that cost something (no free claims)
+    "units",  # order items, free claims included
     "paid_units",  # order items that cost something
     "gross",  # what buyers paid for them (minor units)
     "fees",  # platform fee on them
@@ -161,6 +161,7 @@ class DailySource(models.Model):
     kind = models.CharField(max_length=10, choices=Kind.choices)
     value = models.CharField(max_length=255, blank=True)
     views = models.BigIntegerField(default=0)
+    # Sales only, as on the headline cards: orders and units that cost something.
     orders = models.BigIntegerField(default=0)
     units = models.BigIntegerField(default=0)
     gross = models.BigIntegerField(default=0)

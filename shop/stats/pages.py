@@ -187,7 +187,14 @@ def cards(dashboard: Dashboard, currency: str, *, shop: bool = False) -> list[Ca
             up_is_good=False,
             note=refunds_note,
         ),
-        _card("orders", "Orders", count(now.orders), now.orders, prev("orders")),
+        _card(
+            "orders",
+            "Orders",
+            count(now.orders),
+            now.orders,
+            prev("orders"),
+            note="Orders with something that cost something; free claims are counted apart.",
+        ),
         _card(
             "units",
             "Units sold",
@@ -255,7 +262,7 @@ def charts(dashboard: Dashboard, currency: str) -> list[dict[str, Any]]:
         short, long = _labels(start, by, index == 0)
         figures = Figures.of(counts, per_product=per_product)
         revenue.append(Point(short, long, counts["gross"]))
-        units.append(Point(short, long, counts["units"]))
+        units.append(Point(short, long, counts["paid_units"]))
         rows.append((long, figures))
     every = GROUPINGS[by].lower()
     return [
@@ -290,7 +297,10 @@ def charts(dashboard: Dashboard, currency: str) -> list[dict[str, Any]]:
             ),
             "columns": ["Units", "Downloads", "Page views"],
             "rows": [
-                {"label": label, "cells": [count(f.units), count(f.downloads), count(f.views)]}
+                {
+                    "label": label,
+                    "cells": [count(f.paid_units), count(f.downloads), count(f.views)],
+                }
                 for label, f in rows
             ],
         },
@@ -319,7 +329,7 @@ def product_table(
                 "conversion_text": percent(figures.conversion, 2),
             }
         )
-    rows.sort(key=lambda r: (-r["figures"].gross, -r["figures"].units, -r["figures"].views))
+    rows.sort(key=lambda r: (-r["figures"].gross, -r["figures"].paid_units, -r["figures"].views))
     return rows
 
 

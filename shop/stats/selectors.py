@@ -436,8 +436,8 @@ class Figures:
     fees: int  # the platform's fee, less what it gave back with refunds
     dispute_debit: int
     net: int
-    orders: int
-    units: int
+    orders: int  # orders with an item that cost something: free claims are not orders
+    units: int  # every item, free claims included
     paid_units: int  # units that cost something: sales
     free_units: int  # free products and zero prices claimed: downloads, not revenue
     refunds: int
@@ -455,7 +455,8 @@ class Figures:
     def of(cls, counts: Mapping[str, int], *, per_product: bool = False) -> Figures:
         c = Counter(counts)
         fee_given_back = c["refunded"] - c["refund_debit"]
-        purchases = c["units"] if per_product else c["orders"]
+        # Sales per view: paid units of a product, paid orders of a seller or the shop.
+        purchases = c["paid_units"] if per_product else c["orders"]
         return cls(
             gross=c["gross"],
             refunded=c["refunded"],

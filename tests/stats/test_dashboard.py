@@ -19,7 +19,7 @@ Timeline (UTC) and what the seller "paris" should see for the last 7 days
     20 Mar 12:00  view of B from blog
     20 Mar 22:59  O3: A with code -10 % (9.00) + B 12.00 (blog, FR)   Paris 20 Mar
     20 Mar 23:10  download of O1's A                     Paris 21 Mar
-    21 Mar 09:00  O4: C, free
+    21 Mar 09:00  O4: C, free (a free download: no order, no sale)
     21 Mar 10:00  view of E, direct; transfer of 19.00 (O0 and O1's credits)
     22 Mar 12:00  O5: A 10.00 + D 20.00 of another seller (US); view of D; download of O3's B
     23 Mar 09:00  refund of 3.00 on O1's A
@@ -336,8 +336,10 @@ def test_seller_headline_figures_are_exact(db: None, shop: Shop) -> None:
     board = read(Scope(seller_id=shop.paris.pk), "Europe/Paris")
     now = Figures.of(board.current)
     assert board.period.first == date(2025, 3, 19) and board.period.last == date(2025, 3, 25)
-    assert now.orders == 5  # O1..O5; O1 paid at 23:30 UTC on the 18th is the 19th in Paris
+    # O1, O2, O3, O5: O1 paid at 23:30 UTC on the 18th is the 19th in Paris; O4 is a free claim.
+    assert now.orders == 4
     assert now.units == 6
+    assert (now.paid_units, now.free_units) == (5, 1)
     assert now.gross == 1000 + 800 + 900 + 1200 + 0 + 1000
     assert now.refunded == 300 + 333  # O5's 10.00 spread: 3.33 on A, 6.67 on D (not ours)
     assert now.refunds == 2
@@ -349,7 +351,7 @@ def test_seller_headline_figures_are_exact(db: None, shop: Shop) -> None:
     assert now.net == now.gross - now.refunded - now.fees - now.dispute_debit
     assert now.downloads == 3  # the resume 10 minutes later does not count
     assert now.views == 8  # not the bot, the prefetch, nor the seller's own visit
-    assert now.conversion == Decimal(5) / Decimal(8)
+    assert now.conversion == Decimal(4) / Decimal(8)  # paid orders per view
     assert now.average_price == 980  # 49.00 over the 5 sales that cost something
     assert now.pwyw_units == 2
     assert now.pwyw_average == 1000
@@ -372,7 +374,7 @@ def test_previous_period_counts_local_days(db: None, shop: Shop) -> None:
         ("2025-03-18", 0, 0, 0),  # O1 at 23:30 UTC is already the 19th in Paris
         ("2025-03-19", 2, 2, 1),
         ("2025-03-20", 1, 2, 0),  # the view at 23:30 UTC on the 19th; O3 at 23:59 Paris
-        ("2025-03-21", 1, 1, 1),  # the download at 23:10 UTC on the 20th
+        ("2025-03-21", 0, 1, 1),  # the download at 23:10 UTC on the 20th; O4 is free
     ],
 )
 def test_a_day_is_a_day_in_the_sellers_timezone(
@@ -388,13 +390,14 @@ def test_a_day_is_a_day_in_the_sellers_timezone(
 def test_shop_days_are_counted_in_the_shops_timezone(db: None, shop: Shop) -> None:
     board = read(Scope(), "UTC")
     now = Figures.of(board.current)
-    # In UTC, O1 (18 Mar 23:30) falls in the previous period.
-    assert (now.orders, now.units, now.gross) == (4, 6, 800 + 900 + 1200 + 0 + 1000 + 2000)
+    # In UTC, O1 (18 Mar 23:30) falls in the previous period; O4 is a free claim, no order.
+    assert (now.orders, now.units, now.gross) == (3, 6, 800 + 900 + 1200 + 0 + 1000 + 2000)
+    assert now.conversion == Decimal(3) / Decimal(9)
     assert now.refunded == 300 + 1000
     assert now.views == 9  # D's view counts for the shop
     assert board.previous is not None
     assert Figures.of(board.previous).orders == 2
-    assert board.sellers[shop.paris.pk]["orders"] == 4
+    assert board.sellers[shop.paris.pk]["orders"] == 3  # O2, O3, O5
     assert board.sellers[shop.other.pk]["gross"] == 2000
     assert board.sellers[shop.other.pk]["refunded"] == 667
 
@@ -436,8 +439,9 @@ def test_where_buyers_come_from(db: None, shop: Shop) -> None:
             "gross": 3100,
         }
     )
+    # O2 and O5; O4's free claim is neither an order nor a unit sold.
     assert sources[("referrer", "")] == Counter(
-        {"views": 6, "orders": 3, "units": 3, "gross": 1800}
+        {"views": 6, "orders": 2, "units": 2, "gross": 1800}
     )
     assert sources[("source", "newsletter")] == Counter(
         {
@@ -452,7 +456,7 @@ def test_where_buyers_come_from(db: None, shop: Shop) -> None:
     )
     assert sources[("country", "FR")] == Counter({"orders": 2, "units": 3, "gross": 3100})
     assert sources[("country", "US")] == Counter({"orders": 1, "units": 1, "gross": 1000})
-    assert sources[("country", "")] == Counter({"orders": 1, "units": 1, "gross": 0})
+    assert not any(sources.get(("country", ""), Counter()).values())  # only O4, free
     assert ("referrer", "news.example") not in sources  # a view of the previous period
 
 
@@ -468,4 +472,4 @@ def test_all_time_net_is_what_the_ledger_credits(db: None, shop: Shop) -> None:
     ledger = sum(e.amount for e in LedgerEntry.objects.filter(seller=shop.paris))
     assert Figures.of(board.current).net == ledger
     assert board.previous is None
-    assert Figures.of(board.current).orders == 6
+    assert Figures.of(board.current).orders == 5  # O0..O5 but O4, free
