@@ -39,6 +39,7 @@ from catalog.forms import (
 )
 from catalog.markdown import render_markdown
 from catalog.models import Asset, ImportJob, Product, Seller
+from catalog.request_size import MULTIPART_MARGIN, body_limit
 from catalog.services import CatalogError, assets, products, sellers
 
 
@@ -128,6 +129,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     return render(request, "catalog/sell/dashboard.html", {"seller": seller, "products": listed})
 
 
+@body_limit(lambda: settings.REQUEST_MAX_BYTES_IMAGES)
 @seller_required
 @require_http_methods(["GET", "POST"])
 def profile(request: HttpRequest) -> HttpResponse:
@@ -196,6 +198,7 @@ def _status(form: Any) -> int:
     return 400 if form.is_bound and form.errors else 200
 
 
+@body_limit(lambda: settings.REQUEST_MAX_BYTES_IMAGES)
 @seller_required
 @require_http_methods(["GET", "POST"])
 def product_new(request: HttpRequest) -> HttpResponse:
@@ -229,6 +232,7 @@ def product_new(request: HttpRequest) -> HttpResponse:
     )
 
 
+@body_limit(lambda: settings.REQUEST_MAX_BYTES_IMAGES)
 @seller_required
 @require_http_methods(["GET", "POST"])
 def product_edit(request: HttpRequest, product_id: int) -> HttpResponse:
@@ -284,6 +288,7 @@ def product_delete(request: HttpRequest, product_id: int) -> HttpResponse:
 # --- Files ------------------------------------------------------------------------------------
 
 
+@body_limit(lambda: settings.UPLOAD_MAX_BYTES + MULTIPART_MARGIN)
 @seller_required
 @require_http_methods(["GET", "POST"])
 def product_files(request: HttpRequest, product_id: int) -> HttpResponse:
@@ -352,6 +357,7 @@ def asset_delete(request: HttpRequest, asset_id: int) -> HttpResponse:
 # --- Catalog imports (format in catalog/imports.py) -----------------------------------------
 
 
+@body_limit(imports.ZIP_MAX_BYTES + MULTIPART_MARGIN)
 @seller_required
 @require_http_methods(["GET", "POST"])
 def imports_page(request: HttpRequest) -> HttpResponse:

@@ -22,9 +22,10 @@ from catalog.access import (
     request_seller,
 )
 from catalog.models import Asset, UploadSession
+from catalog.request_size import body_limit
 from catalog.services import CatalogError
 from catalog.uploads import services
-from catalog.uploads.base import CHUNK_BYTES, UploadError
+from catalog.uploads.base import CHUNK_BYTES, CHUNK_MAX_BYTES, UploadError
 
 
 def api(view: View) -> View:
@@ -100,6 +101,7 @@ def upload_create(request: HttpRequest) -> HttpResponse:
     return JsonResponse(_describe_upload(upload), status=201)
 
 
+@body_limit(CHUNK_MAX_BYTES)
 @api
 @require_http_methods(["GET", "HEAD", "PATCH", "DELETE"])
 def upload_detail(request: HttpRequest, upload_id: str) -> HttpResponse:
@@ -113,8 +115,10 @@ def upload_detail(request: HttpRequest, upload_id: str) -> HttpResponse:
             length = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:
             raise CatalogError("Send Upload-Offset and Content-Length as whole numbers.") from None
-        if length > CHUNK_BYTES * 4:
-            raise CatalogError("Chunks up to 32 MiB, please.", status=413)
+        if length > CHUNK_MAX_BYTES:
+            raise CatalogError(
+                f"Chunks up to {CHUNK_MAX_BYTES // 1024**2} MiB, please.", status=413
+            )
         # request is a file-like stream: the chunk is copied in 1 MiB reads, never held whole.
         new_offset = services.upload_receive(
             upload=upload, offset=offset, stream=cast(BinaryIO, request), length=length
