@@ -19,7 +19,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
-from catalog import imports, selectors
+from catalog import imports, quotas, selectors
 from catalog.access import (
     NotASeller,
     access_asset_for_seller,
@@ -39,7 +39,7 @@ from catalog.forms import (
 )
 from catalog.markdown import render_markdown
 from catalog.models import Asset, ImportJob, Product, Seller
-from catalog.request_size import MULTIPART_MARGIN, body_limit
+from catalog.request_size import MULTIPART_MARGIN, body_limit, content_length
 from catalog.services import CatalogError, assets, products, sellers
 
 
@@ -288,14 +288,32 @@ def product_delete(request: HttpRequest, product_id: int) -> HttpResponse:
 # --- Files ------------------------------------------------------------------------------------
 
 
+def _quota_refusal(request: HttpRequest, seller: Seller) -> str:
+    """Why a one-request upload cannot fit the seller's quota, judged from its declared
+    size before the body is read; "" when it may."""
+    if request.method != "POST":
+        return ""
+    try:
+        quotas.quota_check(seller=seller, adding=max(0, content_length(request) - MULTIPART_MARGIN))
+    except CatalogError as exc:
+        return exc.message
+    return ""
+
+
 @body_limit(lambda: settings.UPLOAD_MAX_BYTES + MULTIPART_MARGIN)
 @seller_required
 @require_http_methods(["GET", "POST"])
 def product_files(request: HttpRequest, product_id: int) -> HttpResponse:
     product = access_product_for_seller(request, product_id)
-    form = AssetUploadForm(request.POST or None, request.FILES or None)
-    status = 200
-    if request.method == "POST":
+    quota_error = _quota_refusal(request, product.seller)
+    # Refused by its declared size: the body is never parsed.
+    form = (
+        AssetUploadForm()
+        if quota_error
+        else AssetUploadForm(request.POST or None, request.FILES or None)
+    )
+    status = 413 if quota_error else 200
+    if request.method == "POST" and not quota_error:
         if form.is_valid():
             refused: list[str] = []
             added = 0
@@ -324,6 +342,8 @@ def product_files(request: HttpRequest, product_id: int) -> HttpResponse:
         "deliverables": files[Asset.Role.DELIVERABLE],
         "previews": files[Asset.Role.PREVIEW],
         "has_sales": selectors.product_has_sales(product=product),
+        "quota_error": quota_error,
+        "usage": quotas.storage_usage(seller=product.seller),
         "upload_config": {
             "createUrl": reverse("catalog:sell_upload_create"),
             "product": product.pk,
@@ -363,8 +383,8 @@ def asset_delete(request: HttpRequest, asset_id: int) -> HttpResponse:
 def imports_page(request: HttpRequest) -> HttpResponse:
     """Upload a catalog ZIP; it is checked (a dry run) before anything is written."""
     seller = _seller(request)
-    error = ""
-    if request.method == "POST":
+    error = _quota_refusal(request, seller)
+    if request.method == "POST" and not error:
         upload = request.FILES.get("catalog")
         if upload is None:
             error = "Choose a ZIP file with your catalog."
@@ -382,6 +402,7 @@ def imports_page(request: HttpRequest) -> HttpResponse:
         "jobs": seller.imports.all()[:10],
         "error": error,
         "max_bytes": imports.ZIP_MAX_BYTES,
+        "usage": quotas.storage_usage(seller=seller),
     }
     return render(request, "catalog/sell/imports.html", context, status=400 if error else 200)
 

@@ -1,0 +1,154 @@
+"""Per-seller storage quotas: stored bytes, bytes announced by open uploads, open uploads."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from catalog.models import Asset, UploadSession
+from catalog.quotas import human_size, storage_usage
+from tests.factories import ProductFactory, SellerFactory, add_file, pdf_bytes
+
+pytestmark = pytest.mark.django_db
+
+GiB = 1024**3
+
+
+def open_session(client: Client, product, size: int, name: str = "film.mp4"):
+    return client.post(
+        reverse("catalog:sell_upload_create"),
+        {"product": product.pk, "role": "deliverable", "filename": name, "size": size},
+        content_type="application/json",
+    )
+
+
+def test_five_20_gib_uploads_cannot_be_opened_at_once(seller_client, draft):
+    answers = [open_session(seller_client, draft, 20 * GiB) for _ in range(5)]
+    assert [a.status_code for a in answers] == [201, 201, 413, 413, 413]
+    error = answers[2].json()["error"]
+    assert "does not fit in your storage quota: 42.9 GB of 50 GB used" in error
+    assert "(42.9 GB of it reserved by unfinished uploads), 7.1 GB left" in error
+    assert UploadSession.objects.count() == 2
+
+
+def test_a_fourth_open_upload_is_refused_however_small(seller_client, draft):
+    for _ in range(3):
+        assert open_session(seller_client, draft, 1000).status_code == 201
+    answer = open_session(seller_client, draft, 1000)
+    assert answer.status_code == 413
+    assert answer.json()["error"].startswith(
+        "You already have 3 unfinished uploads open; your shop may have 3 at a time."
+    )
+
+
+def test_an_unconfirmed_seller_gets_a_small_quota_and_one_upload(draft):
+    seller = draft.seller
+    seller.email_verified_at = None
+    seller.save()
+    client = Client()
+    client.force_login(seller.user)
+    big = open_session(client, draft, 20 * GiB)
+    assert big.status_code == 413
+    error = big.json()["error"]
+    assert "0 bytes of 500 MB used" in error
+    assert "Confirm your email address to raise it to 50 GB and 3 uploads at a time." in error
+    assert open_session(client, draft, 400 * 1000**2).status_code == 201
+    second = open_session(client, draft, 1000)
+    assert second.status_code == 413
+    assert "your shop may have 1 at a time" in second.json()["error"]
+
+
+def test_stored_files_count_against_the_quota(seller_client, draft, settings):
+    add_file(draft, pdf_bytes(b"x" * 6000), "a.pdf")
+    stored = draft.assets.get().size_bytes
+    settings.SELLER_QUOTA_BYTES = stored + 1000
+    assert open_session(seller_client, draft, 1001).status_code == 413
+    assert open_session(seller_client, draft, 1000).status_code == 201
+
+
+def test_files_of_other_sellers_do_not_count(seller_client, draft, settings):
+    other = ProductFactory(seller=SellerFactory())
+    add_file(other, pdf_bytes(b"x" * 6000), "a.pdf")
+    settings.SELLER_QUOTA_BYTES = 5000
+    assert open_session(seller_client, draft, 5000).status_code == 201
+
+
+def test_expired_and_finished_uploads_free_their_reservation(seller_client, draft, settings):
+    settings.SELLER_QUOTA_OPEN_UPLOADS = 1
+    first = open_session(seller_client, draft, 1000).json()
+    UploadSession.objects.filter(pk=first["id"]).update(
+        expires_at=timezone.now() - timedelta(minutes=1)
+    )
+    second = open_session(seller_client, draft, 1000).json()
+    UploadSession.objects.filter(pk=second["id"]).update(status=UploadSession.Status.COMPLETE)
+    assert open_session(seller_client, draft, 1000).status_code == 201
+
+
+def test_cancelling_an_upload_frees_its_slot(seller_client, draft, settings):
+    settings.SELLER_QUOTA_OPEN_UPLOADS = 1
+    session = open_session(seller_client, draft, 1000).json()
+    assert open_session(seller_client, draft, 1000).status_code == 413
+    assert seller_client.delete(session["urls"]["self"]).status_code == 204
+    assert open_session(seller_client, draft, 1000).status_code == 201
+
+
+def test_the_one_request_form_is_refused_before_its_body_is_read(
+    seller_client, draft, settings, monkeypatch
+):
+    settings.SELLER_QUOTA_BYTES = 1000
+    read = []
+    monkeypatch.setattr(
+        "django.http.request.HttpRequest._load_post_and_files",
+        lambda self: read.append(1),
+    )
+    big = SimpleUploadedFile("big.pdf", pdf_bytes(b"x" * (2 * 1024 * 1024)))
+    response = seller_client.post(
+        reverse("catalog:sell_files", args=[draft.pk]), {"file": big, "role": "deliverable"}
+    )
+    assert response.status_code == 413
+    assert read == []
+    page = response.content.decode()
+    assert 'id="quota-error"' in page and "does not fit in your storage quota" in page
+    assert not Asset.objects.exists()
+
+
+def test_the_one_request_form_checks_the_exact_size_too(seller_client, draft, settings):
+    settings.SELLER_QUOTA_BYTES = 5000
+    response = seller_client.post(
+        reverse("catalog:sell_files", args=[draft.pk]),
+        {"file": SimpleUploadedFile("b.pdf", pdf_bytes(b"x" * 6000)), "role": "deliverable"},
+    )
+    assert response.status_code == 400
+    assert "does not fit in your storage quota: 0 bytes of 5 KB used" in response.content.decode()
+    assert not Asset.objects.exists()
+
+
+def test_the_files_page_shows_the_usage_with_a_meter(seller_client, draft, settings):
+    settings.SELLER_QUOTA_BYTES = 50 * 1000**3
+    add_file(draft, pdf_bytes(b"x" * 6000), "a.pdf")
+    open_session(seller_client, draft, 3_200_000_000)
+    page = seller_client.get(reverse("catalog:sell_files", args=[draft.pk])).content.decode()
+    usage = storage_usage(seller=draft.seller)
+    assert usage.used == 3_200_000_000 + draft.assets.get().size_bytes
+    assert "3.2 GB of 50 GB used (3.2 GB reserved by unfinished uploads)" in page
+    assert f'<meter id="storage-meter" min="0" max="50000000000" value="{usage.used}"' in page
+    assert "1 of 3 uploads open at a time" in page
+
+
+@pytest.mark.parametrize(
+    ("size", "text"),
+    [
+        (0, "0 bytes"),
+        (999, "999 bytes"),
+        (1500, "1.5 KB"),
+        (50 * 1000**3, "50 GB"),
+        (3.2e9, "3.2 GB"),
+    ],
+)
+def test_sizes_are_written_for_people(size, text):
+    assert human_size(int(size)) == text
