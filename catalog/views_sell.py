@@ -383,8 +383,15 @@ def asset_delete(request: HttpRequest, asset_id: int) -> HttpResponse:
 def imports_page(request: HttpRequest) -> HttpResponse:
     """Upload a catalog ZIP; it is checked (a dry run) before anything is written."""
     seller = _seller(request)
-    error = _quota_refusal(request, seller)
-    if request.method == "POST" and not error:
+    error = ""
+    most = imports.import_max_bytes(seller)
+    if request.method == "POST" and content_length(request) > most + MULTIPART_MARGIN:
+        # Judged before the body is read: it could never unpack within the quota.
+        error = (
+            f"This ZIP is larger than your whole storage quota ({quotas.human_size(most)}). "
+            "Import your catalog in parts."
+        )
+    elif request.method == "POST":
         upload = request.FILES.get("catalog")
         if upload is None:
             error = "Choose a ZIP file with your catalog."
@@ -419,16 +426,31 @@ def import_detail(request: HttpRequest, job_id: int) -> HttpResponse:
         return redirect("catalog:sell_import", job_id=job.pk)
     job.refresh_from_db()
     plan = imports.Plan.from_dict(job.report) if job.report else None
-    running = job.status in (ImportJob.Status.QUEUED, ImportJob.Status.RUNNING)
+    running = job.status in RUNNING_STATUSES
     context = {
         "seller": job.seller,
         "job": job,
         "plan": plan,
         "running": running,
+        "progress_text": _progress_text(job),
         "importable": len(plan.importable) if plan else 0,
         "progress_url": reverse("catalog:sell_import_progress", args=[job.pk]),
     }
     return render(request, "catalog/sell/import_detail.html", context)
+
+
+RUNNING_STATUSES = (ImportJob.Status.PLANNING, ImportJob.Status.QUEUED, ImportJob.Status.RUNNING)
+
+
+def _progress_text(job: ImportJob) -> str:
+    if job.status == ImportJob.Status.PLANNING:
+        if not job.total_rows:
+            return "Reading the catalog…"
+        return f"{job.processed_rows} of {job.total_rows} checked · nothing is written yet"
+    return (
+        f"{job.processed_rows} of {job.total_rows} rows · {job.created_count} created · "
+        f"{job.updated_count} updated · {job.failed_count} failed"
+    )
 
 
 @seller_required
@@ -444,7 +466,8 @@ def import_progress(request: HttpRequest, job_id: int) -> JsonResponse:
             "created": job.created_count,
             "updated": job.updated_count,
             "failed": job.failed_count,
-            "finished": job.status in (ImportJob.Status.DONE, ImportJob.Status.FAILED),
+            "finished": job.status not in RUNNING_STATUSES,
+            "summary": _progress_text(job),
             "error": job.error,
         }
     )
