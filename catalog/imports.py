@@ -35,7 +35,12 @@ embedded art, pay what you want from zero until the seller sets a price.
 
 `plan_catalog` reads and inspects everything and writes nothing; `apply_plan`
 then writes each product in its own transaction, through the same services as
-the product form. `run_catalog_import`, the background task, is defined here.
+the product form. Both read through a `CatalogSource`: a folder, or a ZIP read
+member by member (`ZipSource`, after `zip_check` judged its central directory),
+so an archive is never unpacked as a whole. An uploaded ZIP is checked and
+stored by the web request (`import_job_upload`); the background tasks defined
+here plan it (`plan_catalog_import`, progress on the ImportJob) and import it
+(`run_catalog_import`).
 """
 
 from __future__ import annotations
@@ -83,7 +88,7 @@ MANIFEST_NAMES = ("catalog.csv", "catalog.json", "manifest.csv", "manifest.json"
 MAX_ROWS = 2000
 MAX_MANIFEST_BYTES = 5 * 1024 * 1024
 ZIP_MAX_BYTES = 4 * 1024**3  # an uploaded catalog; bigger ones go through the command
-ZIP_MAX_UNPACKED_BYTES = 64 * 1024**3  # whatever the quota; the quota is usually smaller
+ZIP_MAX_UNPACKED_BYTES = 16 * 1024**3  # whatever the quota (the command has none)
 # The whole archive may not unpack to more than this many times its own size
 # (past a floor: a small catalog of text compresses well and harms nothing).
 ZIP_MAX_RATIO = 100
