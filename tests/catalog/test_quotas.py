@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import close_old_connections, connection
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -152,3 +154,30 @@ def test_the_files_page_shows_the_usage_with_a_meter(seller_client, draft, setti
 )
 def test_sizes_are_written_for_people(size, text):
     assert human_size(int(size)) == text
+
+
+@pytest.mark.django_db(transaction=True)
+def test_uploads_opened_at_the_same_moment_cannot_both_take_the_last_slot(settings):
+    if connection.vendor != "postgresql":
+        pytest.skip("concurrent transactions need PostgreSQL (SQLite serialises writers)")
+    settings.SELLER_QUOTA_OPEN_UPLOADS = 1
+    product = ProductFactory()
+    barrier = threading.Barrier(4)
+    answers: list[int] = []
+
+    def open_one() -> None:
+        client = Client()
+        client.force_login(product.seller.user)
+        barrier.wait()
+        try:
+            answers.append(open_session(client, product, 1000).status_code)
+        finally:
+            close_old_connections()
+
+    threads = [threading.Thread(target=open_one) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert sorted(answers) == [201, 413, 413, 413]
+    assert UploadSession.objects.count() == 1
