@@ -1,15 +1,15 @@
 """Request bodies are bounded before anything reads them.
 
-Every route accepts ``REQUEST_MAX_BYTES`` (1 MiB); a view that needs more says
-so with `body_limit`, and only a signed-in user gets that larger limit there
-(an anonymous body is refused before a CSRF check or a login redirect reads
-it). The routes with their own limit:
+Every route accepts ``REQUEST_MAX_BYTES`` (1 MiB); a seller view that needs
+more says so with `body_limit`, and only a signed-in seller gets that larger
+limit there (anyone else's body is refused before a CSRF check or a login
+redirect reads it). The routes with their own limit:
 
 =====================================  ===========================================
 the product form, the profile          ``REQUEST_MAX_BYTES_IMAGES`` (a cover, an avatar)
 ``PATCH /sell/uploads/<id>/``          ``CHUNK_MAX_BYTES``: one chunk of the protocol
-``POST /sell/products/<id>/files/``    ``UPLOAD_MAX_BYTES`` + a multipart margin
-``POST /sell/imports/``                the ZIP limit + a multipart margin
+``POST /sell/products/<id>/files/``    ``UPLOAD_MAX_BYTES`` or the quota left, + a margin
+``POST /sell/imports/``                the ZIP limit or the whole quota, + a margin
 =====================================  ===========================================
 
 `RequestSizeMiddleware` comes first in ``MIDDLEWARE``. It judges the request
@@ -31,23 +31,36 @@ body limit in front (the README's nginx configuration has one).
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 
+from catalog.access import NotASeller, request_seller
+from catalog.models import Seller
 from catalog.quotas import human_size
 
 MULTIPART_MARGIN = 1024 * 1024  # boundaries, headers and the other fields of a file form
 
-Limit = int | Callable[[], int]
+
+@dataclass(frozen=True, slots=True)
+class Allowance:
+    """How many bytes a seller may send to a route, and why, for the refusal."""
+
+    bytes: int
+    why: str = ""
+
+
+Limit = int | Callable[[HttpRequest, Seller], int | Allowance]
 F = TypeVar("F", bound=Callable[..., Any])
 
 
 def body_limit(limit: Limit) -> Callable[[F], F]:
-    """Let signed-in users send up to `limit` bytes to this view (a callable is
-    read on each request, so settings may change under tests)."""
+    """Let signed-in sellers send up to `limit` bytes to this seller view; everyone
+    else keeps ``REQUEST_MAX_BYTES``. A callable is asked on each request, with the
+    seller (an upload form's limit is what their quota has left)."""
 
     def decorator(view: F) -> F:
         view.request_body_limit = limit  # type: ignore[attr-defined]
@@ -64,16 +77,19 @@ def content_length(request: HttpRequest) -> int:
         return 0
 
 
-def route_limit(request: HttpRequest, view: Callable[..., Any]) -> int:
+def route_allowance(request: HttpRequest, view: Callable[..., Any]) -> Allowance:
     """The largest body this request may carry to `view`."""
     declared: Limit | None = getattr(view, "request_body_limit", None)
-    default: int = settings.REQUEST_MAX_BYTES
-    if declared is None:
-        return default
+    default = Allowance(settings.REQUEST_MAX_BYTES)
     user = getattr(request, "user", None)
-    if user is None or not user.is_authenticated:
+    if declared is None or user is None or not user.is_authenticated:
         return default
-    return max(default, declared() if callable(declared) else declared)
+    try:
+        seller = request_seller(request)
+    except NotASeller:
+        return default
+    allowed = declared(request, seller) if callable(declared) else declared
+    return allowed if isinstance(allowed, Allowance) else Allowance(allowed)
 
 
 class RequestSizeMiddleware:
@@ -93,16 +109,16 @@ class RequestSizeMiddleware:
         length = content_length(request)
         if length <= settings.REQUEST_MAX_BYTES:
             return None  # the common case costs one comparison
-        limit = route_limit(request, view_func)
-        if length <= limit:
+        allowed = route_allowance(request, view_func)
+        if length <= allowed.bytes:
             return None
-        return too_large(request, length=length, limit=limit)
+        return too_large(request, length=length, allowed=allowed)
 
 
-def too_large(request: HttpRequest, *, length: int, limit: int) -> HttpResponse:
+def too_large(request: HttpRequest, *, length: int, allowed: Allowance) -> HttpResponse:
     message = (
         f"This request is too large: {human_size(length)}, and this page accepts up to "
-        f"{human_size(limit)}."
+        f"{human_size(allowed.bytes)}" + (f" ({allowed.why})." if allowed.why else ".")
     )
     wants_json = "application/json" in request.headers.get("Accept", "") or (
         request.content_type in ("application/json", "application/offset+octet-stream")

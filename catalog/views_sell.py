@@ -39,7 +39,7 @@ from catalog.forms import (
 )
 from catalog.markdown import render_markdown
 from catalog.models import Asset, ImportJob, Product, Seller
-from catalog.request_size import MULTIPART_MARGIN, body_limit, content_length
+from catalog.request_size import MULTIPART_MARGIN, Allowance, body_limit
 from catalog.services import CatalogError, assets, products, sellers
 
 
@@ -129,7 +129,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     return render(request, "catalog/sell/dashboard.html", {"seller": seller, "products": listed})
 
 
-@body_limit(lambda: settings.REQUEST_MAX_BYTES_IMAGES)
+@body_limit(lambda request, seller: settings.REQUEST_MAX_BYTES_IMAGES)
 @seller_required
 @require_http_methods(["GET", "POST"])
 def profile(request: HttpRequest) -> HttpResponse:
@@ -198,7 +198,7 @@ def _status(form: Any) -> int:
     return 400 if form.is_bound and form.errors else 200
 
 
-@body_limit(lambda: settings.REQUEST_MAX_BYTES_IMAGES)
+@body_limit(lambda request, seller: settings.REQUEST_MAX_BYTES_IMAGES)
 @seller_required
 @require_http_methods(["GET", "POST"])
 def product_new(request: HttpRequest) -> HttpResponse:
@@ -232,7 +232,7 @@ def product_new(request: HttpRequest) -> HttpResponse:
     )
 
 
-@body_limit(lambda: settings.REQUEST_MAX_BYTES_IMAGES)
+@body_limit(lambda request, seller: settings.REQUEST_MAX_BYTES_IMAGES)
 @seller_required
 @require_http_methods(["GET", "POST"])
 def product_edit(request: HttpRequest, product_id: int) -> HttpResponse:
@@ -288,32 +288,24 @@ def product_delete(request: HttpRequest, product_id: int) -> HttpResponse:
 # --- Files ------------------------------------------------------------------------------------
 
 
-def _quota_refusal(request: HttpRequest, seller: Seller) -> str:
-    """Why a one-request upload cannot fit the seller's quota, judged from its declared
-    size before the body is read; "" when it may."""
-    if request.method != "POST":
-        return ""
-    try:
-        quotas.quota_check(seller=seller, adding=max(0, content_length(request) - MULTIPART_MARGIN))
-    except CatalogError as exc:
-        return exc.message
-    return ""
+def _files_allowance(request: HttpRequest, seller: Seller) -> Allowance:
+    """A one-request upload may carry what the seller's quota has left (checked again,
+    exactly, on the file itself): judged before CSRF or the form parses the body."""
+    usage = quotas.storage_usage(seller=seller)
+    return Allowance(
+        min(settings.UPLOAD_MAX_BYTES, usage.left) + MULTIPART_MARGIN,
+        f"your storage quota: {usage.summary}, {quotas.human_size(usage.left)} left",
+    )
 
 
-@body_limit(lambda: settings.UPLOAD_MAX_BYTES + MULTIPART_MARGIN)
+@body_limit(_files_allowance)
 @seller_required
 @require_http_methods(["GET", "POST"])
 def product_files(request: HttpRequest, product_id: int) -> HttpResponse:
     product = access_product_for_seller(request, product_id)
-    quota_error = _quota_refusal(request, product.seller)
-    # Refused by its declared size: the body is never parsed.
-    form = (
-        AssetUploadForm()
-        if quota_error
-        else AssetUploadForm(request.POST or None, request.FILES or None)
-    )
-    status = 413 if quota_error else 200
-    if request.method == "POST" and not quota_error:
+    form = AssetUploadForm(request.POST or None, request.FILES or None)
+    status = 200
+    if request.method == "POST":
         if form.is_valid():
             refused: list[str] = []
             added = 0
@@ -342,7 +334,6 @@ def product_files(request: HttpRequest, product_id: int) -> HttpResponse:
         "deliverables": files[Asset.Role.DELIVERABLE],
         "previews": files[Asset.Role.PREVIEW],
         "has_sales": selectors.product_has_sales(product=product),
-        "quota_error": quota_error,
         "usage": quotas.storage_usage(seller=product.seller),
         "upload_config": {
             "createUrl": reverse("catalog:sell_upload_create"),
@@ -377,21 +368,23 @@ def asset_delete(request: HttpRequest, asset_id: int) -> HttpResponse:
 # --- Catalog imports (format in catalog/imports.py) -----------------------------------------
 
 
-@body_limit(imports.ZIP_MAX_BYTES + MULTIPART_MARGIN)
+def _import_allowance(request: HttpRequest, seller: Seller) -> Allowance:
+    """A catalog ZIP larger than the seller's whole quota could never unpack within it."""
+    most = min(imports.ZIP_MAX_BYTES, imports.import_max_bytes(seller))
+    return Allowance(
+        most + MULTIPART_MARGIN,
+        f"your whole storage quota is {quotas.human_size(imports.import_max_bytes(seller))}",
+    )
+
+
+@body_limit(_import_allowance)
 @seller_required
 @require_http_methods(["GET", "POST"])
 def imports_page(request: HttpRequest) -> HttpResponse:
     """Upload a catalog ZIP; it is checked (a dry run) before anything is written."""
     seller = _seller(request)
     error = ""
-    most = imports.import_max_bytes(seller)
-    if request.method == "POST" and content_length(request) > most + MULTIPART_MARGIN:
-        # Judged before the body is read: it could never unpack within the quota.
-        error = (
-            f"This ZIP is larger than your whole storage quota ({quotas.human_size(most)}). "
-            "Import your catalog in parts."
-        )
-    elif request.method == "POST":
+    if request.method == "POST":
         upload = request.FILES.get("catalog")
         if upload is None:
             error = "Choose a ZIP file with your catalog."

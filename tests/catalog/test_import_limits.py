@@ -17,11 +17,10 @@ from catalog import imports
 from catalog.imports import ImportRefused, apply_plan, opened_catalog, plan_catalog
 from catalog.models import ImportJob, Product
 from tests.catalog.test_import import BOOK, HEADER, SINGLE, make_catalog
+from tests.catalog.test_request_size import MiB, StreamedBody, wsgi_post
 from tests.factories import DEMO_MEDIA
 
 pytestmark = pytest.mark.django_db
-
-MiB = 1024 * 1024
 
 
 def zip_bytes(members: dict[str, bytes], *, method: int = zipfile.ZIP_DEFLATED) -> bytes:
@@ -99,18 +98,19 @@ def test_a_zip_larger_than_the_quota_is_refused_from_its_central_directory(selle
     assert not ImportJob.objects.exists() and stored_imports() == []
 
 
-def test_a_zip_body_past_the_quota_is_refused_before_it_is_read(
-    seller_client, settings, monkeypatch
-):
+def test_a_zip_body_past_the_quota_is_refused_before_it_is_read(seller_client, settings, temp_dir):
     settings.SELLER_QUOTA_BYTES = 100_000
-    read = []
-    monkeypatch.setattr(
-        "django.http.request.HttpRequest._load_post_and_files", lambda self: read.append(1)
+    body = StreamedBody(300 * MiB)
+    answer = wsgi_post(
+        reverse("catalog:sell_imports"),
+        body,
+        declared=body.size,
+        cookie=f"sessionid={seller_client.cookies['sessionid'].value}",
     )
-    response = upload(seller_client, os.urandom(2 * MiB))
-    assert response.status_code == 400
-    assert "larger than your whole storage quota (100 KB)" in response.content.decode()
-    assert read == []
+    assert answer["status"] == 413
+    assert "(your whole storage quota is 100 KB)" in answer["body"]
+    assert body.read_bytes == 0 and list(temp_dir.iterdir()) == []
+    assert not ImportJob.objects.exists()
 
 
 def test_a_member_larger_than_it_declares_is_refused_while_it_is_read(seller, tmp_path, temp_dir):

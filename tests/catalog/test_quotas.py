@@ -14,11 +14,21 @@ from django.utils import timezone
 
 from catalog.models import Asset, UploadSession
 from catalog.quotas import human_size, storage_usage
-from tests.factories import ProductFactory, SellerFactory, add_file, pdf_bytes
+from tests.catalog.test_request_size import MiB, StreamedBody, wsgi_post
+from tests.factories import ProductFactory, SellerFactory, UserFactory, add_file, pdf_bytes
 
 pytestmark = pytest.mark.django_db
 
 GiB = 1024**3
+
+
+@pytest.fixture
+def temp_dir(tmp_path, settings):
+    folder = tmp_path / "uploads-tmp"
+    folder.mkdir()
+    settings.FILE_UPLOAD_TEMP_DIR = str(folder)
+    settings.FILE_UPLOAD_MAX_MEMORY_SIZE = 0
+    return folder
 
 
 def open_session(client: Client, product, size: int, name: str = "film.mp4"):
@@ -99,24 +109,48 @@ def test_cancelling_an_upload_frees_its_slot(seller_client, draft, settings):
     assert open_session(seller_client, draft, 1000).status_code == 201
 
 
-def test_the_one_request_form_is_refused_before_its_body_is_read(
-    seller_client, draft, settings, monkeypatch
+def test_the_one_request_form_is_refused_by_the_quota_before_its_body_is_read(
+    seller_client, draft, settings, temp_dir
 ):
-    settings.SELLER_QUOTA_BYTES = 1000
-    read = []
-    monkeypatch.setattr(
-        "django.http.request.HttpRequest._load_post_and_files",
-        lambda self: read.append(1),
+    # Through Django's WSGI handler with the CSRF check on, as in production: the
+    # check would parse the body (into temporary files) before the view runs.
+    settings.SELLER_QUOTA_BYTES = 100 * 1000**2
+    add_file(draft, pdf_bytes(b"x" * 6000), "a.pdf")
+    body = StreamedBody(300 * MiB)
+    answer = wsgi_post(
+        reverse("catalog:sell_files", args=[draft.pk]),
+        body,
+        declared=body.size,
+        cookie=f"sessionid={seller_client.cookies['sessionid'].value}",
     )
-    big = SimpleUploadedFile("big.pdf", pdf_bytes(b"x" * (2 * 1024 * 1024)))
+    assert answer["status"] == 413
+    assert "your storage quota: 6" in answer["body"] and "of 100 MB used, 100 MB left" in answer["body"]
+    assert body.read_bytes == 0 and list(temp_dir.iterdir()) == []
+    assert draft.assets.count() == 1
+
+
+def test_a_signed_in_buyer_gets_the_small_limit_on_a_seller_route(draft, temp_dir):
+    client = Client()
+    client.force_login(UserFactory())
+    body = StreamedBody(300 * MiB)
+    answer = wsgi_post(
+        reverse("catalog:sell_files", args=[draft.pk]),
+        body,
+        declared=body.size,
+        cookie=f"sessionid={client.cookies['sessionid'].value}",
+    )
+    assert answer["status"] == 413 and "up to 1 MB." in answer["body"]
+    assert body.read_bytes == 0 and list(temp_dir.iterdir()) == []
+
+
+def test_a_seller_within_the_quota_reaches_the_form(seller_client, draft, settings):
+    settings.SELLER_QUOTA_BYTES = 3 * MiB
     response = seller_client.post(
-        reverse("catalog:sell_files", args=[draft.pk]), {"file": big, "role": "deliverable"}
+        reverse("catalog:sell_files", args=[draft.pk]),
+        {"file": SimpleUploadedFile("big.pdf", pdf_bytes(b"x" * (2 * MiB))), "role": "deliverable"},
     )
-    assert response.status_code == 413
-    assert read == []
-    page = response.content.decode()
-    assert 'id="quota-error"' in page and "does not fit in your storage quota" in page
-    assert not Asset.objects.exists()
+    assert response.status_code == 302
+    assert draft.assets.count() == 1
 
 
 def test_the_one_request_form_checks_the_exact_size_too(seller_client, draft, settings):
