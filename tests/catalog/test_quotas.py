@@ -124,7 +124,10 @@ def test_the_one_request_form_is_refused_by_the_quota_before_its_body_is_read(
         cookie=f"sessionid={seller_client.cookies['sessionid'].value}",
     )
     assert answer["status"] == 413
-    assert "your storage quota: 6" in answer["body"] and "of 100 MB used, 100 MB left" in answer["body"]
+    assert (
+        "your storage quota: 6" in answer["body"]
+        and "of 100 MB used, 100 MB left" in answer["body"]
+    )
     assert body.read_bytes == 0 and list(temp_dir.iterdir()) == []
     assert draft.assets.count() == 1
 
