@@ -36,7 +36,12 @@ embedded art, pay what you want from zero until the seller sets a price.
 
 `plan_catalog` reads and inspects everything and writes nothing; `apply_plan`
 then writes each product in its own transaction, through the same services as
-the product form. `run_catalog_import`, the background task, is defined here.
+the product form. Both read through a `CatalogSource`: a folder, or a ZIP read
+member by member (`ZipSource`, after `zip_check` judged its central directory),
+so an archive is never unpacked as a whole. An uploaded ZIP is checked and
+stored by the web request (`import_job_upload`); the background tasks defined
+here plan it (`plan_catalog_import`, progress on the ImportJob) and import it
+(`run_catalog_import`).
 """
 
 from __future__ import annotations
@@ -51,13 +56,15 @@ import stat
 import tempfile
 import uuid
 import zipfile
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from django.conf import settings
 from django.core.files import File
 from django.db import transaction
 from django.utils import timezone
@@ -70,6 +77,7 @@ from catalog.inspection.documents import check_zip
 from catalog.media import sha256_and_size
 from catalog.models import Asset, ImportJob, Product, Seller
 from catalog.money import AmountError, parse_amount
+from catalog.quotas import human_size, seller_quota
 from catalog.services import CatalogError, assets, products
 from catalog.services.assets import preview_name
 from catalog.services.products import pricing_check, tags_normalize
@@ -81,7 +89,11 @@ MANIFEST_NAMES = ("catalog.csv", "catalog.json", "manifest.csv", "manifest.json"
 MAX_ROWS = 2000
 MAX_MANIFEST_BYTES = 5 * 1024 * 1024
 ZIP_MAX_BYTES = 4 * 1024**3  # an uploaded catalog; bigger ones go through the command
-ZIP_MAX_UNPACKED_BYTES = 16 * 1024**3
+ZIP_MAX_UNPACKED_BYTES = 16 * 1024**3  # whatever the quota (the command has none)
+# The whole archive may not unpack to more than this many times its own size
+# (past a floor: a small catalog of text compresses well and harms nothing).
+ZIP_MAX_RATIO = 100
+ZIP_RATIO_FLOOR_BYTES = 64 * 1024**2
 COVER_TYPES = ("image/jpeg", "image/png", "image/webp")
 SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,78}[a-z0-9])?$")
 
@@ -152,13 +164,14 @@ def _text(value: object) -> str:
     return "" if value is None else str(value).strip()
 
 
-def _read_manifest(path: Path) -> list[dict[str, Any]]:
-    if path.stat().st_size > MAX_MANIFEST_BYTES:
-        raise ImportRefused(f"{path.name} is larger than {MAX_MANIFEST_BYTES // 1024**2} MB.")
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError:
-        raise ImportRefused(f"{path.name} is not UTF-8 text: save it as UTF-8.") from None
+def _read_manifest(source: CatalogSource, name: str) -> list[dict[str, Any]]:
+    if source.size(name) > MAX_MANIFEST_BYTES:
+        raise ImportRefused(f"{name} is larger than {MAX_MANIFEST_BYTES // 1024**2} MB.")
+    with source.local(name) as path:
+        try:
+            text = path.read_text(encoding="utf-8-sig")
+        except UnicodeDecodeError:
+            raise ImportRefused(f"{path.name} is not UTF-8 text: save it as UTF-8.") from None
     if path.suffix == ".json":
         try:
             # Numbers stay the text they were written as: a price is then read by
@@ -192,32 +205,30 @@ def _read_manifest(path: Path) -> list[dict[str, Any]]:
     return rows
 
 
-def _resolve(root: Path, relative: str) -> Path | None:
-    """The file `relative` names inside `root`, or None when it would leave the folder."""
+def _relative(relative: str) -> str | None:
+    """`relative` as a clean POSIX path inside the catalog, or None when it would leave it."""
     pure = PurePosixPath(relative.replace("\\", "/"))
-    if pure.is_absolute() or ".." in pure.parts:
+    if pure.is_absolute() or ".." in pure.parts or re.match(r"^[A-Za-z]:", relative):
         return None
-    candidate = (root / pure).resolve()
-    if not candidate.is_relative_to(root.resolve()):
-        return None
-    return candidate
+    return pure.as_posix()
 
 
-def _inspect(root: Path, relative: str) -> tuple[Any, str]:
+def _inspect(source: CatalogSource, relative: str) -> tuple[Any, str]:
     """(inspection, problem): exactly one is set."""
-    path = _resolve(root, relative)
-    if path is None:
+    name = _relative(relative)
+    if name is None:
         return None, f"“{relative}” points outside the catalog folder."
-    if not path.is_file():
+    if not source.is_file(name):
         return None, f"“{relative}” is missing."
     try:
-        return inspect_path(path, claimed_name=path.name), ""
+        with source.local(name) as path:
+            return inspect_path(path, claimed_name=PurePosixPath(name).name), ""
     except MediaRefused as exc:
         return None, f"“{relative}” is refused: {exc}"
 
 
 def _plan_manifest_row(
-    seller: Seller, root: Path, line: int, raw: dict[str, Any], seen: set[str]
+    seller: Seller, source: CatalogSource, line: int, raw: dict[str, Any], seen: set[str]
 ) -> PlannedRow:
     title = _text(raw.get("title"))
     wanted_slug = _text(raw.get("slug")).lower()
@@ -300,7 +311,7 @@ def _plan_manifest_row(
         (Asset.Role.PREVIEW, _split(raw.get("previews"))),
     ):
         for relative in paths:
-            found, problem = _inspect(root, relative)
+            found, problem = _inspect(source, relative)
             if problem:
                 problems.append(problem)
                 continue
@@ -313,7 +324,7 @@ def _plan_manifest_row(
             row.files.append(PlannedFile(relative, role, found.kind, found.mime))
     cover = _text(raw.get("cover"))
     if cover:
-        found, problem = _inspect(root, cover)
+        found, problem = _inspect(source, cover)
         if problem:
             problems.append(problem)
         elif found.mime not in COVER_TYPES:
@@ -323,14 +334,19 @@ def _plan_manifest_row(
     return row
 
 
-def _plan_folder(root: Path) -> Plan:
+def _plan_folder(source: CatalogSource, progress: PlanProgress | None) -> Plan:
     plan = Plan(mode="folder")
     albums: dict[str, list[tuple[int, str, Any]]] = {}
-    for path in sorted(p for p in root.rglob("*") if p.is_file()):
-        relative = path.relative_to(root).as_posix()
-        if path.name.startswith(".") or "__MACOSX" in path.parts:
-            continue
-        found, problem = _inspect(root, relative)
+    names = [
+        name
+        for name in source.names()
+        if not PurePosixPath(name).name.startswith(".")
+        and "__MACOSX" not in PurePosixPath(name).parts
+    ]
+    for done, relative in enumerate(names, start=1):
+        if progress is not None:
+            progress(done - 1, len(names))
+        found, problem = _inspect(source, relative)
         if problem:
             plan.problems.append(problem)
             continue
@@ -388,34 +404,43 @@ def _safe_tags(raw: list[str]) -> list[str]:
         return []
 
 
-def find_manifest(root: Path) -> Path | None:
+def find_manifest(source: CatalogSource) -> str | None:
     for name in MANIFEST_NAMES:
-        if (root / name).is_file():
-            return root / name
+        if source.is_file(name):
+            return name
     return None
 
 
-def plan_catalog(*, seller: Seller, root: str | os.PathLike[str]) -> Plan:
+PlanProgress = Callable[[int, int], None]  # (done, total): rows or files checked
+
+
+def plan_catalog(
+    *,
+    seller: Seller,
+    root: str | os.PathLike[str] | CatalogSource,
+    progress: PlanProgress | None = None,
+) -> Plan:
     """What importing the catalog in `root` would do, row by row, with every problem.
 
     Reads and inspects; writes nothing. Raises ImportRefused when the catalog
-    as a whole cannot be read.
+    as a whole cannot be read. `progress(done, total)` is called as rows (or,
+    without a manifest, files) are checked.
     """
-    folder = Path(root)
-    if not folder.is_dir():
-        raise ImportRefused(f"{root} is not a folder.")
-    manifest = find_manifest(folder)
+    source = as_source(root)
+    manifest = find_manifest(source)
     if manifest is None:
-        plan = _plan_folder(folder)
+        plan = _plan_folder(source, progress)
     else:
         plan = Plan(mode="manifest")
         seen: set[str] = set()
-        for line, raw in enumerate(
-            _read_manifest(manifest), start=2 if manifest.suffix == ".csv" else 1
-        ):
-            plan.rows.append(_plan_manifest_row(seller, folder, line, raw, seen))
+        raws = _read_manifest(source, manifest)
+        first = 2 if manifest.endswith(".csv") else 1
+        for line, raw in enumerate(raws, start=first):
+            if progress is not None:
+                progress(line - first, len(raws))
+            plan.rows.append(_plan_manifest_row(seller, source, line, raw, seen))
         if not plan.rows:
-            plan.problems.append(f"{manifest.name} lists no products.")
+            plan.problems.append(f"{manifest} lists no products.")
     existing = dict(
         Product.objects.filter(seller=seller, slug__in=[r.slug for r in plan.rows]).values_list(
             "slug", "pk"
@@ -441,7 +466,11 @@ Progress = Callable[[int, PlannedRow], None]
 
 
 def apply_plan(
-    *, seller: Seller, root: str | os.PathLike[str], plan: Plan, progress: Progress | None = None
+    *,
+    seller: Seller,
+    root: str | os.PathLike[str] | CatalogSource,
+    plan: Plan,
+    progress: Progress | None = None,
 ) -> Plan:
     """Create or update every importable row, each in its own transaction.
 
@@ -449,13 +478,13 @@ def apply_plan(
     stored are deleted) and the next rows still import. `progress(done, row)`
     is called after each row. Returns the plan with each row's outcome.
     """
-    folder = Path(root)
+    source = as_source(root)
     for done, row in enumerate(plan.rows, start=1):
         if row.action == "skip":
             row.outcome = "skipped"
         else:
             try:
-                product, created = _apply_row(seller, folder, row)
+                product, created = _apply_row(seller, source, row)
             except CatalogError as exc:
                 row.outcome, row.error = "failed", exc.message
             except (MediaRefused, OSError) as exc:
@@ -473,11 +502,11 @@ def apply_plan(
     return plan
 
 
-def _apply_row(seller: Seller, root: Path, row: PlannedRow) -> tuple[Product, bool]:
+def _apply_row(seller: Seller, source: CatalogSource, row: PlannedRow) -> tuple[Product, bool]:
     stored: list[tuple[Any, str]] = []  # (storage, name) written for this row
     try:
         with transaction.atomic():
-            return _write_row(seller, root, row, stored)
+            return _write_row(seller, source, row, stored)
     except BaseException:
         for storage, name in stored:
             storage.delete(name)
@@ -485,15 +514,14 @@ def _apply_row(seller: Seller, root: Path, row: PlannedRow) -> tuple[Product, bo
 
 
 def _write_row(
-    seller: Seller, root: Path, row: PlannedRow, stored: list[tuple[Any, str]]
+    seller: Seller, source: CatalogSource, row: PlannedRow, stored: list[tuple[Any, str]]
 ) -> tuple[Product, bool]:
     values = dict(row.values)
     values["release_date"] = (
         date.fromisoformat(values["release_date"]) if values.get("release_date") else None
     )
     existing = Product.objects.filter(seller=seller, slug=row.slug).first()
-    cover_path = _resolve(root, row.cover) if row.cover else None
-    with _opened(cover_path) as cover:
+    with _opened(source, row.cover) as cover:
         if existing is None:
             product = products.product_create(
                 seller=seller, slug=row.slug, status=Product.Status.DRAFT, cover=cover, **values
@@ -509,10 +537,10 @@ def _write_row(
         stored.append((product.cover.storage, product.cover.name or ""))
     known = {(a.role, a.sha256) for a in product.assets.all()}
     for planned in row.files:
-        path = _resolve(root, planned.path)
-        if path is None or not path.is_file():
+        name = _relative(planned.path)
+        if name is None or not source.is_file(name):
             raise CatalogError(f"“{planned.path}” is missing.")
-        with path.open("rb") as handle:
+        with source.local(name) as path, path.open("rb") as handle:
             digest, _ = sha256_and_size(handle)
             if (planned.role, digest) in known:
                 continue  # already there from an earlier import
@@ -522,7 +550,7 @@ def _write_row(
                 product=product,
                 role=planned.role,
                 file=File(handle, name=str(path)),
-                original_filename=path.name,
+                original_filename=PurePosixPath(name).name,
             )
         known.add((planned.role, asset.sha256))
         stored.append((asset.stored.storage, asset.stored.name or ""))
@@ -538,19 +566,124 @@ def _write_row(
 
 
 @contextmanager
-def _opened(path: Path | None) -> Iterator[File | None]:
-    if path is None:
+def _opened(source: CatalogSource, relative: str) -> Iterator[File | None]:
+    name = _relative(relative) if relative else None
+    if name is None:
         yield None
         return
-    with path.open("rb") as handle:
-        yield File(handle, name=path.name)
+    with source.local(name) as path, path.open("rb") as handle:
+        yield File(handle, name=PurePosixPath(name).name)
+
+
+# --- Where the files are read from ------------------------------------------------
+
+
+class CatalogSource(ABC):
+    """A catalog's files by their relative POSIX names, each readable as a local path."""
+
+    @abstractmethod
+    def names(self) -> list[str]:
+        """Every regular file, sorted."""
+
+    @abstractmethod
+    def is_file(self, name: str) -> bool: ...
+
+    @abstractmethod
+    def size(self, name: str) -> int: ...
+
+    @abstractmethod
+    def local(self, name: str) -> AbstractContextManager[Path]:
+        """A path on this machine holding the file's bytes, for as long as the block runs."""
+
+
+class FolderSource(CatalogSource):
+    def __init__(self, root: Path) -> None:
+        if not root.is_dir():
+            raise ImportRefused(f"{root} is not a folder.")
+        self.root = root.resolve()
+
+    def _path(self, name: str) -> Path | None:
+        candidate = (self.root / name).resolve()
+        return candidate if candidate.is_relative_to(self.root) else None
+
+    def names(self) -> list[str]:
+        return sorted(
+            p.relative_to(self.root).as_posix() for p in self.root.rglob("*") if p.is_file()
+        )
+
+    def is_file(self, name: str) -> bool:
+        path = self._path(name)
+        return path is not None and path.is_file()
+
+    def size(self, name: str) -> int:
+        path = self._path(name)
+        return path.stat().st_size if path is not None else 0
+
+    @contextmanager
+    def local(self, name: str) -> Iterator[Path]:
+        path = self._path(name)
+        if path is None:
+            raise ImportRefused(f"“{name}” points outside the catalog folder.")
+        yield path
+
+
+class ZipSource(CatalogSource):
+    """A ZIP read member by member: each file is copied to a temporary file only while it
+    is inspected or stored, so the archive is never unpacked as a whole. A member is
+    never copied past the size the central directory declared (checked, in total,
+    before anything was read)."""
+
+    def __init__(self, archive: zipfile.ZipFile, prefix: str) -> None:
+        self.archive = archive
+        self.members = {
+            info.filename[len(prefix) :]: info
+            for info in archive.infolist()
+            if not info.is_dir() and info.filename.startswith(prefix)
+        }
+
+    def names(self) -> list[str]:
+        return sorted(self.members)
+
+    def is_file(self, name: str) -> bool:
+        return name in self.members
+
+    def size(self, name: str) -> int:
+        return self.members[name].file_size
+
+    @contextmanager
+    def local(self, name: str) -> Iterator[Path]:
+        info = self.members[name]
+        suffix = PurePosixPath(name).suffix[:16]
+        with tempfile.NamedTemporaryFile(
+            prefix="echoppe-import-", suffix=suffix, dir=settings.FILE_UPLOAD_TEMP_DIR
+        ) as copy:
+            try:
+                with self.archive.open(info) as member:
+                    left = info.file_size
+                    while chunk := member.read(min(1024 * 1024, left + 1)):
+                        left -= len(chunk)
+                        if left < 0:
+                            raise ImportRefused(
+                                f"The ZIP entry “{info.filename[:120]}” is larger than it says."
+                            )
+                        copy.write(chunk)
+            except (zipfile.BadZipFile, OSError, EOFError, RuntimeError) as exc:
+                raise ImportRefused(
+                    f"The ZIP entry “{info.filename[:120]}” cannot be read ({exc})."
+                ) from None
+            copy.flush()
+            yield Path(copy.name)
+
+
+def as_source(root: str | os.PathLike[str] | CatalogSource) -> CatalogSource:
+    return root if isinstance(root, CatalogSource) else FolderSource(Path(root))
 
 
 # --- ZIP archives --------------------------------------------------------------
 
 
 def _unsafe_member(info: zipfile.ZipInfo) -> str:
-    """Why a member must not be extracted, or ''. Member names are never trusted."""
+    """Why a member must not be read, or ''. Member names are never trusted."""
     name = info.filename
     mode = info.external_attr >> 16
     if "\x00" in name:
@@ -563,85 +696,85 @@ def _unsafe_member(info: zipfile.ZipInfo) -> str:
     return ""
 
 
-def extract_zip(zip_path: str | os.PathLike[str], destination: str | os.PathLike[str]) -> None:
-    """Unpack a catalog ZIP into `destination`, refusing bombs, links and escaping names.
+def zip_check(
+    archive: zipfile.ZipFile, *, archive_size: int, max_unpacked: int | None = None
+) -> None:
+    """Refuse a catalog ZIP from its central directory alone, before any member is read.
 
-    The central directory is checked first (the same checks as EPUBs and ZIP
-    uploads get); each member is then copied in chunks and never past the
-    size it declared.
+    The same checks as EPUBs get (duplicate names, a member packed past the
+    ratio, overlapping members), then the catalog's own: at most
+    ``IMPORT_ZIP_MAX_MEMBERS`` members, no link or escaping name, a declared
+    total within `max_unpacked` (the seller's quota left) and within
+    ``ZIP_MAX_RATIO`` times the archive itself — many members each just under
+    the per-member ratio floor still add up to a bomb.
     """
-    target = Path(destination).resolve()
-    size = os.path.getsize(zip_path)
-    if size > ZIP_MAX_BYTES:
-        raise ImportRefused(f"The ZIP is larger than {ZIP_MAX_BYTES // 1024**3} GB.")
+    entries = archive.infolist()
+    most: int = settings.IMPORT_ZIP_MAX_MEMBERS
+    if len(entries) > most:
+        raise ImportRefused(
+            f"This ZIP holds {len(entries):,} files and folders; a catalog may hold {most:,}. "
+            "Split it into several imports."
+        )
     try:
-        archive = zipfile.ZipFile(zip_path)
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError) as exc:
-        raise ImportRefused(f"This is not a readable ZIP archive ({exc}).") from None
-    with archive:
-        try:
-            check_zip(archive, size, "ZIP archive", fold_names=True)
-        except MediaRefused as exc:
-            raise ImportRefused(str(exc)) from None
-        if sum(info.file_size for info in archive.infolist()) > ZIP_MAX_UNPACKED_BYTES:
-            raise ImportRefused(
-                f"This ZIP would unpack to more than {ZIP_MAX_UNPACKED_BYTES // 1024**3} GB."
-            )
-        for info in archive.infolist():
-            reason = _unsafe_member(info)
-            if reason:
-                raise ImportRefused(f"The ZIP entry “{info.filename[:120]}” {reason}: refused.")
-        for info in archive.infolist():
-            out = (target / PurePosixPath(info.filename.replace("\\", "/"))).resolve()
-            if not out.is_relative_to(target):  # belt and braces after _unsafe_member
-                raise ImportRefused(f"The ZIP entry “{info.filename[:120]}” escapes: refused.")
-            if info.is_dir():
-                out.mkdir(parents=True, exist_ok=True)
-                continue
-            out.parent.mkdir(parents=True, exist_ok=True)
-            try:
-                with archive.open(info) as source, out.open("wb") as sink:
-                    left = info.file_size
-                    while chunk := source.read(min(1024 * 1024, left + 1)):
-                        left -= len(chunk)
-                        if left < 0:
-                            raise ImportRefused(
-                                f"The ZIP entry “{info.filename[:120]}” is larger than it says."
-                            )
-                        sink.write(chunk)
-            except (zipfile.BadZipFile, OSError, EOFError, RuntimeError) as exc:
-                raise ImportRefused(
-                    f"The ZIP entry “{info.filename[:120]}” cannot be read ({exc})."
-                ) from None
+        check_zip(archive, archive_size, "ZIP archive", fold_names=True)
+    except MediaRefused as exc:
+        raise ImportRefused(str(exc)) from None
+    for info in entries:
+        reason = _unsafe_member(info)
+        if reason:
+            raise ImportRefused(f"The ZIP entry “{info.filename[:120]}” {reason}: refused.")
+    total = sum(info.file_size for info in entries)
+    if total > ZIP_MAX_UNPACKED_BYTES:
+        raise ImportRefused(
+            f"This ZIP would unpack to more than {ZIP_MAX_UNPACKED_BYTES // 1024**3} GB."
+        )
+    if max_unpacked is not None and total > max_unpacked:
+        raise ImportRefused(
+            f"This ZIP holds {human_size(total)} of files, more than your whole storage "
+            f"quota ({human_size(max_unpacked)}). Import it in parts."
+        )
+    if total > ZIP_RATIO_FLOOR_BYTES and total > ZIP_MAX_RATIO * max(archive_size, 1):
+        raise ImportRefused(
+            f"This ZIP is a zip bomb: {human_size(archive_size)} that would unpack to "
+            f"{human_size(total)}."
+        )
 
 
-def catalog_root(folder: Path) -> Path:
-    """The folder holding the catalog: a ZIP made by zipping a folder has one level more."""
-    if find_manifest(folder) is not None:
-        return folder
-    children = [p for p in folder.iterdir() if p.name not in ("__MACOSX",)]
-    if len(children) == 1 and children[0].is_dir():
-        return children[0]
-    return folder
+def _catalog_prefix(archive: zipfile.ZipFile) -> str:
+    """Where the catalog starts in the ZIP: zipping a folder adds one level."""
+    names = [i.filename for i in archive.infolist() if not i.filename.startswith("__MACOSX/")]
+    if any(name in MANIFEST_NAMES for name in names):
+        return ""
+    tops = {name.split("/", 1)[0] for name in names}
+    if len(tops) == 1 and all("/" in name for name in names):
+        return f"{tops.pop()}/"
+    return ""
 
 
 @contextmanager
-def opened_catalog(path: str | os.PathLike[str]) -> Iterator[Path]:
-    """The catalog at `path` (a folder, or a ZIP unpacked into a temporary folder)."""
+def opened_catalog(
+    path: str | os.PathLike[str], *, max_unpacked: int | None = None
+) -> Iterator[CatalogSource]:
+    """The catalog at `path`: a folder, or a ZIP checked by `zip_check` and read member
+    by member (`ZipSource`)."""
     source = Path(path)
     if source.is_dir():
-        yield source
+        yield FolderSource(source)
         return
     if not source.is_file():
         raise ImportRefused(f"{path} does not exist.")
     if not zipfile.is_zipfile(source):
         raise ImportRefused(f"{path} is neither a folder nor a ZIP archive.")
-    folder = tempfile.mkdtemp(prefix="echoppe-import-")
+    size = source.stat().st_size
+    if size > ZIP_MAX_BYTES:
+        raise ImportRefused(f"The ZIP is larger than {ZIP_MAX_BYTES // 1024**3} GB.")
     try:
-        extract_zip(source, folder)
-        yield catalog_root(Path(folder))
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
+        archive = zipfile.ZipFile(source)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError) as exc:
+        raise ImportRefused(f"This is not a readable ZIP archive ({exc}).") from None
+    with archive:
+        zip_check(archive, archive_size=size, max_unpacked=max_unpacked)
+        yield ZipSource(archive, _catalog_prefix(archive))
 
 
 # --- Jobs ------------------------------------------------------------------------
@@ -650,7 +783,7 @@ def opened_catalog(path: str | os.PathLike[str]) -> Iterator[Path]:
 def import_job_run(
     *,
     job: ImportJob,
-    root: str | os.PathLike[str],
+    root: str | os.PathLike[str] | CatalogSource,
     plan: Plan | None = None,
     on_progress: Progress | None = None,
 ) -> ImportJob:
@@ -696,44 +829,104 @@ def _job_finish(job: ImportJob, *, status: str, error: str = "") -> ImportJob:
     return job
 
 
-def import_job_plan(
-    *, seller: Seller, path: str | os.PathLike[str], source: str, source_name: str, dry_run: bool
-) -> ImportJob:
-    """A job holding the plan of the catalog at `path` (nothing else written)."""
-    with opened_catalog(path) as root:
-        plan = plan_catalog(seller=seller, root=root)
-    return ImportJob.objects.create(
-        seller=seller,
-        source=source,
-        source_name=source_name[:255],
-        dry_run=dry_run,
-        total_rows=len(plan.rows),
-        report=plan.to_dict(),
-        status=ImportJob.Status.PLANNED,
-    )
-
-
 # --- Uploaded catalogs (the seller's page) -----------------------------------------
 
 
 def import_job_upload(*, seller: Seller, file: File, filename: str) -> ImportJob:
-    """Keep an uploaded catalog ZIP in the private storage and plan it (a dry run)."""
+    """Check an uploaded catalog ZIP's central directory, keep it in the private storage
+    and queue its plan (a dry run) for the worker; nothing else is read here.
+
+    Checking 1,000 files takes minutes (each one is inspected), far past a web
+    request's timeout, so `plan_catalog_import` does it with progress on the job.
+    """
     size = getattr(file, "size", None) or 0
     if size > ZIP_MAX_BYTES:
         raise ImportRefused(
             f"Catalog ZIPs up to {ZIP_MAX_BYTES // 1024**3} GB are accepted here; "
             "import bigger ones with the command line."
         )
+    _zip_precheck(file, size=size, max_unpacked=import_max_bytes(seller))
+    file.seek(0)
     storage = private_storage()
     name = storage.save(f"imports/{uuid.uuid4().hex}.zip", file)
     try:
-        with _local_copy(name) as path:
-            return import_job_plan(
-                seller=seller, path=path, source=name, source_name=filename, dry_run=True
+        with transaction.atomic():
+            job = ImportJob.objects.create(
+                seller=seller,
+                source=name,
+                source_name=filename[:255],
+                dry_run=True,
+                status=ImportJob.Status.PLANNING,
             )
+            job_id = job.pk
+            transaction.on_commit(lambda: plan_catalog_import.enqueue(job_id=job_id))
     except BaseException:
         storage.delete(name)
         raise
+    return job
+
+
+def import_max_bytes(seller: Seller) -> int:
+    """The most a catalog ZIP may unpack to: the seller's whole storage quota. Not only
+    what is left, since re-importing a catalog skips the files already stored; each file
+    the import stores is then checked against what is left (`asset_upload`)."""
+    return seller_quota(seller).stored_bytes
+
+
+def _zip_precheck(file: File, *, size: int, max_unpacked: int) -> None:
+    """The checks `opened_catalog` makes, on the uploaded file, before it is kept."""
+    try:
+        file.seek(0)
+        if not zipfile.is_zipfile(file):
+            raise ImportRefused(f"{file.name} is neither a folder nor a ZIP archive.")
+        file.seek(0)
+        with zipfile.ZipFile(file) as archive:
+            zip_check(archive, archive_size=size, max_unpacked=max_unpacked)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError) as exc:
+        raise ImportRefused(f"This is not a readable ZIP archive ({exc}).") from None
+
+
+def import_job_plan_stored(*, job_id: int) -> None:
+    """Plan the stored ZIP of a job (the worker's part of a dry run), with progress."""
+    job = ImportJob.objects.select_related("seller__user").get(pk=job_id)
+    if job.status != ImportJob.Status.PLANNING:
+        return  # a task delivered twice
+    ImportJob.objects.filter(pk=job.pk).update(started_at=timezone.now())
+
+    def progress(done: int, total: int) -> None:
+        ImportJob.objects.filter(pk=job.pk).update(processed_rows=done, total_rows=total)
+
+    try:
+        with (
+            _local_copy(job.source) as path,
+            opened_catalog(path, max_unpacked=import_max_bytes(job.seller)) as source,
+        ):
+            plan = plan_catalog(seller=job.seller, root=source, progress=progress)
+    except ImportRefused as exc:
+        private_storage().delete(job.source)
+        _job_finish(job, status=ImportJob.Status.FAILED, error=str(exc))
+        return
+    except Exception:
+        logger.exception("planning catalog import %s failed", job_id)
+        private_storage().delete(job.source)
+        _job_finish(
+            job, status=ImportJob.Status.FAILED, error="Checking the catalog stopped on an error."
+        )
+        return
+    # Only a job still being planned becomes planned (a retried task finds it done).
+    ImportJob.objects.filter(pk=job.pk, status=ImportJob.Status.PLANNING).update(
+        status=ImportJob.Status.PLANNED,
+        report=plan.to_dict(),
+        total_rows=len(plan.rows),
+        processed_rows=0,
+        finished_at=None,
+    )
+
+
+@task()
+def plan_catalog_import(*, job_id: int) -> None:
+    """Check every file of an uploaded catalog (a dry run); progress goes on the job row."""
+    import_job_plan_stored(job_id=job_id)
 
 
 def import_job_start(*, job: ImportJob) -> ImportJob:
@@ -743,7 +936,11 @@ def import_job_start(*, job: ImportJob) -> ImportJob:
         status=ImportJob.Status.QUEUED, dry_run=False
     )
     if not claimed:
-        raise ImportRefused("This import has already started.")
+        raise ImportRefused(
+            "This catalog is still being checked."
+            if job.status == ImportJob.Status.PLANNING
+            else "This import has already started."
+        )
     job_id = job.pk
     transaction.on_commit(lambda: run_catalog_import.enqueue(job_id=job_id))
     job.refresh_from_db()
@@ -755,8 +952,13 @@ def import_job_start_from_storage(*, job_id: int) -> None:
     if job.status not in (ImportJob.Status.QUEUED, ImportJob.Status.PLANNED):
         return  # a task delivered twice
     try:
-        with _local_copy(job.source) as path, opened_catalog(path) as root:
-            import_job_run(job=job, root=root)
+        # Each file the import stores is checked against the quota left (files
+        # already there are skipped, so re-importing a catalog needs no room).
+        with (
+            _local_copy(job.source) as path,
+            opened_catalog(path, max_unpacked=import_max_bytes(job.seller)) as source,
+        ):
+            import_job_run(job=job, root=source)
     except ImportRefused as exc:
         _job_finish(job, status=ImportJob.Status.FAILED, error=str(exc))
     except Exception:

@@ -281,6 +281,7 @@ class ImportJob(models.Model):
     """
 
     class Status(models.TextChoices):
+        PLANNING = "planning", "Being checked"
         PLANNED = "planned", "Checked, not imported"
         QUEUED = "queued", "Waiting to start"
         RUNNING = "running", "Importing"

@@ -18,7 +18,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
-from catalog import imports, selectors
+from catalog import imports, quotas, selectors
 from catalog.access import (
     NotASeller,
     access_asset_for_seller,
@@ -40,6 +40,7 @@ from catalog.headers import bearer_token_page
 from catalog.limits import Limited, Rate, limit_hit, limited_response, mail_limit
 from catalog.markdown import render_markdown
 from catalog.models import Asset, ImportJob, Product, Seller
+from catalog.request_size import MULTIPART_MARGIN, Allowance, body_limit
 from catalog.services import CatalogError, assets, products, sellers
 
 RESEND_PAUSE = Rate(count=1, seconds=60)
@@ -156,6 +157,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     return render(request, "catalog/sell/dashboard.html", {"seller": seller, "products": listed})
 
 
+@body_limit(lambda request, seller: settings.REQUEST_MAX_BYTES_IMAGES)
 @seller_required
 @require_http_methods(["GET", "POST"])
 def profile(request: HttpRequest) -> HttpResponse:
@@ -224,6 +226,7 @@ def _status(form: Any) -> int:
     return 400 if form.is_bound and form.errors else 200
 
 
+@body_limit(lambda request, seller: settings.REQUEST_MAX_BYTES_IMAGES)
 @seller_required
 @require_http_methods(["GET", "POST"])
 def product_new(request: HttpRequest) -> HttpResponse:
@@ -257,6 +260,7 @@ def product_new(request: HttpRequest) -> HttpResponse:
     )
 
 
+@body_limit(lambda request, seller: settings.REQUEST_MAX_BYTES_IMAGES)
 @seller_required
 @require_http_methods(["GET", "POST"])
 def product_edit(request: HttpRequest, product_id: int) -> HttpResponse:
@@ -312,6 +316,17 @@ def product_delete(request: HttpRequest, product_id: int) -> HttpResponse:
 # --- Files ------------------------------------------------------------------------------------
 
 
+def _files_allowance(request: HttpRequest, seller: Seller) -> Allowance:
+    """A one-request upload may carry what the seller's quota has left (checked again,
+    exactly, on the file itself): judged before CSRF or the form parses the body."""
+    usage = quotas.storage_usage(seller=seller)
+    return Allowance(
+        min(settings.UPLOAD_MAX_BYTES, usage.left) + MULTIPART_MARGIN,
+        f"your storage quota: {usage.summary}, {quotas.human_size(usage.left)} left",
+    )
+
+
+@body_limit(_files_allowance)
 @seller_required
 @require_http_methods(["GET", "POST"])
 def product_files(request: HttpRequest, product_id: int) -> HttpResponse:
@@ -347,6 +362,7 @@ def product_files(request: HttpRequest, product_id: int) -> HttpResponse:
         "deliverables": files[Asset.Role.DELIVERABLE],
         "previews": files[Asset.Role.PREVIEW],
         "has_sales": selectors.product_has_sales(product=product),
+        "usage": quotas.storage_usage(seller=product.seller),
         "upload_config": {
             "createUrl": reverse("catalog:sell_upload_create"),
             "product": product.pk,
@@ -403,6 +419,16 @@ def asset_delete(request: HttpRequest, asset_id: int) -> HttpResponse:
 # --- Catalog imports (format in catalog/imports.py) -----------------------------------------
 
 
+def _import_allowance(request: HttpRequest, seller: Seller) -> Allowance:
+    """A catalog ZIP larger than the seller's whole quota could never unpack within it."""
+    most = min(imports.ZIP_MAX_BYTES, imports.import_max_bytes(seller))
+    return Allowance(
+        most + MULTIPART_MARGIN,
+        f"your whole storage quota is {quotas.human_size(imports.import_max_bytes(seller))}",
+    )
+
+
+@body_limit(_import_allowance)
 @seller_required
 @require_http_methods(["GET", "POST"])
 def imports_page(request: HttpRequest) -> HttpResponse:
@@ -427,6 +453,7 @@ def imports_page(request: HttpRequest) -> HttpResponse:
         "jobs": seller.imports.all()[:10],
         "error": error,
         "max_bytes": imports.ZIP_MAX_BYTES,
+        "usage": quotas.storage_usage(seller=seller),
     }
     return render(request, "catalog/sell/imports.html", context, status=400 if error else 200)
 
@@ -443,16 +470,31 @@ def import_detail(request: HttpRequest, job_id: int) -> HttpResponse:
         return redirect("catalog:sell_import", job_id=job.pk)
     job.refresh_from_db()
     plan = imports.Plan.from_dict(job.report) if job.report else None
-    running = job.status in (ImportJob.Status.QUEUED, ImportJob.Status.RUNNING)
+    running = job.status in RUNNING_STATUSES
     context = {
         "seller": job.seller,
         "job": job,
         "plan": plan,
         "running": running,
+        "progress_text": _progress_text(job),
         "importable": len(plan.importable) if plan else 0,
         "progress_url": reverse("catalog:sell_import_progress", args=[job.pk]),
     }
     return render(request, "catalog/sell/import_detail.html", context)
+
+
+RUNNING_STATUSES = (ImportJob.Status.PLANNING, ImportJob.Status.QUEUED, ImportJob.Status.RUNNING)
+
+
+def _progress_text(job: ImportJob) -> str:
+    if job.status == ImportJob.Status.PLANNING:
+        if not job.total_rows:
+            return "Reading the catalog…"
+        return f"{job.processed_rows} of {job.total_rows} checked · nothing is written yet"
+    return (
+        f"{job.processed_rows} of {job.total_rows} rows · {job.created_count} created · "
+        f"{job.updated_count} updated · {job.failed_count} failed"
+    )
 
 
 @seller_required
@@ -468,7 +510,8 @@ def import_progress(request: HttpRequest, job_id: int) -> JsonResponse:
             "created": job.created_count,
             "updated": job.updated_count,
             "failed": job.failed_count,
-            "finished": job.status in (ImportJob.Status.DONE, ImportJob.Status.FAILED),
+            "finished": job.status not in RUNNING_STATUSES,
+            "summary": _progress_text(job),
             "error": job.error,
         }
     )

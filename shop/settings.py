@@ -138,6 +138,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: refuses an oversized body (413) before anything below can parse it.
+    "catalog.request_size.RequestSizeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Content-Security-Policy and Permissions-Policy on every response.
     "catalog.headers.SecurityHeadersMiddleware",
@@ -319,6 +321,21 @@ STORAGES = {
 UPLOAD_MAX_BYTES = env_int("UPLOAD_MAX_BYTES", 20 * 1024**3)
 UPLOAD_EXPIRY_HOURS = env_int("UPLOAD_EXPIRY_HOURS", 48)
 UPLOAD_PRESIGN_SECONDS = env_int("UPLOAD_PRESIGN_SECONDS", 3600)
+# Per-seller storage quotas (catalog/quotas.py): bytes of files plus the bytes
+# announced by open uploads, and how many uploads may be open at once; smaller
+# until the seller's email address is confirmed.
+SELLER_QUOTA_BYTES = env_int("SELLER_QUOTA_BYTES", 50 * 1000**3)
+SELLER_QUOTA_OPEN_UPLOADS = env_int("SELLER_QUOTA_OPEN_UPLOADS", 3)
+SELLER_QUOTA_UNVERIFIED_BYTES = env_int("SELLER_QUOTA_UNVERIFIED_BYTES", 500 * 1000**2)
+SELLER_QUOTA_UNVERIFIED_OPEN_UPLOADS = env_int("SELLER_QUOTA_UNVERIFIED_OPEN_UPLOADS", 1)
+# Request bodies (catalog/request_size.py), refused with 413 before anything
+# parses them: every route takes REQUEST_MAX_BYTES, the forms with an image
+# (product cover, profile picture) REQUEST_MAX_BYTES_IMAGES; the upload routes
+# declare their own limits, for signed-in users only.
+REQUEST_MAX_BYTES = env_int("REQUEST_MAX_BYTES", 1024**2)
+REQUEST_MAX_BYTES_IMAGES = env_int("REQUEST_MAX_BYTES_IMAGES", 10 * 1024**2)
+# Catalog imports: the most members (files and folders) a ZIP may hold.
+IMPORT_ZIP_MAX_MEMBERS = env_int("IMPORT_ZIP_MAX_MEMBERS", 2000)
 # Large uploads go to a temporary file, never into memory.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024

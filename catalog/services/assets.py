@@ -18,6 +18,7 @@ from catalog.inspection import Inspection, inspect_path
 from catalog.inspection.types import INSPECTION_FIELDS, MediaRefused
 from catalog.media import safe_filename, sha256_and_size
 from catalog.models import Asset, Product
+from catalog.quotas import quota_check
 from catalog.selectors import product_has_sales
 from catalog.services import CatalogError
 from catalog.services.images import image_store, stored_file_delete
@@ -175,6 +176,9 @@ def asset_upload(*, product: Product, role: str, file: File, original_filename: 
     """A file sent in one request (the form without JavaScript); big files use uploads."""
     if role not in Asset.Role.values:
         raise CatalogError("Choose whether the file is for buyers or a public preview.")
+    size = getattr(file, "size", None)
+    if size is not None:  # refused before the inspection reads it
+        quota_check(seller=product.seller, adding=size)
     asset = Asset(product=product, role=role, original_filename=safe_filename(original_filename))
     inspection = asset_inspect(
         asset=asset, file=file, content_type=getattr(file, "content_type", None)

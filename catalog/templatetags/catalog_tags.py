@@ -6,6 +6,7 @@ from django.utils.safestring import SafeString
 
 from catalog.markdown import markdown_plain, render_markdown
 from catalog.money import Money, format_money
+from catalog.quotas import human_size
 from catalog.seller_menu import MenuEntry
 from catalog.seller_menu import seller_menu as menu_entries
 from catalog.services.images import SIZED_IMAGE, image_variant
@@ -39,6 +40,12 @@ def filesize(value: int) -> str:
             return f"{size:.0f} {unit}" if unit == "bytes" else f"{size:.1f} {unit}"
         size /= 1000
     return f"{size:.1f} TB"
+
+
+@register.filter
+def storage_size(value: int) -> str:
+    """Sizes as the quota messages write them: "50 GB", "3.2 GB"."""
+    return human_size(int(value or 0))
 
 
 @register.filter

@@ -10,12 +10,16 @@ gate in ``catalog/access.py``):
 
 ``POST /sell/uploads/`` with ``{"product": id, "role": "deliverable" | "preview",
 "filename": str, "size": int}`` opens an upload session and answers ``201``
-with ``{"id", "backend", "size", "offset", "chunk_size", "part_size", "urls"}``.
+with ``{"id", "backend", "size", "offset", "chunk_size", "part_size", "urls"}``,
+or ``413`` when the file would not fit the seller's quota (``catalog/quotas.py``:
+the announced size is reserved until the session ends) or the seller already
+has as many sessions open as the quota allows.
 
 Local backend (``backend == "local"``): the bytes go to the app.
 
 - ``PATCH /sell/uploads/<id>/`` with the header ``Upload-Offset: N`` and up to
-  ``chunk_size`` raw bytes as the body appends them at byte ``N`` of a
+  ``chunk_size`` raw bytes (never more than ``CHUNK_MAX_BYTES``, refused
+  with ``413`` before the body is read) as the body appends them at byte ``N`` of a
   ``.part`` file in the private storage (``uploads/<id>.part``). ``N`` must
   equal the bytes already received, otherwise ``409`` with the real offset:
   the size of the ``.part`` file is the only truth, so a chunk cut off by a

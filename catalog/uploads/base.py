@@ -20,6 +20,7 @@ from catalog.models import UploadSession
 MiB = 1024 * 1024
 READ_BYTES = 1 * MiB  # one read buffer: the whole memory cost of a chunk
 CHUNK_BYTES = 8 * MiB  # what the browser sends per PATCH (local backend)
+CHUNK_MAX_BYTES = 4 * CHUNK_BYTES  # the most one PATCH may carry
 
 
 class UploadError(Exception):

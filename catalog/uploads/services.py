@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from catalog.media import safe_filename
 from catalog.models import Asset, Product, Seller, UploadSession, asset_path, preview_path
+from catalog.quotas import quota_check
 from catalog.services import CatalogError
 from catalog.services.assets import (
     asset_inspect,
@@ -49,6 +50,10 @@ def upload_create(
             f"this one is {_human_size(size)}.",
             status=413,
         )
+    # The seller's row lock makes the quota check and the new session one step:
+    # two uploads opened at once cannot both take the last free bytes.
+    Seller.objects.select_for_update().filter(pk=seller.pk).first()
+    quota_check(seller=seller, adding=size, opening_upload=True)
     upload = UploadSession(
         seller=seller,
         product=product,

@@ -23,9 +23,10 @@ from catalog.access import (
 )
 from catalog.models import Asset, UploadSession
 from catalog.money import CountError, parse_count
+from catalog.request_size import body_limit
 from catalog.services import CatalogError
 from catalog.uploads import services
-from catalog.uploads.base import CHUNK_BYTES, UploadError
+from catalog.uploads.base import CHUNK_BYTES, CHUNK_MAX_BYTES, UploadError
 
 # Sizes and offsets as JavaScript counts them (Number.MAX_SAFE_INTEGER); the
 # services refuse what is above UPLOAD_MAX_BYTES with their own message.
@@ -106,6 +107,7 @@ def upload_create(request: HttpRequest) -> HttpResponse:
     return JsonResponse(_describe_upload(upload), status=201)
 
 
+@body_limit(CHUNK_MAX_BYTES)
 @api
 @require_http_methods(["GET", "HEAD", "PATCH", "DELETE"])
 def upload_detail(request: HttpRequest, upload_id: str) -> HttpResponse:
@@ -119,8 +121,10 @@ def upload_detail(request: HttpRequest, upload_id: str) -> HttpResponse:
             length = parse_count(request.META.get("CONTENT_LENGTH") or "0", maximum=MAX_BYTES_TYPED)
         except CountError:
             raise CatalogError("Send Upload-Offset and Content-Length as whole numbers.") from None
-        if length > CHUNK_BYTES * 4:
-            raise CatalogError("Chunks up to 32 MiB, please.", status=413)
+        if length > CHUNK_MAX_BYTES:
+            raise CatalogError(
+                f"Chunks up to {CHUNK_MAX_BYTES // 1024**2} MiB, please.", status=413
+            )
         # request is a file-like stream: the chunk is copied in 1 MiB reads, never held whole.
         new_offset = services.upload_receive(
             upload=upload, offset=offset, stream=cast(BinaryIO, request), length=length

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from catalog import imports
-from catalog.imports import ImportRefused, apply_plan, extract_zip, opened_catalog, plan_catalog
+from catalog.imports import ImportRefused, apply_plan, opened_catalog, plan_catalog
 from catalog.models import Asset, Product, Seller
 from catalog.services import CatalogError, assets
 from tests.factories import DEMO_MEDIA, SellerFactory
@@ -253,11 +253,8 @@ def _zip(path: Path, members: dict[str, bytes]) -> Path:
 @pytest.mark.parametrize("name", ["../evil.txt", "/etc/evil.txt", "a/../../evil.txt", "C:/evil"])
 def test_a_zip_entry_that_escapes_the_folder_is_refused(tmp_path, name):
     archive = _zip(tmp_path / "cat.zip", {"catalog.csv": HEADER.encode(), name: b"x"})
-    target = tmp_path / "out"
-    target.mkdir()
-    with pytest.raises(ImportRefused, match="refused"):
-        extract_zip(archive, target)
-    assert list(target.iterdir()) == []
+    with pytest.raises(ImportRefused, match="refused"), opened_catalog(archive):
+        pass
     assert not (tmp_path / "evil.txt").exists()
 
 
@@ -266,24 +263,31 @@ def test_a_zip_symlink_is_refused(tmp_path):
     info.external_attr = (0o120777) << 16
     with zipfile.ZipFile(tmp_path / "cat.zip", "w") as archive:
         archive.writestr(info, "/etc/passwd")
-    with pytest.raises(ImportRefused, match="symbolic link"):
-        extract_zip(tmp_path / "cat.zip", tmp_path)
+    with pytest.raises(ImportRefused, match="symbolic link"), opened_catalog(tmp_path / "cat.zip"):
+        pass
 
 
 def test_a_zip_bomb_is_refused_before_unpacking(tmp_path, monkeypatch):
     monkeypatch.setattr(imports, "ZIP_MAX_UNPACKED_BYTES", 1000)
     archive = _zip(tmp_path / "cat.zip", {"big.bin": b"\0" * 5000})
-    with pytest.raises(ImportRefused, match="unpack"):
-        extract_zip(archive, tmp_path / "out")
+    with pytest.raises(ImportRefused, match="unpack"), opened_catalog(archive):
+        pass
 
 
-def test_a_zipped_folder_is_read_from_its_top_folder(seller, tmp_path):
+def test_a_zipped_folder_is_read_from_its_top_folder(seller, tmp_path, settings):
+    settings.FILE_UPLOAD_TEMP_DIR = str(tmp_path / "tmp")
+    (tmp_path / "tmp").mkdir()
     root = make_catalog(tmp_path / "cat", BOOK)
     archive = tmp_path / "cat.zip"
     with zipfile.ZipFile(archive, "w") as out:
         for path in root.iterdir():
             out.write(path, f"my-catalog/{path.name}")
-    with opened_catalog(archive) as unpacked:
-        plan = plan_catalog(seller=seller, root=unpacked)
+    with opened_catalog(archive) as source:
+        plan = plan_catalog(seller=seller, root=source)
         assert [(r.slug, r.action) for r in plan.rows] == [("field-notes", "create")]
-    assert not unpacked.exists()  # the temporary folder is removed
+        apply_plan(seller=seller, root=source, plan=plan)
+    assert [r.outcome for r in plan.rows] == ["created"]
+    assert sorted(
+        Product.objects.get(seller=seller).assets.values_list("original_filename", flat=True)
+    ) == ["ebook-field-notes.epub", "ebook-field-notes.pdf"]
+    assert list((tmp_path / "tmp").iterdir()) == []  # each member's copy is gone

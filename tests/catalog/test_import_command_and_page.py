@@ -102,9 +102,19 @@ def test_a_seller_uploads_a_zip_sees_the_plan_then_imports(
     seller, seller_client, tmp_path, django_capture_on_commit_callbacks
 ):
     root = make_catalog(tmp_path / "cat", "Lost,ebook,fixed,5,,nowhere.pdf,,,,,,,\n" + BOOK)
-    response = seller_client.post(reverse("catalog:sell_imports"), {"catalog": zip_of(root)})
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        response = seller_client.post(reverse("catalog:sell_imports"), {"catalog": zip_of(root)})
     assert response.status_code == 302
     job = ImportJob.objects.get(seller=seller)
+    # The request only kept the ZIP and queued its check for the worker.
+    assert job.dry_run and job.status == ImportJob.Status.PLANNING and job.report == {}
+    assert default_storage.exists(job.source)
+    page = seller_client.get(response.url).content.decode()
+    assert "Checking the catalog" in page and "Reading the catalog…" in page
+    assert '<noscript><meta http-equiv="refresh" content="3"></noscript>' in page
+    for callback in queued:
+        callback()  # the worker's turn
+    job.refresh_from_db()
     assert job.dry_run and job.status == ImportJob.Status.PLANNED
     page = seller_client.get(response.url).content.decode()
     assert "Nothing has been written yet" in page
@@ -125,6 +135,7 @@ def test_a_seller_uploads_a_zip_sees_the_plan_then_imports(
         "updated": 0,
         "failed": 0,
         "finished": True,
+        "summary": "2 of 2 rows · 1 created · 0 updated · 0 failed",
         "error": "",
     }
     assert Product.objects.get(seller=seller).slug == "field-notes"

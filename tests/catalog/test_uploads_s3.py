@@ -171,3 +171,27 @@ def test_derived_files_are_written_read_and_deleted_in_the_private_bucket(on_s3)
         assert opened.read() == b"transcoded bytes"
     files.file_delete(name)
     assert not private_storage().exists(name)
+
+
+def test_the_quota_refuses_an_upload_before_a_multipart_upload_is_opened(
+    on_s3, seller_client, draft, settings
+):
+    settings.SELLER_QUOTA_OPEN_UPLOADS = 1
+    bucket = private_storage().bucket_name  # type: ignore[attr-defined]
+
+    def open_ids() -> set[str]:
+        listed = on_s3.client().list_multipart_uploads(Bucket=bucket).get("Uploads", [])
+        return {u["UploadId"] for u in listed}
+
+    first = open_upload(seller_client, draft)
+    before = open_ids()
+    assert UploadSession.objects.get(pk=first["id"]).s3_upload_id in before
+    refused = seller_client.post(
+        reverse("catalog:sell_upload_create"),
+        json.dumps({"product": draft.pk, "role": "deliverable", "filename": "b.wav", "size": 10}),
+        content_type="application/json",
+    )
+    assert refused.status_code == 413
+    assert "your shop may have 1 at a time" in refused.json()["error"]
+    assert open_ids() == before
+    assert UploadSession.objects.count() == 1

@@ -7,7 +7,7 @@ import shutil
 import pytest
 from django.test import Client
 
-from catalog.models import Product
+from catalog.models import ImportJob, Product
 from tests.catalog.test_import import BOOK, SINGLE, make_catalog
 from tests.factories import SellerFactory
 
@@ -49,3 +49,36 @@ def test_a_seller_checks_then_imports_a_catalog_zip(page, live_server, shot, tmp
     page.reload()
     assert page.evaluate("document.documentElement.scrollWidth") <= 375
     shot("import-done-phone")
+
+
+def test_the_page_follows_the_check_in_the_worker_then_shows_the_plan(page, live_server, shot):
+    seller = SellerFactory(display_name="Les Ondes Douces")
+    job = ImportJob.objects.create(
+        seller=seller,
+        source="imports/x.zip",
+        source_name="big.zip",
+        status=ImportJob.Status.PLANNING,
+        dry_run=True,
+        total_rows=1000,
+        processed_rows=10,
+    )
+    _log_in(page, live_server, seller.user)
+    page.goto(f"{live_server.url}/sell/imports/{job.pk}/")
+    assert page.get_by_role("heading", name="Checking the catalog").is_visible()
+    assert "10 of 1000 checked" in page.locator("#import-counts").inner_text()
+    # The worker moves on: the bar follows without a reload.
+    ImportJob.objects.filter(pk=job.pk).update(processed_rows=600)
+    page.wait_for_function("document.getElementById('import-bar').value == 600")
+    assert "600 of 1000 checked" in page.locator("#import-counts").inner_text()
+    shot("import-checking")
+    # The plan is ready: the page reloads itself and offers the import.
+    plan = {
+        "mode": "manifest",
+        "problems": [],
+        "rows": [{"line": 2, "title": "Field Notes", "slug": "field-notes", "action": "create"}],
+    }
+    ImportJob.objects.filter(pk=job.pk).update(
+        status=ImportJob.Status.PLANNED, report=plan, total_rows=1, processed_rows=0
+    )
+    page.get_by_text("Nothing has been written yet").wait_for()
+    assert page.get_by_role("button", name="Import 1 product").is_visible()

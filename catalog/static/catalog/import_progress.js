@@ -8,7 +8,7 @@
       .then(function (r) { return r.json(); })
       .then(function (d) {
         bar.max = d.total || 1; bar.value = d.processed; bar.textContent = d.percent + "%";
-        counts.textContent = d.processed + " of " + d.total + " rows · " + d.created + " created · " + d.updated + " updated · " + d.failed + " failed";
+        counts.textContent = d.summary;
         document.getElementById("import-status").textContent = d.status_label;
         if (d.finished) { window.location.reload(); } else { setTimeout(poll, 1500); }
       })
