@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 from django.core.handlers.wsgi import WSGIHandler
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
 from django.test import Client
 from django.urls import reverse
 
@@ -97,8 +99,17 @@ def wsgi_post(path: str, body: StreamedBody, *, declared: int | None, cookie: st
         answer["status"] = int(status.split()[0])
         answer["headers"] = dict(headers)
 
-    chunks = WSGIHandler()(environ, start_response)
-    answer["body"] = b"".join(chunks).decode()
+    # As Django's test client does: a request must not close the test's database
+    # connection (on PostgreSQL it holds the test's transaction).
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    try:
+        chunks = WSGIHandler()(environ, start_response)
+        answer["body"] = b"".join(chunks).decode()
+        chunks.close()
+    finally:
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
     return answer
 
 
