@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.core.handlers.wsgi import WSGIHandler
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
@@ -240,3 +241,19 @@ def test_a_client_without_a_session_gets_the_same_page(settings):
     settings.REQUEST_MAX_BYTES = 10
     response = Client().post("/no/such/page/", {"a": "b" * 100})
     assert response.status_code == 404  # no view: nothing would read the body
+
+
+def test_staff_may_send_a_large_file_to_the_admin_and_no_one_else_may(db, rf):
+    from django.contrib.auth.models import AnonymousUser
+    from django.urls import resolve
+
+    from catalog.request_size import route_allowance
+    from tests.factories import UserFactory
+
+    view = resolve("/admin/catalog/product/add/").func
+    request = rf.post("/admin/catalog/product/add/")
+    request.user = UserFactory(is_staff=True)
+    assert route_allowance(request, view).bytes == settings.UPLOAD_MAX_BYTES
+    for user in (UserFactory(), AnonymousUser()):
+        request.user = user
+        assert route_allowance(request, view).bytes == settings.REQUEST_MAX_BYTES
