@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib import admin
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
 from django.core.exceptions import ValidationError
-from django.http import HttpResponse
+from django.http import HttpRequest, HttpResponse
 
 from catalog.limits import Limited, limited_response, login_limit, login_succeeded, mail_limit
 
@@ -48,6 +49,18 @@ class LimitedAuthenticationForm(LimitedLoginMixin, AuthenticationForm):
 
 class LimitedAdminAuthenticationForm(LimitedLoginMixin, AdminAuthenticationForm):
     pass
+
+
+def admin_login(request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
+    """The admin's own login, answering 429 with ``Retry-After`` while the limiter pauses it
+    (the admin's page and form, with the limiter's message among the form's errors)."""
+    response = admin.site.login(request, extra_context)
+    form = (getattr(response, "context_data", None) or {}).get("form")
+    limited = getattr(form, "limited", None)
+    if limited is not None:
+        response.status_code = 429
+        response["Retry-After"] = str(limited.retry_after)
+    return response
 
 
 class LoginView(auth_views.LoginView):

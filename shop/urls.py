@@ -18,6 +18,8 @@ handler400 = "shop.errors.bad_request"
 handler500 = "shop.errors.server_error"
 
 urlpatterns = [
+    # Before the admin's own URLs: the same view, answering 429 while paused.
+    path("admin/login/", views_accounts.admin_login),
     path("admin/", admin.site.urls),
     # A claim link followed while logged out comes back here in ?next=.
     path(

@@ -281,8 +281,12 @@ def test_the_admin_login_is_paused_too(db, limit_clock):
     for _ in range(2):
         client.post("/admin/login/", {"username": "root", "password": "guess"})
     response = client.post("/admin/login/", {"username": "root", "password": PASSWORD})
+    assert response.status_code == 429
+    assert int(response["Retry-After"]) > 0
     assert "Too many sign-in attempts" in response.content.decode()
     assert "_auth_user_id" not in client.session
+    # A wrong password that is not paused is the admin's usual answer.
+    assert Client().post("/admin/login/", {"username": "x", "password": "y"}).status_code == 200
 
 
 # --- Mails a visitor triggers -------------------------------------------------------
