@@ -258,6 +258,17 @@ def worker_pids(master: int) -> list[int]:
     return found
 
 
+def workers_cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time the processes used so far, threads included."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        with suppress(OSError):
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / ticks
+
+
 def status_kib(pid: int, key: str) -> int:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith(key + ":"):
@@ -489,6 +500,9 @@ class Bench:
     rows: list[Row] = field(default_factory=list)
     samples: dict[str, list[float]] = field(default_factory=dict)
     warmed: set[str] = field(default_factory=set)
+    app_master: int | None = None
+    # Server CPU (user + system, all gunicorn workers) per request of the last load run.
+    last_cpu_us: float | None = None
     # Other work on the machine skews every absolute figure; ratios much less.
     load_at_start: float = field(default_factory=lambda: os.getloadavg()[0])
 
@@ -510,7 +524,14 @@ class Bench:
             # client) on its first request: not what a steady state costs.
             run(1)
             self.warmed.add(key)
-        return run(self.args.seconds)
+        pids = worker_pids(self.app_master) if self.app_master else []
+        before, started = workers_cpu_seconds(pids), time.monotonic()
+        rate = run(self.args.seconds)
+        served = rate * (time.monotonic() - started)
+        self.last_cpu_us = (
+            (workers_cpu_seconds(pids) - before) / served * 1e6 if pids and served else None
+        )
+        return rate
 
     def record(self, key: str, value: float) -> None:
         self.samples.setdefault(key, []).append(value)
@@ -530,11 +551,20 @@ class Bench:
         if abba:
             first, value, second, last = baseline(), measure(), measure(), baseline()
             reference, value = (first + last) / 2, (value + second) / 2
+            reference_cpu = value_cpu = None
         else:
-            reference, value = baseline(), measure()
+            reference = baseline()
+            reference_cpu = self.last_cpu_us
+            value = measure()
+            value_cpu = self.last_cpu_us
         self.record(base, reference)
         self.record(key, value)
         self.record(f"ratio:{key}", value / reference)
+        if reference_cpu and value_cpu:
+            # The server's CPU per request: what the load on a shared machine skews least.
+            self.record(f"cpu:{key}", value_cpu)
+            self.record(f"cpu:{base}", reference_cpu)
+            self.record(f"cpuratio:{key}", reference_cpu / value_cpu)
 
     def median(self, key: str) -> float | None:
         values = self.samples.get(key)
@@ -611,7 +641,11 @@ class Bench:
         ) as process:
             # HEAD of a real link: answered by the download view, logged by nothing.
             wait_http(self.app_url(probe, via_nginx=False), process, expect=lambda s: s < 400)
-            yield process
+            self.app_master = process.popen.pid
+            try:
+                yield process
+            finally:
+                self.app_master = None
 
     def app_url(self, token: str, *, via_nginx: bool) -> str:
         port = self.env["NGINX_PORT"] if via_nginx else self.env["APP_PORT"]
@@ -852,6 +886,23 @@ def build_rows(bench: Bench) -> None:
             row.target, row.note = f">= {TARGET_DOWNLOAD_VS_BARE:.2f}", "baseline: bare view"
             row.ok = None if row.ratio is None else row.ratio >= TARGET_DOWNLOAD_VS_BARE
             rows.append(row)
+        for key, what in (
+            ("download-resumed", "  server CPU per request, resumes"),
+            ("download-one", "  server CPU per request, each counted"),
+            ("download-spread", "  server CPU per request, spread"),
+        ):
+            base = key.replace("download-", "bare@")
+            if med(f"cpu:{key}") is not None:
+                rows.append(
+                    Row(
+                        what,
+                        med(f"cpu:{key}"),
+                        "us",
+                        med(f"cpu:{base}"),
+                        paired=med(f"cpuratio:{key}"),
+                        note="baseline: bare view; ratio = bare / download",
+                    )
+                )
     if bench.samples.get("stream-big"):
         rows.append(compared("1 MiB file, x-accel", "xaccel-small", "nginx-small@xaccel", "req/s"))
         rows.append(

@@ -44,7 +44,6 @@ from django.core.files.storage import storages
 from django.core.signals import setting_changed
 from django.http import HttpRequest
 from django.http.response import HttpResponseBase
-from django.utils.cache import patch_cache_control
 from django.views.decorators.clickjacking import xframe_options_exempt
 
 from catalog.uploads.base import is_s3
@@ -195,7 +194,6 @@ def bearer_token_page(view: View) -> View:
 
 
 def _private(response: HttpResponseBase) -> None:
-    if "Cache-Control" in response.headers:
-        del response.headers["Cache-Control"]
-    patch_cache_control(response, private=True, no_store=True)
+    # Whatever the view said (never_cache's max-age too): a private page is never stored.
+    response.headers["Cache-Control"] = "private, no-store"
     response.headers["Referrer-Policy"] = BEARER_REFERRER_POLICY

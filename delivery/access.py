@@ -30,6 +30,7 @@ the request in one of three ways, each decided here and nowhere else:
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -52,7 +53,7 @@ from django.utils import timezone
 
 from catalog.models import Asset
 from delivery.models import Download, Entitlement, LibraryLink
-from delivery.services import download_window_start, hash_token
+from delivery.services import db_datetime, download_window_start, hash_token, hot_fetchone
 
 FILE_LINK_SALT = "delivery.file-link"
 M = TypeVar("M", bound=Model)
@@ -103,10 +104,20 @@ class FileAccess:
     asset: Asset
     # When the gate judged the link: the download log counts in the same window.
     at: datetime
+    # A resume already logged: a download is counted in the window and this
+    # network was seen in it, so the log has nothing to write.
+    covered: bool = False
 
 
 def _signer() -> signing.TimestampSigner:
-    return signing.TimestampSigner(salt=FILE_LINK_SALT)
+    # One per key set: built once, not on every download (the keys change only
+    # with the settings, and a test's override_settings is a new key set).
+    return _signer_for(settings.SECRET_KEY, tuple(settings.SECRET_KEY_FALLBACKS))
+
+
+@functools.lru_cache(maxsize=4)
+def _signer_for(key: str, fallbacks: tuple[str, ...]) -> signing.TimestampSigner:
+    return signing.TimestampSigner(key=key, fallback_keys=list(fallbacks), salt=FILE_LINK_SALT)
 
 
 def file_link_mint(*, entitlement: Entitlement, asset: Asset) -> str:
@@ -171,10 +182,15 @@ SELECT {_columns(_E, "e", _ENTITLEMENT_FIELDS)}, {_columns(_A, "a", _ASSET_FIELD
         SELECT MAX(number) FROM {_D.db_table}
         WHERE entitlement_id = %(e)s AND asset_id = %(a)s AND counted
     ) END,
-    CASE WHEN e.download_limit IS NULL THEN NULL ELSE EXISTS (
+    EXISTS (
         SELECT 1 FROM {_D.db_table}
         WHERE entitlement_id = %(e)s AND asset_id = %(a)s AND counted AND at >= %(start)s
-    ) END
+    ),
+    EXISTS (
+        SELECT 1 FROM {_D.db_table}
+        WHERE entitlement_id = %(e)s AND asset_id = %(a)s AND network = %(network)s
+            AND at >= %(start)s
+    )
 FROM {_E.db_table} e
 LEFT JOIN {_A.db_table} a ON a.id = %(a)s AND a.product_id = e.product_id AND a.role = %(role)s
 WHERE e.id = %(e)s
@@ -230,30 +246,30 @@ def _instance(
 
 
 def _grant(
-    entitlement_id: int, asset_id: int, now: datetime
-) -> tuple[Entitlement | None, Asset | None, int, bool]:
+    entitlement_id: int, asset_id: int, now: datetime, network: str
+) -> tuple[Entitlement | None, Asset | None, int, bool, bool]:
     """The entitlement, its paid file ``asset_id`` (previews are public and live
-    elsewhere: a purchase grants the deliverables only), and, with a limit,
-    the highest number counted and whether one is inside the window."""
+    elsewhere: a purchase grants the deliverables only), with a limit the
+    highest number counted, whether one is inside the window, and whether
+    ``network`` was seen in it."""
     db = connections[DEFAULT_DB_ALIAS]
     params: dict[str, Any] = {
         "e": entitlement_id,
         "a": asset_id,
-        "start": db.ops.adapt_datetimefield_value(download_window_start(now)),
+        "start": db_datetime(db, download_window_start(now)),
         "role": Asset.Role.DELIVERABLE.value,
+        "network": network,
     }
-    with db.cursor() as cursor:
-        cursor.execute(_GRANT_SQL, params)
-        row = cursor.fetchone()
+    row = hot_fetchone(_GRANT_SQL, params)
     if row is None:
-        return None, None, 0, False
+        return None, None, 0, False, False
     entitlement = _instance(db, Entitlement, _ENTITLEMENT_FIELDS, row[:_E_WIDTH])
     asset_values = row[_E_WIDTH : _E_WIDTH + _A_WIDTH]
     asset = None
     if asset_values[0] is not None:
         asset = _instance(db, Asset, _ASSET_FIELDS, asset_values)
-    used, recent = row[-2:]
-    return entitlement, asset, used or 0, bool(recent)
+    used, recent, seen = row[-3:]
+    return entitlement, asset, used or 0, bool(recent), bool(seen)
 
 
 def _paid_file(entitlement: Entitlement, asset_id: int) -> Asset | None:
@@ -264,17 +280,18 @@ def _paid_file(entitlement: Entitlement, asset_id: int) -> Asset | None:
         "product": entitlement.product_id,
         "role": Asset.Role.DELIVERABLE.value,
     }
-    with db.cursor() as cursor:
-        cursor.execute(_PAID_FILE_SQL, params)
-        row = cursor.fetchone()
+    row = hot_fetchone(_PAID_FILE_SQL, params)
     return None if row is None else _instance(db, Asset, _ASSET_FIELDS, row)
 
 
-def access_file_link(token: str) -> FileAccess:
-    """Check a file link completely; return what it grants or raise AccessDenied."""
+def access_file_link(token: str, *, network: str = "") -> FileAccess:
+    """Check a file link completely; return what it grants or raise AccessDenied.
+
+    ``network`` is the client's (``delivery.services.ip_network``): the answer
+    says whether the download log already covers this request."""
     entitlement_id, asset_id = _decode(token)
     now = timezone.now()
-    entitlement, asset, used, recent = _grant(entitlement_id, asset_id, now)
+    entitlement, asset, used, recent, seen = _grant(entitlement_id, asset_id, now, network)
     if entitlement is None or asset is None:
         raise LinkInvalid("Unknown link.")
     _check_active(entitlement)
@@ -282,7 +299,7 @@ def access_file_link(token: str) -> FileAccess:
     limit = entitlement.download_limit
     if limit is not None and used >= limit and not recent:
         raise limit_reached(entitlement)
-    return FileAccess(entitlement=entitlement, asset=asset, at=now)
+    return FileAccess(entitlement=entitlement, asset=asset, at=now, covered=recent and seen)
 
 
 def limit_reached(entitlement: Entitlement) -> LimitReached:

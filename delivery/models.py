@@ -84,7 +84,11 @@ class Download(models.Model):
     network, not each range request of a download manager).
     """
 
-    entitlement = models.ForeignKey(Entitlement, on_delete=models.CASCADE, related_name="downloads")
+    # No index of its own: (entitlement, asset, -at) below starts with it, and
+    # every index is one more b-tree page written by each download's insert.
+    entitlement = models.ForeignKey(
+        Entitlement, on_delete=models.CASCADE, related_name="downloads", db_index=False
+    )
     asset = models.ForeignKey(Asset, on_delete=models.CASCADE, related_name="downloads")
     at = models.DateTimeField(db_index=True)
     ip = models.GenericIPAddressField(null=True, blank=True)

@@ -7,6 +7,7 @@ differs: through Django (``stream``), through the front web server
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator
 from typing import BinaryIO
@@ -32,7 +33,13 @@ _RANGE = re.compile(r"^bytes=([0-9]{0,19})-([0-9]{0,19})$")
 
 
 def _disposition(asset: Asset) -> str:
-    return content_disposition_header(True, safe_filename(asset.original_filename)) or "attachment"
+    return _disposition_of(asset.original_filename)
+
+
+# Pure, and asked again for every request of a file (a character-by-character clean-up).
+@functools.lru_cache(maxsize=1024)
+def _disposition_of(original_filename: str) -> str:
+    return content_disposition_header(True, safe_filename(original_filename)) or "attachment"
 
 
 def _etag(asset: Asset) -> str:
@@ -92,8 +99,8 @@ def _stream(request: HttpRequest, asset: Asset) -> HttpResponseBase:
     name = asset.file.name or ""
     response: HttpResponseBase
     etag = _etag(asset)
-    wanted = parse_range(request.headers.get("Range", ""), size)
-    if_range = request.headers.get("If-Range")
+    wanted = parse_range(request.META.get("HTTP_RANGE", ""), size)
+    if_range = request.META.get("HTTP_IF_RANGE")
     if if_range is not None and if_range.strip() != etag:
         wanted = None  # the client holds another version: send it all
     if wanted is False:

@@ -5,6 +5,8 @@ from delivery import claims, views
 app_name = "delivery"
 
 urlpatterns = [
+    # First: every byte of a paid file is asked for here.
+    path("download/<str:signed>/", views.download, name="download"),
     path("library/", views.library_account, name="library_account"),
     path("library/lost/", views.library_request, name="library_request"),
     path("accounts/signup/", claims.signup, name="signup"),
@@ -21,5 +23,4 @@ urlpatterns = [
         views.file_get,
         name="file",
     ),
-    path("download/<str:signed>/", views.download, name="download"),
 ]

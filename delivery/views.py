@@ -19,7 +19,7 @@ from catalog.limits import Limited, client_ip, limited_response, mail_limit
 from catalog.models import Asset
 from delivery import access, selectors
 from delivery.models import Entitlement, Library
-from delivery.services import Logged, download_record
+from delivery.services import Logged, download_record, ip_network
 from delivery.serving import serve_asset
 from delivery.tasks import send_library_link
 
@@ -186,17 +186,20 @@ def _refusal(request: HttpRequest, exc: access.AccessDenied) -> HttpResponse:
 @bearer_token_page
 @require_http_methods(["GET", "HEAD"])
 def download(request: HttpRequest, signed: str) -> HttpResponseBase:
+    ip = _client_ip(request)
     try:
-        granted = access.access_file_link(signed)
+        granted = access.access_file_link(signed, network=ip_network(ip))
     except access.AccessDenied as exc:
         return _refusal(request, exc)
-    if request.method == "GET":
+    # A resume the log already covers writes nothing (the gate's read said so).
+    if request.method == "GET" and not granted.covered:
+        meta = request.META
         logged = download_record(
             entitlement=granted.entitlement,
             asset=granted.asset,
-            ip=_client_ip(request),
-            user_agent=request.headers.get("User-Agent", ""),
-            range_header=request.headers.get("Range", ""),
+            ip=ip,
+            user_agent=meta.get("HTTP_USER_AGENT", ""),
+            range_header=meta.get("HTTP_RANGE", ""),
             now=granted.at,
         )
         if logged.outcome is Logged.REFUSED:

@@ -18,6 +18,8 @@ handler400 = "shop.errors.bad_request"
 handler500 = "shop.errors.server_error"
 
 urlpatterns = [
+    # Delivery first: a download, the hottest route, resolves without walking the others.
+    path("", include("delivery.urls")),
     # Before the admin's own URLs: the same view, answering 429 while paused.
     path("admin/login/", views_accounts.admin_login),
     path("admin/", admin.site.urls),
@@ -52,7 +54,6 @@ urlpatterns = [
     ),
     path("", include("shop.shop_urls")),
     path("", include("shop.stats.urls")),
-    path("", include("delivery.urls")),
     path("", include("catalog.urls")),
 ]
 

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 from django.db import connection, connections
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -70,8 +71,8 @@ def test_the_view_refuses_when_the_limit_went_to_a_parallel_request(client, owne
     entitlement.save()
     gate = access.access_file_link
 
-    def gate_then_a_parallel_download(token):
-        granted = gate(token)
+    def gate_then_a_parallel_download(token, **kwargs):
+        granted = gate(token, **kwargs)
         # Between the gate and the log: another request used the last download.
         Download.objects.create(
             entitlement=entitlement,
@@ -96,6 +97,72 @@ def test_a_head_or_a_resume_through_the_view_adds_no_row(client, owned):
     for _ in range(5):
         assert client.get(url, HTTP_RANGE="bytes=0-9").status_code == 206
     assert Download.objects.count() == 1
+
+
+@pytest.mark.parametrize("limit", [None, 3])
+def test_the_gate_says_when_the_log_already_covers_a_request(owned, limit):
+    entitlement, asset = owned
+    entitlement.download_limit = limit
+    entitlement.save()
+    signed = access.file_link_mint(entitlement=entitlement, asset=asset)
+    home, away = "198.51.100.0/24", "203.0.113.0/24"
+    assert not access.access_file_link(signed, network=home).covered  # nothing counted yet
+    _get(entitlement, asset)  # counted, from 198.51.100.7
+    assert access.access_file_link(signed, network=home).covered
+    assert not access.access_file_link(signed, network=away).covered  # a new network is logged
+    # Once the window is over, the next request is a new download again.
+    later = Download.objects.get()
+    later.at = timezone.now() - timedelta(hours=1)
+    later.save()
+    assert not access.access_file_link(signed, network=home).covered
+
+
+def test_a_covered_resume_runs_the_gate_read_only(client, owned):
+    entitlement, asset = owned
+    signed = access.file_link_mint(entitlement=entitlement, asset=asset)
+    url = reverse("delivery:download", kwargs={"signed": signed})
+    with CaptureQueriesContext(connection) as first:
+        assert client.get(url, REMOTE_ADDR="198.51.100.7").status_code == 200
+    with CaptureQueriesContext(connection) as resume:
+        assert client.get(url, REMOTE_ADDR="198.51.100.8", HTTP_RANGE="bytes=0-9").status_code == 206
+    with CaptureQueriesContext(connection) as elsewhere:
+        assert client.get(url, REMOTE_ADDR="203.0.113.9", HTTP_RANGE="bytes=9-").status_code == 206
+    inserts = [
+        sum(q["sql"].lstrip().upper().startswith("INSERT") for q in run.captured_queries)
+        for run in (first, resume, elsewhere)
+    ]
+    # Watched queries go through Django's cursor: every statement is seen here.
+    assert inserts == [1, 0, 1]
+    assert len(resume.captured_queries) == 1
+    assert [(d.counted, d.network) for d in Download.objects.order_by("id")] == [
+        (True, "198.51.100.0/24"),
+        (False, "203.0.113.0/24"),
+    ]
+
+
+def test_unwatched_statements_go_to_the_driver_with_the_same_answers(owned, monkeypatch):
+    from delivery import services
+
+    entitlement, asset = owned
+    driver_calls = []
+    rewrite = services._sqlite_placeholders
+    monkeypatch.setattr(
+        services,
+        "_sqlite_placeholders",
+        lambda sql: driver_calls.append(sql) or rewrite(sql),
+    )
+    signed = access.file_link_mint(entitlement=entitlement, asset=asset)
+    access.access_file_link(signed)  # connects, if this thread had not yet
+    assert _get(entitlement, asset).outcome is Logged.COUNTED
+    granted = access.access_file_link(signed, network="198.51.100.0/24")
+    assert granted.covered and granted.asset.pk == asset.pk
+    with CaptureQueriesContext(connection) as watched:
+        assert access.access_file_link(signed, network="198.51.100.0/24").covered
+    if connection.vendor == "sqlite":
+        assert len(driver_calls) >= 2  # the insert and a gate read went straight to SQLite
+    else:
+        assert driver_calls == []  # PostgreSQL's driver takes the statements as they are
+    assert len(watched.captured_queries) == 1
 
 
 def _plan(sql: str, params: dict) -> str:
@@ -229,3 +296,14 @@ def test_parallel_windows_number_every_counted_download_once(product, pdf_asset)
     )
     assert numbers == list(range(1, len(numbers) + 1))
     assert outcomes.count(Logged.COUNTED) == len(numbers) >= 1
+
+
+@pytest.mark.parametrize("micro", [0, 1, 999999])
+def test_the_fast_time_parameter_is_what_django_would_send(micro):
+    from delivery.services import db_datetime
+
+    at = timezone.now().replace(microsecond=micro)
+    assert db_datetime(connection, at) == connection.ops.adapt_datetimefield_value(at)
+    # Another zone is taken the long way, to the same value.
+    paris = at.astimezone(timezone.get_fixed_timezone(60))
+    assert db_datetime(connection, paris) == connection.ops.adapt_datetimefield_value(paris)
