@@ -130,6 +130,8 @@ INSTALLED_APPS = [
     "django_tasks",
     "django_tasks_db",
     "catalog",
+    # Sitemaps, robots.txt, structured data, feeds, embeds (reads the catalog only).
+    "catalog.seo",
     "delivery",
     "shop",
     "shop.stats",
@@ -169,6 +171,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "shop.context_processors.storefront",
+                "catalog.seo.context_processors.seo",
             ],
         },
     },

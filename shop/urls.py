@@ -51,6 +51,7 @@ urlpatterns = [
     path("", include("shop.shop_urls")),
     path("", include("shop.stats.urls")),
     path("", include("delivery.urls")),
+    path("", include("catalog.seo.urls")),
     path("", include("catalog.urls")),
 ]
 
