@@ -127,6 +127,8 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    # Its templates: the sitemap index and sections (catalog.seo).
+    "django.contrib.sitemaps",
     "django_tasks",
     "django_tasks_db",
     "catalog",
