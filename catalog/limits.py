@@ -228,6 +228,16 @@ def code_limit(*, request: HttpRequest) -> None:
     )
 
 
+def follow_limit(*, request: HttpRequest) -> None:
+    """Count one request to follow a creator from this client (its mail is counted apart)."""
+    limit_hit(
+        scope="follow-client",
+        subject=_client_subject(request),
+        rate=_rate("LIMIT_FOLLOW"),
+        message="Too many follow requests from here.",
+    )
+
+
 # --- The answer ----------------------------------------------------------------------
 
 

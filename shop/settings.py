@@ -134,6 +134,8 @@ INSTALLED_APPS = [
     "catalog",
     # Sitemaps, robots.txt, structured data, feeds, embeds (reads the catalog only).
     "catalog.seo",
+    # Following creators: double opt-in, new-release mails, one-click unsubscribe.
+    "catalog.follows",
     "delivery",
     "shop",
     "shop.stats",
@@ -412,6 +414,8 @@ LIMIT_DISCOUNT_CODE = env_rate("LIMIT_DISCOUNT_CODE", "20/1h")
 # free receipts): per recipient address, and per sender (client address, account).
 LIMIT_MAIL_RECIPIENT = env_rate("LIMIT_MAIL_RECIPIENT", "5/1h")
 LIMIT_MAIL_SENDER = env_rate("LIMIT_MAIL_SENDER", "10/1h")
+# Requests to follow a creator, per client address (the confirmation mail also counts above).
+LIMIT_FOLLOW = env_rate("LIMIT_FOLLOW", "20/1h")
 
 # --- Background tasks -------------------------------------------------------
 

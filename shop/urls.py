@@ -52,6 +52,7 @@ urlpatterns = [
     path("", include("shop.stats.urls")),
     path("", include("delivery.urls")),
     path("", include("catalog.seo.urls")),
+    path("", include("catalog.follows.urls")),
     path("", include("catalog.urls")),
 ]
 

@@ -45,7 +45,7 @@ def json_ld_script(data: Any) -> SafeString:
     ``script-src 'self'`` does not apply (and nothing inline is allowed for it).
     """
     text = json.dumps(data, ensure_ascii=False, separators=(",", ":")).translate(_SCRIPT_ESCAPES)
-    return mark_safe(f'<script type="application/ld+json">{text}</script>')  # noqa: S308
+    return mark_safe(f'<script type="application/ld+json">{text}</script>')
 
 
 def iso_duration(seconds: float | int | None) -> str | None:

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import xml.etree.ElementTree as ET
-
 import feedparser
 import pytest
-from django.test.utils import CaptureQueriesContext
+from defusedxml import ElementTree as ET
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from catalog.models import Product, Tag
 from tests.catalog.seo_helpers import album
@@ -22,7 +21,9 @@ def _locs(client, url):
     assert response.status_code == 200, response.content
     root = ET.fromstring(response.content)
     return {
-        loc.text: (entry.find("sm:lastmod", NS).text if entry.find("sm:lastmod", NS) is not None else None)
+        loc.text: (
+            entry.find("sm:lastmod", NS).text if entry.find("sm:lastmod", NS) is not None else None
+        )
         for entry in root
         for loc in entry.findall("sm:loc", NS)
     }
@@ -43,11 +44,15 @@ def test_robots_txt_points_at_the_sitemap_and_keeps_crawlers_out_of_private_page
 def test_sitemap_index_names_three_sections_with_lastmod(client):
     ProductFactory()
     index = _locs(client, "/sitemap.xml")
-    assert set(index) == {
-        "http://testserver/sitemap-products.xml",
-        "http://testserver/sitemap-sellers.xml",
-        "http://testserver/sitemap-tags.xml",
-    } | set()  # tags: empty section still listed
+    assert (
+        set(index)
+        == {
+            "http://testserver/sitemap-products.xml",
+            "http://testserver/sitemap-sellers.xml",
+            "http://testserver/sitemap-tags.xml",
+        }
+        | set()
+    )  # tags: empty section still listed
     assert index["http://testserver/sitemap-products.xml"]
 
 

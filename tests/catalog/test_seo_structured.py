@@ -108,7 +108,7 @@ def test_video_is_a_video_object_with_duration_thumbnail_and_embed(client):
     film.metadata = {"duration_seconds": 5.0, "width": 320, "height": 180}
     film.save()
     add_file(product, demo_media("video-harbour.mp4"), "trailer.mp4", role=Asset.Role.PREVIEW)
-    response, data = _page(client, product.get_absolute_url())
+    _, data = _page(client, product.get_absolute_url())
     (video,) = _of_type(data, "VideoObject")
     assert video["duration"] == "PT5S"
     assert video["thumbnailUrl"].startswith("http://testserver/media/")
@@ -180,9 +180,10 @@ def test_canonical_uses_site_url_when_the_operator_set_it(client, settings):
 def test_unlisted_product_says_noindex(client):
     unlisted = ProductFactory(status=Product.Status.UNLISTED)
     listed = ProductFactory()
-    assert '<meta name="robots" content="noindex">' in client.get(
-        unlisted.get_absolute_url()
-    ).content.decode()
+    assert (
+        '<meta name="robots" content="noindex">'
+        in client.get(unlisted.get_absolute_url()).content.decode()
+    )
     assert "noindex" not in client.get(listed.get_absolute_url()).content.decode()
 
 

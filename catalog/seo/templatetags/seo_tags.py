@@ -34,11 +34,12 @@ def product_head(
         "json_ld": json_ld_script(
             product_json_ld(product, files=files, previews=previews, root=root)
         ),
-        "meta": product_meta(
-            product, previews=previews, root=root, store_name=settings.STORE_NAME
-        ),
+        "meta": product_meta(product, previews=previews, root=root, store_name=settings.STORE_NAME),
         "seller_feed": root + reverse("seo:feed_seller", kwargs={"seller": product.seller.slug}),
-        "oembed_url": root + reverse("seo:oembed") + "?" + urlencode({"url": url, "format": "json"}),
+        "oembed_url": root
+        + reverse("seo:oembed")
+        + "?"
+        + urlencode({"url": url, "format": "json"}),
     }
 
 
