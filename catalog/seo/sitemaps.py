@@ -25,7 +25,7 @@ class _ShopSitemap(Sitemap):
 
     def get_urls(self, page: int | str = 1, site: Any = None, protocol: str | None = None) -> Any:
         scheme, _, host = (self.root or site_root()).partition("://")
-        return self._urls(page, scheme, host)
+        return self._urls(page, scheme, host)  # type: ignore[attr-defined]
 
 
 class ProductSitemap(_ShopSitemap):
@@ -86,9 +86,9 @@ SITEMAPS: dict[str, type[_ShopSitemap]] = {
 }
 
 
-def sitemaps_for(root: str) -> dict[str, _ShopSitemap]:
+def sitemaps_for(root: str) -> dict[str, Sitemap | type[Sitemap]]:
     """One instance of each section whose URLs start with ``root``."""
-    found = {}
+    found: dict[str, Sitemap | type[Sitemap]] = {}
     for name, cls in SITEMAPS.items():
         section = cls()
         section.root = root

@@ -77,13 +77,14 @@ def image_size(image: FieldFile) -> tuple[int | None, int | None]:
     Stored names are never reused (a new cover is a new folder), so the answer
     never goes stale; a file that cannot be read gives no size.
     """
-    key = f"seo:image-size:{image.name}"
+    name = image.name or ""
+    key = f"seo:image-size:{name}"
     found = cache.get(key)
     if found is None:
         from PIL import Image, UnidentifiedImageError
 
         try:
-            with image.storage.open(image.name) as handle, Image.open(handle) as picture:
+            with image.storage.open(name) as handle, Image.open(handle) as picture:
                 found = list(picture.size)
         except (OSError, ValueError, UnidentifiedImageError):
             found = [None, None]

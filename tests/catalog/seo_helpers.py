@@ -11,9 +11,9 @@ from catalog.models import Asset, Product
 from tests.factories import ProductFactory, add_file, demo_media
 
 
-def cover_jpeg(width: int = 1200, height: int = 800) -> bytes:
+def cover_jpeg(width: int = 1200, height: int = 800, fmt: str = "JPEG") -> bytes:
     out = io.BytesIO()
-    Image.new("RGB", (width, height), (90, 60, 200)).save(out, "JPEG")
+    Image.new("RGB", (width, height), (90, 60, 200)).save(out, fmt)
     return out.getvalue()
 
 
@@ -22,7 +22,10 @@ def with_cover(product: Product, width: int = 1200, height: int = 800) -> Produc
     data = cover_jpeg(width, height)
     storage = product.cover.storage
     folder = f"covers/test{product.pk}"
-    storage.save(f"{folder}/600.jpg", ContentFile(cover_jpeg(600, 400)))
+    for size, fmt in ((600, "JPEG"), (600, "WEBP"), (1200, "WEBP")):
+        suffix = "jpg" if fmt == "JPEG" else "webp"
+        picture = cover_jpeg(size, size * height // width, fmt)
+        storage.save(f"{folder}/{size}.{suffix}", ContentFile(picture))
     product.cover.name = storage.save(f"{folder}/1200.jpg", ContentFile(data))
     product.save(update_fields=["cover"])
     return product
