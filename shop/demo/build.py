@@ -21,6 +21,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from catalog.attribution import Attribution
+from catalog.follows.services import confirm_token, follow_confirm, follow_request
 from catalog.models import Asset, Product, Seller
 from catalog.services.assets import asset_create
 from catalog.services.images import image_store
@@ -118,6 +119,7 @@ SELLERS = [
                 ],
                 ("#141e30", "#4f6d9c"),
                 "Four tracks recorded between two stations. MP3, 96 kbps.",
+                previews=["preview-night-trains.mp3"],
             ),
             DemoProduct(
                 "morning-light",
@@ -157,12 +159,18 @@ SELLERS = [
                 ["video-harbour.mp4"],
                 ("#1f4037", "#99f2c8"),
                 "A short film: five seconds of the harbour going quiet. H.264, 320×180.",
+                previews=["preview-harbour.mp4"],
             ),
         ],
     ),
 ]
 
 OWNED_BY_BUYER = ["night-trains", "field-notes-on-small-shops"]
+
+# Who follows whom; the embed shown in the summary is this seller's album.
+FOLLOWED_SELLER = "les-ondes-douces"
+FOLLOWERS = [BUYER_EMAIL, "night.owl@example.com", "rail.fan@example.org"]
+EMBEDDED_PRODUCT = "night-trains"
 
 # The seller whose dashboard has history: two months of views, sales, a refund
 # and downloads, made through the real order path and then dated in the past.
@@ -203,7 +211,7 @@ def demo_media_missing() -> list[str]:
         name
         for seller in SELLERS
         for product in seller.products
-        for name in product.files
+        for name in [*product.files, *product.previews]
         if not (MEDIA_DIR / name).is_file()
     ]
 
@@ -219,6 +227,7 @@ def demo_build() -> DemoBuilt:
                 created += _product(seller, demo_product)
     library_link = _buyer()
     _history()
+    _followers()
     return DemoBuilt(created=created, library_link=library_link)
 
 
@@ -251,6 +260,7 @@ def _seller(demo: DemoSeller) -> Seller:
 def _product(seller: Seller, demo: DemoProduct) -> int:
     product = Product.objects.filter(seller=seller, slug=demo.slug).first()
     if product is not None:
+        _previews(product, demo)  # demos made before previews existed get them too
         return 0
     product = Product.objects.create(
         seller=seller,
@@ -276,7 +286,32 @@ def _product(seller: Seller, demo: DemoProduct) -> int:
                 role=Asset.Role.DELIVERABLE,
                 position=position,
             )
+    _previews(product, demo)
     return 1
+
+
+def _previews(product: Product, demo: DemoProduct) -> None:
+    """The public samples a visitor hears or watches on the product page and in the embed."""
+    if product.assets.filter(role=Asset.Role.PREVIEW).exists():
+        return
+    for position, name in enumerate(demo.previews, start=1):
+        with (MEDIA_DIR / name).open("rb") as handle:
+            asset_create(
+                product=product,
+                file=File(handle, name=name),
+                original_filename=name,
+                role=Asset.Role.PREVIEW,
+                position=position,
+            )
+
+
+def _followers() -> None:
+    """Fans of the music seller: the buyer and two more, confirmed as their links would."""
+    seller = Seller.objects.get(slug=FOLLOWED_SELLER)
+    for email in FOLLOWERS:
+        pending = follow_request(seller=seller, email=email)
+        if pending is not None:
+            follow_confirm(token=confirm_token(pending))
 
 
 def _history() -> None:

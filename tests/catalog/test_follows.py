@@ -81,7 +81,10 @@ def test_bad_addresses_are_refused_with_a_message_and_nothing_stored(client, typ
 def test_follow_requests_are_rate_limited(client, limit_clock):
     seller = SellerFactory()
     for n in range(3):
-        assert client.post(f"/follow/@{seller.slug}/", {"email": f"f{n}@example.com"}).status_code == 200
+        assert (
+            client.post(f"/follow/@{seller.slug}/", {"email": f"f{n}@example.com"}).status_code
+            == 200
+        )
     refused = client.post(f"/follow/@{seller.slug}/", {"email": "f9@example.com"})
     assert refused.status_code == 429 and refused["Retry-After"]
     assert b'value="f9@example.com"' in refused.content
