@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from catalog import selectors
+from catalog.follows.models import Follow
 from catalog.follows.services import (
     FollowError,
     follow_confirm,
@@ -53,8 +56,6 @@ def follow(request: HttpRequest, seller: str) -> HttpResponse:
 
 
 def _account_follows(seller: object, request: HttpRequest) -> bool:
-    from catalog.follows.models import Follow
-
     return Follow.objects.filter(
         seller=seller,
         user=request.user,  # type: ignore[misc]
@@ -63,29 +64,42 @@ def _account_follows(seller: object, request: HttpRequest) -> bool:
     ).exists()
 
 
-@bearer_token_page
-@require_http_methods(["GET", "POST"])
-def confirm(request: HttpRequest, token: str) -> HttpResponse:
+def _token_page(
+    request: HttpRequest,
+    token: str,
+    *,
+    act: Callable[..., Follow],
+    unsubscribe: bool,
+    page: str,
+    done: str,
+) -> HttpResponse:
     # A GET only shows the button: mail scanners open links, a person presses buttons.
     try:
         if request.method == "POST":
-            found = follow_confirm(token=token)
-            return render(request, "follows/confirmed.html", {"follow": found})
-        found = follow_peek(token=token)
+            return render(request, f"follows/{done}.html", {"follow": act(token=token)})
+        found = follow_peek(token=token, unsubscribe=unsubscribe)
     except FollowError as exc:
         return render(request, "follows/link_refused.html", {"message": exc.message}, status=400)
-    return render(request, "follows/confirm.html", {"follow": found})
+    return render(request, f"follows/{page}.html", {"follow": found})
+
+
+@bearer_token_page
+@require_http_methods(["GET", "POST"])
+def confirm(request: HttpRequest, token: str) -> HttpResponse:
+    return _token_page(
+        request, token, act=follow_confirm, unsubscribe=False, page="confirm", done="confirmed"
+    )
 
 
 @csrf_exempt  # RFC 8058: mail clients POST "List-Unsubscribe=One-Click" with no token
 @bearer_token_page
 @require_http_methods(["GET", "POST"])
 def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
-    try:
-        if request.method == "POST":
-            found = follow_unsubscribe(token=token)
-            return render(request, "follows/unsubscribed.html", {"follow": found})
-        found = follow_peek(token=token, unsubscribe=True)
-    except FollowError as exc:
-        return render(request, "follows/link_refused.html", {"message": exc.message}, status=400)
-    return render(request, "follows/unsubscribe.html", {"follow": found})
+    return _token_page(
+        request,
+        token,
+        act=follow_unsubscribe,
+        unsubscribe=True,
+        page="unsubscribe",
+        done="unsubscribed",
+    )

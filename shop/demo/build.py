@@ -277,32 +277,27 @@ def _product(seller: Seller, demo: DemoProduct) -> int:
     cover = make_cover(demo.title, seller.display_name, demo.colors)
     image_store(field=product.cover, source=cover)
     product.save(update_fields=["cover"])
-    for position, name in enumerate(demo.files, start=1):
-        with (MEDIA_DIR / name).open("rb") as handle:
-            asset_create(
-                product=product,
-                file=File(handle, name=name),
-                original_filename=name,
-                role=Asset.Role.DELIVERABLE,
-                position=position,
-            )
+    _upload(product, demo.files, Asset.Role.DELIVERABLE)
     _previews(product, demo)
     return 1
 
 
-def _previews(product: Product, demo: DemoProduct) -> None:
-    """The public samples a visitor hears or watches on the product page and in the embed."""
-    if product.assets.filter(role=Asset.Role.PREVIEW).exists():
-        return
-    for position, name in enumerate(demo.previews, start=1):
+def _upload(product: Product, names: list[str], role: str) -> None:
+    for position, name in enumerate(names, start=1):
         with (MEDIA_DIR / name).open("rb") as handle:
             asset_create(
                 product=product,
                 file=File(handle, name=name),
                 original_filename=name,
-                role=Asset.Role.PREVIEW,
+                role=role,
                 position=position,
             )
+
+
+def _previews(product: Product, demo: DemoProduct) -> None:
+    """The public samples a visitor hears or watches on the product page and in the embed."""
+    if not product.assets.filter(role=Asset.Role.PREVIEW).exists():
+        _upload(product, demo.previews, Asset.Role.PREVIEW)
 
 
 def _followers() -> None:
