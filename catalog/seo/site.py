@@ -32,6 +32,6 @@ def canonical_url(request: HttpRequest) -> str:
     """The page's one address: no tracking or other query, but the page number of a list."""
     url = absolute(request.path, request)
     page = request.GET.get("page", "")
-    if page.isdigit() and page.isascii() and int(page) > 1:
+    if page.isascii() and page.isdigit() and len(page) <= 6 and int(page) > 1:
         url += f"?page={int(page)}"
     return url

@@ -105,3 +105,12 @@ def test_a_fan_follows_a_seller_and_confirms_by_the_mailed_link(page, live_serve
     assert page.get_by_role("heading", name=f"You follow {seller.display_name}").is_visible()
     shot("discovery-follow-confirmed")
     assert Follow.objects.get(email="fan@example.com").active
+    # On a phone: the form and the embed still fit.
+    page.set_viewport_size({"width": 390, "height": 800})
+    page.goto(live_server.url + seller.get_absolute_url())
+    box = page.get_by_label("Your email").bounding_box()
+    assert box is not None and box["x"] + box["width"] <= 390
+    shot("discovery-seller-follow-phone")
+    page.goto(live_server.url + f"/embed/@{seller.slug}/{product.slug}/")
+    assert page.get_by_role("link", name=re.compile("^Buy")).is_visible()
+    shot("discovery-embed-phone")
