@@ -36,6 +36,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.translation import gettext
 
 from catalog.accounts import email_normalize
 
@@ -234,7 +235,7 @@ def follow_limit(*, request: HttpRequest) -> None:
         scope="follow-client",
         subject=_client_subject(request),
         rate=_rate("LIMIT_FOLLOW"),
-        message="Too many follow requests from here.",
+        message=gettext("Too many follow requests from here."),
     )
 
 

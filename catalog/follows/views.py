@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
@@ -28,7 +29,7 @@ from catalog.limits import Limited, follow_limit, limited_response, mail_limit
 def follow(request: HttpRequest, seller: str) -> HttpResponse:
     found = selectors.seller_public(slug=seller)
     if found is None:
-        raise Http404("No such seller.")
+        raise Http404(_("No such seller."))
     account_email = getattr(request.user, "email", "") if request.user.is_authenticated else ""
     typed = request.POST.get("email", "") if request.method == "POST" else ""
     context: dict[str, object] = {"seller": found, "email": typed, "account_email": account_email}

@@ -17,6 +17,7 @@ from django.core.cache import cache
 from django.db.models.fields.files import FieldFile
 from django.urls import reverse
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext
 
 from catalog.markdown import markdown_plain
 from catalog.models import Asset, Product, Seller
@@ -274,7 +275,7 @@ def product_json_ld(
         breadcrumbs(
             root,
             [
-                ("Home", reverse("catalog:home")),
+                (gettext("Home"), reverse("catalog:home")),
                 (product.seller.display_name, product.seller.get_absolute_url()),
                 (product.title, product.get_absolute_url()),
             ],
@@ -300,7 +301,10 @@ def seller_json_ld(seller: Seller, *, root: str) -> list[dict[str, Any]]:
         person,
         breadcrumbs(
             root,
-            [("Home", reverse("catalog:home")), (seller.display_name, seller.get_absolute_url())],
+            [
+                (gettext("Home"), reverse("catalog:home")),
+                (seller.display_name, seller.get_absolute_url()),
+            ],
         ),
     ]
 
@@ -322,7 +326,10 @@ def product_meta(
     """
     url = root + product.get_absolute_url()
     description = description_text(product.description, 200) or product.title
-    title = f"{product.title} by {product.seller.display_name}"
+    title = gettext("%(title)s by %(seller)s") % {
+        "title": product.title,
+        "seller": product.seller.display_name,
+    }
     tags: list[tuple[str, str, str]] = [
         ("property", "og:site_name", store_name),
         ("property", "og:type", "product"),
@@ -337,7 +344,7 @@ def product_meta(
     if cover:
         tags += [
             ("property", "og:image", cover.url),
-            ("property", "og:image:alt", f"Cover of {product.title}"),
+            ("property", "og:image:alt", gettext("Cover of %(title)s") % {"title": product.title}),
         ]
         if cover.width and cover.height:
             tags += [

@@ -16,7 +16,15 @@ from django.utils.http import urlencode
 
 from catalog.models import Asset, Product, Seller
 from catalog.seo.site import site_root
-from catalog.seo.structured import json_ld_script, product_json_ld, product_meta, seller_json_ld
+from catalog.seo.structured import (
+    absolute_to,
+    description_text,
+    json_ld_script,
+    product_json_ld,
+    product_meta,
+    seller_json_ld,
+)
+from catalog.templatetags.catalog_tags import variant
 
 register = template.Library()
 
@@ -53,4 +61,6 @@ def seller_head(context: template.Context, seller: Seller) -> dict[str, Any]:
         "seller_feed": root + reverse("seo:feed_seller", kwargs={"seller": seller.slug}),
         "title": seller.display_name,
         "url": root + seller.get_absolute_url(),
+        "description": description_text(seller.bio, 200),
+        "image": absolute_to(root, variant(seller.avatar, "600.jpg")) if seller.avatar else "",
     }
