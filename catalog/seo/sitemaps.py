@@ -18,6 +18,14 @@ from catalog.seo.site import site_root
 from catalog.seo.tags import tag_location, tags_listed
 
 
+def _latest(*, tagged: bool = False) -> datetime | None:
+    """The newest change among published products (carrying a tag, for the tag section)."""
+    found = Product.objects.filter(status=Product.Status.PUBLISHED)
+    if tagged:
+        found = found.filter(tags__isnull=False)
+    return found.aggregate(latest=Max("updated_at"))["latest"]
+
+
 class _ShopSitemap(Sitemap):
     limit = 5000
     # Filled by the view: the root URLs are built from (SITE_URL or the request).
@@ -45,6 +53,10 @@ class ProductSitemap(_ShopSitemap):
     def lastmod(self, item: Product) -> datetime:
         return item.updated_at
 
+    def get_latest_lastmod(self) -> datetime | None:
+        # One aggregate, not every row (the framework's default walks the whole section).
+        return _latest()
+
 
 class SellerSitemap(_ShopSitemap):
     changefreq = "weekly"
@@ -59,6 +71,9 @@ class SellerSitemap(_ShopSitemap):
             .order_by("id")
         )
 
+    def get_latest_lastmod(self) -> datetime | None:
+        return _latest()
+
     def location(self, item: Seller) -> str:
         return item.get_absolute_url()
 
@@ -71,6 +86,9 @@ class TagSitemap(_ShopSitemap):
 
     def items(self) -> QuerySet[Tag]:
         return tags_listed()
+
+    def get_latest_lastmod(self) -> datetime | None:
+        return _latest(tagged=True)
 
     def location(self, item: Tag) -> str:
         return tag_location(item.slug)

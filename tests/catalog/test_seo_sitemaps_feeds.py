@@ -102,6 +102,28 @@ def test_sitemap_bad_page_and_section_are_404(client):
         assert client.get(f"/sitemap-products.xml?p={page}").status_code == 404
 
 
+def test_sitemap_index_lastmod_is_the_newest_published_change(client):
+    old = ProductFactory()
+    new = ProductFactory()
+    Product.objects.filter(pk=old.pk).update(updated_at=new.updated_at.replace(year=2020))
+    draft = ProductFactory(status=Product.Status.DRAFT)  # a draft's change is not announced
+    Product.objects.filter(pk=draft.pk).update(updated_at=new.updated_at.replace(year=2030))
+    index = _locs(client, "/sitemap.xml")
+    assert index["http://testserver/sitemap-products.xml"].startswith(
+        new.updated_at.date().isoformat()
+    )
+    with CaptureQueriesContext(connection) as queries:
+        client.get("/sitemap.xml")
+    assert len(queries) <= 6
+
+
+def test_seller_page_opengraph(client):
+    seller = SellerFactory(bio="Gentle *electronic* music.")
+    html = client.get(seller.get_absolute_url()).content.decode()
+    assert '<meta property="og:description" content="Gentle electronic music.">' in html
+    assert '<meta property="og:type" content="profile">' in html
+
+
 def test_sitemap_section_query_count_does_not_grow(client):
     for _ in range(3):
         ProductFactory()
