@@ -211,3 +211,14 @@ def test_oembed_of_a_draft_is_404(client):
     draft = ProductFactory(status=Product.Status.DRAFT)
     response = client.get("/oembed", {"url": "http://testserver" + draft.get_absolute_url()})
     assert response.status_code == 404
+
+
+def test_tag_head_links_the_tag_feed(rf):
+    from django.template import Context, Template
+
+    request = rf.get("/")
+    html = Template("{% load seo_tags %}{% tag_head 'ambient' %}").render(
+        Context({"request": request})
+    )
+    assert 'href="http://testserver/feeds/tags/ambient.atom"' in html
+    assert '"BreadcrumbList"' in html

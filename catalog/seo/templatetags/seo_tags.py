@@ -13,17 +13,20 @@ from django import template
 from django.conf import settings
 from django.urls import reverse
 from django.utils.http import urlencode
+from django.utils.translation import gettext
 
 from catalog.models import Asset, Product, Seller
 from catalog.seo.site import site_root
 from catalog.seo.structured import (
     absolute_to,
+    breadcrumbs,
     description_text,
     json_ld_script,
     product_json_ld,
     product_meta,
     seller_json_ld,
 )
+from catalog.seo.tags import tag_location
 from catalog.templatetags.catalog_tags import variant
 
 register = template.Library()
@@ -63,4 +66,23 @@ def seller_head(context: template.Context, seller: Seller) -> dict[str, Any]:
         "url": root + seller.get_absolute_url(),
         "description": description_text(seller.bio, 200),
         "image": absolute_to(root, variant(seller.avatar, "600.jpg")) if seller.avatar else "",
+    }
+
+
+@register.inclusion_tag("seo/_tag_head.html", takes_context=True)
+def tag_head(context: template.Context, tag: str) -> dict[str, Any]:
+    """For a tag's listing page: its feed and its breadcrumbs (``{% tag_head tag.slug %}``)."""
+    request = context.get("request")
+    root = site_root(request)
+    trail = [(gettext("Home"), reverse("catalog:home")), (tag, tag_location(tag))]
+    return {
+        "tag": tag,
+        "tag_feed": root + reverse("seo:feed_tag", kwargs={"tag": tag}),
+        "json_ld": json_ld_script(
+            [
+                breadcrumbs(
+                    root, [(gettext("Home"), reverse("catalog:home")), (tag, tag_location(tag))]
+                )
+            ]
+        ),
     }
