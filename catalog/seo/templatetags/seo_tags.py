@@ -78,11 +78,5 @@ def tag_head(context: template.Context, tag: str) -> dict[str, Any]:
     return {
         "tag": tag,
         "tag_feed": root + reverse("seo:feed_tag", kwargs={"tag": tag}),
-        "json_ld": json_ld_script(
-            [
-                breadcrumbs(
-                    root, [(gettext("Home"), reverse("catalog:home")), (tag, tag_location(tag))]
-                )
-            ]
-        ),
+        "json_ld": json_ld_script([breadcrumbs(root, trail)]),
     }
