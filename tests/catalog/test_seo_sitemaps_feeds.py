@@ -222,3 +222,29 @@ def test_tag_head_links_the_tag_feed(rf):
     )
     assert 'href="http://testserver/feeds/tags/ambient.atom"' in html
     assert '"BreadcrumbList"' in html
+
+
+def test_feeds_embed_and_oembed_read_in_a_few_queries_whatever_the_catalog(client):
+    def counts():
+        first = Product.objects.order_by("id").first()
+        urls = [
+            "/feeds/shop.atom",
+            f"/feeds/@{first.seller.slug}.atom",
+            "/feeds/tags/ambient.atom",
+            f"/embed/@{first.seller.slug}/{first.slug}/",
+            "/oembed?url=http://testserver" + first.get_absolute_url(),
+        ]
+        found = []
+        for url in urls:
+            with CaptureQueriesContext(connection) as queries:
+                assert client.get(url).status_code == 200
+            found.append(len(queries))
+        return found
+
+    for _ in range(2):
+        _tagged(album(), "ambient")
+    few = counts()
+    for _ in range(12):
+        _tagged(ProductFactory(), "ambient", "more")
+    assert counts() == few
+    assert max(few) <= 6
