@@ -116,8 +116,17 @@ def description_text(text: str, limit: int = 300) -> str:
     return markdown_plain(text, limit=limit)
 
 
+def party_type(seller: Seller) -> str:
+    """schema.org's type for the seller: one person, or a group, label or company."""
+    return "Organization" if seller.is_organization else "Person"
+
+
 def _person(seller: Seller, root: str) -> dict[str, Any]:
-    return {"@type": "Person", "name": seller.display_name, "url": root + seller.get_absolute_url()}
+    return {
+        "@type": party_type(seller),
+        "name": seller.display_name,
+        "url": root + seller.get_absolute_url(),
+    }
 
 
 def _offer(product: Product, url: str) -> dict[str, Any]:
@@ -127,7 +136,7 @@ def _offer(product: Product, url: str) -> dict[str, Any]:
         "price": price_text(product),
         "priceCurrency": product.currency,
         "availability": IN_STOCK,
-        "seller": {"@type": "Person", "name": product.seller.display_name},
+        "seller": {"@type": party_type(product.seller), "name": product.seller.display_name},
     }
     if product.pricing == Product.Pricing.PWYW:
         # The buyer chooses from the minimum up: schema.org's price range.
@@ -287,7 +296,7 @@ def product_json_ld(
 def seller_json_ld(seller: Seller, *, root: str) -> list[dict[str, Any]]:
     person: dict[str, Any] = {
         "@context": SCHEMA,
-        "@type": "Person",
+        "@type": party_type(seller),
         "name": seller.display_name,
         "url": root + seller.get_absolute_url(),
     }

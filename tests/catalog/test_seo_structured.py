@@ -194,3 +194,28 @@ def test_json_ld_passes_the_content_security_policy(client):
     policy = response.headers["Content-Security-Policy"]
     assert "script-src 'self';" in policy and "unsafe-inline" not in policy
     assert b'<script type="application/ld+json">' in response.content
+
+
+def test_a_seller_who_is_a_group_is_an_organization(client):
+    seller = SellerFactory(display_name="Les Ondes Douces")
+    client.force_login(seller.user)
+    response = client.post(
+        "/sell/profile/",
+        {
+            "display_name": seller.display_name,
+            "slug": seller.slug,
+            "currency": "EUR",
+            "timezone": "UTC",
+            "is_organization": "on",
+        },
+    )
+    assert response.status_code == 302
+    seller.refresh_from_db()
+    assert seller.is_organization
+    _, data = _page(client, seller.get_absolute_url())
+    assert not _of_type(data, "Person")
+    (group,) = _of_type(data, "Organization")
+    assert group["name"] == "Les Ondes Douces"
+    product = ProductFactory(seller=seller)
+    (item,) = _of_type(_page(client, product.get_absolute_url())[1], "Product")
+    assert item["offers"]["seller"]["@type"] == "Organization"
