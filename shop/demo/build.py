@@ -65,6 +65,7 @@ class DemoSeller:
     email: str
     bio: str
     products: list[DemoProduct]
+    is_organization: bool = False
 
 
 SELLERS = [
@@ -132,6 +133,7 @@ SELLERS = [
                 "A free single to say hello. Ogg Vorbis.",
             ),
         ],
+        is_organization=True,
     ),
     DemoSeller(
         "tomas-ibanez",
@@ -252,6 +254,7 @@ def _seller(demo: DemoSeller) -> Seller:
             "display_name": demo.name,
             "bio": demo.bio,
             "currency": settings.STORE_CURRENCY,
+            "is_organization": demo.is_organization,
         },
     )
     return seller

@@ -89,6 +89,7 @@ def test_the_demo_has_previews_to_hear_followers_and_an_embed(client):
     film = Product.objects.get(slug="harbour-at-dusk")
     assert film.assets.get(role=Asset.Role.PREVIEW).player == "video"
     assert followers_count(seller=album.seller) == 3
+    assert album.seller.is_organization  # a duo: an Organization for search engines
     embed = client.get(f"/embed/@{album.seller.slug}/{album.slug}/")
     assert embed.status_code == 200 and b"<audio" in embed.content
     # Running it again adds no follower and no preview.
