@@ -12,6 +12,7 @@ from zoneinfo import available_timezones
 
 from django import forms
 from django.core.files.uploadedfile import UploadedFile
+from django.utils.translation import gettext_lazy as _
 from PIL import Image, UnidentifiedImageError
 
 from catalog.currencies import CURRENCIES
@@ -104,6 +105,11 @@ class SellerProfileForm(forms.Form):
         help_text="JPEG, PNG or WebP, up to 10 MB.",
     )
     remove_avatar = forms.BooleanField(label="Remove the current picture", required=False)
+    is_organization = forms.BooleanField(
+        label=_("This shop is a group, a label or a company, not one person"),
+        required=False,
+        help_text=_("Search engines then present your page as an organization."),
+    )
     links = forms.CharField(
         label="Links",
         required=False,
@@ -134,6 +140,7 @@ class SellerProfileForm(forms.Form):
             "links": "\n".join(seller.links or []),
             "currency": seller.currency,
             "timezone": seller.timezone,
+            "is_organization": seller.is_organization,
         }
 
 

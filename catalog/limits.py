@@ -36,6 +36,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.translation import gettext
 
 from catalog.accounts import email_normalize
 
@@ -225,6 +226,16 @@ def code_limit(*, request: HttpRequest) -> None:
         subject=_client_subject(request),
         rate=_rate("LIMIT_DISCOUNT_CODE"),
         message="Too many discount codes tried from here.",
+    )
+
+
+def follow_limit(*, request: HttpRequest) -> None:
+    """Count one request to follow a creator from this client (its mail is counted apart)."""
+    limit_hit(
+        scope="follow-client",
+        subject=_client_subject(request),
+        rate=_rate("LIMIT_FOLLOW"),
+        message=gettext("Too many follow requests from here."),
     )
 
 

@@ -61,6 +61,9 @@ class Seller(models.Model):
     payout_account_id = models.CharField(
         max_length=64, blank=True, help_text="Stripe Connect account id (acct_...)."
     )
+    # A band, label or studio rather than one person: search engines read the
+    # seller page as a schema.org Organization then (catalog/seo).
+    is_organization = models.BooleanField(default=False)
     # A few public web addresses (site, shop elsewhere, social), http(s) only.
     links = models.JSONField(default=list, blank=True)
     # Set when the seller opened the signed link sent to the account's email.

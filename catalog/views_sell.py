@@ -180,6 +180,7 @@ def profile(request: HttpRequest) -> HttpResponse:
                 timezone_name=data["timezone"],
                 avatar=data["avatar"],
                 remove_avatar=data["remove_avatar"],
+                is_organization=data["is_organization"],
             )
         except CatalogError as exc:
             add_service_error(form, exc)

@@ -127,9 +127,15 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    # Its templates: the sitemap index and sections (catalog.seo).
+    "django.contrib.sitemaps",
     "django_tasks",
     "django_tasks_db",
     "catalog",
+    # Sitemaps, robots.txt, structured data, feeds, embeds (reads the catalog only).
+    "catalog.seo",
+    # Following creators: double opt-in, new-release mails, one-click unsubscribe.
+    "catalog.follows",
     "delivery",
     "shop",
     "shop.stats",
@@ -169,6 +175,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "shop.context_processors.storefront",
+                "catalog.seo.context_processors.seo",
             ],
         },
     },
@@ -407,6 +414,8 @@ LIMIT_DISCOUNT_CODE = env_rate("LIMIT_DISCOUNT_CODE", "20/1h")
 # free receipts): per recipient address, and per sender (client address, account).
 LIMIT_MAIL_RECIPIENT = env_rate("LIMIT_MAIL_RECIPIENT", "5/1h")
 LIMIT_MAIL_SENDER = env_rate("LIMIT_MAIL_SENDER", "10/1h")
+# Requests to follow a creator, per client address (the confirmation mail also counts above).
+LIMIT_FOLLOW = env_rate("LIMIT_FOLLOW", "20/1h")
 
 # --- Background tasks -------------------------------------------------------
 

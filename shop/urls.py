@@ -54,6 +54,8 @@ urlpatterns = [
     ),
     path("", include("shop.shop_urls")),
     path("", include("shop.stats.urls")),
+    path("", include("catalog.seo.urls")),
+    path("", include("catalog.follows.urls")),
     path("", include("catalog.urls")),
 ]
 

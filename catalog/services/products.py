@@ -11,6 +11,7 @@ from django.db.models import ProtectedError
 from django.utils.text import slugify
 
 from catalog.currencies import CURRENCY_CODES
+from catalog.follows.services import release_published
 from catalog.models import Asset, Product, Seller, Tag, UploadSession
 from catalog.selectors import product_has_sales
 from catalog.services import CatalogError
@@ -178,6 +179,8 @@ def product_create(
     )
     product.save()
     _product_tags(product, tags or [])
+    if product.status == Product.Status.PUBLISHED:
+        release_published(product=product)
     return product
 
 
@@ -202,6 +205,7 @@ def product_update(
     """Change a product. Unpublishing or archiving changes what the shop lists,
     never what buyers own: entitlements are not touched here."""
     product = Product.objects.select_for_update().select_related("seller__user").get(pk=product.pk)
+    was = product.status
     _product_fill(
         product,
         title=title,
@@ -219,6 +223,8 @@ def product_update(
     )
     product.save()
     _product_tags(product, tags)
+    if product.status == Product.Status.PUBLISHED and was != product.status:
+        release_published(product=product)
     return product
 
 
@@ -233,6 +239,8 @@ def product_status_set(*, product: Product, status: str) -> Product:
     if product.status != status:
         product.status = status
         product.save(update_fields=["status"])
+        if status == Product.Status.PUBLISHED:
+            release_published(product=product)
     return product
 
 

@@ -134,6 +134,7 @@ def seller_update(
     timezone_name: str,
     avatar: File | None = None,
     remove_avatar: bool = False,
+    is_organization: bool | None = None,
 ) -> Seller:
     display_name = display_name.strip()
     if not display_name:
@@ -151,6 +152,8 @@ def seller_update(
     seller.links = links_check(links)
     seller.currency = currency
     seller.timezone = timezone_name
+    if is_organization is not None:
+        seller.is_organization = is_organization
     if (avatar is not None or remove_avatar) and seller.avatar:
         stored_file_delete(field=seller.avatar)
         seller.avatar.name = ""

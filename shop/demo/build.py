@@ -21,6 +21,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from catalog.attribution import Attribution
+from catalog.follows.services import confirm_token, follow_confirm, follow_request
 from catalog.models import Asset, Product, Seller
 from catalog.services.assets import asset_create
 from catalog.services.images import image_store
@@ -64,6 +65,7 @@ class DemoSeller:
     email: str
     bio: str
     products: list[DemoProduct]
+    is_organization: bool = False
 
 
 SELLERS = [
@@ -118,6 +120,7 @@ SELLERS = [
                 ],
                 ("#141e30", "#4f6d9c"),
                 "Four tracks recorded between two stations. MP3, 96 kbps.",
+                previews=["preview-night-trains.mp3"],
             ),
             DemoProduct(
                 "morning-light",
@@ -130,6 +133,7 @@ SELLERS = [
                 "A free single to say hello. Ogg Vorbis.",
             ),
         ],
+        is_organization=True,
     ),
     DemoSeller(
         "tomas-ibanez",
@@ -157,12 +161,18 @@ SELLERS = [
                 ["video-harbour.mp4"],
                 ("#1f4037", "#99f2c8"),
                 "A short film: five seconds of the harbour going quiet. H.264, 320×180.",
+                previews=["preview-harbour.mp4"],
             ),
         ],
     ),
 ]
 
 OWNED_BY_BUYER = ["night-trains", "field-notes-on-small-shops"]
+
+# Who follows whom; the embed shown in the summary is this seller's album.
+FOLLOWED_SELLER = "les-ondes-douces"
+FOLLOWERS = [BUYER_EMAIL, "night.owl@example.com", "rail.fan@example.org"]
+EMBEDDED_PRODUCT = "night-trains"
 
 # The seller whose dashboard has history: two months of views, sales, a refund
 # and downloads, made through the real order path and then dated in the past.
@@ -203,7 +213,7 @@ def demo_media_missing() -> list[str]:
         name
         for seller in SELLERS
         for product in seller.products
-        for name in product.files
+        for name in [*product.files, *product.previews]
         if not (MEDIA_DIR / name).is_file()
     ]
 
@@ -219,6 +229,7 @@ def demo_build() -> DemoBuilt:
                 created += _product(seller, demo_product)
     library_link = _buyer()
     _history()
+    _followers()
     return DemoBuilt(created=created, library_link=library_link)
 
 
@@ -243,6 +254,7 @@ def _seller(demo: DemoSeller) -> Seller:
             "display_name": demo.name,
             "bio": demo.bio,
             "currency": settings.STORE_CURRENCY,
+            "is_organization": demo.is_organization,
         },
     )
     return seller
@@ -251,6 +263,7 @@ def _seller(demo: DemoSeller) -> Seller:
 def _product(seller: Seller, demo: DemoProduct) -> int:
     product = Product.objects.filter(seller=seller, slug=demo.slug).first()
     if product is not None:
+        _previews(product, demo)  # demos made before previews existed get them too
         return 0
     product = Product.objects.create(
         seller=seller,
@@ -267,16 +280,36 @@ def _product(seller: Seller, demo: DemoProduct) -> int:
     cover = make_cover(demo.title, seller.display_name, demo.colors)
     image_store(field=product.cover, source=cover)
     product.save(update_fields=["cover"])
-    for position, name in enumerate(demo.files, start=1):
+    _upload(product, demo.files, Asset.Role.DELIVERABLE)
+    _previews(product, demo)
+    return 1
+
+
+def _upload(product: Product, names: list[str], role: str) -> None:
+    for position, name in enumerate(names, start=1):
         with (MEDIA_DIR / name).open("rb") as handle:
             asset_create(
                 product=product,
                 file=File(handle, name=name),
                 original_filename=name,
-                role=Asset.Role.DELIVERABLE,
+                role=role,
                 position=position,
             )
-    return 1
+
+
+def _previews(product: Product, demo: DemoProduct) -> None:
+    """The public samples a visitor hears or watches on the product page and in the embed."""
+    if not product.assets.filter(role=Asset.Role.PREVIEW).exists():
+        _upload(product, demo.previews, Asset.Role.PREVIEW)
+
+
+def _followers() -> None:
+    """Fans of the music seller: the buyer and two more, confirmed as their links would."""
+    seller = Seller.objects.get(slug=FOLLOWED_SELLER)
+    for email in FOLLOWERS:
+        pending = follow_request(seller=seller, email=email)
+        if pending is not None:
+            follow_confirm(token=confirm_token(pending))
 
 
 def _history() -> None:

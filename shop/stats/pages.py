@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.conf import settings
+from django.utils.translation import gettext
 
 from catalog.money import exponent, format_money
 from shop.stats.charts import Point, bar_chart
@@ -106,6 +107,18 @@ def fee_rule(currency: str) -> str:
     if settings.PLATFORM_FEE_FIXED:
         rule += f" + {format_money(settings.PLATFORM_FEE_FIXED, currency)}"
     return rule
+
+
+def followers_card(count: int) -> Card:
+    """Confirmed followers now (all time: a follow is not an event of the period)."""
+    return Card(
+        "followers",
+        gettext("Followers"),
+        f"{count:,}",
+        "",
+        "flat",
+        gettext("Get an email on each new release; all time"),
+    )
 
 
 def cards(dashboard: Dashboard, currency: str, *, shop: bool = False) -> list[Card]:

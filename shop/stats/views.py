@@ -20,6 +20,7 @@ from django.shortcuts import render
 from django.utils import timezone
 
 from catalog.access import seller_required
+from catalog.follows.services import followers_count
 from shop.access import access_product_for_seller, access_seller, access_staff
 from shop.stats import exports, pages
 from shop.stats.facts import Scope
@@ -81,6 +82,7 @@ def seller_dashboard(request: HttpRequest) -> HttpResponse:
     period, error = _period(request, tz_name, now)
     dashboard = _read(Scope(seller_id=seller.pk), tz_name, period, now)
     context = _context(dashboard, period, error)
+    context["cards"].append(pages.followers_card(followers_count(seller=seller)))
     context.update(
         seller=seller,
         products=pages.product_table(dashboard, seller_products(seller.pk)),

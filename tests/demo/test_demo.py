@@ -73,8 +73,29 @@ def test_the_demo_files_are_real_and_small():
 def test_every_demo_file_downloads_byte_for_byte():
     call_command("demo", "--force", stdout=StringIO())
     for asset in Asset.objects.all():
-        with asset.file.open("rb") as stored:
+        with asset.stored.open("rb") as stored:
             assert stored.read() == (MEDIA_DIR / asset.original_filename).read_bytes()
+
+
+def test_the_demo_has_previews_to_hear_followers_and_an_embed(client):
+    from catalog.follows.services import followers_count
+
+    call_command("demo", "--force", stdout=StringIO())
+    album = Product.objects.get(slug="night-trains")
+    html = client.get(album.get_absolute_url()).content.decode()
+    assert '<audio controls preload="none" src="/media/previews/' in html
+    (preview,) = album.assets.filter(role=Asset.Role.PREVIEW)
+    assert preview.player == "audio" and 5 < preview.metadata["duration_seconds"] < 10
+    film = Product.objects.get(slug="harbour-at-dusk")
+    assert film.assets.get(role=Asset.Role.PREVIEW).player == "video"
+    assert followers_count(seller=album.seller) == 3
+    assert album.seller.is_organization  # a duo: an Organization for search engines
+    embed = client.get(f"/embed/@{album.seller.slug}/{album.slug}/")
+    assert embed.status_code == 200 and b"<audio" in embed.content
+    # Running it again adds no follower and no preview.
+    call_command("demo", "--force", stdout=StringIO())
+    assert followers_count(seller=album.seller) == 3
+    assert album.assets.filter(role=Asset.Role.PREVIEW).count() == 1
 
 
 def test_the_demo_refuses_to_run_on_a_production_setup(settings):

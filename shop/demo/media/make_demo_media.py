@@ -1406,6 +1406,24 @@ def build_video(out: Path, work: Path) -> None:
     install(mp4, out / mp4.name)
 
 
+def build_previews(out: Path, work: Path) -> None:
+    """Public samples for the product pages: 8 s of "Tunnel", 2 s of the harbour film."""
+    mp3 = work / "preview-night-trains.mp3"
+    ffmpeg(
+        *("-i", str(out / "album-02-tunnel.mp3"), "-t", "8", "-af", "afade=t=out:st=6:d=2"),
+        *("-c:a", "libmp3lame", "-b:a", "96k", "-ar", "44100", "-ac", "2", *BITEXACT),
+        *("-metadata", "title=Tunnel (preview)", "-id3v2_version", "3", str(mp3)),
+    )
+    install(mp3, out / mp3.name)
+    mp4 = work / "preview-harbour.mp4"
+    ffmpeg(
+        *("-i", str(out / "video-harbour.mp4"), "-t", "2", "-c:v", "libx264", "-crf", "28"),
+        *("-preset", "slow", "-threads", "1", "-flags:v", "+bitexact", "-pix_fmt", "yuv420p"),
+        *("-c:a", "aac", "-b:a", "48k", *BITEXACT, "-movflags", "+faststart", str(mp4)),
+    )
+    install(mp4, out / mp4.name)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -1422,6 +1440,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="echoppe-demo-media-") as tmp:
         build_music(out, Path(tmp))
         build_video(out, Path(tmp))
+        build_previews(out, Path(tmp))
     return 0
 
 

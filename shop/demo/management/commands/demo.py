@@ -19,6 +19,9 @@ from shop.demo.build import (
     ADMIN_PASSWORD,
     BUYER_EMAIL,
     BUYER_PASSWORD,
+    EMBEDDED_PRODUCT,
+    FOLLOWED_SELLER,
+    FOLLOWERS,
     HISTORY_DAYS,
     HISTORY_SELLER,
     MEDIA_DIR,
@@ -129,6 +132,16 @@ class Command(BaseCommand):
                 f"({HISTORY_DAYS} days of sales: {site_url}/sell/stats/)",
             ),
             ("  the admin", f"admin / {ADMIN_PASSWORD}  ({site_url}/admin/)"),
+            (
+                "Embed",
+                f"{site_url}{reverse('seo:embed', args=[FOLLOWED_SELLER, EMBEDDED_PRODUCT])}"
+                f"  (oEmbed, Atom feeds and {site_url}/sitemap.xml too)",
+            ),
+            (
+                "Followers",
+                f"{len(FOLLOWERS)} follow {site_url}/@{FOLLOWED_SELLER}/ "
+                "(publishing there mails them)",
+            ),
         ]
         if built.library_link:
             rows.append(
