@@ -49,6 +49,7 @@ urlpatterns = [
         name="password_reset_complete",
     ),
     path("", include("shop.shop_urls")),
+    path("", include("shop.funding.urls")),
     path("", include("shop.stats.urls")),
     path("", include("delivery.urls")),
     path("", include("catalog.urls")),
