@@ -224,7 +224,9 @@ class FakeStripe(stripe.HTTPClient):
 
     # --- handlers -----------------------------------------------------------------
 
-    def complete_setup(self, session_id: str, *, payment_method: str | None = None) -> dict[str, Any]:
+    def complete_setup(
+        self, session_id: str, *, payment_method: str | None = None
+    ) -> dict[str, Any]:
         """What the backer does on Stripe's page in setup mode: a card saved on the Customer."""
         session = self.sessions[session_id]
         intent_id = f"seti_test_{next(_ids)}"

@@ -153,6 +153,9 @@ class PledgeLink(models.Model):
     token_hash = models.CharField(max_length=64, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
+    def __str__(self) -> str:
+        return f"link to pledge {self.pledge_id}"
+
 
 class CampaignUpdate(models.Model):
     """News mailed to every backer."""
@@ -165,6 +168,9 @@ class CampaignUpdate(models.Model):
     class Meta:
         ordering = ["-created_at"]
 
+    def __str__(self) -> str:
+        return self.subject
+
 
 class StretchGoal(models.Model):
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="stretch_goals")
@@ -173,3 +179,6 @@ class StretchGoal(models.Model):
 
     class Meta:
         ordering = ["amount"]
+
+    def __str__(self) -> str:
+        return self.description

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -17,11 +15,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from catalog.accounts import email_normalize
+from catalog.limits import Rate, limit_hit
 from catalog.models import Asset, Product, Seller
 from catalog.money import AmountError, CountError, format_money, parse_amount, parse_count
-from delivery.services import entitlement_grant, entitlement_revoke
 from delivery.models import Entitlement
-from shop.funding.models import HOLDING, Campaign, CampaignUpdate, Pledge, PledgeLink, Tier
+from delivery.services import entitlement_grant, entitlement_revoke
+from shop.funding.models import HOLDING, Campaign, CampaignUpdate, Pledge, Tier
+from shop.funding.tasks import send_pledge_link, send_update
 from shop.services import FieldError
 
 MAX_DAYS = 60
@@ -67,9 +67,9 @@ def campaign_last_day(campaign: Campaign) -> date:
     return timezone.localtime(campaign.deadline, _tz(campaign.seller)).date() - timedelta(days=1)
 
 
-def campaign_dates_check(*, seller: Seller, deadline_text: str, release_text: str) -> tuple[
-    datetime, date
-]:
+def campaign_dates_check(
+    *, seller: Seller, deadline_text: str, release_text: str
+) -> tuple[datetime, date]:
     last_day = _date(deadline_text, "deadline", _("last day"))
     release = _date(release_text, "release_date", _("release date"))
     deadline = deadline_at(seller, last_day)
@@ -246,7 +246,8 @@ def _price(tier: Tier, *, amount_text: str, currency: str) -> int:
     campaign = tier.campaign
     if (currency or campaign.currency).upper() != campaign.currency:
         raise FundingError(
-            _("This campaign takes pledges in %(currency)s only.") % {"currency": campaign.currency},
+            _("This campaign takes pledges in %(currency)s only.")
+            % {"currency": campaign.currency},
             "amount",
         )
     if not tier.free_amount:
@@ -255,7 +256,10 @@ def _price(tier: Tier, *, amount_text: str, currency: str) -> int:
             if typed != tier.minimum:
                 raise FundingError(
                     _("“%(tier)s” is %(amount)s; choose the free-amount tier to give more.")
-                    % {"tier": tier.title, "amount": format_money(tier.minimum, tier.campaign.currency)},
+                    % {
+                        "tier": tier.title,
+                        "amount": format_money(tier.minimum, tier.campaign.currency),
+                    },
                     "amount",
                 )
         return tier.minimum
@@ -276,7 +280,9 @@ def _place_check(tier: Tier, *, besides: Pledge | None = None) -> None:
     if besides is not None:
         taken = taken.exclude(pk=besides.pk)
     if taken.count() >= tier.cap:
-        raise FundingError(_("“%(tier)s” is full: choose another tier.") % {"tier": tier.title}, "tier")
+        raise FundingError(
+            _("“%(tier)s” is full: choose another tier.") % {"tier": tier.title}, "tier"
+        )
 
 
 def _tier_of(campaign: Campaign, tier_id: object) -> Tier:
@@ -305,7 +311,9 @@ def pledge_start(
     try:
         validate_email(email)
     except ValidationError:
-        raise FundingError(_("Enter a valid email address, like name@example.com."), "email") from None
+        raise FundingError(
+            _("Enter a valid email address, like name@example.com."), "email"
+        ) from None
     with transaction.atomic():
         campaign = Campaign.objects.select_for_update().get(pk=campaign_id)
         _open_check(campaign)
@@ -326,11 +334,11 @@ def pledge_start(
 
 def pledge_card_saved(*, pledge_id: int, customer: str, payment_method: str) -> Pledge:
     """The card is saved: the pledge counts (numbered, teaser granted); or its card is replaced."""
-    from shop.funding.tasks import send_pledge_link
-
     with transaction.atomic():
+        # The campaign first, then the pledge: every writer locks in that order.
+        campaign_id = Pledge.objects.values_list("campaign_id", flat=True).get(pk=pledge_id)
+        campaign = Campaign.objects.select_for_update().get(pk=campaign_id)
         pledge = Pledge.objects.select_for_update().get(pk=pledge_id)
-        campaign = Campaign.objects.select_for_update().get(pk=pledge.campaign_id)
         if pledge.status == Pledge.Status.ACTIVE:
             pledge.customer_id = customer or pledge.customer_id
             pledge.payment_method_id = payment_method
@@ -402,40 +410,11 @@ def pledge_cancel(*, pledge: Pledge) -> Pledge:
     return pledge
 
 
-# --- Magic links ------------------------------------------------------------------------
-
-
-def _hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-@transaction.atomic
-def pledge_link_create(*, pledge: Pledge) -> str:
-    token = secrets.token_urlsafe(32)
-    PledgeLink.objects.create(pledge=pledge, token_hash=_hash(token))
-    return token
-
-
-def access_pledge_link(token: str) -> Pledge | None:
-    """The pledge a magic link opens (its own, and only it), or None."""
-    if not token or len(token) > 100:
-        return None
-    link = (
-        PledgeLink.objects.filter(token_hash=_hash(token))
-        .select_related("pledge__campaign__product", "pledge__tier", "pledge__order")
-        .first()
-    )
-    return link.pledge if link else None
-
-
 # --- Updates ----------------------------------------------------------------------------
 
 
 def campaign_update_post(*, campaign: Campaign, subject: str, body: str) -> CampaignUpdate:
     """News for every backer, mailed by a task (one mail per backer, each retried alone)."""
-    from catalog.limits import Rate, limit_hit
-    from shop.funding.tasks import send_update
-
     subject, body = (subject or "").strip(), (body or "").strip()
     if not subject or len(subject) > 150:
         raise FundingError(_("Give the update a subject (at most 150 characters)."), "subject")

@@ -23,6 +23,7 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import partial
 
 from django.conf import settings
 from django.db import transaction
@@ -106,8 +107,10 @@ def _charge_key(pledge: Pledge) -> str:
 def pledge_charge(*, pledge_id: int, backers: int) -> str:
     """Charge one pledge off session (at most once, whatever crashes); returns its new status."""
     with transaction.atomic():
-        pledge = Pledge.objects.select_for_update().select_related("campaign__product").get(
-            pk=pledge_id
+        pledge = (
+            Pledge.objects.select_for_update(of=("self",))
+            .select_related("campaign__product")
+            .get(pk=pledge_id)
         )
         if pledge.status not in (Pledge.Status.ACTIVE, Pledge.Status.CHARGING):
             return pledge.status
@@ -125,7 +128,9 @@ def pledge_charge(*, pledge_id: int, backers: int) -> str:
         pledge.status = Pledge.Status.CHARGING
         pledge.save(update_fields=["order", "status", "updated_at"])
     try:
-        result = cards_for(pledge.provider).charge(pledge=pledge, idempotency_key=_charge_key(pledge))
+        result = cards_for(pledge.provider).charge(
+            pledge=pledge, idempotency_key=_charge_key(pledge)
+        )
     except stripe_api.PaymentProviderError as exc:
         # Not an answer about the card (Stripe unreachable): the next run asks again, same key.
         log.warning("Pledge %s not charged yet: %s", pledge.public_id, exc)
@@ -139,7 +144,9 @@ def pledge_charge_apply(*, pledge_id: int, result: OffSessionCharge) -> str:
     from shop.payments.webhooks import misfit
 
     with transaction.atomic():
-        pledge = Pledge.objects.select_for_update().select_related("order").get(pk=pledge_id)
+        pledge = (
+            Pledge.objects.select_for_update(of=("self",)).select_related("order").get(pk=pledge_id)
+        )
         order = pledge.order
         if order is None or pledge.status not in (Pledge.Status.CHARGING, Pledge.Status.RECOVERING):
             return pledge.status
@@ -192,14 +199,17 @@ def _unfunded(campaign: Campaign, report: Report) -> None:
             )
             for pk, status in ids:
                 if status == Pledge.Status.ACTIVE:  # a card never saved has nobody to tell
-                    transaction.on_commit(lambda pk=pk: send_not_funded.enqueue(pledge_id=pk))
+                    transaction.on_commit(partial(send_not_funded.enqueue, pledge_id=pk))
             report.released_unfunded += len(ids)
         _lease_renew(campaign.pk)
         log.info("Campaign %s: %d pledges released", campaign.pk, report.released_unfunded)
 
 
 def campaign_settle(
-    *, campaign_id: int, report: Report | None = None, after_charge: Callable[[], None] | None = None
+    *,
+    campaign_id: int,
+    report: Report | None = None,
+    after_charge: Callable[[], None] | None = None,
 ) -> Report:
     """Settle one campaign past its deadline, if this run can claim it."""
     report = report or Report()
@@ -307,7 +317,7 @@ def campaign_release(*, campaign_id: int, report: Report | None = None) -> Repor
                 continue
             assert pledge.order is not None
             order_items_release(order_id=pledge.order.pk)
-            transaction.on_commit(lambda pk=pledge.pk: send_release.enqueue(pledge_id=pk))
+            transaction.on_commit(partial(send_release.enqueue, pledge_id=pledge.pk))
             report.delivered += 1
     return report
 
@@ -335,8 +345,10 @@ def pledge_recovery_order(*, pledge_id: int) -> Order:
     from shop.funding.services import FundingError
 
     with transaction.atomic():
-        pledge = Pledge.objects.select_for_update().select_related("order", "campaign").get(
-            pk=pledge_id
+        pledge = (
+            Pledge.objects.select_for_update(of=("self",))
+            .select_related("order", "campaign")
+            .get(pk=pledge_id)
         )
         late = pledge.recover_until is None or pledge.recover_until < timezone.now()
         if pledge.status != Pledge.Status.RECOVERING or late or pledge.order is None:

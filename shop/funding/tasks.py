@@ -12,8 +12,8 @@ from django.utils.translation import gettext as _
 
 from catalog.mail import mail_task
 from delivery.services import library_get_or_create, library_link_create
+from shop.funding.links import pledge_link_create
 from shop.funding.models import HOLDING, CampaignUpdate, Pledge
-from shop.funding.services import pledge_link_create
 
 
 def _pledge_url(pledge: Pledge) -> str:
@@ -71,7 +71,8 @@ def send_payment_needed(*, pledge_id: int) -> None:
         return
     _send(
         pledge,
-        subject=_("“%(title)s” is funded: your payment needs you") % {"title": pledge.campaign.title},
+        subject=_("“%(title)s” is funded: your payment needs you")
+        % {"title": pledge.campaign.title},
         template="payment_needed",
         url=_pledge_url(pledge),
     )

@@ -12,5 +12,7 @@ urlpatterns = [
     path("sell/campaigns/", views_sell.campaigns, name="sell_campaigns"),
     path("sell/campaigns/new/", views_sell.campaign_form, name="sell_campaign_new"),
     path("sell/campaigns/<int:campaign>/", views_sell.campaign_detail, name="sell_campaign"),
-    path("sell/campaigns/<int:campaign>/edit/", views_sell.campaign_form, name="sell_campaign_edit"),
+    path(
+        "sell/campaigns/<int:campaign>/edit/", views_sell.campaign_form, name="sell_campaign_edit"
+    ),
 ]

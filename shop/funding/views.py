@@ -6,11 +6,13 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from catalog.headers import bearer_token_page
 from catalog.limits import Limited, limited_response, mail_limit
 from shop.funding import selectors
+from shop.funding.links import access_pledge_link, pledge_link_create
 from shop.funding.models import Campaign, Pledge
 from shop.funding.payments import TEST_CARDS, cards_for, charge_terms
 from shop.funding.services import (
@@ -18,14 +20,12 @@ from shop.funding.services import (
     pledge_cancel,
     pledge_card_saved,
     pledge_change,
-    pledge_link_create,
     pledge_start,
 )
-from shop.funding.settlement import pledge_recovery_order, recovering_sync, Report
+from shop.funding.settlement import Report, pledge_recovery_order, recovering_sync
 from shop.funding.webhooks import card_for, card_saved_apply
 from shop.payments import stripe_api
 from shop.payments.base import PaymentsUnavailable, get_provider
-from django.utils.translation import gettext as _
 
 SESSION_PLEDGES = "funding_pledges"
 
@@ -56,9 +56,7 @@ def _campaign_context(campaign: Campaign, **extra: object) -> dict[str, object]:
 
 @require_http_methods(["GET", "POST"])
 def campaign(request: HttpRequest, campaign: int) -> HttpResponse:
-    found = get_object_or_404(
-        selectors.public_campaigns(), pk=campaign
-    )
+    found = get_object_or_404(selectors.public_campaigns(), pk=campaign)
     if request.method == "GET":
         return render(request, "funding/campaign.html", _campaign_context(found))
     values = {
@@ -167,8 +165,6 @@ def _pledge_context(pledge: Pledge, token: str, **extra: object) -> dict[str, ob
 @require_http_methods(["GET", "POST"])
 def pledge(request: HttpRequest, token: str) -> HttpResponse:
     """A backer's own pledge: see, change, cancel, change the card, pay after a failed charge."""
-    from shop.funding.services import access_pledge_link
-
     found = access_pledge_link(token)
     if found is None:
         return render(request, "funding/link_invalid.html", status=404)
@@ -198,7 +194,10 @@ def pledge(request: HttpRequest, token: str) -> HttpResponse:
             pledge_cancel(pledge=found)
             messages.success(request, _("Your pledge is cancelled: nothing will be charged."))
         elif action == "card":
-            if found.status != Pledge.Status.ACTIVE or found.campaign.status != Campaign.Status.LIVE:
+            if (
+                found.status != Pledge.Status.ACTIVE
+                or found.campaign.status != Campaign.Status.LIVE
+            ):
                 raise FundingError(_("The card can be changed until the deadline."))
             _hold(request, found)
             return redirect(cards_for(found.provider).card_start(pledge=found))

@@ -90,7 +90,9 @@ def campaign_form(request: HttpRequest, campaign: int | None = None) -> HttpResp
             saved = campaign_save(
                 seller=seller,
                 campaign=found,
-                product_id=int(product_id) if product_id.isdigit() and len(product_id) < 19 else None,
+                product_id=int(product_id)
+                if product_id.isdigit() and len(product_id) < 19
+                else None,
                 title=str(values["title"]),
                 story=str(values["story"]),
                 goal_text=str(values["goal"]),
@@ -109,19 +111,25 @@ def campaign_form(request: HttpRequest, campaign: int | None = None) -> HttpResp
         products = Product.objects.filter(pk=found.product_id)
     chosen = str(values.get("product") or "")
     previews = Asset.objects.filter(
-        product__seller=seller, role=Asset.Role.PREVIEW, product_id=chosen if chosen.isdigit() else 0
+        product__seller=seller,
+        role=Asset.Role.PREVIEW,
+        product_id=chosen if chosen.isdigit() else 0,
     )
     context = {
         "seller": seller,
         "campaign": found,
         "products": products,
-        "teasers": Product.objects.filter(seller=seller).exclude(pk=chosen if chosen.isdigit() else 0),
+        "teasers": Product.objects.filter(seller=seller).exclude(
+            pk=chosen if chosen.isdigit() else 0
+        ),
         "previews": previews,
         "values": values,
         "errors": errors,
         "locked": found is not None and found.status != Campaign.Status.DRAFT,
     }
-    return render(request, "funding/sell/campaign_form.html", context, status=400 if errors else 200)
+    return render(
+        request, "funding/sell/campaign_form.html", context, status=400 if errors else 200
+    )
 
 
 @seller_required
@@ -167,7 +175,10 @@ def campaign_detail(request: HttpRequest, campaign: int) -> HttpResponse:
             elif action == "release":
                 if not campaign_releasable(found):
                     raise FundingError(
-                        _("Publish the product with its files first (the Files page); then release.")
+                        _(
+                            "Publish the product with its files first (the Files page); "
+                            "then release."
+                        )
                     )
                 report = campaign_release(campaign_id=found.pk)
                 messages.success(

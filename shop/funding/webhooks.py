@@ -25,7 +25,7 @@ def _pledge_for(metadata: Any) -> Pledge | None:
         return None
     try:
         return Pledge.objects.filter(public_id=public_id).first()
-    except Exception:  # noqa: BLE001 - not a uuid: not one of ours
+    except Exception:
         return None
 
 
@@ -68,7 +68,11 @@ def _setup_completed(obj: Any, card: stripe_api.SavedCard | None) -> str:
 
 def _is_pledge_payment(obj: dict[str, Any]) -> bool:
     metadata = obj.get("metadata")
-    return obj.get("object") == "payment_intent" and isinstance(metadata, dict) and "pledge" in metadata
+    return (
+        obj.get("object") == "payment_intent"
+        and isinstance(metadata, dict)
+        and "pledge" in metadata
+    )
 
 
 def _nothing(obj: Any) -> None:

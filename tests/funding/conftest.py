@@ -18,7 +18,12 @@ def record(db) -> Product:
     product = ProductFactory(
         title="Low Tide", kind=Product.Kind.MUSIC, status=Product.Status.DRAFT, price=1000
     )
-    add_file(product, demo_media("album-01-departure.mp3"), "low-tide-sample.mp3", role=Asset.Role.PREVIEW)
+    add_file(
+        product,
+        demo_media("album-01-departure.mp3"),
+        "low-tide-sample.mp3",
+        role=Asset.Role.PREVIEW,
+    )
     return product
 
 

@@ -17,7 +17,9 @@ from tests.helpers import emails_to
 pytestmark = pytest.mark.django_db
 
 
-def pledge(client, campaign, tier, *, email="fan@example.com", amount="", card="pm_test_pays", **extra):
+def pledge(
+    client, campaign, tier, *, email="fan@example.com", amount="", card="pm_test_pays", **extra
+):
     """Pledge on the campaign page, then save a test card; returns the last response."""
     response = client.post(
         campaign.get_absolute_url(),
@@ -74,7 +76,9 @@ def test_a_free_amount_pledge_takes_the_amount_typed(client, campaign, tiers):
         ("free", "1e9", {}, ""),
     ],
 )
-def test_bad_pledges_are_refused_and_change_nothing(client, campaign, tiers, tier, amount, extra, message):
+def test_bad_pledges_are_refused_and_change_nothing(
+    client, campaign, tiers, tier, amount, extra, message
+):
     data = {"tier": tiers[tier].pk, "amount": amount, "email": "fan@example.com", "currency": "EUR"}
     response = client.post(campaign.get_absolute_url(), {**data, **extra})
     assert response.status_code == 400
@@ -98,7 +102,9 @@ def test_pledges_on_a_campaign_not_open_are_refused(client, campaign, tiers, sta
         assert client.get(campaign.get_absolute_url()).status_code == 404
         return
     if state == "closed":
-        Campaign.objects.filter(pk=campaign.pk).update(deadline=timezone.now() - timedelta(minutes=1))
+        Campaign.objects.filter(pk=campaign.pk).update(
+            deadline=timezone.now() - timedelta(minutes=1)
+        )
     else:
         Campaign.objects.filter(pk=campaign.pk).update(status=Campaign.Status.SUCCEEDED)
     response = pledge(client, campaign, tiers["album"])
@@ -110,11 +116,15 @@ def test_the_backer_changes_then_cancels_the_pledge_through_the_link(client, cam
     pledge(client, campaign, tiers["album"])
     link = pledge_link("fan@example.com")
     other = client.__class__()  # the link alone is enough, in any browser
-    response = other.post(link, {"action": "change", "tier": tiers["free"].pk, "amount": "20", "currency": "EUR"})
+    response = other.post(
+        link, {"action": "change", "tier": tiers["free"].pk, "amount": "20", "currency": "EUR"}
+    )
     assert response.status_code == 302
     found = Pledge.objects.get()
     assert (found.tier, found.amount, found.promised) == (tiers["free"], 2000, "The album.")
-    too_low = other.post(link, {"action": "change", "tier": tiers["free"].pk, "amount": "1", "currency": "EUR"})
+    too_low = other.post(
+        link, {"action": "change", "tier": tiers["free"].pk, "amount": "1", "currency": "EUR"}
+    )
     assert too_low.status_code == 400
     assert Pledge.objects.get().amount == 2000
     other.post(link, {"action": "cancel"})
@@ -135,14 +145,28 @@ def test_editing_a_tier_never_lowers_what_a_backer_was_promised(client, campaign
 
     pledge(client, campaign, tiers["credit"], email="a@example.com")
     pledge(client, campaign, tiers["credit"], email="b@example.com")
-    tier_save(campaign=campaign, tier=tiers["credit"], title="Credit", minimum_text="30",
-              free_amount=False, cap_text="3", rewards="Just the album.")
+    tier_save(
+        campaign=campaign,
+        tier=tiers["credit"],
+        title="Credit",
+        minimum_text="30",
+        free_amount=False,
+        cap_text="3",
+        rewards="Just the album.",
+    )
     assert set(Pledge.objects.values_list("promised", flat=True)) == {
         "The album and your name in the credits."
     }
     with pytest.raises(FundingError, match="2 backers hold places"):
-        tier_save(campaign=campaign, tier=tiers["credit"], title="Credit", minimum_text="30",
-                  free_amount=False, cap_text="1", rewards="Just the album.")
+        tier_save(
+            campaign=campaign,
+            tier=tiers["credit"],
+            title="Credit",
+            minimum_text="30",
+            free_amount=False,
+            cap_text="1",
+            rewards="Just the album.",
+        )
 
 
 def test_the_test_card_page_is_only_for_the_browser_that_pledged(client, campaign, tiers):

@@ -38,7 +38,9 @@ def saved(client, stripe_fake, deliver, campaign, tier, email, *, card=None):
     return pledge
 
 
-def test_pledging_opens_a_setup_mode_checkout_for_a_new_customer(client, campaign, tiers, stripe_fake):
+def test_pledging_opens_a_setup_mode_checkout_for_a_new_customer(
+    client, campaign, tiers, stripe_fake
+):
     response = start(client, campaign, tiers["album"])
     pledge = Pledge.objects.get()
     [customer] = stripe_fake.called("POST", "/v1/customers")
@@ -83,13 +85,26 @@ def test_an_unsigned_setup_event_saves_nothing(client, campaign, tiers, stripe_f
     assert Pledge.objects.get().status == Pledge.Status.PENDING
 
 
-def test_settlement_charges_off_session_with_one_key_per_pledge(client, campaign, tiers, stripe_fake, deliver):
+def test_settlement_charges_off_session_with_one_key_per_pledge(
+    client, campaign, tiers, stripe_fake, deliver
+):
     paying = saved(client, stripe_fake, deliver, campaign, tiers["credit"], "pays@example.com")
-    auth = saved(client, stripe_fake, deliver, campaign, tiers["credit"], "auth@example.com",
-                 card="pm_card_auth")
-    declines = saved(client, stripe_fake, deliver, campaign, tiers["album"], "no@example.com",
-                     card="pm_card_no")
-    stripe_fake.card_errors = {"pm_card_auth": "authentication_required", "pm_card_no": "card_declined"}
+    auth = saved(
+        client,
+        stripe_fake,
+        deliver,
+        campaign,
+        tiers["credit"],
+        "auth@example.com",
+        card="pm_card_auth",
+    )
+    declines = saved(
+        client, stripe_fake, deliver, campaign, tiers["album"], "no@example.com", card="pm_card_no"
+    )
+    stripe_fake.card_errors = {
+        "pm_card_auth": "authentication_required",
+        "pm_card_no": "card_declined",
+    }
     Campaign.objects.filter(pk=campaign.pk).update(deadline=timezone.now() - timedelta(seconds=1))
     report = funding_settle()
     assert (report.charged, report.recovering) == (1, 2)
@@ -111,7 +126,9 @@ def test_settlement_charges_off_session_with_one_key_per_pledge(client, campaign
     assert "requires authentication" in auth.failure_reason
 
 
-def test_a_crash_after_stripe_charged_is_resumed_with_the_same_key(client, campaign, tiers, stripe_fake, deliver, monkeypatch):
+def test_a_crash_after_stripe_charged_is_resumed_with_the_same_key(
+    client, campaign, tiers, stripe_fake, deliver, monkeypatch
+):
     for n in range(4):
         saved(client, stripe_fake, deliver, campaign, tiers["album"], f"fan{n}@example.com")
     Campaign.objects.filter(pk=campaign.pk).update(deadline=timezone.now() - timedelta(seconds=1))
@@ -143,7 +160,9 @@ def test_a_crash_after_stripe_charged_is_resumed_with_the_same_key(client, campa
     assert paid == set(stripe_fake.intents)
 
 
-def test_a_payment_intent_event_settles_a_pledge_still_being_charged(client, campaign, tiers, stripe_fake, deliver):
+def test_a_payment_intent_event_settles_a_pledge_still_being_charged(
+    client, campaign, tiers, stripe_fake, deliver
+):
     pledge = saved(client, stripe_fake, deliver, campaign, tiers["credit"], "fan@example.com")
     saved(client, stripe_fake, deliver, campaign, tiers["credit"], "two@example.com")
     Campaign.objects.filter(pk=campaign.pk).update(deadline=timezone.now() - timedelta(seconds=1))
@@ -156,8 +175,11 @@ def test_a_payment_intent_event_settles_a_pledge_still_being_charged(client, cam
 
     # Stripe did take it (the key would replay it): its signed event arrives.
     result = stripe_api.payment_intent_off_session(
-        amount=3000, currency="EUR", customer=pledge.customer_id,
-        payment_method=pledge.payment_method_id, idempotency_key=f"pledge-charge-{pledge.public_id}",
+        amount=3000,
+        currency="EUR",
+        customer=pledge.customer_id,
+        payment_method=pledge.payment_method_id,
+        idempotency_key=f"pledge-charge-{pledge.public_id}",
         metadata={"pledge": str(pledge.public_id), "order": str(pledge.order.public_id)},
         transfer_group=f"order_{pledge.order.public_id}",
     )
@@ -168,7 +190,9 @@ def test_a_payment_intent_event_settles_a_pledge_still_being_charged(client, cam
     assert pledge.order.provider_payment_id == result.payment_intent
 
 
-def test_a_pledge_payment_event_with_the_wrong_amount_pays_nothing(client, campaign, tiers, stripe_fake, deliver):
+def test_a_pledge_payment_event_with_the_wrong_amount_pays_nothing(
+    client, campaign, tiers, stripe_fake, deliver
+):
     pledge = saved(client, stripe_fake, deliver, campaign, tiers["credit"], "fan@example.com")
     saved(client, stripe_fake, deliver, campaign, tiers["credit"], "two@example.com")
     Campaign.objects.filter(pk=campaign.pk).update(deadline=timezone.now() - timedelta(seconds=1))
@@ -177,8 +201,15 @@ def test_a_pledge_payment_event_with_the_wrong_amount_pays_nothing(client, campa
     pledge.refresh_from_db()
     from tests.stripe_fake import fixture
 
-    forged = fixture("payment_intent", id="pi_forged", amount=1, currency="eur", status="succeeded",
-                     metadata={"pledge": str(pledge.public_id)}, latest_charge="ch_x")
+    forged = fixture(
+        "payment_intent",
+        id="pi_forged",
+        amount=1,
+        currency="eur",
+        status="succeeded",
+        metadata={"pledge": str(pledge.public_id)},
+        latest_charge="ch_x",
+    )
     deliver(event("payment_intent.succeeded", forged))
     pledge.refresh_from_db()
     assert pledge.status == Pledge.Status.CHARGING

@@ -33,7 +33,9 @@ class Command(BaseCommand):
         parser.add_argument(
             "--every", type=float, metavar="SECONDS", help="Keep running: settle every SECONDS."
         )
-        parser.add_argument("--runs", type=int, metavar="N", help="With --every: stop after N runs.")
+        parser.add_argument(
+            "--runs", type=int, metavar="N", help="With --every: stop after N runs."
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         every, runs = options["every"], options["runs"]
