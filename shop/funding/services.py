@@ -20,7 +20,7 @@ from catalog.models import Asset, Product, Seller
 from catalog.money import AmountError, CountError, format_money, parse_amount, parse_count
 from delivery.models import Entitlement
 from delivery.services import entitlement_grant, entitlement_revoke
-from shop.funding.models import HOLDING, Campaign, CampaignUpdate, Pledge, Tier
+from shop.funding.models import HOLDING, Campaign, CampaignUpdate, Pledge, StretchGoal, Tier
 from shop.funding.tasks import send_pledge_link, send_update
 from shop.services import FieldError
 
@@ -408,6 +408,18 @@ def pledge_cancel(*, pledge: Pledge) -> Pledge:
         pledge.save(update_fields=["status", "updated_at"])
         teaser_revoke(pledge, _("The pledge was cancelled."))
     return pledge
+
+
+def stretch_goal_add(*, campaign: Campaign, amount_text: str, description: str) -> StretchGoal:
+    description = (description or "").strip()
+    amount = _amount(amount_text, campaign.currency, "amount")
+    if amount <= campaign.goal:
+        raise FundingError(_("A stretch goal is above the goal."), "amount")
+    if not description or len(description) > 300:
+        raise FundingError(
+            _("Say what the stretch goal adds (at most 300 characters)."), "description"
+        )
+    return StretchGoal.objects.create(campaign=campaign, amount=amount, description=description)
 
 
 # --- Updates ----------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from shop.funding.services import (
     campaign_launch,
     campaign_save,
     campaign_update_post,
+    stretch_goal_add,
     tier_delete,
     tier_save,
 )
@@ -186,6 +187,13 @@ def campaign_detail(request: HttpRequest, campaign: int) -> HttpResponse:
                     _("Released: %(count)d backers got the record and an email.")
                     % {"count": report.delivered},
                 )
+            elif action == "stretch":
+                stretch_goal_add(
+                    campaign=found,
+                    amount_text=request.POST.get("amount", ""),
+                    description=request.POST.get("description", ""),
+                )
+                messages.success(request, _("Stretch goal added."))
             elif action == "update":
                 update_values = {
                     "subject": request.POST.get("subject", ""),
@@ -216,6 +224,7 @@ def campaign_detail(request: HttpRequest, campaign: int) -> HttpResponse:
         "update_values": update_values,
         "errors": errors,
         "releasable": campaign_releasable(found),
+        "stretch_goals": list(found.stretch_goals.all()),
     }
     response = render(request, "funding/sell/campaign.html", context, status=status)
     if status == 429:
