@@ -113,3 +113,70 @@ def public_campaigns() -> QuerySet[Campaign]:
     return Campaign.objects.exclude(status=Campaign.Status.DRAFT).select_related(
         "seller", "product"
     )
+
+
+@dataclass
+class CampaignSummary:
+    """A campaign's figures for the sales dashboard, read with the others in one query."""
+
+    pk: int
+    title: str
+    status: str
+    currency: str
+    goal: int
+    pledged: int = 0
+    backers: int = 0
+    collected: int = 0
+    recovering: int = 0
+    failed: int = 0
+    tiers: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def percent(self) -> int:
+        return self.pledged * 100 // self.goal if self.goal else 0
+
+    @property
+    def status_label(self) -> str:
+        return str(Campaign.Status(self.status).label)
+
+
+def seller_campaign_summaries(seller: Seller) -> list[CampaignSummary]:
+    """Every campaign of the seller that has pledges, from one grouped query."""
+    rows = (
+        Pledge.objects.filter(campaign__seller=seller)
+        .values(
+            "campaign_id",
+            "campaign__title",
+            "campaign__status",
+            "campaign__currency",
+            "campaign__goal",
+            "tier__title",
+            "status",
+        )
+        .annotate(total=Sum("amount"), count=Count("pk"))
+        .order_by("-campaign_id", "tier__title")
+    )
+    found: dict[int, CampaignSummary] = {}
+    for row in rows:
+        summary = found.setdefault(
+            row["campaign_id"],
+            CampaignSummary(
+                pk=row["campaign_id"],
+                title=row["campaign__title"],
+                status=row["campaign__status"],
+                currency=row["campaign__currency"],
+                goal=row["campaign__goal"],
+            ),
+        )
+        status, total, count = row["status"], row["total"] or 0, row["count"]
+        if status in HOLDING:
+            summary.pledged += total
+            summary.backers += count
+            summary.tiers[row["tier__title"]] = summary.tiers.get(row["tier__title"], 0) + count
+        if status == Pledge.Status.CHARGED:
+            summary.collected += total
+        elif status == Pledge.Status.RECOVERING:
+            summary.recovering += total
+        elif status == Pledge.Status.DROPPED:
+            summary.failed += total
+    return list(found.values())

@@ -134,3 +134,10 @@ def test_a_stretch_goal_is_above_the_goal(seller_client, campaign):
     )
     seller_client.post(page, {"action": "stretch", "amount": "100", "description": "Vinyl"})
     assert "Vinyl" in Client().get(campaign.get_absolute_url()).content.decode()
+
+
+def test_the_sales_dashboard_shows_the_campaigns_figures(client, seller_client, campaign, tiers):
+    pledge(client, campaign, tiers["credit"])
+    page = seller_client.get(reverse("stats:dashboard")).content.decode()
+    assert "Low Tide, the first album" in page
+    assert "Credit line: 1" in page and "€30.00" in page
