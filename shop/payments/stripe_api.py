@@ -129,6 +129,12 @@ def object_id(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
+def metadata_of(obj: Mapping[str, Any]) -> dict[str, str]:
+    """An object's metadata as strings (absent or malformed: empty)."""
+    metadata = obj.get("metadata")
+    return {str(k): str(v) for k, v in metadata.items()} if isinstance(metadata, dict) else {}
+
+
 def _as_dict(obj: Any) -> dict[str, Any]:
     if isinstance(obj, stripe.StripeObject):
         return obj.to_dict()
@@ -149,8 +155,7 @@ def checkout_session_from(obj: Any) -> CheckoutSession:
         raise MalformedObject("A Checkout Session without an id.")
     details = obj.get("customer_details") or {}
     address = (details.get("address") if isinstance(details, dict) else None) or {}
-    metadata = obj.get("metadata")
-    metadata = {str(k): str(v) for k, v in metadata.items()} if isinstance(metadata, dict) else {}
+    metadata = metadata_of(obj)
     return CheckoutSession(
         id=session_id,
         url=obj.get("url"),
@@ -430,8 +435,7 @@ def setup_session_from(obj: Any) -> SetupSession:
     session_id = obj.get("id")
     if not isinstance(session_id, str) or not session_id:
         raise MalformedObject("A Checkout Session without an id.")
-    metadata = obj.get("metadata")
-    metadata = {str(k): str(v) for k, v in metadata.items()} if isinstance(metadata, dict) else {}
+    metadata = metadata_of(obj)
     return SetupSession(
         id=session_id,
         url=obj.get("url"),

@@ -134,3 +134,21 @@ def test_a_campaign_that_misses_its_goal_charges_nobody(page, live_server):
     page.goto(live_server.url + _link("hopeful@example.com", r"/pledges/\S+/"))
     assert page.get_by_text("The goal was not met: nothing was charged.").is_visible()
     assert any("nothing was charged" in m.subject for m in mail.outbox)
+
+
+def test_the_seller_sees_the_campaigns_figures(page, live_server, shot):
+    campaign = _campaign("Slow Rivers", goal=4000)
+    url = live_server.url + campaign.get_absolute_url()
+    _pledge(page, url, "one@example.com", "Save a card that pays")
+    page.goto(live_server.url + "/accounts/login/")
+    page.get_by_label("Email or username").fill(campaign.seller.user.email)
+    page.get_by_label("Password").fill("pass-word-123")
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(re.compile("/library|/sell|/$"))
+    page.goto(live_server.url + "/sell/campaigns/")
+    assert page.get_by_role("link", name="Slow Rivers").is_visible()
+    assert page.get_by_text("The album: 1").is_visible()
+    shot("funding-seller-list")
+    page.get_by_role("link", name="Slow Rivers").click()
+    assert page.get_by_role("cell", name="one@example.com").is_visible()
+    shot("funding-seller-campaign")

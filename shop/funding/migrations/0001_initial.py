@@ -11,8 +11,8 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ('catalog', '0004_importjob_planning_status'),
-        ('shop', '0006_transfer_reserved_before_stripe'),
+        ('catalog', '0002_sellers_tags_previews_uploads'),
+        ('shop', '0001_initial'),
     ]
 
     operations = [

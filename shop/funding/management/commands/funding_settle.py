@@ -8,18 +8,12 @@ another, and every charge carries the pledge's idempotency key.
 
 from __future__ import annotations
 
-import logging
-import signal
-import threading
-import time
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import close_old_connections, connection
 
+from shop.clock import run_every
 from shop.funding.settlement import funding_settle
-
-log = logging.getLogger(__name__)
 
 
 class Command(BaseCommand):
@@ -46,24 +40,7 @@ class Command(BaseCommand):
             return
         if every <= 0:
             raise CommandError("--every takes a number of seconds above 0.")
-        stop = threading.Event()
-        if threading.current_thread() is threading.main_thread():
-            for number in (signal.SIGTERM, signal.SIGINT):
-                signal.signal(number, lambda *_: stop.set())
-        done = 0
-        while not stop.is_set():
-            began = time.monotonic()
-            if not connection.in_atomic_block:
-                close_old_connections()
-            try:
-                self._once()
-            except Exception:
-                # Every step is resumable: the next run carries on where this one stopped.
-                log.exception("Funding settlement failed; trying again in %s s", every)
-            done += 1
-            if runs is not None and done >= runs:
-                break
-            stop.wait(max(every - (time.monotonic() - began), 0))
+        run_every(seconds=every, runs=runs, job=lambda _: self._once(), what="Funding settlement")
 
     def _once(self) -> None:
         report = funding_settle()
