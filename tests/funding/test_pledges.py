@@ -180,3 +180,21 @@ def test_a_forged_pledge_link_opens_nothing(client, campaign, tiers):
     assert response.status_code == 404
     assert response["Cache-Control"] == "private, no-store"
     assert not mail.outbox
+
+
+def test_a_backer_only_teaser_is_in_the_library_from_the_pledge_until_a_cancel(
+    client, campaign, tiers
+):
+    from delivery.models import Entitlement
+    from tests.factories import ProductFactory, add_file
+
+    teaser = ProductFactory(seller=campaign.seller, title="Studio diary", status="unlisted")
+    add_file(teaser, name="diary.pdf")
+    Campaign.objects.filter(pk=campaign.pk).update(teaser=teaser)
+    pledge(client, campaign, tiers["album"])
+    entitlement = Entitlement.objects.get(product=teaser)
+    assert entitlement.library.email == "fan@example.com" and entitlement.is_active
+    assert "teaser" in entitlement.note
+    client.post(pledge_link("fan@example.com"), {"action": "cancel"})
+    entitlement.refresh_from_db()
+    assert not entitlement.is_active
