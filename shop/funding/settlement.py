@@ -9,7 +9,8 @@ stored. Then pledges are charged in batches, each one claimed the same way
 charged but before the answer was stored leaves the pledge "being charged";
 the next run (the lease has lapsed) asks Stripe again with the same key and
 gets the same PaymentIntent back, never a second charge. Stripe keeps keys
-for 24 hours; the clock runs every few minutes.
+for 24 hours; the clock runs every few minutes, and a pledge still unanswered
+after 23 hours is left to a person (its order flagged) rather than charged again.
 
 A pledge Stripe declines, or whose bank asks for authentication, waits
 ``FUNDING_GRACE_DAYS`` for an on-session payment, then is dropped and its
@@ -50,6 +51,8 @@ from shop.services import (
 log = logging.getLogger(__name__)
 
 LEASE = timedelta(minutes=10)
+# Stripe keeps an idempotency key for 24 hours; a charge retried later is not retried blindly.
+KEY_LIFETIME = timedelta(hours=23)
 BATCH = 200
 
 
@@ -113,6 +116,16 @@ def pledge_charge(*, pledge_id: int, backers: int) -> str:
             .get(pk=pledge_id)
         )
         if pledge.status not in (Pledge.Status.ACTIVE, Pledge.Status.CHARGING):
+            return pledge.status
+        stale = timezone.now() - KEY_LIFETIME
+        if pledge.status == Pledge.Status.CHARGING and pledge.updated_at < stale:
+            # Stripe may have forgotten the key: charging again could charge twice.
+            if pledge.order is not None and not pledge.order.flagged:
+                order_flag(
+                    order_id=pledge.order.pk,
+                    reason="A pledge's charge got no answer for a day: check Stripe for "
+                    f"metadata pledge={pledge.public_id} before charging it by hand.",
+                )
             return pledge.status
         if pledge.order is None:
             pledge.order = order_create_priced(
@@ -254,7 +267,8 @@ def campaign_settle(
         done += len(batch)
         _lease_renew(campaign.pk)
         log.info("Campaign %s: %d of %d pledges charged or tried", campaign.pk, done, backers)
-    if campaign.pledges.filter(status=Pledge.Status.CHARGING).exists():
+    fresh = timezone.now() - KEY_LIFETIME
+    if campaign.pledges.filter(status=Pledge.Status.CHARGING, updated_at__gte=fresh).exists():
         return report  # Stripe did not answer for some: the next run (after the lease) retries
     Campaign.objects.filter(pk=campaign.pk).update(
         status=Campaign.Status.SUCCEEDED, settled_at=timezone.now(), lease_until=None

@@ -214,3 +214,24 @@ def test_a_pledge_payment_event_with_the_wrong_amount_pays_nothing(
     pledge.refresh_from_db()
     assert pledge.status == Pledge.Status.CHARGING
     assert pledge.order.status == Order.Status.PENDING and pledge.order.flagged
+
+
+def test_a_charge_unanswered_for_a_day_is_left_to_a_person(
+    client, campaign, tiers, stripe_fake, deliver
+):
+    pledge = saved(client, stripe_fake, deliver, campaign, tiers["credit"], "fan@example.com")
+    saved(client, stripe_fake, deliver, campaign, tiers["credit"], "two@example.com")
+    Campaign.objects.filter(pk=campaign.pk).update(deadline=timezone.now() - timedelta(seconds=1))
+    stripe_fake.fail["/v1/payment_intents"] = (500, "down")
+    funding_settle()
+    asked = len(stripe_fake.called("POST", "/v1/payment_intents"))
+    del stripe_fake.fail["/v1/payment_intents"]
+    with freeze_time(timezone.now() + timedelta(hours=25)):
+        funding_settle()
+    # Stripe may have forgotten the key by now: no new charge, a flag for staff instead.
+    assert len(stripe_fake.called("POST", "/v1/payment_intents")) == asked
+    pledge.refresh_from_db()
+    assert pledge.status == Pledge.Status.CHARGING
+    assert pledge.order.flagged and str(pledge.public_id) in pledge.order.flag_reason
+    # The rest of the campaign goes on: it is funded, and its release is not held up.
+    assert Campaign.objects.get().status == Campaign.Status.SUCCEEDED
