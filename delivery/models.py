@@ -61,6 +61,8 @@ class Entitlement(models.Model):
     download_limit = models.PositiveIntegerField(
         null=True, blank=True, help_text="Downloads allowed per file; empty means unlimited."
     )
+    # A line under the title in the library ("Backer #17 of 250").
+    note = models.CharField(max_length=200, blank=True, db_default="")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

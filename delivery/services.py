@@ -53,11 +53,11 @@ def library_link_revoke(*, link: LibraryLink) -> None:
 
 @transaction.atomic
 def entitlement_grant(
-    *, email: str, product: Product, download_limit: int | None = None
+    *, email: str, product: Product, download_limit: int | None = None, note: str = ""
 ) -> Entitlement:
     library = library_get_or_create(email=email)
     return Entitlement.objects.create(
-        library=library, product=product, download_limit=download_limit
+        library=library, product=product, download_limit=download_limit, note=note[:200]
     )
 
 

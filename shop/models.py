@@ -92,6 +92,10 @@ class OrderItem(models.Model):
     entitlement = models.OneToOneField(
         Entitlement, null=True, blank=True, on_delete=models.PROTECT, related_name="order_item"
     )
+    # Paid before the product exists (a fan-funded release): granted on release, not on payment.
+    release_held = models.BooleanField(default=False, db_default=False)
+    # A line under the title on the receipt ("Backer #17 of 250").
+    note = models.CharField(max_length=200, blank=True, db_default="")
 
     def __str__(self) -> str:
         return self.title

@@ -359,11 +359,69 @@ def order_fulfil(
 def _grant_missing(order: Order) -> int:
     granted = 0
     for item in order.items.select_related("product"):
-        if item.entitlement_id is None:
-            item.entitlement = entitlement_grant(email=order.buyer_email, product=item.product)
+        # An item held for its release is granted by ``order_items_release``.
+        if item.entitlement_id is None and not item.release_held:
+            item.entitlement = entitlement_grant(
+                email=order.buyer_email, product=item.product, note=item.note
+            )
             item.save(update_fields=["entitlement"])
             granted += 1
     return granted
+
+
+@transaction.atomic
+def order_items_release(*, order_id: int) -> int:
+    """Grant a paid order's items held for release (a funded record is out); idempotent."""
+    order = Order.objects.select_for_update().get(pk=order_id)
+    if order.status != Order.Status.PAID:
+        return 0
+    order.items.filter(release_held=True).update(release_held=False)
+    return _grant_missing(order)
+
+
+def order_create_priced(
+    *,
+    product: Product,
+    amount: int,
+    currency: str,
+    email: str,
+    checkout_key: str,
+    provider: str,
+    note: str = "",
+    release_held: bool = False,
+) -> Order:
+    """A pending one-item order whose price was decided elsewhere (a pledge, by its tier).
+
+    It is an order like any sale (platform fee, ledger, transfers, refunds, the
+    dashboard), but it skips the cart's rules: the product may be unreleased.
+    """
+    if amount <= 0 or amount > amount_max_minor():
+        raise CheckoutError("This amount cannot be charged.")
+    try:
+        with transaction.atomic():
+            order = Order.objects.create(
+                buyer_email=email_normalize(email),
+                currency=currency,
+                subtotal=amount,
+                total=amount,
+                platform_fee=platform_fee_for(amount),
+                provider=provider,
+                checkout_key=checkout_key,
+            )
+            OrderItem.objects.create(
+                order=order,
+                product=product,
+                seller_id=product.seller_id,
+                title=product.title,
+                list_price=amount,
+                unit_price=amount,
+                platform_fee=platform_fee_for(amount),
+                note=note[:200],
+                release_held=release_held,
+            )
+    except IntegrityError:
+        raise CheckoutReplayed(Order.objects.get(checkout_key=checkout_key)) from None
+    return order
 
 
 @transaction.atomic

@@ -138,6 +138,8 @@ INSTALLED_APPS = [
     "catalog.follows",
     "delivery",
     "shop",
+    # Fan-funded releases (pledges charged at the deadline, all or nothing).
+    "shop.funding",
     "shop.stats",
     # Demo data (`manage.py demo`), on top of every app; nothing imports it.
     "shop.demo",
@@ -447,6 +449,10 @@ AMOUNT_MAX_MINOR = env_int("AMOUNT_MAX_MINOR", 99_999_999)
 PAYMENT_PROVIDER = env_choice("PAYMENT_PROVIDER", "test", ("test", "stripe"))
 # The test-mode provider takes no money; off DEBUG it must be switched on by hand.
 TEST_PAYMENTS_ENABLED = env_bool("TEST_PAYMENTS_ENABLED", DEBUG)
+# Fan funding: days a backer whose card failed at the deadline has to pay on session.
+FUNDING_GRACE_DAYS = env_int("FUNDING_GRACE_DAYS", 7)
+# Updates a seller may mail to a campaign's backers.
+LIMIT_FUNDING_UPDATES = env_rate("LIMIT_FUNDING_UPDATES", "3/1d")
 STRIPE_SECRET_KEY = env_str("STRIPE_SECRET_KEY")
 STRIPE_PUBLISHABLE_KEY = env_str("STRIPE_PUBLISHABLE_KEY")
 STRIPE_WEBHOOK_SECRET = env_str("STRIPE_WEBHOOK_SECRET")

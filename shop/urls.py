@@ -53,6 +53,7 @@ urlpatterns = [
         name="password_reset_complete",
     ),
     path("", include("shop.shop_urls")),
+    path("", include("shop.funding.urls")),
     path("", include("shop.stats.urls")),
     path("", include("catalog.seo.urls")),
     path("", include("catalog.follows.urls")),

@@ -132,12 +132,20 @@ class FakeStripe(stripe.HTTPClient):
         self.charges: dict[str, str] = {}  # payment intent -> charge
         self.fail: dict[str, tuple[int, str]] = {}  # path prefix -> (status, message)
         self.replies: dict[str, str] = {}  # idempotency key -> the first reply, as Stripe does
+        self.reply_status: dict[str, int] = {}  # ... and its status (a card error replays too)
+        self.setup_intents: dict[str, dict[str, Any]] = {}
+        self.intents: dict[str, dict[str, Any]] = {}  # PaymentIntents created (not replays)
+        # A saved card's answer when charged off session: a card error code, or absent: paid.
+        self.card_errors: dict[str, str] = {}
         self.inside_transaction: list[str] = []  # calls made with a transaction open
         self.routes: list[tuple[str, re.Pattern[str], Callable[..., dict[str, Any]]]] = [
             ("POST", re.compile(r"^/v1/checkout/sessions$"), self._session_create),
             ("GET", re.compile(r"^/v1/checkout/sessions$"), self._session_list),
             ("GET", re.compile(r"^/v1/checkout/sessions/(?P<id>[^/]+)$"), self._session_get),
             ("GET", re.compile(r"^/v1/payment_intents/(?P<id>[^/]+)$"), self._intent_get),
+            ("POST", re.compile(r"^/v1/payment_intents$"), self._intent_create),
+            ("POST", re.compile(r"^/v1/customers$"), self._customer_create),
+            ("GET", re.compile(r"^/v1/setup_intents/(?P<id>[^/]+)$"), self._setup_intent_get),
             ("POST", re.compile(r"^/v1/refunds$"), self._refund_create),
             ("POST", re.compile(r"^/v1/transfers$"), self._transfer_create),
             ("POST", re.compile(r"^/v1/accounts$"), self._account_create),
@@ -161,14 +169,19 @@ class FakeStripe(stripe.HTTPClient):
                 return json.dumps(body), status, {}
         key = (headers or {}).get("Idempotency-Key")
         if key and key in self.replies:
-            return self.replies[key], 200, {}
+            return self.replies[key], self.reply_status.get(key, 200), {}
         for verb, pattern, handler in self.routes:
             match = pattern.match(parts.path)
             if verb == method.upper() and match:
-                reply = json.dumps(handler(params, **match.groupdict()))
+                answer = handler(params, **match.groupdict())
+                status = 200
+                if isinstance(answer, tuple):  # (status, body): an error Stripe would send
+                    status, answer = answer
+                reply = json.dumps(answer)
                 if key:
                     self.replies[key] = reply
-                return reply, 200, {}
+                    self.reply_status[key] = status
+                return reply, status, {}
         body = {
             "error": {
                 "type": "invalid_request_error",
@@ -211,7 +224,29 @@ class FakeStripe(stripe.HTTPClient):
 
     # --- handlers -----------------------------------------------------------------
 
+    def complete_setup(
+        self, session_id: str, *, payment_method: str | None = None
+    ) -> dict[str, Any]:
+        """What the backer does on Stripe's page in setup mode: a card saved on the Customer."""
+        session = self.sessions[session_id]
+        intent_id = f"seti_test_{next(_ids)}"
+        self.setup_intents[intent_id] = fixture(
+            "setup_intent",
+            id=intent_id,
+            status="succeeded",
+            customer=session["customer"],
+            payment_method=payment_method or f"pm_test_{next(_ids)}",
+            metadata=session.get("metadata", {}),
+            last_setup_error=None,
+            next_action=None,
+            usage="off_session",
+        )
+        session.update(status="complete", setup_intent=intent_id)
+        return copy.deepcopy(session)
+
     def _session_create(self, params: dict[str, Any]) -> dict[str, Any]:
+        if params.get("mode") == "setup":
+            return self._setup_session_create(params)
         session_id = f"cs_test_{next(_ids)}"
         items = params.get("line_items", [])
         total = sum(int(i["price_data"]["unit_amount"]) * int(i.get("quantity", 1)) for i in items)
@@ -233,6 +268,74 @@ class FakeStripe(stripe.HTTPClient):
         )
         self.sessions[session_id] = session
         return session
+
+    def _setup_session_create(self, params: dict[str, Any]) -> dict[str, Any]:
+        session_id = f"cs_test_{next(_ids)}"
+        session = fixture(
+            "checkout.session",
+            id=session_id,
+            mode="setup",
+            url=f"https://checkout.stripe.com/c/pay/{session_id}",
+            status="open",
+            payment_status="no_payment_required",
+            payment_intent=None,
+            setup_intent=None,
+            amount_total=None,
+            amount_subtotal=None,
+            currency=params.get("currency"),
+            customer=params.get("customer"),
+            customer_email=None,
+            client_reference_id=params.get("client_reference_id"),
+            metadata=params.get("metadata", {}),
+            success_url=params.get("success_url"),
+            cancel_url=params.get("cancel_url"),
+        )
+        self.sessions[session_id] = session
+        return session
+
+    def _customer_create(self, params: dict[str, Any]) -> dict[str, Any]:
+        return fixture("customer", id=f"cus_test{next(_ids)}", email=params.get("email"))
+
+    def _setup_intent_get(self, params: dict[str, Any], id: str) -> dict[str, Any]:
+        return self.setup_intents[id]
+
+    def _intent_create(self, params: dict[str, Any]) -> Any:
+        """An off-session charge of a saved card: paid, or the card error Stripe sends."""
+        intent_id = f"pi_test_{next(_ids)}"
+        charge_id = f"ch_test_{next(_ids)}"
+        code = self.card_errors.get(params.get("payment_method", ""))
+        intent = fixture(
+            "payment_intent",
+            id=intent_id,
+            amount=int(params["amount"]),
+            amount_received=0 if code else int(params["amount"]),
+            currency=params["currency"],
+            customer=params.get("customer"),
+            payment_method=params.get("payment_method"),
+            metadata=params.get("metadata", {}),
+            transfer_group=params.get("transfer_group"),
+            latest_charge=None if code else charge_id,
+            status="requires_payment_method" if code else "succeeded",
+            last_payment_error=None,
+            next_action=None,
+            canceled_at=None,
+            transfer_data=None,
+        )
+        self.intents[intent_id] = intent
+        if code is None:
+            self.charges[intent_id] = charge_id
+            return intent
+        intent["last_payment_error"] = {"type": "card_error", "code": code, "message": code}
+        error = {
+            "type": "card_error",
+            "code": code,
+            "decline_code": "generic_decline" if code == "card_declined" else None,
+            "message": "Your card was declined."
+            if code == "card_declined"
+            else "This payment requires authentication.",
+            "payment_intent": intent,
+        }
+        return 402, {"error": error}
 
     def _session_get(self, params: dict[str, Any], id: str) -> dict[str, Any]:
         return self.sessions[id]

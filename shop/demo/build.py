@@ -28,6 +28,8 @@ from catalog.services.images import image_store
 from delivery.models import Download, Library
 from delivery.services import library_get_or_create, library_link_create
 from shop.demo.covers import make_cover
+from shop.demo.funding import demo_campaigns
+from shop.funding.models import Campaign
 from shop.models import LedgerEntry, Order, OrderItem, Refund
 from shop.services import (
     OrderLine,
@@ -191,6 +193,7 @@ class DemoBuilt:
 
     created: int
     library_link: str
+    campaigns: list[Campaign] = field(default_factory=list)
 
 
 def served_site_url(addrport: str) -> str:
@@ -230,7 +233,10 @@ def demo_build() -> DemoBuilt:
     library_link = _buyer()
     _history()
     _followers()
-    return DemoBuilt(created=created, library_link=library_link)
+    # The backers are made up: their mails go nowhere.
+    with override_settings(EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend"):
+        campaigns = demo_campaigns()
+    return DemoBuilt(created=created, library_link=library_link, campaigns=campaigns)
 
 
 def _admin() -> None:

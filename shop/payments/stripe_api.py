@@ -129,6 +129,12 @@ def object_id(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
+def metadata_of(obj: Mapping[str, Any]) -> dict[str, str]:
+    """An object's metadata as strings (absent or malformed: empty)."""
+    metadata = obj.get("metadata")
+    return {str(k): str(v) for k, v in metadata.items()} if isinstance(metadata, dict) else {}
+
+
 def _as_dict(obj: Any) -> dict[str, Any]:
     if isinstance(obj, stripe.StripeObject):
         return obj.to_dict()
@@ -149,8 +155,7 @@ def checkout_session_from(obj: Any) -> CheckoutSession:
         raise MalformedObject("A Checkout Session without an id.")
     details = obj.get("customer_details") or {}
     address = (details.get("address") if isinstance(details, dict) else None) or {}
-    metadata = obj.get("metadata")
-    metadata = {str(k): str(v) for k, v in metadata.items()} if isinstance(metadata, dict) else {}
+    metadata = metadata_of(obj)
     return CheckoutSession(
         id=session_id,
         url=obj.get("url"),
@@ -384,3 +389,187 @@ def webhook_event(payload: bytes, signature: str) -> WebhookEvent:
             "The event has no data.object.", event_id=event_id, event_type=event_type, payload=data
         )
     return WebhookEvent(id=event_id, type=event_type, object=obj, payload=data)
+
+
+# --- Fan funding: save a card now, charge it off session at the deadline ------------
+
+
+@dataclass(frozen=True, slots=True)
+class SetupSession:
+    id: str
+    url: str | None
+    status: str | None  # open, complete, expired
+    setup_intent: str | None
+    customer: str | None
+    metadata: Mapping[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class SavedCard:
+    setup_intent: str
+    status: str  # succeeded once the card is saved
+    payment_method: str | None
+    customer: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class OffSessionCharge:
+    """What Stripe answered an off-session charge: paid, or why not (never an exception)."""
+
+    payment_intent: str | None
+    status: str  # succeeded, processing, requires_action, requires_payment_method, failed
+    charge: str | None
+    amount: int | None
+    currency: str | None
+    code: str  # authentication_required, card_declined, ... or ""
+    message: str
+
+
+def is_setup_session(obj: Mapping[str, Any]) -> bool:
+    """A Checkout Session that saves a card (mode=setup) rather than taking a payment."""
+    return obj.get("object") == "checkout.session" and obj.get("mode") == "setup"
+
+
+def setup_session_from(obj: Any) -> SetupSession:
+    obj = _as_dict(obj)
+    session_id = obj.get("id")
+    if not isinstance(session_id, str) or not session_id:
+        raise MalformedObject("A Checkout Session without an id.")
+    metadata = metadata_of(obj)
+    return SetupSession(
+        id=session_id,
+        url=obj.get("url"),
+        status=obj.get("status"),
+        setup_intent=object_id(obj.get("setup_intent")),
+        customer=object_id(obj.get("customer")),
+        metadata=metadata,
+    )
+
+
+def customer_create(*, email: str, idempotency_key: str) -> str:
+    """A platform Customer to keep a backer's saved card on."""
+    try:
+        customer = _client().v1.customers.create(
+            {"email": email}, {"idempotency_key": idempotency_key}
+        )
+    except stripe.StripeError as exc:
+        raise _wrap(exc) from exc
+    return customer.id
+
+
+def setup_session_create(
+    *,
+    customer: str,
+    currency: str,
+    pledge_public_id: str,
+    terms: str,
+    success_url: str,
+    cancel_url: str,
+    idempotency_key: str,
+) -> SetupSession:
+    """A hosted page that saves a card for a later off-session charge (mode=setup)."""
+    metadata = {"pledge": pledge_public_id}
+    params: dict[str, Any] = {
+        "mode": "setup",
+        "currency": currency.lower(),
+        "customer": customer,
+        "payment_method_types": ["card"],
+        "client_reference_id": pledge_public_id,
+        "metadata": metadata,
+        "setup_intent_data": {"metadata": metadata},
+        # The terms of the later charge, shown above the button the backer agrees with.
+        "custom_text": {"submit": {"message": terms[:1200]}},
+        "success_url": success_url,
+        "cancel_url": cancel_url,
+    }
+    try:
+        session = _client().v1.checkout.sessions.create(
+            params,  # type: ignore[arg-type]
+            {"idempotency_key": idempotency_key},
+        )
+    except stripe.StripeError as exc:
+        raise _wrap(exc) from exc
+    return setup_session_from(session)
+
+
+def setup_session_retrieve(session_id: str) -> SetupSession:
+    try:
+        return setup_session_from(_client().v1.checkout.sessions.retrieve(session_id))
+    except stripe.StripeError as exc:
+        raise _wrap(exc) from exc
+
+
+def setup_intent_retrieve(setup_intent_id: str) -> SavedCard:
+    """The card a setup session saved (its PaymentMethod and Customer)."""
+    try:
+        intent = _as_dict(_client().v1.setup_intents.retrieve(setup_intent_id))
+    except stripe.StripeError as exc:
+        raise _wrap(exc) from exc
+    return SavedCard(
+        setup_intent=setup_intent_id,
+        status=str(intent.get("status") or ""),
+        payment_method=object_id(intent.get("payment_method")),
+        customer=object_id(intent.get("customer")),
+    )
+
+
+def off_session_charge_from(obj: Any, *, code: str = "", message: str = "") -> OffSessionCharge:
+    obj = _as_dict(obj)
+    error = obj.get("last_payment_error")
+    if not code and isinstance(error, dict) and obj.get("status") != "succeeded":
+        code = str(error.get("code") or error.get("decline_code") or "")
+        message = str(error.get("message") or "")
+    return OffSessionCharge(
+        payment_intent=object_id(obj.get("id")),
+        status=str(obj.get("status") or "failed"),
+        charge=object_id(obj.get("latest_charge")),
+        amount=minor_units(obj.get("amount")),
+        currency=currency_code(obj.get("currency")),
+        code=code,
+        message=message,
+    )
+
+
+def payment_intent_off_session(
+    *,
+    amount: int,
+    currency: str,
+    customer: str,
+    payment_method: str,
+    idempotency_key: str,
+    metadata: Mapping[str, str],
+    transfer_group: str,
+) -> OffSessionCharge:
+    """Charge a saved card with the backer away (``off_session``, confirmed at once).
+
+    A decline or an issuer asking for authentication is an answer, not an error:
+    Stripe sends it as a card error carrying the PaymentIntent.
+    """
+    params: dict[str, Any] = {
+        "amount": amount,
+        "currency": currency.lower(),
+        "customer": customer,
+        "payment_method": payment_method,
+        "off_session": True,
+        "confirm": True,
+        "metadata": dict(metadata),
+        "transfer_group": transfer_group,
+    }
+    try:
+        intent = _client().v1.payment_intents.create(
+            params,  # type: ignore[arg-type]
+            {"idempotency_key": idempotency_key},
+        )
+    except stripe.CardError as exc:
+        body = exc.json_body if isinstance(exc.json_body, dict) else {}
+        error = body.get("error") if isinstance(body.get("error"), dict) else {}
+        assert isinstance(error, dict)
+        code = str(error.get("code") or exc.code or "card_declined")
+        message = str(error.get("message") or exc.user_message or "The card was declined.")
+        intent_obj = error.get("payment_intent")
+        if isinstance(intent_obj, dict):
+            return off_session_charge_from(intent_obj, code=code, message=message)
+        return OffSessionCharge(None, "failed", None, None, None, code, message)
+    except stripe.StripeError as exc:
+        raise _wrap(exc) from exc
+    return off_session_charge_from(intent)

@@ -303,6 +303,27 @@ HANDLERS: dict[str, _Handler] = {
 }
 
 
+# Handlers added by the apps above commerce (fan funding) for the events that are
+# theirs: (event type, does this object belong to the app, handler). Tried first.
+_CLAIMED: list[tuple[str, Callable[[dict[str, Any]], bool], _Handler]] = []
+
+
+def webhook_handler_add(
+    *, event_type: str, claims: Callable[[dict[str, Any]], bool], handler: _Handler
+) -> None:
+    """Route events of ``event_type`` whose object ``claims`` accepts to ``handler``
+    (ask first, then write), through the same verified, exactly-once path."""
+    _CLAIMED[:] = [c for c in _CLAIMED if not (c[0] == event_type and c[1] is claims)]
+    _CLAIMED.append((event_type, claims, handler))
+
+
+def _handler_for(event: stripe_api.WebhookEvent) -> _Handler | None:
+    for event_type, claims, handler in _CLAIMED:
+        if event_type == event.type and claims(event.object):
+            return handler
+    return HANDLERS.get(event.type)
+
+
 def webhook_receive(*, payload: bytes, signature: str) -> str:
     """Verify, ask Stripe what is needed, then record once and write.
 
@@ -314,7 +335,7 @@ def webhook_receive(*, payload: bytes, signature: str) -> str:
         if not _record_unreadable(exc):
             return "duplicate"
         raise
-    handler = HANDLERS.get(event.type)
+    handler = _handler_for(event)
     if PaymentEvent.objects.filter(provider="stripe", event_id=event.id).exists():
         return "duplicate"
     try:

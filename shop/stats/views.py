@@ -22,6 +22,7 @@ from django.utils import timezone
 from catalog.access import seller_required
 from catalog.follows.services import followers_count
 from shop.access import access_product_for_seller, access_seller, access_staff
+from shop.funding.selectors import seller_campaign_summaries
 from shop.stats import exports, pages
 from shop.stats.facts import Scope
 from shop.stats.localtime import zone
@@ -87,6 +88,8 @@ def seller_dashboard(request: HttpRequest) -> HttpResponse:
         seller=seller,
         products=pages.product_table(dashboard, seller_products(seller.pk)),
         recent=recent_sales(Scope(seller_id=seller.pk), now=now),
+        # Pledges are promises until a deadline: shown beside the sales, not counted in them.
+        campaigns=seller_campaign_summaries(seller),
     )
     return render(request, "stats/seller.html", context, status=400 if error else 200)
 

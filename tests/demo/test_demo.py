@@ -222,3 +222,26 @@ def test_emails_print_when_asked(settings, capsys):
     printed = capsys.readouterr().out
     assert printed.count("Subject: ") == 4
     assert printed.rstrip().splitlines()[-1].strip().startswith("the emails the shop sends")
+
+
+def test_the_demo_has_a_live_a_released_and_a_failed_campaign():
+    from delivery.models import Entitlement
+    from shop.funding.models import Campaign, Pledge
+
+    out = StringIO()
+    call_command("demo", "--force", stdout=out)
+    live, released, failed = Campaign.objects.order_by("pk")
+    assert (
+        live.status == Campaign.Status.LIVE
+        and live.pledges.filter(number__isnull=False).count() == 4
+    )
+    assert released.status == Campaign.Status.SUCCEEDED and released.released_at
+    assert Entitlement.objects.filter(
+        product=released.product, library__email="buyer@example.com"
+    ).exists()
+    assert released.pledges.filter(status=Pledge.Status.RECOVERING).count() == 1
+    assert failed.status == Campaign.Status.FAILED
+    assert not failed.pledges.exclude(status=Pledge.Status.RELEASED).exists()
+    assert f"Fan funding    http://testserver/campaigns/{live.pk}/" in out.getvalue()
+    call_command("demo", "--force", stdout=StringIO())
+    assert Campaign.objects.count() == 3

@@ -143,6 +143,14 @@ class Command(BaseCommand):
                 "(publishing there mails them)",
             ),
         ]
+        if built.campaigns:
+            rows.append(
+                (
+                    "Fan funding",
+                    f"{site_url}{built.campaigns[0].get_absolute_url()}  (live; a funded and "
+                    f"a missed one too: {site_url}/sell/campaigns/ as the seller)",
+                )
+            )
         if built.library_link:
             rows.append(
                 ("Library link", f"{built.library_link}  ({BUYER_EMAIL}, no password; shown once)")

@@ -8,19 +8,13 @@ the days already rolled by another stops.
 
 from __future__ import annotations
 
-import logging
-import signal
-import threading
-import time
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import close_old_connections, connection
 
 from catalog.models import Seller
+from shop.clock import run_every
 from shop.stats.rollups import stats_book_roll, stats_books_roll
-
-log = logging.getLogger(__name__)
 
 
 class Command(BaseCommand):
@@ -76,25 +70,12 @@ class Command(BaseCommand):
         self, seller: Seller | None, *, every: float, runs: int | None, rebuild: bool
     ) -> None:
         """Roll up now, then every ``every`` seconds, until stopped (SIGTERM or SIGINT)."""
-        stop = threading.Event()
-        if threading.current_thread() is threading.main_thread():
-            for number in (signal.SIGTERM, signal.SIGINT):
-                signal.signal(number, lambda *_: stop.set())
-        done = 0
-        while not stop.is_set():
-            began = time.monotonic()
-            if not connection.in_atomic_block:
-                close_old_connections()  # a database restarted since the last run is no matter
-            try:
-                if seller is not None:
-                    seller.refresh_from_db()  # a new timezone takes effect on the next run
-                # Only the first run rebuilds: later ones roll forward.
-                self._roll(seller, rebuild=rebuild and done == 0)
-            except Exception:
-                # The next run picks up where this one stopped; the process stays up.
-                log.exception("Dashboard roll-up failed; trying again in %s s", every)
-            done += 1
-            if runs is not None and done >= runs:
-                break
-            stop.wait(max(every - (time.monotonic() - began), 0))
+
+        def job(done: int) -> None:
+            if seller is not None:
+                seller.refresh_from_db()  # a new timezone takes effect on the next run
+            # Only the first run rebuilds: later ones roll forward.
+            self._roll(seller, rebuild=rebuild and done == 0)
+
+        done = run_every(seconds=every, runs=runs, job=job, what="Dashboard roll-up")
         self.stdout.write(f"Stopped after {done} run{'s' if done != 1 else ''}.")
