@@ -130,6 +130,8 @@ INSTALLED_APPS = [
     "django_tasks",
     "django_tasks_db",
     "catalog",
+    # Durable background work: rows written with the change, finished by tasks and the clock.
+    "catalog.outbox",
     "delivery",
     "shop",
     "shop.stats",
@@ -410,15 +412,39 @@ LIMIT_MAIL_SENDER = env_rate("LIMIT_MAIL_SENDER", "10/1h")
 
 # --- Background tasks -------------------------------------------------------
 
+_TASKS_BACKEND = env_choice("TASKS_BACKEND", "immediate", ("immediate", "database", "rq"))
 TASKS = {
     "default": {
-        "BACKEND": (
-            "django_tasks_db.DatabaseBackend"
-            if env_choice("TASKS_BACKEND", "immediate", ("immediate", "database")) == "database"
-            else "django_tasks.backends.immediate.ImmediateBackend"
-        )
+        "BACKEND": {
+            "immediate": "django_tasks.backends.immediate.ImmediateBackend",
+            "database": "django_tasks_db.DatabaseBackend",
+            # Scale-out: RQ on Redis (TASKS_REDIS_URL, else CACHE_URL's server), `manage.py
+            # rqworker --job-class django_tasks_rq.Job --with-scheduler`.
+            "rq": "django_tasks_rq.RQBackend",
+        }[_TASKS_BACKEND]
     }
 }
+if _TASKS_BACKEND == "rq":
+    INSTALLED_APPS.append("django_rq")
+    _rq_url = env_str("TASKS_REDIS_URL") or env_str("CACHE_URL")
+    if not _rq_url.startswith(("redis://", "rediss://", "unix://")):
+        raise ImproperlyConfigured(
+            "TASKS_BACKEND=rq needs a Redis server: set TASKS_REDIS_URL (or CACHE_URL) "
+            "to redis://host:6379/N."
+        )
+    RQ_QUEUES = {"default": {"URL": _rq_url, "DEFAULT_TIMEOUT": env_int("TASKS_TIMEOUT", 3600)}}
+# Durable work (catalog/outbox): how long a run may hold its row before the clock
+# takes it as dead (longer than any run), retries doubling from the base up to the
+# ceiling, how many attempts before staff must look (the admin lists failed rows).
+OUTBOX_LEASE_SECONDS = env_int("OUTBOX_LEASE_SECONDS", 600)
+OUTBOX_RETRY_BASE_SECONDS = env_int("OUTBOX_RETRY_BASE_SECONDS", 30)
+OUTBOX_RETRY_MAX_SECONDS = env_int("OUTBOX_RETRY_MAX_SECONDS", 6 * 3600)
+OUTBOX_MAX_ATTEMPTS = env_int("OUTBOX_MAX_ATTEMPTS", 10)
+# A database task RUNNING for longer than this lost its worker: the clock queues it again.
+TASKS_STALE_SECONDS = env_int("TASKS_STALE_SECONDS", 6 * 3600)
+# `manage.py clock`: how often it sweeps the outbox, and rolls up the dashboard.
+CLOCK_SWEEP_SECONDS = env_int("CLOCK_SWEEP_SECONDS", 30)
+CLOCK_ROLLUP_SECONDS = env_int("CLOCK_ROLLUP_SECONDS", 3600)
 
 # --- Commerce ---------------------------------------------------------------
 
