@@ -140,6 +140,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Before everything: every log line of the request carries its id (X-Request-ID).
+    "catalog.requestid.RequestIdMiddleware",
     # First: refuses an oversized body (413) before anything below can parse it.
     "catalog.request_size.RequestSizeMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -180,7 +182,13 @@ TEMPLATES = [
 
 DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}")
 DATABASES = {
-    "default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 0))
+    "default": dj_database_url.parse(
+        DATABASE_URL,
+        conn_max_age=env_int("DB_CONN_MAX_AGE", 0),
+        # A kept connection is checked before each request uses it: one cut by a database
+        # restart or a proxy is replaced instead of failing the request.
+        conn_health_checks=True,
+    )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets readers work while one writer commits; IMMEDIATE takes the write
@@ -225,7 +233,9 @@ USE_TZ = True
 STORAGE = env_choice("STORAGE", "local", ("local", "s3"))
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / "media")))
 MEDIA_URL = env_str("MEDIA_URL", "/media/")
-STATIC_URL = "static/"
+# A CDN in front of the shop: STATIC_URL=https://cdn.example.com/static/ (hashed names,
+# cached for a year by whitenoise or the CDN) and MEDIA_URL (or S3_PUBLIC_DOMAIN) for covers.
+STATIC_URL = env_str("STATIC_URL", "/static/")
 STATIC_ROOT = BASE_DIR / "staticfiles"
 
 
@@ -271,7 +281,7 @@ def s3_storages(
             },
         },
         "public": {
-            "BACKEND": "storages.backends.s3.S3Storage",
+            "BACKEND": "catalog.storage_s3.PublicS3Storage",
             "OPTIONS": {
                 **common,
                 "bucket_name": public_bucket,
@@ -508,10 +518,26 @@ SECURE_REFERRER_POLICY = "same-origin"
 CSRF_FAILURE_VIEW = "shop.errors.csrf_failure"
 X_FRAME_OPTIONS = "DENY"
 
+# Probes of load balancers and orchestrators come over plain HTTP to the node.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+
+# text (default) or json: one JSON object per line, with the request id.
+LOG_FORMAT = env_choice("LOG_FORMAT", "text", ("text", "json"))
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"request_id": {"()": "catalog.requestid.RequestIdFilter"}},
+    "formatters": {
+        "json": {"()": "catalog.requestid.JsonFormatter"},
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "filters": ["request_id"],
+            "formatter": LOG_FORMAT,
+        }
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }

@@ -81,9 +81,8 @@ def test_nothing_is_promised_when_the_change_rolls_back():
 
 def test_work_never_enqueued_is_handed_out_by_the_sweep(django_capture_on_commit_callbacks):
     # The process died between the commit and the enqueue: the callbacks never ran.
-    with django_capture_on_commit_callbacks(execute=False):
-        with transaction.atomic():
-            row = outbox_add(note, key="k3", value=3)
+    with django_capture_on_commit_callbacks(execute=False), transaction.atomic():
+        row = outbox_add(note, key="k3", value=3)
     assert CALLS == []
     assert outbox_sweep() == 0  # not before its lease: the enqueue may still be on its way
     _due(row)
