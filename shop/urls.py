@@ -3,7 +3,8 @@
 from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest
+from django.http.response import HttpResponseBase
 from django.urls import include, path
 from django.views.static import serve
 
@@ -21,7 +22,7 @@ handler400 = "shop.errors.bad_request"
 handler500 = "shop.errors.server_error"
 
 
-def public_media(request: HttpRequest, path: str, document_root: str) -> HttpResponse:
+def public_media(request: HttpRequest, path: str, document_root: str) -> HttpResponseBase:
     """The public storage on this site (STORAGE=local), covers cached for a year."""
     response = serve(request, path, document_root=document_root)
     if IMMUTABLE_PUBLIC.match(path) and response.status_code == 200:

@@ -12,7 +12,8 @@ lease of ``OUTBOX_LEASE_SECONDS``, longer than any run), so two copies of a
 task never run the work at once, and a row that is done is never run again.
 Failure puts the row back to pending with an exponential backoff
 (``OUTBOX_RETRY_BASE_SECONDS`` doubling, at most ``OUTBOX_RETRY_MAX_SECONDS``)
-until ``OUTBOX_MAX_ATTEMPTS``; then it is failed, logged, and listed in the admin, where staff can try it again.
+until ``OUTBOX_MAX_ATTEMPTS``; then it is failed, logged, and listed in the
+admin, where staff can try it again.
 
 With ``atomic=True`` the work and the done marker commit in one transaction
 under the row's lock, so work that only writes to the database happens
