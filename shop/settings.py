@@ -236,7 +236,7 @@ MEDIA_URL = env_str("MEDIA_URL", "/media/")
 # A CDN in front of the shop: STATIC_URL=https://cdn.example.com/static/ (hashed names,
 # cached for a year by whitenoise or the CDN) and MEDIA_URL (or S3_PUBLIC_DOMAIN) for covers.
 STATIC_URL = env_str("STATIC_URL", "/static/")
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
 
 
 def s3_storages(
