@@ -154,6 +154,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # A view whose database connection was cut runs once more when that is safe.
+    "catalog.dbretry.RetryOnDisconnectMiddleware",
     # Counts product page views for the sales dashboard, after the response is sent.
     "shop.stats.recording.ProductViewMiddleware",
 ]
