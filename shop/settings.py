@@ -140,10 +140,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    # Before everything: every log line of the request carries its id (X-Request-ID).
-    "catalog.requestid.RequestIdMiddleware",
     # First: refuses an oversized body (413) before anything below can parse it.
     "catalog.request_size.RequestSizeMiddleware",
+    # Every log line of the request carries its id (X-Request-ID, or one made here).
+    "catalog.requestid.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Content-Security-Policy and Permissions-Policy on every response.
     "catalog.headers.SecurityHeadersMiddleware",
