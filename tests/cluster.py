@@ -15,9 +15,12 @@ from __future__ import annotations
 import email
 import email.policy
 import os
+import re
+import secrets
 import shutil
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import threading
@@ -30,6 +33,8 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import requests
 
 from tests.s3server import S3Server, free_ports
 
@@ -453,3 +458,117 @@ def running_cluster(work: Path, s3: S3Server, **options: Any) -> Iterator[Cluste
         yield cluster
     finally:
         cluster.stop()
+
+
+# --- Visitors ---------------------------------------------------------------------
+
+
+class Browser:
+    """One visitor: cookies shared by every node (sessions live in the database)."""
+
+    def __init__(self) -> None:
+        self.http = requests.Session()
+
+    def get(self, url: str, **options: object) -> requests.Response:
+        return self.http.get(url, timeout=30, **options)  # type: ignore[arg-type]
+
+    def post(self, url: str, data: dict[str, str], **options: object) -> requests.Response:
+        token = self.http.cookies.get("csrftoken", "")
+        return self.http.post(
+            url,
+            data=data,
+            headers={"X-CSRFToken": token},
+            timeout=30,
+            allow_redirects=False,
+            **options,  # type: ignore[arg-type]
+        )
+
+
+def patient(send, *, tries: int = 10) -> tuple[requests.Response, int]:
+    """What a buyer's browser does on an error page: send the same form again."""
+    retries = 0
+    while True:
+        try:
+            response = send()
+        except requests.ConnectionError:
+            response = None
+        if response is not None and response.status_code < 500:
+            return response, retries
+        retries += 1
+        if retries >= tries:
+            raise AssertionError(f"gave up after {tries} tries: {response}")
+        time.sleep(0.3)
+
+
+def buy(cluster: Cluster, base_checkout: str, base_pay: str, product: dict, email: str):
+    """Checkout on one address, pay on another; returns (order id, retries)."""
+    buyer = Browser()
+    patient(lambda: buyer.get(base_checkout + product["path"]))
+    key = secrets.token_urlsafe(24)
+    checkout, retried = patient(
+        lambda: buyer.post(
+            f"{base_checkout}/checkout/{product['id']}/", {"email": email, "checkout_key": key}
+        )
+    )
+    assert checkout.status_code == 302, checkout.text[:500]
+    pay_path = checkout.headers["Location"]
+    paid, retried_pay = patient(
+        lambda: buyer.post(base_pay + pay_path, {"outcome": "pay"}),
+    )
+    assert paid.status_code == 302, paid.text[:500]
+    return buyer, paid.headers["Location"], retried + retried_pay
+
+
+def wav(size: int = 6000) -> bytes:
+    """A small valid WAV file, different bytes at every position."""
+    data = bytes((i * 7) % 256 for i in range(size))
+    header = b"RIFF" + struct.pack("<I", 36 + len(data)) + b"WAVEfmt "
+    header += struct.pack("<IHHIIHH", 16, 1, 1, 8000, 8000, 1, 8) + b"data"
+    return header + struct.pack("<I", len(data)) + data
+
+
+def open_shop(cluster: Cluster, *, signup_on: str, upload_on: str, track: bytes) -> dict:
+    """A seller signs up on one address, confirms, lists a product and uploads ``track``
+    on the other, publishes on the first; returns the product's id and public path."""
+    a, b = signup_on, upload_on
+    seller = Browser()
+    seller.get(f"{a}/sell/signup/")
+    signup = seller.post(
+        f"{a}/sell/signup/",
+        {"email": "zoe@example.com", "password": "a-long-pass-phrase", "display_name": "Zoé"},
+    )
+    assert signup.status_code == 302, signup.text[:800]
+    cluster.wait_for("the verification mail", lambda: cluster.inbox.to("zoe@example.com"))
+    link = re.search(r"(/sell/verify/[^\s]+/)", cluster.inbox.to("zoe@example.com")[0].body)
+    assert link and seller.get(b + link.group(1)).status_code == 200
+    seller.get(f"{b}/sell/products/new/")
+    created = seller.post(
+        f"{b}/sell/products/new/",
+        {
+            "title": "Night Trains",
+            "slug": "",
+            "kind": "music",
+            "description": "Four tracks.",
+            "currency": "EUR",
+            "pricing": "fixed",
+            "price": "4",
+            "status": "draft",
+            "tags": "",
+        },
+    )
+    assert created.status_code == 302, created.text[:800]
+    product_id = int(cluster.sql("SELECT id FROM catalog_product")[0][0])
+    uploaded = seller.post(
+        f"{b}/sell/products/{product_id}/files/",
+        {"role": "deliverable"},
+        files={"file": ("01.wav", track, "audio/wav")},
+    )
+    assert uploaded.status_code == 302, uploaded.text[:800]
+    published = seller.post(f"{a}/sell/products/{product_id}/status/", {"status": "published"})
+    assert published.status_code == 302, published.text[:800]
+    slug, seller_slug = cluster.sql(
+        "SELECT p.slug, s.slug FROM catalog_product p JOIN catalog_seller s ON s.id = p.seller_id"
+    )[0]
+    product = {"id": product_id, "path": f"/@{seller_slug}/{slug}/"}
+    assert requests.get(cluster.front_url + product["path"], timeout=10).status_code == 200
+    return product

@@ -11,7 +11,6 @@ killed during a stream of purchases. It prints its figures.
 from __future__ import annotations
 
 import re
-import secrets
 import tempfile
 import threading
 import time
@@ -21,78 +20,13 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.cluster import Cluster, missing_parts, running_cluster
+from tests.cluster import Browser, Cluster, buy, missing_parts, open_shop, running_cluster, wav
 from tests.s3server import running_s3_server, weed_binary
 
 pytestmark = [pytest.mark.slow]
 
 RECEIPT = "receipt and downloads"
 STREAM = 30
-
-
-class Browser:
-    """One visitor: cookies shared by every node (sessions live in the database)."""
-
-    def __init__(self) -> None:
-        self.http = requests.Session()
-
-    def get(self, url: str, **options: object) -> requests.Response:
-        return self.http.get(url, timeout=30, **options)  # type: ignore[arg-type]
-
-    def post(self, url: str, data: dict[str, str], **options: object) -> requests.Response:
-        token = self.http.cookies.get("csrftoken", "")
-        return self.http.post(
-            url,
-            data=data,
-            headers={"X-CSRFToken": token},
-            timeout=30,
-            allow_redirects=False,
-            **options,  # type: ignore[arg-type]
-        )
-
-
-def _patient(send, *, tries: int = 10) -> tuple[requests.Response, int]:
-    """What a buyer's browser does on an error page: send the same form again."""
-    retries = 0
-    while True:
-        try:
-            response = send()
-        except requests.ConnectionError:
-            response = None
-        if response is not None and response.status_code < 500:
-            return response, retries
-        retries += 1
-        if retries >= tries:
-            raise AssertionError(f"gave up after {tries} tries: {response}")
-        time.sleep(0.3)
-
-
-def _buy(cluster: Cluster, base_checkout: str, base_pay: str, product: dict, email: str):
-    """Checkout on one address, pay on another; returns (order id, retries)."""
-    buyer = Browser()
-    _patient(lambda: buyer.get(base_checkout + product["path"]))
-    key = secrets.token_urlsafe(24)
-    checkout, retried = _patient(
-        lambda: buyer.post(
-            f"{base_checkout}/checkout/{product['id']}/", {"email": email, "checkout_key": key}
-        )
-    )
-    assert checkout.status_code == 302, checkout.text[:500]
-    pay_path = checkout.headers["Location"]
-    paid, retried_pay = _patient(
-        lambda: buyer.post(base_pay + pay_path, {"outcome": "pay"}),
-    )
-    assert paid.status_code == 302, paid.text[:500]
-    return buyer, paid.headers["Location"], retried + retried_pay
-
-
-def _wav(size: int = 6000) -> bytes:
-    import struct
-
-    data = bytes((i * 7) % 256 for i in range(size))
-    header = b"RIFF" + struct.pack("<I", 36 + len(data)) + b"WAVEfmt "
-    header += struct.pack("<IHHIIHH", 16, 1, 1, 8000, 8000, 1, 8) + b"data"
-    return header + struct.pack("<I", len(data)) + data
 
 
 @pytest.fixture(scope="module")
@@ -133,50 +67,12 @@ def test_two_nodes_lose_and_duplicate_nothing(cluster: Cluster) -> None:
     assert re.fullmatch(r"[0-9a-f]{32}", ready.headers["X-Request-ID"])
 
     # --- a seller signs up on node A and uploads through node B -------------------
-    seller = Browser()
-    seller.get(f"{a}/sell/signup/")
-    signup = seller.post(
-        f"{a}/sell/signup/",
-        {"email": "zoe@example.com", "password": "a-long-pass-phrase", "display_name": "Zoé"},
-    )
-    assert signup.status_code == 302, signup.text[:800]
-    cluster.wait_for("the verification mail", lambda: cluster.inbox.to("zoe@example.com"))
-    link = re.search(r"(/sell/verify/[^\s]+/)", cluster.inbox.to("zoe@example.com")[0].body)
-    assert link and seller.get(b + link.group(1)).status_code == 200
-    seller.get(f"{b}/sell/products/new/")
-    created = seller.post(
-        f"{b}/sell/products/new/",
-        {
-            "title": "Night Trains",
-            "slug": "",
-            "kind": "music",
-            "description": "Four tracks.",
-            "currency": "EUR",
-            "pricing": "fixed",
-            "price": "4",
-            "status": "draft",
-            "tags": "",
-        },
-    )
-    assert created.status_code == 302, created.text[:800]
-    product_id = int(cluster.sql("SELECT id FROM catalog_product")[0][0])
-    track = _wav()
-    uploaded = seller.post(
-        f"{b}/sell/products/{product_id}/files/",
-        {"role": "deliverable"},
-        files={"file": ("01.wav", track, "audio/wav")},
-    )
-    assert uploaded.status_code == 302, uploaded.text[:800]
-    published = seller.post(f"{a}/sell/products/{product_id}/status/", {"status": "published"})
-    assert published.status_code == 302, published.text[:800]
-    slug, seller_slug = cluster.sql(
-        "SELECT p.slug, s.slug FROM catalog_product p JOIN catalog_seller s ON s.id = p.seller_id"
-    )[0]
-    product = {"id": product_id, "path": f"/@{seller_slug}/{slug}/"}
+    track = wav()
+    product = open_shop(cluster, signup_on=a, upload_on=b, track=track)
     assert requests.get(front + product["path"], timeout=10).status_code == 200
 
     # --- a buyer pays on node A and downloads from node B -------------------------
-    buyer, receipt_path, _ = _buy(cluster, a, b, product, "fan@example.com")
+    buyer, receipt_path, _ = buy(cluster, a, b, product, "fan@example.com")
     page = buyer.get(b + receipt_path)
     assert page.status_code == 200
     file_link = re.search(r'href="(/orders/[^"]+/files/[^"]+)"', page.text)
@@ -212,7 +108,7 @@ def test_two_nodes_lose_and_duplicate_nothing(cluster: Cluster) -> None:
     # --- a worker killed while it sends a receipt ---------------------------------
     assert cluster.relay is not None
     cluster.relay.hold.set()  # the mail server accepts and never greets
-    _buy(cluster, front, front, product, "held@example.com")
+    buy(cluster, front, front, product, "held@example.com")
     order_id = cluster.sql("SELECT id FROM shop_order WHERE buyer_email = 'held@example.com'")[0][0]
     key = f"order:{order_id}:receipt"
 
@@ -238,7 +134,7 @@ def test_two_nodes_lose_and_duplicate_nothing(cluster: Cluster) -> None:
     started = time.monotonic()
 
     def one(number: int) -> None:
-        _, _, retried = _buy(cluster, front, front, product, f"stream-{number}@example.com")
+        _, _, retried = buy(cluster, front, front, product, f"stream-{number}@example.com")
         retries.append(retried)
         if len(retries) == STREAM // 3:
             done.set()
