@@ -500,9 +500,17 @@ def patient(send, *, tries: int = 10) -> tuple[requests.Response, int]:
         time.sleep(0.3)
 
 
-def buy(cluster: Cluster, base_checkout: str, base_pay: str, product: dict, email: str):
-    """Checkout on one address, pay on another; returns (order id, retries)."""
-    buyer = Browser()
+def buy(
+    cluster: Cluster,
+    base_checkout: str,
+    base_pay: str,
+    product: dict,
+    email: str,
+    *,
+    browser: Browser | None = None,
+) -> tuple[Browser, str, int]:
+    """Checkout on one address, pay on another: (the buyer, the receipt's path, resends)."""
+    buyer = browser or Browser()
     patient(lambda: buyer.get(base_checkout + product["path"]))
     key = secrets.token_urlsafe(24)
     checkout, retried = patient(
