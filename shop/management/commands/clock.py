@@ -16,7 +16,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import close_old_connections
+from django.db import close_old_connections, connection
 
 from catalog.outbox.services import outbox_sweep, tasks_requeue_stale
 
@@ -48,7 +48,8 @@ class Command(BaseCommand):
         done, last_rollup = 0, float("-inf")
         while not stop.is_set():
             began = time.monotonic()
-            close_old_connections()
+            if not connection.in_atomic_block:
+                close_old_connections()  # a database restarted since the last sweep is no matter
             try:
                 handed = outbox_sweep()
                 requeued = tasks_requeue_stale()
