@@ -129,6 +129,11 @@ class Command(BaseCommand):
                 f"({HISTORY_DAYS} days of sales: {site_url}/sell/stats/)",
             ),
             ("  the admin", f"admin / {ADMIN_PASSWORD}  ({site_url}/admin/)"),
+            (
+                "Background",
+                f"{site_url}/admin/outbox/outboxtask/  (each receipt and notice, sent or waiting)",
+            ),
+            ("Health", f"{site_url}/readyz  (database, cache, storage, task queue)"),
         ]
         if built.library_link:
             rows.append(
