@@ -121,14 +121,16 @@ def _form_origins() -> list[str]:
 def content_security_policy(*, framed: bool = False, style_hashes: tuple[str, ...] = ()) -> str:
     """The policy; ``style_hashes`` allows inline ``<style>`` blocks by their
     digest (``'sha256-...'``): only the standalone 500 page has one."""
+    # STATIC_URL may name a CDN: the shop's own scripts, styles and icons come from there.
+    static = [o for o in [origin(settings.STATIC_URL)] if o]
     media = " ".join(["'self'", *_public_media_origins()])
     directives = {
         "default-src": "'self'",
-        "script-src": "'self'",
-        "style-src": " ".join(["'self'", *style_hashes]),
-        "img-src": media,
+        "script-src": " ".join(["'self'", *static]),
+        "style-src": " ".join(["'self'", *static, *style_hashes]),
+        "img-src": " ".join([media, *static]),
         "media-src": media,
-        "font-src": "'self'",
+        "font-src": " ".join(["'self'", *static]),
         "connect-src": " ".join(["'self'", *_upload_origins()]),
         "form-action": " ".join(["'self'", *_form_origins()]),
         "frame-ancestors": "*" if framed else "'none'",
@@ -140,7 +142,7 @@ def content_security_policy(*, framed: bool = False, style_hashes: tuple[str, ..
 
 
 def _forget_policy(*, setting: str, **kwargs: Any) -> None:
-    if setting in ("MEDIA_URL", "STORAGES", "PAYMENT_PROVIDER"):
+    if setting in ("MEDIA_URL", "STATIC_URL", "STORAGES", "PAYMENT_PROVIDER"):
         content_security_policy.cache_clear()
 
 

@@ -6,6 +6,7 @@ looked up lazily so a change of ``STORAGES`` (in tests) takes effect at once.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django.core.files.storage import FileSystemStorage, Storage, default_storage, storages
@@ -44,3 +45,9 @@ class PrivateFileSystemStorage(FileSystemStorage):
 
     def url(self, name: str | None) -> str:
         raise ValueError(NO_URL)
+
+
+# Covers and avatars are stored once under a random folder and never rewritten
+# (catalog/services/images.py): a browser or CDN may keep them for a year.
+IMMUTABLE_PUBLIC = re.compile(r"^(?:cover|avatar)s/[0-9a-f]{32}/[^/]+$")
+IMMUTABLE_CACHE_CONTROL = "public, max-age=31536000, immutable"

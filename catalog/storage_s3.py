@@ -10,7 +10,7 @@ from typing import Any
 
 from storages.backends.s3 import S3Storage
 
-from catalog.storage import NO_URL
+from catalog.storage import IMMUTABLE_CACHE_CONTROL, IMMUTABLE_PUBLIC, NO_URL
 
 
 class PrivateS3Storage(S3Storage):
@@ -26,3 +26,13 @@ class PrivateS3Storage(S3Storage):
     ) -> str:
         """A GET URL for ``name`` valid ``expire`` seconds (``parameters``: response overrides)."""
         return super().url(name, parameters=parameters, expire=expire)
+
+
+class PublicS3Storage(S3Storage):
+    """The public bucket; objects whose names never change carry long cache headers."""
+
+    def get_object_parameters(self, name: str) -> dict[str, Any]:
+        parameters: dict[str, Any] = super().get_object_parameters(name)
+        if IMMUTABLE_PUBLIC.match(name):
+            parameters.setdefault("CacheControl", IMMUTABLE_CACHE_CONTROL)
+        return parameters

@@ -17,6 +17,7 @@ from django.db.models import Q, Sum
 from django_tasks import task
 
 from catalog.models import Seller
+from catalog.outbox.services import durable_task
 from shop.models import LedgerEntry, Order, OrderItem, PayoutAccount, Refund, SellerTransfer
 
 log = logging.getLogger(__name__)
@@ -148,7 +149,7 @@ def _transfer_send(transfer: SellerTransfer, account: PayoutAccount) -> SellerTr
     return transfer
 
 
-@task()
+@durable_task
 def payout_order_sellers(*, order_id: int) -> None:
     """After a paid order: pay each of its sellers who can be paid."""
     from shop.payments.stripe_api import PaymentProviderError

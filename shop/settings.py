@@ -136,6 +136,8 @@ INSTALLED_APPS = [
     "catalog.seo",
     # Following creators: double opt-in, new-release mails, one-click unsubscribe.
     "catalog.follows",
+    # Durable background work: rows written with the change, finished by tasks and the clock.
+    "catalog.outbox",
     "delivery",
     "shop",
     # Fan-funded releases (pledges charged at the deadline, all or nothing).
@@ -148,6 +150,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First: refuses an oversized body (413) before anything below can parse it.
     "catalog.request_size.RequestSizeMiddleware",
+    # Every log line of the request carries its id (X-Request-ID, or one made here).
+    "catalog.requestid.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Content-Security-Policy and Permissions-Policy on every response.
     "catalog.headers.SecurityHeadersMiddleware",
@@ -158,6 +162,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # A view whose database connection was cut runs once more when that is safe.
+    "catalog.dbretry.RetryOnDisconnectMiddleware",
     # Counts product page views for the sales dashboard, after the response is sent.
     "shop.stats.recording.ProductViewMiddleware",
 ]
@@ -187,7 +193,13 @@ TEMPLATES = [
 
 DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}")
 DATABASES = {
-    "default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 0))
+    "default": dj_database_url.parse(
+        DATABASE_URL,
+        conn_max_age=env_int("DB_CONN_MAX_AGE", 0),
+        # A kept connection is checked before each request uses it: one cut by a database
+        # restart or a proxy is replaced instead of failing the request.
+        conn_health_checks=True,
+    )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets readers work while one writer commits; IMMEDIATE takes the write
@@ -232,8 +244,10 @@ USE_TZ = True
 STORAGE = env_choice("STORAGE", "local", ("local", "s3"))
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / "media")))
 MEDIA_URL = env_str("MEDIA_URL", "/media/")
-STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+# A CDN in front of the shop: STATIC_URL=https://cdn.example.com/static/ (hashed names,
+# cached for a year by whitenoise or the CDN) and MEDIA_URL (or S3_PUBLIC_DOMAIN) for covers.
+STATIC_URL = env_str("STATIC_URL", "/static/")
+STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
 
 
 def s3_storages(
@@ -278,7 +292,7 @@ def s3_storages(
             },
         },
         "public": {
-            "BACKEND": "storages.backends.s3.S3Storage",
+            "BACKEND": "catalog.storage_s3.PublicS3Storage",
             "OPTIONS": {
                 **common,
                 "bucket_name": public_bucket,
@@ -421,15 +435,41 @@ LIMIT_FOLLOW = env_rate("LIMIT_FOLLOW", "20/1h")
 
 # --- Background tasks -------------------------------------------------------
 
+_TASKS_BACKEND = env_choice("TASKS_BACKEND", "immediate", ("immediate", "database", "rq"))
 TASKS = {
     "default": {
-        "BACKEND": (
-            "django_tasks_db.DatabaseBackend"
-            if env_choice("TASKS_BACKEND", "immediate", ("immediate", "database")) == "database"
-            else "django_tasks.backends.immediate.ImmediateBackend"
-        )
+        "BACKEND": {
+            "immediate": "django_tasks.backends.immediate.ImmediateBackend",
+            "database": "django_tasks_db.DatabaseBackend",
+            # Scale-out: RQ on Redis (TASKS_REDIS_URL, else CACHE_URL's server), `manage.py
+            # rqworker --job-class django_tasks_rq.Job --with-scheduler`.
+            "rq": "django_tasks_rq.RQBackend",
+        }[_TASKS_BACKEND]
     }
 }
+if _TASKS_BACKEND == "rq":
+    INSTALLED_APPS.append("django_rq")
+    _rq_url = env_str("TASKS_REDIS_URL") or env_str("CACHE_URL")
+    if not _rq_url.startswith(("redis://", "rediss://", "unix://")):
+        raise ImproperlyConfigured(
+            "TASKS_BACKEND=rq needs a Redis server: set TASKS_REDIS_URL (or CACHE_URL) "
+            "to redis://host:6379/N."
+        )
+    RQ_QUEUES = {"default": {"URL": _rq_url, "DEFAULT_TIMEOUT": env_int("TASKS_TIMEOUT", 3600)}}
+# Durable work (catalog/outbox): how long a run may hold its row before the clock
+# takes it as dead (longer than any run), retries doubling from the base up to the
+# ceiling, how many attempts before staff must look (the admin lists failed rows).
+OUTBOX_LEASE_SECONDS = env_int("OUTBOX_LEASE_SECONDS", 600)
+OUTBOX_RETRY_BASE_SECONDS = env_int("OUTBOX_RETRY_BASE_SECONDS", 30)
+OUTBOX_RETRY_MAX_SECONDS = env_int("OUTBOX_RETRY_MAX_SECONDS", 6 * 3600)
+OUTBOX_MAX_ATTEMPTS = env_int("OUTBOX_MAX_ATTEMPTS", 10)
+# A database task RUNNING for longer than this lost its worker: the clock queues it again.
+TASKS_STALE_SECONDS = env_int("TASKS_STALE_SECONDS", 6 * 3600)
+# `manage.py clock`: how often it sweeps the outbox, and rolls up the dashboard.
+CLOCK_SWEEP_SECONDS = env_int("CLOCK_SWEEP_SECONDS", 30)
+CLOCK_ROLLUP_SECONDS = env_int("CLOCK_ROLLUP_SECONDS", 3600)
+# Fan-funding settlement (campaigns past their deadline, payments due, releases).
+CLOCK_FUNDING_SECONDS = env_int("CLOCK_FUNDING_SECONDS", 300)
 
 # --- Commerce ---------------------------------------------------------------
 
@@ -497,10 +537,26 @@ SECURE_REFERRER_POLICY = "same-origin"
 CSRF_FAILURE_VIEW = "shop.errors.csrf_failure"
 X_FRAME_OPTIONS = "DENY"
 
+# Probes of load balancers and orchestrators come over plain HTTP to the node.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+
+# text (default) or json: one JSON object per line, with the request id.
+LOG_FORMAT = env_choice("LOG_FORMAT", "text", ("text", "json"))
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"request_id": {"()": "catalog.requestid.RequestIdFilter"}},
+    "formatters": {
+        "json": {"()": "catalog.requestid.JsonFormatter"},
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "filters": ["request_id"],
+            "formatter": LOG_FORMAT,
+        }
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }

@@ -1,4 +1,8 @@
-"""Background work for the shop (Django's tasks API through django-tasks)."""
+"""Background work for the shop (Django's tasks API through django-tasks).
+
+The mails an order promises are durable tasks (catalog/outbox): written with
+the paid order, sent once, retried until the mail server answers.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +11,12 @@ from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.urls import reverse
 
-from catalog.mail import mail_task
+from catalog.outbox.services import durable_task
 from delivery.services import library_get_or_create, library_link_create
 from shop.models import Order
 
 
-@mail_task
+@durable_task
 def send_receipt(*, order_id: int) -> None:
     """Email the buyer their receipt with a fresh link to their library."""
     order = Order.objects.prefetch_related("items").get(pk=order_id)
@@ -34,7 +38,7 @@ def send_receipt(*, order_id: int) -> None:
     message.send()
 
 
-@mail_task
+@durable_task
 def send_sale_notifications(*, order_id: int) -> None:
     """Tell each seller in the order what they just sold."""
     order = Order.objects.get(pk=order_id)

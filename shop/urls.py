@@ -3,12 +3,16 @@
 from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
+from django.http import HttpRequest
+from django.http.response import HttpResponseBase
 from django.urls import include, path
 from django.views.static import serve
 
 from catalog import views_accounts
 from catalog.accounts import QueuedPasswordResetForm
 from catalog.headers import bearer_token_page
+from catalog.storage import IMMUTABLE_CACHE_CONTROL, IMMUTABLE_PUBLIC
+from shop import health
 
 # The admin's login counts attempts like the site's own.
 admin.site.login_form = views_accounts.LimitedAdminAuthenticationForm
@@ -17,9 +21,20 @@ admin.site.login_form = views_accounts.LimitedAdminAuthenticationForm
 handler400 = "shop.errors.bad_request"
 handler500 = "shop.errors.server_error"
 
+
+def public_media(request: HttpRequest, path: str, document_root: str) -> HttpResponseBase:
+    """The public storage on this site (STORAGE=local), covers cached for a year."""
+    response = serve(request, path, document_root=document_root)
+    if IMMUTABLE_PUBLIC.match(path) and response.status_code == 200:
+        response["Cache-Control"] = IMMUTABLE_CACHE_CONTROL
+    return response
+
+
 urlpatterns = [
     # Delivery first: a download, the hottest route, resolves without walking the others.
     path("", include("delivery.urls")),
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
     # Before the admin's own URLs: the same view, answering 429 while paused.
     path("admin/login/", views_accounts.admin_login),
     path("admin/", admin.site.urls),
@@ -66,7 +81,7 @@ if settings.STORAGE == "local":
         0,
         path(
             f"{settings.MEDIA_URL.strip('/')}/<path:path>",
-            serve,
+            public_media,
             {"document_root": settings.MEDIA_ROOT / "public"},
             name="public_media",
         ),

@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from catalog.accounts import email_normalize
 from catalog.attribution import Attribution, attribution_from_form
+from catalog.dbretry import retry_safe
 from catalog.headers import bearer_token_page
 from catalog.limits import Limited, code_limit, limited_response, mail_limit
 from catalog.models import Product
@@ -131,6 +132,8 @@ def _place_order(
     return _go_pay(request, provider, order), None, 302
 
 
+# Idempotent by its checkout key (decision 6): a cut connection may run it again.
+@retry_safe
 @require_POST
 def checkout(request: HttpRequest, product_id: int) -> HttpResponse:
     """Buy one product now, from its page."""
@@ -290,6 +293,8 @@ def retry(request: HttpRequest, order: str) -> HttpResponse:
     return _go_pay(request, provider, again)
 
 
+# Paying goes through order_fulfil under the order's row lock: running it twice pays once.
+@retry_safe
 @bearer_token_page
 @require_http_methods(["GET", "POST"])
 def test_pay(request: HttpRequest, order: str) -> HttpResponse:

@@ -138,6 +138,7 @@ class FakeStripe(stripe.HTTPClient):
         # A saved card's answer when charged off session: a card error code, or absent: paid.
         self.card_errors: dict[str, str] = {}
         self.inside_transaction: list[str] = []  # calls made with a transaction open
+        self.events: list[dict[str, Any]] = []  # what GET /v1/events lists, newest first
         self.routes: list[tuple[str, re.Pattern[str], Callable[..., dict[str, Any]]]] = [
             ("POST", re.compile(r"^/v1/checkout/sessions$"), self._session_create),
             ("GET", re.compile(r"^/v1/checkout/sessions$"), self._session_list),
@@ -151,6 +152,7 @@ class FakeStripe(stripe.HTTPClient):
             ("POST", re.compile(r"^/v1/accounts$"), self._account_create),
             ("GET", re.compile(r"^/v1/accounts/(?P<id>[^/]+)$"), self._account_get),
             ("POST", re.compile(r"^/v1/account_links$"), self._account_link_create),
+            ("GET", re.compile(r"^/v1/events$"), self._event_list),
         ]
 
     # --- the HTTPClient interface -------------------------------------------------
@@ -348,6 +350,16 @@ class FakeStripe(stripe.HTTPClient):
             and s["payment_intent"] == params.get("payment_intent", s["payment_intent"])
         ]
         return {"object": "list", "data": data, "has_more": False, "url": "/v1/checkout/sessions"}
+
+    def _event_list(self, params: dict[str, Any]) -> dict[str, Any]:
+        types = params.get("types") or [params.get("type")]
+        since = int(params.get("created", {}).get("gte", 0))
+        data = [
+            e
+            for e in self.events
+            if (types == [None] or e["type"] in types) and int(e["created"]) >= since
+        ]
+        return {"object": "list", "data": data, "has_more": False, "url": "/v1/events"}
 
     def _intent_get(self, params: dict[str, Any], id: str) -> dict[str, Any]:
         return fixture(

@@ -12,12 +12,15 @@ example objects and sign webhook payloads with the real scheme.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+import logging
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import stripe
 from django.conf import settings
+
+log = logging.getLogger(__name__)
 
 # The version stripe-python 16 is generated for; bump both together.
 API_VERSION = "2026-10-28.endive"
@@ -376,6 +379,11 @@ def webhook_event(payload: bytes, signature: str) -> WebhookEvent:
         data = json.loads(payload)
     except ValueError as exc:
         raise WebhookEventMalformed("The event is not JSON.") from exc
+    return event_from(data)
+
+
+def event_from(data: Any) -> WebhookEvent:
+    """An event as Stripe sent it (a webhook's body, an item of the events list), checked."""
     # Signed is not the same as well-formed: every field relied on is checked.
     if not isinstance(data, dict):
         raise WebhookEventMalformed("The event is not a JSON object.")
@@ -573,3 +581,23 @@ def payment_intent_off_session(
     except stripe.StripeError as exc:
         raise _wrap(exc) from exc
     return off_session_charge_from(intent)
+
+
+def events_since(*, since: int, types: Sequence[str]) -> Iterator[WebhookEvent]:
+    """Stripe's own record of the events of ``types`` created at or after ``since``.
+
+    What ``payments_reconcile`` compares with the events received: Stripe keeps
+    30 days of them, whether or not a webhook delivered them.
+    """
+    try:
+        page = _client().v1.events.list(
+            {"types": list(types), "created": {"gte": since}, "limit": 100}
+        )
+        for item in page.auto_paging_iter():
+            data = json.loads(json.dumps(plain(item)))
+            try:
+                yield event_from(data)
+            except WebhookEventMalformed as exc:
+                log.warning("Stripe listed an event that cannot be read: %s", exc)
+    except stripe.StripeError as exc:
+        raise _wrap(exc) from exc

@@ -350,6 +350,17 @@ def webhook_receive(*, payload: bytes, signature: str) -> str:
         raise malformed from exc
 
 
+def event_replay(event: stripe_api.WebhookEvent) -> str:
+    """Apply an event read from Stripe's events list as if its webhook had arrived.
+
+    The same ledger (``PaymentEvent``) makes it exactly once: an event whose
+    webhook did arrive, now or later, is a duplicate.
+    """
+    if PaymentEvent.objects.filter(provider="stripe", event_id=event.id).exists():
+        return "duplicate"
+    return _apply(event, HANDLERS.get(event.type))
+
+
 def _record_unreadable(exc: stripe_api.WebhookEventMalformed) -> bool:
     """Keep a signed event that cannot be acted on, once, so a retry is a duplicate.
 

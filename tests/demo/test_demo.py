@@ -53,6 +53,8 @@ def test_the_demo_fills_the_shop_and_running_it_twice_changes_nothing():
         Order.objects.filter(status=Order.Status.PAID, buyer_email="buyer@example.com").count() >= 2
     )
     assert re.search(r"Library link +http://testserver/library/", out.getvalue())
+    assert re.search(r"Health +http://testserver/readyz", out.getvalue())
+    assert re.search(r"Background +http://testserver/admin/outbox/outboxtask/", out.getvalue())
 
     again = StringIO()
     call_command("demo", "--force", stdout=again)

@@ -246,7 +246,9 @@ def test_the_procfile_runs_the_clock_hourly() -> None:
         for line in (Path(settings.BASE_DIR) / "Procfile").read_text().splitlines()
         if line.strip()
     )
-    assert lines["clock"] == "python manage.py dashboard_rollup --every 3600"
+    # `manage.py clock` rolls up every CLOCK_ROLLUP_SECONDS, between its outbox sweeps.
+    assert lines["clock"] == "python manage.py clock"
+    assert settings.CLOCK_ROLLUP_SECONDS == 3600
 
 
 @pytest.mark.django_db(transaction=True)

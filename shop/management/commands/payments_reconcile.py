@@ -8,16 +8,20 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
-from shop.models import Order
+from shop.models import Order, PaymentEvent
 from shop.payments import stripe_api
-from shop.payments.webhooks import session_settle
+from shop.payments.webhooks import event_replay, session_settle
 from shop.services import order_entitlements_repair
+
+# What a lost webhook would leave undone on the database's side: access not revoked.
+LOST_TYPES = ("charge.refunded", "charge.dispute.created")
 
 
 class Command(BaseCommand):
     help = (
-        "List paid Stripe Checkout Sessions without a paid order, and paid orders without "
-        "entitlements; fulfil what can be fulfilled."
+        "List paid Stripe Checkout Sessions without a paid order, refunds and disputes whose "
+        "webhooks were lost, and paid orders without entitlements; fulfil what can be "
+        "fulfilled, revoke what refunds and disputes revoke."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -45,6 +49,9 @@ class Command(BaseCommand):
                 outcome = session_settle(session)
                 fixed += outcome == "fulfilled"
                 self.stdout.write(f"  -> {outcome}")
+        lost_problems, lost_fixed = self._lost_events(since, dry=dry)
+        problems += lost_problems
+        fixed += lost_fixed
         missing = Order.objects.filter(
             paid_at__gte=since, status=Order.Status.PAID, items__entitlement__isnull=True
         ).distinct()
@@ -60,6 +67,32 @@ class Command(BaseCommand):
                 f"{problems} problem(s) found, {fixed} fixed since {since:%Y-%m-%d}."
             )
         )
+
+    def _lost_events(self, since: datetime, *, dry: bool) -> tuple[int, int]:
+        """Refunds and disputes Stripe recorded whose webhooks never came (or failed)."""
+        try:
+            events = list(stripe_api.events_since(since=int(since.timestamp()), types=LOST_TYPES))
+        except stripe_api.PaymentProviderError as exc:
+            raise CommandError(f"Could not list Stripe events: {exc}") from exc
+        received = set(
+            PaymentEvent.objects.filter(
+                provider="stripe", event_id__in=[e.id for e in events]
+            ).values_list("event_id", flat=True)
+        )
+        problems = fixed = 0
+        for event in events:
+            if event.id in received:
+                continue
+            problems += 1
+            self.stdout.write(f"LOST EVENT {event.id} ({event.type})")
+            if not dry:
+                try:
+                    outcome = event_replay(event)
+                except stripe_api.PaymentProviderError as exc:
+                    outcome = f"not applied: {exc}"
+                fixed += outcome in ("refund recorded", "dispute recorded")
+                self.stdout.write(f"  -> {outcome}")
+        return problems, fixed
 
     def _since(self, text: str | None) -> datetime:
         if not text:

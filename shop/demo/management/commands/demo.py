@@ -142,6 +142,11 @@ class Command(BaseCommand):
                 f"{len(FOLLOWERS)} follow {site_url}/@{FOLLOWED_SELLER}/ "
                 "(publishing there mails them)",
             ),
+            (
+                "Background",
+                f"{site_url}/admin/outbox/outboxtask/  (each receipt and notice, sent or waiting)",
+            ),
+            ("Health", f"{site_url}/readyz  (database, cache, storage, task queue)"),
         ]
         if built.campaigns:
             rows.append(

@@ -1,7 +1,7 @@
 """Close campaigns past their deadline, follow failed charges, deliver releases.
 
-Once (cron), or as a long-running process with ``--every`` (the Procfile's
-``funding`` line). Idempotent, and safe with several copies at once: a
+Once (cron; the Procfile's ``clock`` runs it every ``CLOCK_FUNDING_SECONDS``),
+or as a long-running process of its own with ``--every``. Idempotent, and safe with several copies at once: a
 campaign is claimed by one conditional UPDATE with a lease, each pledge by
 another, and every charge carries the pledge's idempotency key.
 """

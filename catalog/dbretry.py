@@ -1,0 +1,69 @@
+"""A request whose database connection was cut is answered, not a 500: run once more.
+
+``CONN_HEALTH_CHECKS`` replaces a kept connection that died *between*
+requests. One that dies *during* a request (a database restart, a proxy or
+a failover closing it) raises ``OperationalError`` or ``InterfaceError`` in
+the view; when the connection is indeed unusable, no transaction is open and
+the request is safe to repeat, ``RetryOnDisconnectMiddleware`` closes it and
+calls the view once more on a fresh one. Safe to repeat: GET and HEAD, and
+views marked ``@retry_safe`` because their writes are idempotent by design
+(checkout by its key, payment by the order's row lock). Anything else keeps
+Django's 500, since running a write twice could do it twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from django.db import InterfaceError, OperationalError, connection
+from django.http import HttpRequest, HttpResponse
+
+log = logging.getLogger(__name__)
+
+SAFE_METHODS = ("GET", "HEAD")
+View = TypeVar("View", bound=Callable[..., Any])
+
+
+def retry_safe(view: View) -> View:
+    """Mark a view whose writes are idempotent: a cut connection may run it again."""
+    view.retry_safe = True  # type: ignore[attr-defined]
+    return view
+
+
+def _disconnected() -> bool:
+    if connection.connection is None:
+        return True
+    try:
+        return not connection.is_usable()
+    except Exception:
+        return True
+
+
+class RetryOnDisconnectMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> Any:
+        if not isinstance(exception, (OperationalError, InterfaceError)):
+            return None
+        match = request.resolver_match
+        if match is None or getattr(request, "db_retried", False):
+            return None
+        if request.method not in SAFE_METHODS and not getattr(match.func, "retry_safe", False):
+            return None
+        if connection.in_atomic_block or not _disconnected():
+            return None  # a real error of the query, or a transaction that cannot be redone
+        log.warning(
+            "Database connection lost during %s %s; trying once more",
+            request.method,
+            request.path,
+            exc_info=exception,
+        )
+        connection.close()
+        request.db_retried = True  # type: ignore[attr-defined]
+        return match.func(request, *match.args, **match.kwargs)

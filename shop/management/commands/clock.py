@@ -1,0 +1,77 @@
+"""The one clock of a deployment: outbox sweeps, stale tasks, roll-ups, fan funding.
+
+Run exactly one (the Procfile's ``clock:`` line, one systemd unit on one
+node). Two would still be safe (a sweep hands each row out once, roll-ups are
+exact), only wasteful.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from catalog.outbox.services import outbox_sweep, tasks_requeue_stale
+from shop.clock import run_every
+
+log = logging.getLogger(__name__)
+
+
+class Command(BaseCommand):
+    help = (
+        "Every CLOCK_SWEEP_SECONDS hand out durable work that is due (retries, rows of dead "
+        "workers, work never enqueued) and requeue database tasks of dead workers; every "
+        "CLOCK_FUNDING_SECONDS settle fan-funded campaigns (funding_settle); every "
+        "CLOCK_ROLLUP_SECONDS roll up the dashboard."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--runs", type=int, metavar="N", help="Stop after N sweeps.")
+        parser.add_argument(
+            "--no-rollup", action="store_true", help="Sweep only (roll-ups run elsewhere)."
+        )
+        parser.add_argument(
+            "--no-funding", action="store_true", help="No fan-funding settlement here."
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        runs = options["runs"]
+        if runs is not None and runs <= 0:
+            raise CommandError("--runs takes a number above 0.")
+        # Each periodic command, how often, and when it last ran (never, at first).
+        periodic = [
+            (name, every, [float("-inf")])
+            for name, every, skip in (
+                ("funding_settle", settings.CLOCK_FUNDING_SECONDS, options["no_funding"]),
+                ("dashboard_rollup", settings.CLOCK_ROLLUP_SECONDS, options["no_rollup"]),
+            )
+            if not skip
+        ]
+
+        def sweep(_run: int) -> None:
+            began = time.monotonic()
+            try:
+                handed = outbox_sweep()
+                requeued = tasks_requeue_stale()
+                if handed or requeued:
+                    log.info(
+                        "Clock: %d outbox row(s) handed out, %d task(s) requeued", handed, requeued
+                    )
+            except Exception:
+                log.exception("Outbox sweep failed; trying again next sweep")
+            for name, every, last in periodic:
+                if began - last[0] >= every:
+                    last[0] = began
+                    try:
+                        call_command(name, stdout=self.stdout)
+                    except Exception:
+                        log.exception("%s failed; trying again in %s s", name, every)
+
+        done = run_every(
+            seconds=settings.CLOCK_SWEEP_SECONDS, runs=runs, job=sweep, what="The clock's sweep"
+        )
+        self.stdout.write(f"Clock stopped after {done} sweep{'s' if done != 1 else ''}.")
