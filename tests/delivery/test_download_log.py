@@ -124,7 +124,9 @@ def test_a_covered_resume_runs_the_gate_read_only(client, owned):
     with CaptureQueriesContext(connection) as first:
         assert client.get(url, REMOTE_ADDR="198.51.100.7").status_code == 200
     with CaptureQueriesContext(connection) as resume:
-        assert client.get(url, REMOTE_ADDR="198.51.100.8", HTTP_RANGE="bytes=0-9").status_code == 206
+        assert (
+            client.get(url, REMOTE_ADDR="198.51.100.8", HTTP_RANGE="bytes=0-9").status_code == 206
+        )
     with CaptureQueriesContext(connection) as elsewhere:
         assert client.get(url, REMOTE_ADDR="203.0.113.9", HTTP_RANGE="bytes=9-").status_code == 206
     inserts = [

@@ -1,9 +1,9 @@
 """Close campaigns past their deadline, follow failed charges, deliver releases.
 
 Once (cron; the Procfile's ``clock`` runs it every ``CLOCK_FUNDING_SECONDS``),
-or as a long-running process of its own with ``--every``. Idempotent, and safe with several copies at once: a
-campaign is claimed by one conditional UPDATE with a lease, each pledge by
-another, and every charge carries the pledge's idempotency key.
+or as a long-running process of its own with ``--every``. Idempotent, and
+safe with several copies at once: a campaign is claimed by one conditional
+UPDATE with a lease, each pledge by another, and every charge carries the pledge's idempotency key.
 """
 
 from __future__ import annotations
