@@ -2,7 +2,8 @@
 
 A *file link* is ``django.core.signing`` output (``TimestampSigner`` with the
 salt ``delivery.file-link``) over the JSON object ``{"e": <entitlement id>,
-"a": <asset id>}``. It proves that the site minted it and when; whether it is
+"a": <asset id>}``, plus ``"f": <preset>`` for the file in another format
+(``delivery.formats``). It proves that the site minted it and when; whether it is
 still good is decided against the database on every request:
 
 1. the signature checks out against ``SECRET_KEY`` or one of
@@ -103,14 +104,19 @@ class FileAccess:
     asset: Asset
     # When the gate judged the link: the download log counts in the same window.
     at: datetime
+    # The format asked for (a ``delivery.formats`` preset key), or None for the file itself.
+    preset: str | None = None
 
 
 def _signer() -> signing.TimestampSigner:
     return signing.TimestampSigner(salt=FILE_LINK_SALT)
 
 
-def file_link_mint(*, entitlement: Entitlement, asset: Asset) -> str:
-    return _signer().sign_object({"e": entitlement.pk, "a": asset.pk}, compress=False)
+def file_link_mint(*, entitlement: Entitlement, asset: Asset, preset: str | None = None) -> str:
+    payload: dict[str, object] = {"e": entitlement.pk, "a": asset.pk}
+    if preset:
+        payload["f"] = preset
+    return _signer().sign_object(payload, compress=False)
 
 
 def _ids(payload: object) -> tuple[int, int]:
@@ -120,10 +126,16 @@ def _ids(payload: object) -> tuple[int, int]:
         raise LinkInvalid("Unknown link.") from None
 
 
-def _decode(token: str) -> tuple[int, int]:
+def _preset(payload: object) -> str | None:
+    preset = payload.get("f") if isinstance(payload, dict) else None
+    return preset if isinstance(preset, str) and preset else None
+
+
+def _decode(token: str) -> tuple[int, int, str | None]:
     signer = _signer()
     try:
-        return _ids(signer.unsign_object(token, max_age=settings.FILE_LINK_MAX_AGE))
+        payload = signer.unsign_object(token, max_age=settings.FILE_LINK_MAX_AGE)
+        return (*_ids(payload), _preset(payload))
     except signing.SignatureExpired:
         # The signature was verified before the age was: the payload is ours.
         entitlement_id, asset_id = _ids(signer.unsign_object(token))
@@ -272,7 +284,7 @@ def _paid_file(entitlement: Entitlement, asset_id: int) -> Asset | None:
 
 def access_file_link(token: str) -> FileAccess:
     """Check a file link completely; return what it grants or raise AccessDenied."""
-    entitlement_id, asset_id = _decode(token)
+    entitlement_id, asset_id, preset = _decode(token)
     now = timezone.now()
     entitlement, asset, used, recent = _grant(entitlement_id, asset_id, now)
     if entitlement is None or asset is None:
@@ -282,7 +294,7 @@ def access_file_link(token: str) -> FileAccess:
     limit = entitlement.download_limit
     if limit is not None and used >= limit and not recent:
         raise limit_reached(entitlement)
-    return FileAccess(entitlement=entitlement, asset=asset, at=now)
+    return FileAccess(entitlement=entitlement, asset=asset, at=now, preset=preset)
 
 
 def limit_reached(entitlement: Entitlement) -> LimitReached:

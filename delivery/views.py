@@ -18,9 +18,11 @@ from catalog.headers import bearer_token_page
 from catalog.limits import Limited, client_ip, limited_response, mail_limit
 from catalog.models import Asset
 from delivery import access, selectors
+from delivery.formats.services import formats_offered
+from delivery.formats.views import ORIGINAL, format_response, rendition_served
 from delivery.models import Entitlement, Library
 from delivery.services import Logged, download_record
-from delivery.serving import serve_asset
+from delivery.serving import serve, serve_asset
 from delivery.tasks import send_library_link
 
 SESSION_TOKEN = "library_token"  # noqa: S105 - a session key, not a secret
@@ -40,11 +42,14 @@ FileUrl = Callable[[Entitlement, Asset], str]
 
 
 def purchases_with_links(*, holder: access.Holder, file_url: FileUrl) -> list[Entitlement]:
-    """The holder's purchases, each paid file given the ``download_url`` its page links to."""
+    """The holder's purchases, each paid file given the ``download_url`` its page
+    links to and the ``formats`` it can also be had in."""
     entitlements = list(selectors.holder_entitlements(holder=holder))
     for entitlement in entitlements:
+        offered = entitlement.product.audio_formats
         for asset in entitlement.product.files:  # type: ignore[attr-defined]
             asset.download_url = file_url(entitlement, asset)
+            asset.formats = formats_offered(asset=asset, product_formats=offered)
     return entitlements
 
 
@@ -99,6 +104,9 @@ def file_link_redirect(
         raise Http404("No such purchase.") from None
     except access.AccessDenied as exc:
         return _refusal(request, exc)
+    key = request.GET.get("format", ORIGINAL)
+    if key and key != ORIGINAL:
+        return format_response(request, entitlement=entitlement, asset=asset, key=key[:20])
     signed = access.file_link_mint(entitlement=entitlement, asset=asset)
     return redirect("delivery:download", signed=signed)
 
@@ -190,6 +198,11 @@ def download(request: HttpRequest, signed: str) -> HttpResponseBase:
         granted = access.access_file_link(signed)
     except access.AccessDenied as exc:
         return _refusal(request, exc)
+    served = None
+    if granted.preset is not None:
+        served = rendition_served(asset=granted.asset, key=granted.preset)
+        if served is None:
+            raise Http404("No such file.")
     if request.method == "GET":
         logged = download_record(
             entitlement=granted.entitlement,
@@ -202,6 +215,8 @@ def download(request: HttpRequest, signed: str) -> HttpResponseBase:
         if logged.outcome is Logged.REFUSED:
             # The last download of the limit went to a parallel request since the gate looked.
             return _refusal(request, access.limit_reached(granted.entitlement))
+    if served is not None:
+        return serve(request, served)
     return serve_asset(request, granted.asset)
 
 

@@ -131,6 +131,7 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "catalog",
     "delivery",
+    "delivery.formats",
     "shop",
     "shop.stats",
     # Demo data (`manage.py demo`), on top of every app; nothing imports it.
@@ -462,6 +463,12 @@ FILE_LINK_REDIRECT_SECONDS = env_int("FILE_LINK_REDIRECT_SECONDS", 30)
 # for IPv6) within 24 hours is flagged to sellers as probably shared. A buyer
 # with a home, a phone and an office rarely goes past three or four.
 DELIVERY_SHARED_NETWORKS = env_int("DELIVERY_SHARED_NETWORKS", 8)
+# Other formats of lossless music, made by ffmpeg in the worker (Debian's
+# package), bounded like the media inspection: wall-clock seconds per file,
+# address space in bytes.
+FFMPEG_BINARY = env_str("FFMPEG_BINARY", "ffmpeg")
+TRANSCODE_SECONDS = env_int("TRANSCODE_SECONDS", 900)
+TRANSCODE_MEMORY_BYTES = env_int("TRANSCODE_MEMORY_BYTES", 1024 * 1024 * 1024)
 
 # --- Security ---------------------------------------------------------------
 
