@@ -7,9 +7,12 @@ preset for every key.
 
 from __future__ import annotations
 
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
-AUDIO_FORMATS: tuple[tuple[str, str], ...] = (
+StrOrPromise = str | Promise
+
+AUDIO_FORMATS: tuple[tuple[str, StrOrPromise], ...] = (
     ("flac", _("FLAC (lossless)")),
     ("alac", _("ALAC, Apple Lossless")),
     ("mp3-320", _("MP3 320 kbit/s")),

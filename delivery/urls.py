@@ -1,6 +1,7 @@
 from django.urls import path
 
 from delivery import claims, views
+from delivery.formats import seller as formats_seller
 
 app_name = "delivery"
 
@@ -22,4 +23,10 @@ urlpatterns = [
         name="file",
     ),
     path("download/<str:signed>/", views.download, name="download"),
+    path("sell/delivery/", formats_seller.delivery_settings, name="sell_delivery"),
+    path(
+        "sell/delivery/<int:product_id>/",
+        formats_seller.product_delivery,
+        name="sell_product_delivery",
+    ),
 ]

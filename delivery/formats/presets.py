@@ -41,7 +41,14 @@ class Preset:
 PRESETS: dict[str, Preset] = {
     preset.key: preset
     for preset in (
-        Preset("flac", "flac", "audio/flac", "vorbis", ("-c:a", "flac", "-compression_level", "8"), "flac"),
+        Preset(
+            "flac",
+            "flac",
+            "audio/flac",
+            "vorbis",
+            ("-c:a", "flac", "-compression_level", "8"),
+            "flac",
+        ),
         Preset("alac", "m4a", "audio/mp4", "mp4", ("-c:a", "alac"), "ipod"),
         Preset(
             "mp3-320",
@@ -62,7 +69,9 @@ PRESETS: dict[str, Preset] = {
             stereo_only=True,
         ),
         Preset("aac-256", "m4a", "audio/mp4", "mp4", ("-c:a", "aac", "-b:a", "256k"), "ipod"),
-        Preset("vorbis-q6", "ogg", "audio/ogg", "vorbis", ("-c:a", "libvorbis", "-q:a", "6"), "ogg"),
+        Preset(
+            "vorbis-q6", "ogg", "audio/ogg", "vorbis", ("-c:a", "libvorbis", "-q:a", "6"), "ogg"
+        ),
         Preset(
             "opus-160",
             "opus",

@@ -16,6 +16,7 @@ inspection (``catalog.inspection.audio``) into the output's own tag system.
 from __future__ import annotations
 
 import base64
+import contextlib
 import os
 import resource
 import subprocess
@@ -104,14 +105,14 @@ def transcode(
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
-            preexec_fn=_confine(bounds),  # noqa: PLW1509 - only setrlimit calls
+            preexec_fn=_confine(bounds),
         )
     except FileNotFoundError:
-        raise TranscodeFailed(
-            _("The converter (ffmpeg) is not installed on the server.")
-        ) from None
+        raise TranscodeFailed(_("The converter (ffmpeg) is not installed on the server.")) from None
     except OSError as error:
-        raise TranscodeFailed(_("The converter could not start: %(error)s") % {"error": error})
+        raise TranscodeFailed(
+            _("The converter could not start: %(error)s") % {"error": error}
+        ) from error
     killed = threading.Event()
 
     def kill() -> None:
@@ -135,7 +136,9 @@ def transcode(
 
 
 def _follow(
-    process: subprocess.Popen[bytes], duration: float | None, on_progress: Callable[[int], None] | None
+    process: subprocess.Popen[bytes],
+    duration: float | None,
+    on_progress: Callable[[int], None] | None,
 ) -> None:
     assert process.stdout is not None
     last_report = 0.0
@@ -153,17 +156,15 @@ def _follow(
 
 
 def _discard(path: str) -> None:
-    try:
+    with contextlib.suppress(FileNotFoundError):
         os.unlink(path)
-    except FileNotFoundError:
-        pass
 
 
 def _reason(code: int, killed: bool, stderr: bytes, bounds: Bounds) -> str:
     if killed:
-        return _("The conversion took too long (more than %(seconds)d seconds) and was stopped.") % {
-            "seconds": bounds.seconds
-        }
+        return _(
+            "The conversion took too long (more than %(seconds)d seconds) and was stopped."
+        ) % {"seconds": bounds.seconds}
     if code in (-24, -9) or code == 128 + 24:  # SIGXCPU, or killed by the kernel
         return _("The conversion used too much time or memory and was stopped.")
     if code == -25:  # SIGXFSZ

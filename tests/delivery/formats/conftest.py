@@ -41,7 +41,7 @@ def make_flac(
     from mutagen.flac import FLAC, Picture
 
     path = directory / name
-    subprocess.run(  # noqa: S603
+    subprocess.run(
         [
             FFMPEG or "ffmpeg",
             *("-nostdin", "-loglevel", "error", "-y", "-f", "lavfi"),
@@ -78,7 +78,9 @@ def make_flac(
     return path.read_bytes()
 
 
-def add_flac(product: Product, data: bytes, name: str = "03 Tide Pool.flac", position: int = 1) -> Asset:
+def add_flac(
+    product: Product, data: bytes, name: str = "03 Tide Pool.flac", position: int = 1
+) -> Asset:
     """Through the real service, so the inspection fills in the metadata (codec, duration...)."""
     return asset_create(
         product=product,

@@ -57,7 +57,7 @@ def _made(tmp_path: Path, key: str, seconds: float = 2.5) -> tuple[Path, audio.A
 
 @pytest.mark.parametrize("key", list(PRESETS))
 def test_each_preset_makes_its_format_of_the_same_length_with_tags_and_cover(tmp_path, key):
-    output, facts = _made(tmp_path, key)
+    _output, facts = _made(tmp_path, key)
     assert facts.codec == CODEC[key]
     assert facts.duration_seconds == pytest.approx(2.5, abs=0.1)
     for name in ("title", "artist", "album", "album_artist", "genre", "year", "track_number"):
