@@ -297,6 +297,65 @@ def access_file_link(token: str) -> FileAccess:
     return FileAccess(entitlement=entitlement, asset=asset, at=now, preset=preset)
 
 
+@dataclass(frozen=True, slots=True)
+class BundleAccess:
+    """A "Download all" link checked: every paid file of the entitlement passed the gate."""
+
+    entitlement: Entitlement
+    assets: tuple[Asset, ...]
+    at: datetime
+    preset: str | None = None
+
+
+def zip_link_mint(*, entitlement: Entitlement, preset: str | None = None) -> str:
+    """A file link for the whole product as one ZIP: ``{"e": <id>, "z": 1}`` (+ ``"f"``)."""
+    payload: dict[str, object] = {"e": entitlement.pk, "z": 1}
+    if preset:
+        payload["f"] = preset
+    return _signer().sign_object(payload, compress=False)
+
+
+def access_zip_link(token: str) -> BundleAccess:
+    """Check a ZIP link like a file link, for each paid file; a file link is not one."""
+    signer = _signer()
+    try:
+        payload = signer.unsign_object(token, max_age=settings.FILE_LINK_MAX_AGE)
+        entitlement_id = int(payload["e"])
+        if payload.get("z") != 1:
+            raise LinkInvalid("Unknown link.")
+    except signing.SignatureExpired:
+        raise LinkExpired("This download link has expired.", entitlement_id=0, asset_id=0) from None
+    except (signing.BadSignature, ValueError, UnicodeDecodeError, TypeError, KeyError):
+        raise LinkInvalid("Unknown link.") from None
+    now = timezone.now()
+    entitlement = Entitlement.objects.filter(pk=entitlement_id).first()
+    if entitlement is None:
+        raise LinkInvalid("Unknown link.")
+    _check_active(entitlement)
+    assets = tuple(
+        Asset.objects.filter(
+            product_id=entitlement.product_id, role=Asset.Role.DELIVERABLE
+        ).order_by("position", "id")
+    )
+    if not assets:
+        raise LinkInvalid("Unknown link.")
+    limit = entitlement.download_limit
+    if limit is not None:
+        for asset in assets:
+            _found, _asset, used, recent = _grant(entitlement.pk, asset.pk, now)
+            if used >= limit and not recent:
+                raise limit_reached(entitlement)
+    return BundleAccess(entitlement=entitlement, assets=assets, at=now, preset=_preset(payload))
+
+
+def access_zip_ready(*, entitlement: Entitlement) -> None:
+    """A holder may ask for the ZIP of an active purchase with paid files."""
+    _check_active(entitlement)
+    paid = Asset.objects.filter(product_id=entitlement.product_id, role=Asset.Role.DELIVERABLE)
+    if not paid.exists():
+        raise LinkInvalid("Unknown file.")
+
+
 def limit_reached(entitlement: Entitlement) -> LimitReached:
     return LimitReached("The download limit for this file is reached.", entitlement=entitlement)
 

@@ -16,13 +16,16 @@ urlpatterns = [
         views.account_file_get,
         name="account_file",
     ),
+    path("library/all/<int:entitlement>/", views.account_bundle_get, name="account_bundle"),
     path("library/<str:token>/", views.library, name="library"),
+    path("library/<str:token>/all/<int:entitlement>/", views.bundle_get, name="bundle"),
     path(
         "library/<str:token>/files/<int:entitlement>/<int:asset>/",
         views.file_get,
         name="file",
     ),
     path("download/<str:signed>/", views.download, name="download"),
+    path("download/zip/<str:signed>/", views.download_zip, name="download_zip"),
     path("sell/delivery/", formats_seller.delivery_settings, name="sell_delivery"),
     path(
         "sell/delivery/<int:product_id>/",

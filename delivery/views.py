@@ -11,15 +11,22 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from catalog.accounts import email_normalize
 from catalog.headers import bearer_token_page
 from catalog.limits import Limited, client_ip, limited_response, mail_limit
 from catalog.models import Asset
-from delivery import access, selectors
-from delivery.formats.services import formats_offered
-from delivery.formats.views import ORIGINAL, format_response, rendition_served
+from delivery import access, bundles, selectors
+from delivery.formats.models import Rendition, ZipBuild
+from delivery.formats.services import (
+    FormatUnavailable,
+    formats_offered,
+    preset_check,
+    rendition_request,
+)
+from delivery.formats.views import ORIGINAL, POLL_SECONDS, format_response, rendition_served
 from delivery.models import Entitlement, Library
 from delivery.services import Logged, download_record
 from delivery.serving import serve, serve_asset
@@ -47,9 +54,12 @@ def purchases_with_links(*, holder: access.Holder, file_url: FileUrl) -> list[En
     entitlements = list(selectors.holder_entitlements(holder=holder))
     for entitlement in entitlements:
         offered = entitlement.product.audio_formats
+        bundle_formats: dict[str, object] = {}
         for asset in entitlement.product.files:  # type: ignore[attr-defined]
             asset.download_url = file_url(entitlement, asset)
             asset.formats = formats_offered(asset=asset, product_formats=offered)
+            bundle_formats.update((preset.key, preset) for preset in asset.formats)
+        entitlement.bundle_formats = list(bundle_formats.values())  # type: ignore[attr-defined]
     return entitlements
 
 
@@ -60,8 +70,16 @@ def _library_file_url(holder: access.Holder) -> FileUrl:
     return lambda ent, asset: reverse("delivery:account_file", args=[ent.pk, asset.pk])
 
 
+def _bundle_url(holder: access.Holder, entitlement: Entitlement) -> str:
+    if holder.token:
+        return reverse("delivery:bundle", args=[holder.token, entitlement.pk])
+    return reverse("delivery:account_bundle", args=[entitlement.pk])
+
+
 def _render_library(request: HttpRequest, library: Library, holder: access.Holder) -> HttpResponse:
     entitlements = purchases_with_links(holder=holder, file_url=_library_file_url(holder))
+    for entitlement in entitlements:
+        entitlement.bundle_url = _bundle_url(holder, entitlement)  # type: ignore[attr-defined]
     return render(
         request,
         "delivery/library.html",
@@ -218,6 +236,120 @@ def download(request: HttpRequest, signed: str) -> HttpResponseBase:
     if served is not None:
         return serve(request, served)
     return serve_asset(request, granted.asset)
+
+
+def bundle_redirect(
+    request: HttpRequest, *, holder: access.Holder | None, entitlement_id: int
+) -> HttpResponse:
+    """ "Download all": when every file is ready in the chosen format (and, where
+    the backend needs it, the ZIP is stored), a short-lived ZIP link."""
+    if holder is None:
+        raise Http404("No such purchase.")
+    try:
+        entitlement = access.access_entitlement(holder=holder, entitlement_id=entitlement_id)
+        access.access_zip_ready(entitlement=entitlement)
+    except access.LinkInvalid:
+        raise Http404("No such purchase.") from None
+    except access.AccessDenied as exc:
+        return _refusal(request, exc)
+    product = entitlement.product
+    key = request.GET.get("format", ORIGINAL)[:20] or ORIGINAL
+    preset = None
+    waiting: list[Rendition] = []
+    if key != ORIGINAL:
+        assets = list(product.assets.filter(role="deliverable").order_by("position", "id"))
+        lossless = [a for a in assets if formats_offered(asset=a, product_formats=[key])]
+        try:
+            if not lossless:
+                raise FormatUnavailable(_("This product has no file offered in that format."))
+            for asset in lossless:
+                preset = preset_check(asset=asset, product_formats=product.audio_formats, key=key)
+        except FormatUnavailable as exc:
+            refused = {"message": exc.message, "asset": None, "product": product}
+            return render(request, "delivery/formats/unavailable.html", refused, status=404)
+        assert preset is not None
+        for asset in lossless:
+            rendition = rendition_request(asset=asset, preset=preset, entitlement=entitlement)
+            if not rendition.is_ready:
+                waiting.append(rendition)
+    build = None
+    if not waiting and not bundles.streams_as_built():
+        entries = bundles.bundle_entries(product=product, preset=preset.key if preset else None)
+        build = bundles.zip_build_request(
+            product=product, preset=preset.key if preset else None, entries=entries
+        )
+    if waiting or (build is not None and not build.is_ready):
+        failed = [r for r in waiting if r.status == Rendition.Status.FAILED]
+        done = sum(r.progress for r in waiting)
+        files = len(waiting) or 1
+        context: dict[str, object] = {
+            "product": product,
+            "preset": preset,
+            "failed": failed or (build is not None and build.status == ZipBuild.Status.FAILED),
+            "error": failed[0].error if failed else (build.error if build else ""),
+            "progress": done // files if waiting else 0,
+            "waiting": len(waiting),
+            "building": not waiting,
+            "poll_seconds": POLL_SECONDS,
+            "original_url": request.path,
+        }
+        response = render(request, "delivery/bundle_preparing.html", context)
+        response["Cache-Control"] = "no-store"
+        return response
+    signed = access.zip_link_mint(entitlement=entitlement, preset=preset.key if preset else None)
+    return redirect("delivery:download_zip", signed=signed)
+
+
+@bearer_token_page
+def bundle_get(request: HttpRequest, token: str, entitlement: int) -> HttpResponse:
+    try:
+        link = access.access_library_link(token=token)
+    except access.LinkInvalid:
+        return render(request, "delivery/link_invalid.html", status=404)
+    holder = access.holder_for_link(link, token=token)
+    return bundle_redirect(request, holder=holder, entitlement_id=entitlement)
+
+
+@bearer_token_page
+@login_required
+def account_bundle_get(request: HttpRequest, entitlement: int) -> HttpResponse:
+    holder = access.holder_for_account(request.user)
+    return bundle_redirect(request, holder=holder, entitlement_id=entitlement)
+
+
+@bearer_token_page
+@require_http_methods(["GET", "HEAD"])
+def download_zip(request: HttpRequest, signed: str) -> HttpResponseBase:
+    """The whole product as one ZIP: each file counted once, like a download of it."""
+    try:
+        granted = access.access_zip_link(signed)
+        entries = bundles.bundle_entries(product=granted.entitlement.product, preset=granted.preset)
+    except bundles.BundleNotReady:
+        raise Http404("No such file.") from None
+    except access.AccessDenied as exc:
+        return _refusal(request, exc)
+    filename = bundles.zip_filename(granted.entitlement.product)
+    served = None
+    if not bundles.streams_as_built():
+        build = ZipBuild.objects.filter(key=bundles.bundle_key(entries)).first()
+        if build is None or not build.is_ready:
+            raise Http404("No such file.")
+        served = bundles.zip_served(build, filename=filename)
+    if request.method == "GET":
+        for asset in granted.assets:
+            logged = download_record(
+                entitlement=granted.entitlement,
+                asset=asset,
+                ip=_client_ip(request),
+                user_agent=request.headers.get("User-Agent", ""),
+                range_header=request.headers.get("Range", ""),
+                now=granted.at,
+            )
+            if logged.outcome is Logged.REFUSED:
+                return _refusal(request, access.limit_reached(granted.entitlement))
+    if served is not None:
+        return serve(request, served)
+    return bundles.stream_zip(request, entries=entries, filename=filename)
 
 
 @require_http_methods(["GET", "POST"])

@@ -70,3 +70,30 @@ class RenditionWait(models.Model):
 
     def __str__(self) -> str:
         return f"{self.entitlement_id} waits for {self.rendition_id}"
+
+
+class ZipBuild(models.Model):
+    """A whole product as one stored ZIP, for backends that cannot stream one as
+    it is built (``x-accel``, ``x-sendfile``, ``s3``): built once in the worker,
+    keyed by its entries (names and the SHA-256 of each file)."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Waiting")
+        RUNNING = "running", _("Building")
+        READY = "ready", _("Ready")
+        FAILED = "failed", _("Failed")
+
+    key = models.CharField(max_length=64, unique=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    stored_name = models.CharField(max_length=255, blank=True)
+    size_bytes = models.BigIntegerField(default=0)
+    error = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"zip {self.key[:12]} ({self.status})"
+
+    @property
+    def is_ready(self) -> bool:
+        return self.status == self.Status.READY and bool(self.stored_name)

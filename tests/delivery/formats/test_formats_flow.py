@@ -279,3 +279,32 @@ def test_another_sellers_product_settings_are_not_found(client, bought):
     url = reverse("delivery:sell_product_delivery", args=[bought[0].product.pk])
     assert client.get(url).status_code == 404
     assert client.post(url, {"audio_formats": []}).status_code == 404
+
+
+def test_download_all_in_a_format_zips_the_renditions(
+    client, album, tmp_path, django_capture_on_commit_callbacks
+):
+    import io
+    import zipfile
+
+    from tests.delivery.formats.conftest import make_flac
+
+    add_flac(album, make_flac(tmp_path, seconds=1.5, name="a.flac"), "01 One.flac", 1)
+    add_flac(album, make_flac(tmp_path, seconds=2.0, name="b.flac"), "02 Two.flac", 2)
+    entitlement = entitlement_grant(email="fan@example.com", product=album)
+    token = library_link_create(library=entitlement.library)
+    url = reverse("delivery:bundle", args=[token, entitlement.pk]) + "?format=mp3-v0"
+    with django_capture_on_commit_callbacks(execute=True):
+        waiting = client.get(url)
+    assert "Preparing your download" in waiting.content.decode()
+    assert Rendition.objects.filter(status=Rendition.Status.READY).count() == 2
+    link = client.get(url)["Location"]
+    data = _body(client.get(link))
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        names = [info.filename for info in archive.infolist()]
+        assert names == [f"{album.title}/01 One.mp3", f"{album.title}/02 Two.mp3"]
+        path = tmp_path / "two.mp3"
+        path.write_bytes(archive.read(names[1]))
+    facts = audio.read(str(path), "audio/mpeg")
+    assert facts.duration_seconds == pytest.approx(2.0, abs=0.1)
+    assert facts.tags["title"] == TAGS["title"]
