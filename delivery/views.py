@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from datetime import datetime
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
@@ -221,21 +222,32 @@ def download(request: HttpRequest, signed: str) -> HttpResponseBase:
         served = rendition_served(asset=granted.asset, key=granted.preset)
         if served is None:
             raise Http404("No such file.")
-    if request.method == "GET":
-        logged = download_record(
-            entitlement=granted.entitlement,
-            asset=granted.asset,
-            ip=_client_ip(request),
-            user_agent=request.headers.get("User-Agent", ""),
-            range_header=request.headers.get("Range", ""),
-            now=granted.at,
-        )
-        if logged.outcome is Logged.REFUSED:
-            # The last download of the limit went to a parallel request since the gate looked.
-            return _refusal(request, access.limit_reached(granted.entitlement))
+    if request.method == "GET" and not _recorded(
+        request, granted.entitlement, [granted.asset], granted.at
+    ):
+        # The last download of the limit went to a parallel request since the gate looked.
+        return _refusal(request, access.limit_reached(granted.entitlement))
     if served is not None:
         return serve(request, served)
     return serve_asset(request, granted.asset)
+
+
+def _recorded(
+    request: HttpRequest, entitlement: Entitlement, assets: Iterable[Asset], at: datetime
+) -> bool:
+    """Log the download of each file; False if one was refused (its limit just reached)."""
+    for asset in assets:
+        logged = download_record(
+            entitlement=entitlement,
+            asset=asset,
+            ip=_client_ip(request),
+            user_agent=request.headers.get("User-Agent", ""),
+            range_header=request.headers.get("Range", ""),
+            now=at,
+        )
+        if logged.outcome is Logged.REFUSED:
+            return False
+    return True
 
 
 def bundle_redirect(
@@ -335,18 +347,10 @@ def download_zip(request: HttpRequest, signed: str) -> HttpResponseBase:
         if build is None or not build.is_ready:
             raise Http404("No such file.")
         served = bundles.zip_served(build, filename=filename)
-    if request.method == "GET":
-        for asset in granted.assets:
-            logged = download_record(
-                entitlement=granted.entitlement,
-                asset=asset,
-                ip=_client_ip(request),
-                user_agent=request.headers.get("User-Agent", ""),
-                range_header=request.headers.get("Range", ""),
-                now=granted.at,
-            )
-            if logged.outcome is Logged.REFUSED:
-                return _refusal(request, access.limit_reached(granted.entitlement))
+    if request.method == "GET" and not _recorded(
+        request, granted.entitlement, granted.assets, granted.at
+    ):
+        return _refusal(request, access.limit_reached(granted.entitlement))
     if served is not None:
         return serve(request, served)
     return bundles.stream_zip(request, entries=entries, filename=filename)

@@ -26,7 +26,9 @@ FILES = {
 
 @pytest.fixture
 def bought(product):
-    assets = [add_file(product, data, name, position=n) for n, (name, data) in enumerate(FILES.items())]
+    assets = [
+        add_file(product, data, name, position=n) for n, (name, data) in enumerate(FILES.items())
+    ]
     entitlement = entitlement_grant(email="fan@example.com", product=product)
     token = library_link_create(library=entitlement.library)
     return entitlement, assets, token
@@ -166,7 +168,7 @@ def test_on_s3_the_zip_is_built_once_stored_and_presigned(
     assert build.status == ZipBuild.Status.READY, build.error
     response = client.get(client.get(url)["Location"])
     assert response.status_code == 302
-    status, headers, body = fetch(response["Location"])
+    status, _headers, body = fetch(response["Location"])
     assert status == 200 and len(body) == build.size_bytes
     with zipfile.ZipFile(io.BytesIO(body)) as archive:
         assert archive.read(f"{product.title}/02 Body.pdf") == FILES["02 Body.pdf"]
