@@ -15,6 +15,7 @@ from pathlib import Path
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.files import File
+from django.core.files.base import ContentFile
 from django.db import transaction
 from django.test.utils import override_settings
 from django.urls import reverse
@@ -26,6 +27,7 @@ from catalog.services.assets import asset_create
 from catalog.services.images import image_store
 from delivery.models import Download, Library
 from delivery.services import library_get_or_create, library_link_create
+from shop.demo import lossless
 from shop.demo.covers import make_cover
 from shop.models import LedgerEntry, Order, OrderItem, Refund
 from shop.services import (
@@ -55,6 +57,8 @@ class DemoProduct:
     description: str
     suggested: int | None = None
     previews: list[str] = field(default_factory=list)
+    # Files made at demo time (shop.demo.lossless) instead of read from MEDIA_DIR.
+    lossless_album: bool = False
 
 
 @dataclass
@@ -120,6 +124,18 @@ SELLERS = [
                 "Four tracks recorded between two stations. MP3, 96 kbps.",
             ),
             DemoProduct(
+                "tide-tables",
+                "Tide Tables",
+                Product.Kind.MUSIC,
+                Product.Pricing.FIXED,
+                900,
+                [],
+                ("#134e5e", "#71b280"),
+                "Three tracks, uploaded once in FLAC: pick FLAC, ALAC, MP3 320 or V0, AAC, "
+                "Ogg Vorbis or Opus in your library, or download the whole album as one ZIP.",
+                lossless_album=True,
+            ),
+            DemoProduct(
                 "morning-light",
                 "Morning Light",
                 Product.Kind.MUSIC,
@@ -162,7 +178,7 @@ SELLERS = [
     ),
 ]
 
-OWNED_BY_BUYER = ["night-trains", "field-notes-on-small-shops"]
+OWNED_BY_BUYER = ["night-trains", "field-notes-on-small-shops", "tide-tables"]
 
 # The seller whose dashboard has history: two months of views, sales, a refund
 # and downloads, made through the real order path and then dated in the past.
@@ -275,6 +291,16 @@ def _product(seller: Seller, demo: DemoProduct) -> int:
                 original_filename=name,
                 role=Asset.Role.DELIVERABLE,
                 position=position,
+            )
+    if demo.lossless_album:
+        for number in range(1, len(lossless.TRACKS) + 1):
+            name, data = lossless.make_track(number, cover_jpeg=cover)
+            asset_create(
+                product=product,
+                file=ContentFile(data, name=name),
+                original_filename=name,
+                role=Asset.Role.DELIVERABLE,
+                position=number,
             )
     return 1
 
