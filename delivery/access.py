@@ -135,6 +135,8 @@ def _decode(token: str) -> tuple[int, int, str | None]:
     signer = _signer()
     try:
         payload = signer.unsign_object(token, max_age=settings.FILE_LINK_MAX_AGE)
+        if isinstance(payload, dict) and payload.get("s"):
+            raise LinkInvalid("Unknown link.")  # a player's link is no download link
         return (*_ids(payload), _preset(payload))
     except signing.SignatureExpired:
         # The signature was verified before the age was: the payload is ours.
@@ -346,6 +348,32 @@ def access_zip_link(token: str) -> BundleAccess:
             if used >= limit and not recent:
                 raise limit_reached(entitlement)
     return BundleAccess(entitlement=entitlement, assets=assets, at=now, preset=_preset(payload))
+
+
+def stream_link_mint(*, entitlement: Entitlement, asset: Asset) -> str:
+    """A link for the library's players: ``{"e", "a", "s": 1}``, good for
+    ``STREAM_LINK_MAX_AGE`` seconds (a long album plays through), counted as a
+    stream, never against the download limit."""
+    return _signer().sign_object({"e": entitlement.pk, "a": asset.pk, "s": 1}, compress=False)
+
+
+def access_stream_link(token: str) -> FileAccess:
+    """A player's link: signature, age, active purchase, a paid file; no limit."""
+    signer = _signer()
+    try:
+        payload = signer.unsign_object(token, max_age=settings.STREAM_LINK_MAX_AGE)
+    except signing.SignatureExpired:
+        raise LinkInvalid("This player link has expired; reload your library.") from None
+    except (signing.BadSignature, ValueError, UnicodeDecodeError):
+        raise LinkInvalid("Unknown link.") from None
+    if not isinstance(payload, dict) or payload.get("s") != 1:
+        raise LinkInvalid("Unknown link.")
+    entitlement_id, asset_id = _ids(payload)
+    entitlement = Entitlement.objects.filter(pk=entitlement_id).first()
+    if entitlement is None:
+        raise LinkInvalid("Unknown link.")
+    asset = access_entitlement_asset(entitlement=entitlement, asset_id=asset_id)
+    return FileAccess(entitlement=entitlement, asset=asset, at=timezone.now())
 
 
 def access_zip_ready(*, entitlement: Entitlement) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import BinaryIO
 
 from django.conf import settings
@@ -43,6 +43,8 @@ class Served:
     etag: str
     filename: str  # what the buyer's browser saves it as
     mime_type: str
+    # Shown in the browser (the library's players, a PDF opened) rather than saved.
+    inline: bool = False
 
     @classmethod
     def of_asset(cls, asset: Asset) -> Served:
@@ -57,7 +59,9 @@ class Served:
 
 
 def _disposition(served: Served) -> str:
-    return content_disposition_header(True, safe_filename(served.filename)) or "attachment"
+    fallback = "inline" if served.inline else "attachment"
+    name = safe_filename(served.filename)
+    return content_disposition_header(not served.inline, name) or fallback
 
 
 def _protect(response: HttpResponseBase, served: Served) -> HttpResponseBase:
@@ -179,3 +183,11 @@ def serve(request: HttpRequest, served: Served) -> HttpResponseBase:
 
 def serve_asset(request: HttpRequest, asset: Asset) -> HttpResponseBase:
     return serve(request, Served.of_asset(asset))
+
+
+def serve_inline(request: HttpRequest, asset: Asset) -> HttpResponseBase:
+    """For the library's players: shown in the page, from this site's origin
+    (the policy's ``media-src``), so a bucket's bytes come through the app."""
+    served = replace(Served.of_asset(asset), inline=True)
+    backend = "stream" if settings.DELIVERY_BACKEND == "s3" else settings.DELIVERY_BACKEND
+    return BACKENDS[backend](request, served)

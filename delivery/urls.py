@@ -26,6 +26,7 @@ urlpatterns = [
     ),
     path("download/<str:signed>/", views.download, name="download"),
     path("download/zip/<str:signed>/", views.download_zip, name="download_zip"),
+    path("play/<str:signed>/", views.stream, name="stream"),
     path("sell/delivery/", formats_seller.delivery_settings, name="sell_delivery"),
     path(
         "sell/delivery/<int:product_id>/",

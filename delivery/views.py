@@ -20,7 +20,7 @@ from catalog.headers import bearer_token_page
 from catalog.limits import Limited, client_ip, limited_response, mail_limit
 from catalog.models import Asset
 from delivery import access, bundles, selectors
-from delivery.formats.models import Rendition, ZipBuild
+from delivery.formats.models import Rendition, StreamStart, ZipBuild
 from delivery.formats.services import (
     FormatUnavailable,
     formats_offered,
@@ -29,8 +29,8 @@ from delivery.formats.services import (
 )
 from delivery.formats.views import ORIGINAL, POLL_SECONDS, format_response, rendition_served
 from delivery.models import Entitlement, Library
-from delivery.services import Logged, download_record
-from delivery.serving import serve, serve_asset
+from delivery.services import Logged, download_record, ip_network
+from delivery.serving import serve, serve_asset, serve_inline
 from delivery.tasks import send_library_link
 
 SESSION_TOKEN = "library_token"  # noqa: S105 - a session key, not a secret
@@ -61,7 +61,55 @@ def purchases_with_links(*, holder: access.Holder, file_url: FileUrl) -> list[En
             asset.formats = formats_offered(asset=asset, product_formats=offered)
             bundle_formats.update((preset.key, preset) for preset in asset.formats)
         entitlement.bundle_formats = list(bundle_formats.values())  # type: ignore[attr-defined]
+        entitlement.tracks = []  # type: ignore[attr-defined]
+        if entitlement.is_active:
+            for asset in entitlement.product.files:  # type: ignore[attr-defined]
+                asset.opens = _opens(asset)
+                if asset.opens:
+                    asset.stream_url = reverse(
+                        "delivery:stream",
+                        args=[access.stream_link_mint(entitlement=entitlement, asset=asset)],
+                    )
+                if asset.opens == "audio":
+                    entitlement.tracks.append(asset)  # type: ignore[attr-defined]
     return entitlements
+
+
+# What the browser shows itself: <audio>, <video>, its PDF viewer.
+PLAYABLE_AUDIO = frozenset(
+    {"audio/mpeg", "audio/flac", "audio/wav", "audio/ogg", "audio/ogg; codecs=opus", "audio/mp4"}
+)
+PLAYABLE_VIDEO = frozenset({"video/mp4", "video/webm"})
+
+
+def _opens(asset: Asset) -> str:
+    """How the library opens a file in the page: "audio", "video", "pdf" or ""."""
+    if asset.mime_type in PLAYABLE_AUDIO and (asset.metadata or {}).get("codec") != "alac":
+        return "audio"
+    if asset.mime_type in PLAYABLE_VIDEO:
+        return "video"
+    return "pdf" if asset.mime_type == "application/pdf" else ""
+
+
+@bearer_token_page
+@require_http_methods(["GET", "HEAD"])
+def stream(request: HttpRequest, signed: str) -> HttpResponseBase:
+    """A player's request (or a PDF opened): through the gate, counted as a stream."""
+    try:
+        granted = access.access_stream_link(signed)
+    except access.AccessDenied as exc:
+        return _refusal(request, exc)
+    if not _opens(granted.asset):
+        raise Http404("No such file.")
+    range_header = request.headers.get("Range", "")
+    if request.method == "GET" and (not range_header or range_header.startswith("bytes=0-")):
+        StreamStart.objects.create(
+            entitlement=granted.entitlement,
+            asset=granted.asset,
+            at=granted.at,
+            network=ip_network(_client_ip(request)),
+        )
+    return serve_inline(request, granted.asset)
 
 
 def _library_file_url(holder: access.Holder) -> FileUrl:

@@ -466,6 +466,9 @@ DELIVERY_SHARED_NETWORKS = env_int("DELIVERY_SHARED_NETWORKS", 8)
 # Other formats of lossless music, made by ffmpeg in the worker (Debian's
 # package), bounded like the media inspection: wall-clock seconds per file,
 # address space in bytes.
+# How long a link of the library's players (audio, video, PDF opened in the
+# browser) keeps working: long enough for an album to play through.
+STREAM_LINK_MAX_AGE = env_int("STREAM_LINK_MAX_AGE", 4 * 3600)
 FFMPEG_BINARY = env_str("FFMPEG_BINARY", "ffmpeg")
 TRANSCODE_SECONDS = env_int("TRANSCODE_SECONDS", 900)
 TRANSCODE_MEMORY_BYTES = env_int("TRANSCODE_MEMORY_BYTES", 1024 * 1024 * 1024)

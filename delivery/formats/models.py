@@ -97,3 +97,16 @@ class ZipBuild(models.Model):
     @property
     def is_ready(self) -> bool:
         return self.status == self.Status.READY and bool(self.stored_name)
+
+
+class StreamStart(models.Model):
+    """A purchase played (or a PDF opened) in the library: counted as a stream,
+    never against the download limit. One row per start, not per range request."""
+
+    entitlement = models.ForeignKey(Entitlement, on_delete=models.CASCADE, related_name="+")
+    asset = models.ForeignKey(Asset, on_delete=models.CASCADE, related_name="+")
+    at = models.DateTimeField(db_index=True)
+    network = models.CharField(max_length=50, blank=True, default="")
+
+    def __str__(self) -> str:
+        return f"{self.asset_id} played at {self.at:%Y-%m-%d %H:%M}"
