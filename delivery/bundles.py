@@ -43,6 +43,7 @@ from delivery.formats.services import asset_is_lossless
 from delivery.serving import CHUNK, Served, parse_range
 
 ZIP_MIME = "application/zip"
+_PASS_THROUGH = 16 * 1024
 
 
 class BundleNotReady(Exception):
@@ -146,15 +147,21 @@ def _span(chunks: Iterator[bytes], first: int, length: int) -> Iterator[bytes]:
 
 
 def _rechunk(chunks: Iterator[bytes]) -> Iterator[bytes]:
-    """zipstream-ng yields headers of a few bytes; the socket gets fewer, fuller writes."""
-    buffer = bytearray()
+    """zipstream-ng yields headers of a few bytes between 64 KiB blocks of data:
+    the small pieces are joined to the next block, the blocks pass untouched."""
+    small: list[bytes] = []
     for chunk in chunks:
-        buffer += chunk
-        if len(buffer) >= CHUNK:
-            yield bytes(buffer)
-            buffer.clear()
-    if buffer:
-        yield bytes(buffer)
+        if len(chunk) >= _PASS_THROUGH:
+            if small:
+                small.append(chunk)
+                yield b"".join(small)
+                small.clear()
+            else:
+                yield chunk
+        else:
+            small.append(chunk)
+    if small:
+        yield b"".join(small)
 
 
 def stream_zip(request: HttpRequest, *, entries: list[Entry], filename: str) -> HttpResponseBase:
