@@ -106,7 +106,7 @@ def _rss_kib() -> int:
 def bench_zip(tracks: int, track_mib: int) -> tuple[float, float, float]:
     from django.core.files.storage import FileSystemStorage
 
-    from delivery.bundles import Entry, _rechunk, _zip_of
+    from delivery.bundles import Entry, rechunk, zip_of
     from delivery.serving import CHUNK
 
     with tempfile.TemporaryDirectory() as work:
@@ -121,7 +121,7 @@ def bench_zip(tracks: int, track_mib: int) -> tuple[float, float, float]:
             entries.append(
                 Entry(arcname=f"Album/{name}", name=name, size=track_mib << 20, sha256="")
             )
-        archive = _zip_of(entries, storage)
+        archive = zip_of(entries, storage)
         total = len(archive)
         single = Path(work) / "single.bin"
         with open(single, "wb") as handle:
@@ -136,7 +136,7 @@ def bench_zip(tracks: int, track_mib: int) -> tuple[float, float, float]:
         peak = before
         start = time.perf_counter()
         sent = 0
-        for chunk in _rechunk(iter(archive)):
+        for chunk in rechunk(iter(archive)):
             sent += len(chunk)
             if sent % (64 << 20) < CHUNK:
                 peak = max(peak, _rss_kib())

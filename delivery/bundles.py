@@ -125,7 +125,7 @@ def streams_as_built(storage: Storage | None = None) -> bool:
 # --- streamed as built ---------------------------------------------------------
 
 
-def _zip_of(entries: list[Entry], storage: Storage) -> ZipStream:
+def zip_of(entries: list[Entry], storage: Storage) -> ZipStream:
     archive = ZipStream(compress_type=ZIP_STORED, sized=True)
     for entry in entries:
         archive.add_path(storage.path(entry.name), entry.arcname)
@@ -146,7 +146,7 @@ def _span(chunks: Iterator[bytes], first: int, length: int) -> Iterator[bytes]:
             break
 
 
-def _rechunk(chunks: Iterator[bytes]) -> Iterator[bytes]:
+def rechunk(chunks: Iterator[bytes]) -> Iterator[bytes]:
     """zipstream-ng yields headers of a few bytes between 64 KiB blocks of data:
     the small pieces are joined to the next block, the blocks pass untouched."""
     small: list[bytes] = []
@@ -166,7 +166,7 @@ def _rechunk(chunks: Iterator[bytes]) -> Iterator[bytes]:
 
 def stream_zip(request: HttpRequest, *, entries: list[Entry], filename: str) -> HttpResponseBase:
     storage = private_storage()
-    archive = _zip_of(entries, storage)
+    archive = zip_of(entries, storage)
     size = len(archive)
     mtimes = [int(os.stat(storage.path(e.name)).st_mtime) for e in entries]
     etag = quote_etag(hashlib.sha256(f"{bundle_key(entries)}:{mtimes}".encode()).hexdigest()[:32])
@@ -182,10 +182,10 @@ def stream_zip(request: HttpRequest, *, entries: list[Entry], filename: str) -> 
         response = HttpResponse(status=206 if isinstance(wanted, tuple) else 200)
     elif isinstance(wanted, tuple):
         first, last = wanted
-        body = _span(_rechunk(iter(archive)), first, last - first + 1)
+        body = _span(rechunk(iter(archive)), first, last - first + 1)
         response = StreamingHttpResponse(body, status=206)
     else:
-        response = StreamingHttpResponse(_rechunk(iter(archive)))
+        response = StreamingHttpResponse(rechunk(iter(archive)))
     if isinstance(wanted, tuple):
         response["Content-Range"] = f"bytes {wanted[0]}-{wanted[1]}/{size}"
         response["Content-Length"] = str(wanted[1] - wanted[0] + 1)
