@@ -131,6 +131,8 @@ class Product(models.Model):
     # Keys of catalog.audio_formats.AUDIO_FORMATS a lossless file is offered in
     # (besides its original); lossy files are always delivered as they are.
     audio_formats = models.JSONField(default=all_audio_formats, blank=True)
+    # Each buyer's PDFs carry "Licensed to <name or email> — order <number>".
+    stamp_ebooks = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -26,8 +26,17 @@ from delivery.formats.services import (
     formats_offered,
     preset_check,
     rendition_request,
+    wants_stamp,
 )
-from delivery.formats.views import ORIGINAL, POLL_SECONDS, format_response, rendition_served
+from delivery.formats.views import (
+    ORIGINAL,
+    POLL_SECONDS,
+    STAMPED,
+    format_response,
+    rendition_served,
+    stamped_response,
+    stamped_served,
+)
 from delivery.models import Entitlement, Library
 from delivery.services import Logged, download_record, ip_network
 from delivery.serving import serve, serve_asset, serve_inline
@@ -174,6 +183,8 @@ def file_link_redirect(
     key = request.GET.get("format", ORIGINAL)
     if key and key != ORIGINAL:
         return format_response(request, entitlement=entitlement, asset=asset, key=key[:20])
+    if wants_stamp(stamp_ebooks=entitlement.product.stamp_ebooks, asset=asset):
+        return stamped_response(request, entitlement=entitlement, asset=asset)
     signed = access.file_link_mint(entitlement=entitlement, asset=asset)
     return redirect("delivery:download", signed=signed)
 
@@ -266,7 +277,11 @@ def download(request: HttpRequest, signed: str) -> HttpResponseBase:
     except access.AccessDenied as exc:
         return _refusal(request, exc)
     served = None
-    if granted.preset is not None:
+    if granted.preset == STAMPED:
+        served = stamped_served(entitlement=granted.entitlement, asset=granted.asset)
+        if served is None:
+            raise Http404("No such file.")
+    elif granted.preset is not None:
         served = rendition_served(asset=granted.asset, key=granted.preset)
         if served is None:
             raise Http404("No such file.")

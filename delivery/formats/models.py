@@ -110,3 +110,43 @@ class StreamStart(models.Model):
 
     def __str__(self) -> str:
         return f"{self.asset_id} played at {self.at:%Y-%m-%d %H:%M}"
+
+
+class StampedCopy(models.Model):
+    """One buyer's stamped copy of one ebook file, made once in the worker.
+
+    Keyed by the file's SHA-256 too: a file the seller replaces is another
+    file, stamped afresh. ``unstamped`` means the PDF could not be stamped
+    (encrypted, damaged): the buyer gets the original and the seller a note.
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Waiting")
+        RUNNING = "running", _("Stamping")
+        READY = "ready", _("Ready")
+
+    entitlement = models.ForeignKey(Entitlement, on_delete=models.CASCADE, related_name="+")
+    asset = models.ForeignKey(Asset, on_delete=models.CASCADE, related_name="+")
+    source_sha256 = models.CharField(max_length=64)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    stored_name = models.CharField(max_length=255, blank=True)
+    size_bytes = models.BigIntegerField(default=0)
+    sha256 = models.CharField(max_length=64, blank=True)
+    unstamped = models.BooleanField(default=False)
+    note = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["entitlement", "asset", "source_sha256"], name="stamped_copy_once"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.asset_id} for {self.entitlement_id} ({self.status})"
+
+    @property
+    def is_ready(self) -> bool:
+        return self.status == self.Status.READY

@@ -27,14 +27,24 @@ class DeliveryForm(forms.Form):
             "lossy (MP3, AAC, Ogg...) are delivered as they are."
         ),
     )
+    stamp_ebooks = forms.BooleanField(
+        label=gettext_lazy("Stamp each buyer's PDFs"),
+        required=False,
+        help_text=gettext_lazy(
+            "Every page carries a small footer “Licensed to <name or email> — order <number>”, "
+            "and the document's details name the buyer. It discourages sharing without a "
+            "download limit."
+        ),
+    )
 
 
 @transaction.atomic
-def product_formats_set(*, product: Product, formats: list[str]) -> Product:
+def product_delivery_set(*, product: Product, formats: list[str], stamp_ebooks: bool) -> Product:
     known = dict(AUDIO_FORMATS)
     product = Product.objects.select_for_update().get(pk=product.pk)
     product.audio_formats = [key for key in known if key in set(formats)]
-    product.save(update_fields=["audio_formats", "updated_at"])
+    product.stamp_ebooks = stamp_ebooks
+    product.save(update_fields=["audio_formats", "stamp_ebooks", "updated_at"])
     return product
 
 
@@ -64,10 +74,18 @@ def product_delivery(request: HttpRequest, product_id: int) -> HttpResponse:
     except NotOwned:
         raise Http404("No such product.") from None
     form = DeliveryForm(
-        request.POST or None, initial={"audio_formats": list(product.audio_formats or [])}
+        request.POST or None,
+        initial={
+            "audio_formats": list(product.audio_formats or []),
+            "stamp_ebooks": product.stamp_ebooks,
+        },
     )
     if request.method == "POST" and form.is_valid():
-        product_formats_set(product=product, formats=form.cleaned_data["audio_formats"])
+        product_delivery_set(
+            product=product,
+            formats=form.cleaned_data["audio_formats"],
+            stamp_ebooks=form.cleaned_data["stamp_ebooks"],
+        )
         messages.success(request, _("Delivery settings saved."))
         return redirect("delivery:sell_product_delivery", product_id=product.pk)
     return render(

@@ -11,9 +11,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from catalog.models import Asset
-from delivery.formats.models import Rendition, RenditionWait
+from delivery.formats.models import Rendition, RenditionWait, StampedCopy
 from delivery.formats.presets import PRESETS, Preset, is_lossless
-from delivery.formats.tasks import rendition_make_task
+from delivery.formats.tasks import rendition_make_task, stamp_make_task
 from delivery.models import Entitlement
 
 log = logging.getLogger(__name__)
@@ -88,3 +88,22 @@ def rendition_request(*, asset: Asset, preset: Preset, entitlement: Entitlement)
     if enqueue:
         rendition.refresh_from_db()
     return rendition
+
+
+def wants_stamp(*, stamp_ebooks: bool, asset: Asset) -> bool:
+    """Whether this file is delivered stamped: the product says so and it is a PDF."""
+    return stamp_ebooks and asset.mime_type == "application/pdf" and bool(asset.sha256)
+
+
+def stamped_request(*, entitlement: Entitlement, asset: Asset) -> StampedCopy:
+    """This buyer's stamped copy of ``asset``, queued for the worker if new."""
+    with transaction.atomic():
+        copy, created = StampedCopy.objects.get_or_create(
+            entitlement=entitlement, asset=asset, source_sha256=asset.sha256
+        )
+        if created:
+            copy_id = copy.pk
+            transaction.on_commit(lambda: stamp_make_task.enqueue(copy_id=copy_id))
+    if created:
+        copy.refresh_from_db()
+    return copy

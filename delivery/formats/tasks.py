@@ -25,10 +25,11 @@ from catalog.inspection.sandbox import Limits, run_bounded
 from catalog.mail import mail_task
 from catalog.models import Asset
 from catalog.uploads.backends import private_files
-from delivery.formats.models import Rendition, RenditionWait
+from delivery.formats.models import Rendition, RenditionWait, StampedCopy
 from delivery.formats.presets import PRESETS, Preset
 from delivery.formats.transcode import Bounds, Cover, TranscodeFailed, transcode, write_tags
 from delivery.services import library_link_create
+from delivery.stamping import StampRefused, stamp_pdf, stamp_text
 
 log = logging.getLogger(__name__)
 
@@ -258,3 +259,61 @@ def _announce(rendition_id: int, *, asset_id: int, failed: bool) -> None:
         rendition_ready_mail.enqueue(wait_id=wait_id)
     if failed:
         rendition_failed_seller_mail.enqueue(rendition_id=rendition_id, asset_id=asset_id)
+
+
+# --- stamped ebooks ------------------------------------------------------------------
+
+
+@task()
+def stamp_make_task(*, copy_id: int) -> None:
+    """Stamp one buyer's copy; a PDF that cannot be stamped is delivered as it is."""
+    claimed = StampedCopy.objects.filter(pk=copy_id, status=StampedCopy.Status.QUEUED).update(
+        status=StampedCopy.Status.RUNNING, updated_at=timezone.now()
+    )
+    if not claimed:
+        return
+    copy = StampedCopy.objects.select_related(
+        "asset", "entitlement__library__user", "entitlement__product"
+    ).get(pk=copy_id)
+    asset = copy.asset
+    licensee, line = stamp_text(copy.entitlement)
+    try:
+        with tempfile.TemporaryDirectory(prefix="echoppe-stamp-") as workdir:
+            suffix = Path(asset.file.name or "").suffix
+            source = _local_source(asset.file.name or "", workdir, suffix)
+            output = os.path.join(workdir, "stamped.pdf")
+            stamp_pdf(source, output, licensee=licensee, line=line)
+            digest, size = _sha256(output)
+            name = f"stamped/{asset.sha256[:2]}/{asset.sha256}/{copy.entitlement_id}.pdf"
+            with open(output, "rb") as handle:
+                stored = private_files().file_save(name, File(handle, name="stamped.pdf"))
+    except StampRefused as refused:
+        StampedCopy.objects.filter(pk=copy_id).update(
+            status=StampedCopy.Status.READY,
+            unstamped=True,
+            note=refused.reason[:500],
+            updated_at=timezone.now(),
+        )
+        stamp_refused_seller_mail.enqueue(copy_id=copy_id)
+        return
+    StampedCopy.objects.filter(pk=copy_id).update(
+        status=StampedCopy.Status.READY,
+        stored_name=stored,
+        size_bytes=size,
+        sha256=digest,
+        updated_at=timezone.now(),
+    )
+
+
+@mail_task
+def stamp_refused_seller_mail(*, copy_id: int) -> None:
+    """To the seller: a buyer received this PDF unstamped, and why."""
+    copy = StampedCopy.objects.select_related("asset__product__seller__user").get(pk=copy_id)
+    product = copy.asset.product
+    context = {"file": copy.asset.original_filename, "product": product.title, "note": copy.note}
+    send_mail(
+        subject=_("“%(file)s” was delivered without its stamp") % context,
+        message=render_to_string("delivery/email/stamp_refused_seller.txt", context),
+        from_email=None,
+        recipient_list=[product.seller.user.email],
+    )
