@@ -103,3 +103,75 @@ def stamp_pdf(source: str, output: str, *, licensee: str, line: str) -> int:
         raise StampRefused(
             _("The PDF could not be read to stamp it: %(error)s") % {"error": str(error)[:200]}
         ) from None
+
+
+# --- EPUB ------------------------------------------------------------------------
+
+_PAGE_ID = "echoppe-licence"
+_PAGE = """<?xml version="1.0" encoding="utf-8"?>
+<!DOCTYPE html>
+<html xmlns="http://www.w3.org/1999/xhtml" xml:lang="{lang}" lang="{lang}">
+<head><title>{title}</title></head>
+<body><p style="margin-top:40%;text-align:center">{line}</p></body>
+</html>
+"""
+
+
+def stamp_epub(source: str, output: str, *, licensee: str, line: str) -> None:
+    """Write ``source`` with a page of its own naming the buyer (first in the
+    reading order) and ``dc:rights`` in the package metadata to ``output``.
+
+    Every other entry is copied byte for byte; ``mimetype`` stays first and stored.
+    """
+    import posixpath
+    import re
+    import zipfile
+    from xml.sax.saxutils import escape, quoteattr
+
+    from defusedxml import ElementTree
+
+    try:
+        with zipfile.ZipFile(source) as archive:
+            container = ElementTree.fromstring(archive.read("META-INF/container.xml"))
+            rootfile = next(el for el in container.iter() if el.tag.endswith("rootfile"))
+            opf_path = rootfile.get("full-path") or ""
+            opf = archive.read(opf_path).decode("utf-8")
+            folder = posixpath.dirname(opf_path)
+            page_name = posixpath.join(folder, f"{_PAGE_ID}.xhtml")
+            rights = (
+                f'<dc:rights xmlns:dc="http://purl.org/dc/elements/1.1/">{escape(line)}</dc:rights>'
+                f'<meta name="echoppe:licensee" content={quoteattr(licensee)}/>'
+            )
+            opf, found_metadata = re.subn(r"(</(?:\w+:)?metadata>)", rights + r"\1", opf, count=1)
+            item = (
+                f'<item id="{_PAGE_ID}" href="{_PAGE_ID}.xhtml" '
+                'media-type="application/xhtml+xml"/>'
+            )
+            opf, found_manifest = re.subn(r"(</(?:\w+:)?manifest>)", item + r"\1", opf, count=1)
+            opf, found_spine = re.subn(
+                r"(<(?:\w+:)?spine\b[^>]*>)", r'\1<itemref idref="' + _PAGE_ID + '"/>', opf, count=1
+            )
+            if not (found_metadata and found_manifest and found_spine):
+                raise StampRefused(_("The EPUB's package document could not be amended."))
+            ElementTree.fromstring(opf.encode("utf-8"))  # still well-formed
+            page = _PAGE.format(lang="en", title=escape(_("Licence")), line=escape(line)).encode(
+                "utf-8"
+            )
+            with zipfile.ZipFile(output, "w") as out:
+                out.writestr(zipfile.ZipInfo("mimetype"), b"application/epub+zip")
+                for info in archive.infolist():
+                    if info.filename == "mimetype":
+                        continue
+                    data = opf.encode("utf-8") if info.filename == opf_path else archive.read(info)
+                    out.writestr(info, data, compress_type=info.compress_type)
+                out.writestr(page_name, page, compress_type=zipfile.ZIP_DEFLATED)
+    except StampRefused:
+        raise
+    except (KeyError, StopIteration, UnicodeDecodeError, zipfile.BadZipFile, OSError) as error:
+        raise StampRefused(
+            _("The EPUB could not be read to stamp it: %(error)s") % {"error": str(error)[:200]}
+        ) from None
+    except Exception as error:  # defusedxml's refusals and parse errors
+        raise StampRefused(
+            _("The EPUB could not be read to stamp it: %(error)s") % {"error": str(error)[:200]}
+        ) from None

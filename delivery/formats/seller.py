@@ -28,10 +28,11 @@ class DeliveryForm(forms.Form):
         ),
     )
     stamp_ebooks = forms.BooleanField(
-        label=gettext_lazy("Stamp each buyer's PDFs"),
+        label=gettext_lazy("Stamp each buyer's PDFs and EPUBs"),
         required=False,
         help_text=gettext_lazy(
-            "Every page carries a small footer “Licensed to <name or email> — order <number>”, "
+            "Every PDF page carries a small footer “Licensed to <name or email> — order <number>” "
+            "(an EPUB, a page of its own), "
             "and the document's details name the buyer. It discourages sharing without a "
             "download limit."
         ),

@@ -91,8 +91,9 @@ def rendition_request(*, asset: Asset, preset: Preset, entitlement: Entitlement)
 
 
 def wants_stamp(*, stamp_ebooks: bool, asset: Asset) -> bool:
-    """Whether this file is delivered stamped: the product says so and it is a PDF."""
-    return stamp_ebooks and asset.mime_type == "application/pdf" and bool(asset.sha256)
+    """Whether this file is delivered stamped: the product says so, it is a PDF or an EPUB."""
+    stampable = asset.mime_type in ("application/pdf", "application/epub+zip")
+    return stamp_ebooks and stampable and bool(asset.sha256)
 
 
 def stamped_request(*, entitlement: Entitlement, asset: Asset) -> StampedCopy:

@@ -29,7 +29,7 @@ from delivery.formats.models import Rendition, RenditionWait, StampedCopy
 from delivery.formats.presets import PRESETS, Preset
 from delivery.formats.transcode import Bounds, Cover, TranscodeFailed, transcode, write_tags
 from delivery.services import library_link_create
-from delivery.stamping import StampRefused, stamp_pdf, stamp_text
+from delivery.stamping import StampRefused, stamp_epub, stamp_pdf, stamp_text
 
 log = logging.getLogger(__name__)
 
@@ -266,7 +266,7 @@ def _announce(rendition_id: int, *, asset_id: int, failed: bool) -> None:
 
 @task()
 def stamp_make_task(*, copy_id: int) -> None:
-    """Stamp one buyer's copy; a PDF that cannot be stamped is delivered as it is."""
+    """Stamp one buyer's copy; an ebook that cannot be stamped is delivered as it is."""
     claimed = StampedCopy.objects.filter(pk=copy_id, status=StampedCopy.Status.QUEUED).update(
         status=StampedCopy.Status.RUNNING, updated_at=timezone.now()
     )
@@ -281,12 +281,14 @@ def stamp_make_task(*, copy_id: int) -> None:
         with tempfile.TemporaryDirectory(prefix="echoppe-stamp-") as workdir:
             suffix = Path(asset.file.name or "").suffix
             source = _local_source(asset.file.name or "", workdir, suffix)
-            output = os.path.join(workdir, "stamped.pdf")
-            stamp_pdf(source, output, licensee=licensee, line=line)
+            epub = asset.mime_type == "application/epub+zip"
+            extension = "epub" if epub else "pdf"
+            output = os.path.join(workdir, f"stamped.{extension}")
+            (stamp_epub if epub else stamp_pdf)(source, output, licensee=licensee, line=line)
             digest, size = _sha256(output)
-            name = f"stamped/{asset.sha256[:2]}/{asset.sha256}/{copy.entitlement_id}.pdf"
+            name = f"stamped/{asset.sha256[:2]}/{asset.sha256}/{copy.entitlement_id}.{extension}"
             with open(output, "rb") as handle:
-                stored = private_files().file_save(name, File(handle, name="stamped.pdf"))
+                stored = private_files().file_save(name, File(handle, name=f"stamped.{extension}"))
     except StampRefused as refused:
         StampedCopy.objects.filter(pk=copy_id).update(
             status=StampedCopy.Status.READY,

@@ -139,3 +139,61 @@ def test_without_stamping_the_file_goes_as_it_is(client, product):
     response = client.get(reverse("delivery:file", args=[token, entitlement.pk, asset.pk]))
     assert response.status_code == 302
     assert not StampedCopy.objects.exists()
+
+
+def test_an_epub_gets_a_page_of_its_own_and_package_metadata_and_still_passes_inspection(
+    tmp_path,
+):
+    import zipfile
+
+    from catalog.inspection import inspect_path
+    from delivery.stamping import stamp_epub
+    from tests.factories import demo_media
+
+    source, output = tmp_path / "in.epub", tmp_path / "out.epub"
+    source.write_bytes(demo_media("ebook-field-notes.epub"))
+    stamp_epub(str(source), str(output), licensee="Amélie Poulain", line=LINE)
+    inspection = inspect_path(output, claimed_name="out.epub")
+    assert inspection.mime == "application/epub+zip"
+    assert inspection.title
+    with zipfile.ZipFile(output) as archive:
+        assert archive.infolist()[0].filename == "mimetype"
+        assert archive.infolist()[0].compress_type == zipfile.ZIP_STORED
+        page = next(n for n in archive.namelist() if n.endswith("echoppe-licence.xhtml"))
+        assert LINE in archive.read(page).decode()
+        opf = next(n for n in archive.namelist() if n.endswith(".opf"))
+        package = archive.read(opf).decode()
+    assert "<dc:rights" in package and LINE in package
+    spine = package[package.index("<spine") :]
+    assert spine.index('idref="echoppe-licence"') < spine.index(
+        "<itemref", spine.index("echoppe") + 1
+    )
+
+
+def test_a_broken_epub_is_refused(tmp_path):
+    from delivery.stamping import stamp_epub
+
+    source = tmp_path / "b.epub"
+    source.write_bytes(b"PK\x03\x04 not really")
+    with pytest.raises(StampRefused):
+        stamp_epub(str(source), str(tmp_path / "o.epub"), licensee="x", line="x")
+
+
+def test_the_buyer_downloads_a_stamped_epub(client, product, django_capture_on_commit_callbacks):
+    import zipfile
+
+    from delivery.services import entitlement_grant
+    from tests.factories import demo_media
+
+    product.stamp_ebooks = True
+    product.save(update_fields=["stamp_ebooks"])
+    asset = add_file(product, demo_media("ebook-field-notes.epub"), "Field Notes.epub")
+    entitlement = entitlement_grant(email="reader@example.com", product=product)
+    token = library_link_create(library=entitlement.library)
+    url = reverse("delivery:file", args=[token, entitlement.pk, asset.pk])
+    with django_capture_on_commit_callbacks(execute=True):
+        client.get(url)
+    data = _body(client.get(client.get(url)["Location"]))
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        page = next(n for n in archive.namelist() if n.endswith("echoppe-licence.xhtml"))
+        assert "Licensed to reader@example.com" in archive.read(page).decode()
