@@ -9,10 +9,12 @@
   ``delivery.bundles`` (zipstream-ng), read to the end, against reading one
   file of the same total size in the same chunk size, in the same process;
   and the process's peak RSS growth while streaming (target < 16 MiB).
+* Stamping: a ``--pages`` page PDF through ``delivery.stamping.stamp_pdf``
+  against pypdf merely reading and rewriting it.
 
 Usage::
 
-    python bench/formats.py [--minutes 60] [--tracks 20] [--track-mib 40]
+    python bench/formats.py [--minutes 60] [--tracks 20] [--track-mib 40] [--pages 500]
 
 Nothing here is run by the test suite.
 """
@@ -150,12 +152,37 @@ def bench_zip(tracks: int, track_mib: int) -> tuple[float, float, float]:
     return plain, zipped, (peak - before) / 1024
 
 
+def bench_stamp(pages: int) -> tuple[float, float]:
+    from pypdf import PdfReader, PdfWriter
+
+    from delivery.stamping import stamp_pdf
+
+    with tempfile.TemporaryDirectory() as work:
+        source = Path(work) / "book.pdf"
+        writer = PdfWriter()
+        for _ in range(pages):
+            writer.add_blank_page(420, 595)
+        with open(source, "wb") as handle:
+            writer.write(handle)
+        start = time.perf_counter()
+        rewrite = PdfWriter(clone_from=PdfReader(source))
+        with open(Path(work) / "rewritten.pdf", "wb") as handle:
+            rewrite.write(handle)
+        plain = time.perf_counter() - start
+        start = time.perf_counter()
+        stamp_pdf(str(source), str(Path(work) / "stamped.pdf"), licensee="A", line="Licensed to A")
+        stamped = time.perf_counter() - start
+    print(f"  pypdf rewrite {plain:6.2f} s   stamped {stamped:6.2f} s   x{stamped / plain:.1f}")
+    return plain, stamped
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--minutes", type=float, default=60)
     parser.add_argument("--tracks", type=int, default=20)
     parser.add_argument("--track-mib", type=int, default=40)
     parser.add_argument("--zip-only", action="store_true")
+    parser.add_argument("--pages", type=int, default=500)
     args = parser.parse_args()
     if shutil.which("ffmpeg") is None:
         print("ffmpeg is not installed")
@@ -166,6 +193,8 @@ def main() -> int:
     rows = [] if args.zip_only else bench_transcode(args.minutes)
     print(f"ZIP of {args.tracks} tracks of {args.track_mib} MiB")
     _plain, _zipped, growth = bench_zip(args.tracks, args.track_mib)
+    print(f"Stamping a {args.pages}-page PDF")
+    bench_stamp(args.pages)
     worst = min((cli / ours for _key, cli, ours in rows), default=1.0)
     print(
         f"worst transcoding ratio {worst:.2f} (target >= 0.9); RSS growth {growth:.1f} MiB (< 16)"

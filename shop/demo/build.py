@@ -59,6 +59,8 @@ class DemoProduct:
     previews: list[str] = field(default_factory=list)
     # Files made at demo time (shop.demo.lossless) instead of read from MEDIA_DIR.
     lossless_album: bool = False
+    # Each buyer's PDFs and EPUBs carry their name and order (delivery.stamping).
+    stamp_ebooks: bool = False
 
 
 @dataclass
@@ -87,7 +89,8 @@ SELLERS = [
                 ("#3a1c71", "#d76d77"),
                 "An essay on **long tails**, tiny audiences and why a file never runs "
                 "out of stock.\n\nIncludes the PDF for reading on a screen and the EPUB for "
-                "your e-reader.",
+                "your e-reader, each made out to you.",
+                stamp_ebooks=True,
             ),
             DemoProduct(
                 "small-shop-reading-kit",
@@ -279,6 +282,7 @@ def _product(seller: Seller, demo: DemoProduct) -> int:
         currency=settings.STORE_CURRENCY,
         status=Product.Status.PUBLISHED,
         description=demo.description,
+        stamp_ebooks=demo.stamp_ebooks,
     )
     cover = make_cover(demo.title, seller.display_name, demo.colors)
     image_store(field=product.cover, source=cover)

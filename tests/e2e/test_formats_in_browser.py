@@ -111,3 +111,28 @@ def test_the_preparing_page_shows_progress_and_fits_a_phone(browser, live_server
         phone.screenshot(path=str(ARTIFACTS / "formats-preparing-phone.png"), full_page=True)
     finally:
         context.close()
+
+
+def test_a_buyer_downloads_a_stamped_pdf_and_epub_that_name_them(page, live_server, tmp_path):
+    from pypdf import PdfReader
+
+    from tests.factories import add_file, demo_media
+
+    seller = SellerFactory(display_name="Maëlle Durand")
+    product = ProductFactory(seller=seller, title="Field Notes", stamp_ebooks=True)
+    pdf = add_file(product, demo_media("ebook-field-notes.pdf"), "Field Notes.pdf", position=1)
+    add_file(product, demo_media("ebook-field-notes.epub"), "Field Notes.epub", position=2)
+    entitlement = entitlement_grant(email="reader@example.com", product=product)
+    token = library_link_create(library=entitlement.library)
+    page.goto(live_server.url + reverse("delivery:library", kwargs={"token": token}))
+    with page.expect_download(timeout=60_000) as info:
+        page.get_by_role("link", name="Download Field Notes.pdf").click()
+    reader = PdfReader(info.value.path())
+    assert len(reader.pages) == pdf.metadata.get("pages", len(reader.pages))
+    assert all("Licensed to reader@example.com" in p.extract_text() for p in reader.pages)
+    page.goto(live_server.url + reverse("delivery:library", kwargs={"token": token}))
+    with page.expect_download(timeout=60_000) as info:
+        page.get_by_role("link", name="Download Field Notes.epub").click()
+    with zipfile.ZipFile(info.value.path()) as archive:
+        licence = next(n for n in archive.namelist() if n.endswith("echoppe-licence.xhtml"))
+        assert "Licensed to reader@example.com" in archive.read(licence).decode()
