@@ -133,6 +133,9 @@ class Product(models.Model):
     audio_formats = models.JSONField(default=all_audio_formats, blank=True)
     # Each buyer's PDFs carry "Licensed to <name or email> — order <number>".
     stamp_ebooks = models.BooleanField(default=False)
+    # Downloads each buyer gets per file; empty means unlimited (delivery's gate reads
+    # each purchase's own copy, set from this at purchase and when the seller changes it).
+    download_limit = models.PositiveIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

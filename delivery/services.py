@@ -54,9 +54,8 @@ def entitlement_grant(
     *, email: str, product: Product, download_limit: int | None = None
 ) -> Entitlement:
     library = library_get_or_create(email=email)
-    return Entitlement.objects.create(
-        library=library, product=product, download_limit=download_limit
-    )
+    limit = download_limit if download_limit is not None else product.download_limit
+    return Entitlement.objects.create(library=library, product=product, download_limit=limit)
 
 
 @transaction.atomic

@@ -33,4 +33,9 @@ urlpatterns = [
         formats_seller.product_delivery,
         name="sell_product_delivery",
     ),
+    path(
+        "sell/delivery/<int:product_id>/buyers/<int:entitlement_id>/reset/",
+        formats_seller.buyer_downloads_reset,
+        name="sell_buyer_downloads_reset",
+    ),
 ]

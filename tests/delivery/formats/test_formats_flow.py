@@ -308,3 +308,43 @@ def test_download_all_in_a_format_zips_the_renditions(
     facts = audio.read(str(path), "audio/mpeg")
     assert facts.duration_seconds == pytest.approx(2.0, abs=0.1)
     assert facts.tags["title"] == TAGS["title"]
+
+
+def test_the_seller_sets_a_download_limit_sees_downloads_and_resets_a_buyer(client, bought):
+    from delivery import access as gate
+
+    entitlement, asset, _token = bought
+    product = entitlement.product
+    client.force_login(product.seller.user)
+    url = reverse("delivery:sell_product_delivery", args=[product.pk])
+    bad = client.post(url, {"audio_formats": ["flac"], "download_limit": "1.5"})
+    assert bad.status_code == 400 and "whole number" in bad.content.decode()
+    assert client.post(url, {"audio_formats": ["flac"], "download_limit": "1"}).status_code == 302
+    entitlement.refresh_from_db()
+    assert entitlement.download_limit == 1
+    product.refresh_from_db()
+    later = entitlement_grant(email="late@example.com", product=product)
+    assert later.download_limit == 1
+    link = reverse(
+        "delivery:download", args=[gate.file_link_mint(entitlement=entitlement, asset=asset)]
+    )
+    assert client.get(link).status_code == 200
+    Download.objects.update(at="2000-01-01T00:00Z")
+    assert client.get(link).status_code == 403
+    page = client.get(url).content.decode()
+    assert "fan@example.com" in page and "1 download" in page
+    reset = reverse("delivery:sell_buyer_downloads_reset", args=[product.pk, entitlement.pk])
+    assert client.post(reset).status_code == 302
+    assert client.get(link).status_code == 200
+    assert Download.objects.filter(entitlement=entitlement).count() == 2  # the log is kept
+
+
+def test_a_seller_cannot_reset_another_sellers_buyer(client, bought):
+    from tests.factories import SellerFactory
+
+    entitlement = bought[0]
+    client.force_login(SellerFactory().user)
+    reset = reverse(
+        "delivery:sell_buyer_downloads_reset", args=[entitlement.product.pk, entitlement.pk]
+    )
+    assert client.post(reset).status_code == 404
