@@ -136,3 +136,28 @@ def test_a_buyer_downloads_a_stamped_pdf_and_epub_that_name_them(page, live_serv
     with zipfile.ZipFile(info.value.path()) as archive:
         licence = next(n for n in archive.namelist() if n.endswith("echoppe-licence.xhtml"))
         assert "Licensed to reader@example.com" in archive.read(licence).decode()
+
+
+def test_the_sellers_delivery_page(page, live_server, shot, album):
+    from django.conf import settings
+    from django.test import Client
+
+    entitlement, _assets = album
+    signed_in = Client()
+    signed_in.force_login(entitlement.product.seller.user)
+    session = signed_in.cookies[settings.SESSION_COOKIE_NAME].value
+    page.context.add_cookies(
+        [{"name": settings.SESSION_COOKIE_NAME, "value": session, "url": live_server.url}]
+    )
+    page.goto(
+        live_server.url + reverse("delivery:sell_product_delivery", args=[entitlement.product.pk])
+    )
+    page.get_by_label("Opus 160 kbit/s").uncheck()
+    page.get_by_label("Downloads per buyer and file").fill("5")
+    page.get_by_role("button", name="Save").click()
+    assert page.get_by_text("Delivery settings saved.").is_visible()
+    assert page.get_by_text("fan@example.com").is_visible()
+    shot("formats-seller-delivery")
+    entitlement.product.refresh_from_db()
+    assert "opus-160" not in entitlement.product.audio_formats
+    assert entitlement.product.download_limit == 5
