@@ -38,4 +38,9 @@ urlpatterns = [
         formats_seller.buyer_downloads_reset,
         name="sell_buyer_downloads_reset",
     ),
+    path(
+        "sell/delivery/<int:product_id>/notify/",
+        formats_seller.buyers_notify_update,
+        name="sell_buyers_notify_update",
+    ),
 ]

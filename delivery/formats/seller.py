@@ -16,9 +16,11 @@ from django.views.decorators.http import require_POST
 
 from catalog.access import NotOwned, access_product_for_seller, request_seller, seller_required
 from catalog.audio_formats import AUDIO_FORMATS
+from catalog.limits import Limited, Rate, limit_hit
 from catalog.models import Asset, Product
 from catalog.money import CountError, parse_count
 from delivery.formats.services import asset_is_lossless
+from delivery.formats.tasks import product_update_mail
 from delivery.models import Download, Entitlement
 from delivery.selectors import libraries_shared_widely
 
@@ -176,5 +178,48 @@ def buyer_downloads_reset(
         request,
         _("%(email)s has their downloads back (%(count)d reset).")
         % {"email": entitlement.library.email, "count": reset},
+    )
+    return redirect("delivery:sell_product_delivery", product_id=product.pk)
+
+
+# One update notice per product a day: buyers are not a mailing list.
+UPDATE_NOTICE_RATE = Rate(count=1, seconds=24 * 3600)
+
+
+@seller_required
+@require_POST
+def buyers_notify_update(request: HttpRequest, product_id: int) -> HttpResponse:
+    """ "Tell past buyers": one email per buyer (a task each), once a day per product."""
+    try:
+        product = access_product_for_seller(request, product_id)
+    except NotOwned:
+        raise Http404("No such product.") from None
+    try:
+        limit_hit(
+            scope="update-notice",
+            subject=f"product:{product.pk}",
+            rate=UPDATE_NOTICE_RATE,
+            message=_("Past buyers were told about an update less than a day ago."),
+        )
+    except Limited as exc:
+        messages.warning(
+            request, f"{exc.message} {_('Try again in %(wait)s.') % {'wait': exc.wait}}"
+        )
+        return redirect("delivery:sell_product_delivery", product_id=product.pk)
+    ids = list(
+        Entitlement.objects.filter(product=product, status=Entitlement.Status.ACTIVE)
+        .order_by()  # the default ordering would make rows of one library distinct
+        .values_list("library_id", flat=True)
+        .distinct()
+    )
+    product_id_ = product.pk
+    transaction.on_commit(
+        lambda: [
+            product_update_mail.enqueue(library_id=library_id, product_id=product_id_)
+            for library_id in ids
+        ]
+    )
+    messages.success(
+        request, _("%(count)d buyers will get an email about the update.") % {"count": len(ids)}
     )
     return redirect("delivery:sell_product_delivery", product_id=product.pk)

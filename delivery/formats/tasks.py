@@ -319,3 +319,22 @@ def stamp_refused_seller_mail(*, copy_id: int) -> None:
         from_email=None,
         recipient_list=[product.seller.user.email],
     )
+
+
+@mail_task
+def product_update_mail(*, library_id: int, product_id: int) -> None:
+    """To one past buyer: the seller updated a product they own (a fresh library link)."""
+    from catalog.models import Product
+    from delivery.models import Library
+
+    library = Library.objects.get(pk=library_id)
+    product = Product.objects.select_related("seller").get(pk=product_id)
+    token = library_link_create(library=library)
+    url = settings.SITE_URL + reverse("delivery:library", kwargs={"token": token})
+    context = {"product": product.title, "seller": product.seller.display_name, "url": url}
+    send_mail(
+        subject=_("“%(product)s” was updated") % context,
+        message=render_to_string("delivery/email/product_updated.txt", context),
+        from_email=None,
+        recipient_list=[library.email],
+    )

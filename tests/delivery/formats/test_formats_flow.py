@@ -348,3 +348,22 @@ def test_a_seller_cannot_reset_another_sellers_buyer(client, bought):
         "delivery:sell_buyer_downloads_reset", args=[entitlement.product.pk, entitlement.pk]
     )
     assert client.post(reset).status_code == 404
+
+
+def test_past_buyers_are_told_of_an_update_once_each_and_once_a_day(
+    client, bought, django_capture_on_commit_callbacks
+):
+    entitlement = bought[0]
+    product = entitlement.product
+    entitlement_grant(email="second@example.com", product=product)
+    entitlement_grant(email="fan@example.com", product=product)  # a second purchase, one email
+    client.force_login(product.seller.user)
+    url = reverse("delivery:sell_buyers_notify_update", args=[product.pk])
+    with django_capture_on_commit_callbacks(execute=True):
+        assert client.post(url).status_code == 302
+    assert sorted(m.to[0] for m in mail.outbox) == ["fan@example.com", "second@example.com"]
+    assert all("was updated" in m.subject and "/library/" in m.body for m in mail.outbox)
+    with django_capture_on_commit_callbacks(execute=True):
+        again = client.post(url, follow=True)
+    assert "less than a day ago" in again.content.decode()
+    assert len(mail.outbox) == 2
