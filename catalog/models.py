@@ -9,6 +9,7 @@ from django.db.models import Q
 from django.db.models.fields.files import FieldFile
 from django.urls import reverse
 
+from catalog.audio_formats import all_audio_formats
 from catalog.money import Money
 from catalog.storage import private_storage, public_storage
 
@@ -130,6 +131,14 @@ class Product(models.Model):
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
     release_date = models.DateField(null=True, blank=True)
     tags = models.ManyToManyField(Tag, blank=True, related_name="products")
+    # Keys of catalog.audio_formats.AUDIO_FORMATS a lossless file is offered in
+    # (besides its original); lossy files are always delivered as they are.
+    audio_formats = models.JSONField(default=all_audio_formats, blank=True)
+    # Each buyer's PDFs carry "Licensed to <name or email> — order <number>".
+    stamp_ebooks = models.BooleanField(default=False)
+    # Downloads each buyer gets per file; empty means unlimited (delivery's gate reads
+    # each purchase's own copy, set from this at purchase and when the seller changes it).
+    download_limit = models.PositiveIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

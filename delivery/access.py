@@ -2,7 +2,8 @@
 
 A *file link* is ``django.core.signing`` output (``TimestampSigner`` with the
 salt ``delivery.file-link``) over the JSON object ``{"e": <entitlement id>,
-"a": <asset id>}``. It proves that the site minted it and when; whether it is
+"a": <asset id>}``, plus ``"f": <preset>`` for the file in another format
+(``delivery.formats``). It proves that the site minted it and when; whether it is
 still good is decided against the database on every request:
 
 1. the signature checks out against ``SECRET_KEY`` or one of
@@ -107,6 +108,8 @@ class FileAccess:
     # A resume already logged: a download is counted in the window and this
     # network was seen in it, so the log has nothing to write.
     covered: bool = False
+    # The format asked for (a ``delivery.formats`` preset key), or None for the file itself.
+    preset: str | None = None
 
 
 def _signer() -> signing.TimestampSigner:
@@ -120,8 +123,11 @@ def _signer_for(key: str, fallbacks: tuple[str, ...]) -> signing.TimestampSigner
     return signing.TimestampSigner(key=key, fallback_keys=list(fallbacks), salt=FILE_LINK_SALT)
 
 
-def file_link_mint(*, entitlement: Entitlement, asset: Asset) -> str:
-    return _signer().sign_object({"e": entitlement.pk, "a": asset.pk}, compress=False)
+def file_link_mint(*, entitlement: Entitlement, asset: Asset, preset: str | None = None) -> str:
+    payload: dict[str, object] = {"e": entitlement.pk, "a": asset.pk}
+    if preset:
+        payload["f"] = preset
+    return _signer().sign_object(payload, compress=False)
 
 
 def _ids(payload: object) -> tuple[int, int]:
@@ -131,10 +137,18 @@ def _ids(payload: object) -> tuple[int, int]:
         raise LinkInvalid("Unknown link.") from None
 
 
-def _decode(token: str) -> tuple[int, int]:
+def _preset(payload: object) -> str | None:
+    preset = payload.get("f") if isinstance(payload, dict) else None
+    return preset if isinstance(preset, str) and preset else None
+
+
+def _decode(token: str) -> tuple[int, int, str | None]:
     signer = _signer()
     try:
-        return _ids(signer.unsign_object(token, max_age=settings.FILE_LINK_MAX_AGE))
+        payload = signer.unsign_object(token, max_age=settings.FILE_LINK_MAX_AGE)
+        if isinstance(payload, dict) and payload.get("s"):
+            raise LinkInvalid("Unknown link.")  # a player's link is no download link
+        return (*_ids(payload), _preset(payload))
     except signing.SignatureExpired:
         # The signature was verified before the age was: the payload is ours.
         entitlement_id, asset_id = _ids(signer.unsign_object(token))
@@ -289,7 +303,7 @@ def access_file_link(token: str, *, network: str = "") -> FileAccess:
 
     ``network`` is the client's (``delivery.services.ip_network``): the answer
     says whether the download log already covers this request."""
-    entitlement_id, asset_id = _decode(token)
+    entitlement_id, asset_id, preset = _decode(token)
     now = timezone.now()
     entitlement, asset, used, recent, seen = _grant(entitlement_id, asset_id, now, network)
     if entitlement is None or asset is None:
@@ -299,7 +313,94 @@ def access_file_link(token: str, *, network: str = "") -> FileAccess:
     limit = entitlement.download_limit
     if limit is not None and used >= limit and not recent:
         raise limit_reached(entitlement)
-    return FileAccess(entitlement=entitlement, asset=asset, at=now, covered=recent and seen)
+    return FileAccess(
+        entitlement=entitlement, asset=asset, at=now, covered=recent and seen, preset=preset
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class BundleAccess:
+    """A "Download all" link checked: every paid file of the entitlement passed the gate."""
+
+    entitlement: Entitlement
+    assets: tuple[Asset, ...]
+    at: datetime
+    preset: str | None = None
+
+
+def zip_link_mint(*, entitlement: Entitlement, preset: str | None = None) -> str:
+    """A file link for the whole product as one ZIP: ``{"e": <id>, "z": 1}`` (+ ``"f"``)."""
+    payload: dict[str, object] = {"e": entitlement.pk, "z": 1}
+    if preset:
+        payload["f"] = preset
+    return _signer().sign_object(payload, compress=False)
+
+
+def access_zip_link(token: str) -> BundleAccess:
+    """Check a ZIP link like a file link, for each paid file; a file link is not one."""
+    signer = _signer()
+    try:
+        payload = signer.unsign_object(token, max_age=settings.FILE_LINK_MAX_AGE)
+        entitlement_id = int(payload["e"])
+        if payload.get("z") != 1:
+            raise LinkInvalid("Unknown link.")
+    except signing.SignatureExpired:
+        raise LinkExpired("This download link has expired.", entitlement_id=0, asset_id=0) from None
+    except (signing.BadSignature, ValueError, UnicodeDecodeError, TypeError, KeyError):
+        raise LinkInvalid("Unknown link.") from None
+    now = timezone.now()
+    entitlement = Entitlement.objects.filter(pk=entitlement_id).first()
+    if entitlement is None:
+        raise LinkInvalid("Unknown link.")
+    _check_active(entitlement)
+    assets = tuple(
+        Asset.objects.filter(
+            product_id=entitlement.product_id, role=Asset.Role.DELIVERABLE
+        ).order_by("position", "id")
+    )
+    if not assets:
+        raise LinkInvalid("Unknown link.")
+    limit = entitlement.download_limit
+    if limit is not None:
+        for asset in assets:
+            _found, _asset, used, recent, _seen = _grant(entitlement.pk, asset.pk, now, "")
+            if used >= limit and not recent:
+                raise limit_reached(entitlement)
+    return BundleAccess(entitlement=entitlement, assets=assets, at=now, preset=_preset(payload))
+
+
+def stream_link_mint(*, entitlement: Entitlement, asset: Asset) -> str:
+    """A link for the library's players: ``{"e", "a", "s": 1}``, good for
+    ``STREAM_LINK_MAX_AGE`` seconds (a long album plays through), counted as a
+    stream, never against the download limit."""
+    return _signer().sign_object({"e": entitlement.pk, "a": asset.pk, "s": 1}, compress=False)
+
+
+def access_stream_link(token: str) -> FileAccess:
+    """A player's link: signature, age, active purchase, a paid file; no limit."""
+    signer = _signer()
+    try:
+        payload = signer.unsign_object(token, max_age=settings.STREAM_LINK_MAX_AGE)
+    except signing.SignatureExpired:
+        raise LinkInvalid("This player link has expired; reload your library.") from None
+    except (signing.BadSignature, ValueError, UnicodeDecodeError):
+        raise LinkInvalid("Unknown link.") from None
+    if not isinstance(payload, dict) or payload.get("s") != 1:
+        raise LinkInvalid("Unknown link.")
+    entitlement_id, asset_id = _ids(payload)
+    entitlement = Entitlement.objects.filter(pk=entitlement_id).first()
+    if entitlement is None:
+        raise LinkInvalid("Unknown link.")
+    asset = access_entitlement_asset(entitlement=entitlement, asset_id=asset_id)
+    return FileAccess(entitlement=entitlement, asset=asset, at=timezone.now())
+
+
+def access_zip_ready(*, entitlement: Entitlement) -> None:
+    """A holder may ask for the ZIP of an active purchase with paid files."""
+    _check_active(entitlement)
+    paid = Asset.objects.filter(product_id=entitlement.product_id, role=Asset.Role.DELIVERABLE)
+    if not paid.exists():
+        raise LinkInvalid("Unknown file.")
 
 
 def limit_reached(entitlement: Entitlement) -> LimitReached:

@@ -56,8 +56,9 @@ def entitlement_grant(
     *, email: str, product: Product, download_limit: int | None = None, note: str = ""
 ) -> Entitlement:
     library = library_get_or_create(email=email)
+    limit = download_limit if download_limit is not None else product.download_limit
     return Entitlement.objects.create(
-        library=library, product=product, download_limit=download_limit, note=note[:200]
+        library=library, product=product, download_limit=limit, note=note[:200]
     )
 
 

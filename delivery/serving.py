@@ -10,10 +10,12 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass, replace
 from typing import BinaryIO
 
 from django.conf import settings
 from django.core.files import File
+from django.core.files.storage import Storage
 from django.http import (
     FileResponse,
     HttpRequest,
@@ -32,27 +34,49 @@ CHUNK = 256 * 1024
 _RANGE = re.compile(r"^bytes=([0-9]{0,19})-([0-9]{0,19})$")
 
 
-def _disposition(asset: Asset) -> str:
-    return _disposition_of(asset.original_filename)
+@dataclass(frozen=True, slots=True)
+class Served:
+    """What a backend needs to send stored bytes: where they are and how to name them."""
+
+    storage: Storage
+    name: str  # in ``storage``
+    size: int
+    etag: str
+    filename: str  # what the buyer's browser saves it as
+    mime_type: str
+    # Shown in the browser (the library's players, a PDF opened) rather than saved.
+    inline: bool = False
+
+    @classmethod
+    def of_asset(cls, asset: Asset) -> Served:
+        return cls(
+            storage=asset.file.storage,
+            name=asset.file.name or "",
+            size=asset.size_bytes,
+            etag=quote_etag(asset.sha256[:32] or f"asset-{asset.pk}-{asset.size_bytes}"),
+            filename=asset.original_filename,
+            mime_type=asset.mime_type,
+        )
+
+
+def _disposition(served: Served) -> str:
+    return _disposition_of(served.filename, inline=served.inline)
 
 
 # Pure, and asked again for every request of a file (a character-by-character clean-up).
 @functools.lru_cache(maxsize=1024)
-def _disposition_of(original_filename: str) -> str:
-    return content_disposition_header(True, safe_filename(original_filename)) or "attachment"
+def _disposition_of(filename: str, *, inline: bool) -> str:
+    fallback = "inline" if inline else "attachment"
+    return content_disposition_header(not inline, safe_filename(filename)) or fallback
 
 
-def _etag(asset: Asset) -> str:
-    return quote_etag(asset.sha256[:32] or f"asset-{asset.pk}-{asset.size_bytes}")
-
-
-def _protect(response: HttpResponseBase, asset: Asset) -> HttpResponseBase:
-    response["Content-Disposition"] = _disposition(asset)
+def _protect(response: HttpResponseBase, served: Served) -> HttpResponseBase:
+    response["Content-Disposition"] = _disposition(served)
     response["X-Content-Type-Options"] = "nosniff"
     response["Cache-Control"] = "private, no-store"
     response["Accept-Ranges"] = "bytes"
     if response.status_code != 302:
-        response["Content-Type"] = asset.mime_type or "application/octet-stream"
+        response["Content-Type"] = served.mime_type or "application/octet-stream"
     return response
 
 
@@ -94,11 +118,10 @@ def _read_span(handle: File | BinaryIO, first: int, length: int) -> Iterator[byt
         handle.close()
 
 
-def _stream(request: HttpRequest, asset: Asset) -> HttpResponseBase:
-    size = asset.size_bytes
-    name = asset.file.name or ""
+def _stream(request: HttpRequest, served: Served) -> HttpResponseBase:
+    size, name, storage = served.size, served.name, served.storage
     response: HttpResponseBase
-    etag = _etag(asset)
+    etag = served.etag
     wanted = parse_range(request.META.get("HTTP_RANGE", ""), size)
     if_range = request.META.get("HTTP_IF_RANGE")
     if if_range is not None and if_range.strip() != etag:
@@ -106,7 +129,7 @@ def _stream(request: HttpRequest, asset: Asset) -> HttpResponseBase:
     if wanted is False:
         response = HttpResponse(status=416)
         response["Content-Range"] = f"bytes */{size}"
-        return _protect(response, asset)
+        return _protect(response, served)
     if request.method == "HEAD":
         response = HttpResponse()
         if isinstance(wanted, tuple):
@@ -117,49 +140,60 @@ def _stream(request: HttpRequest, asset: Asset) -> HttpResponseBase:
             response["Content-Length"] = str(size)
     elif isinstance(wanted, tuple):
         first, last = wanted
-        handle = asset.file.storage.open(name, "rb")
+        handle = storage.open(name, "rb")
         response = StreamingHttpResponse(_read_span(handle, first, last - first + 1), status=206)
         response["Content-Range"] = f"bytes {first}-{last}/{size}"
         response["Content-Length"] = str(last - first + 1)
     else:
         # A real file object lets the WSGI server use sendfile().
-        handle = asset.file.storage.open(name, "rb")
+        handle = storage.open(name, "rb")
         response = FileResponse(handle)
         response["Content-Length"] = str(size)
     response["ETag"] = etag
-    return _protect(response, asset)
+    return _protect(response, served)
 
 
-def _x_accel(request: HttpRequest, asset: Asset) -> HttpResponseBase:
+def _x_accel(request: HttpRequest, served: Served) -> HttpResponseBase:
     response = HttpResponse()
     # nginx answers Range, If-Range and HEAD itself from the internal location.
-    response["X-Accel-Redirect"] = settings.DELIVERY_X_ACCEL_PREFIX + (asset.file.name or "")
-    response["ETag"] = _etag(asset)
-    return _protect(response, asset)
+    response["X-Accel-Redirect"] = settings.DELIVERY_X_ACCEL_PREFIX + served.name
+    response["ETag"] = served.etag
+    return _protect(response, served)
 
 
-def _x_sendfile(request: HttpRequest, asset: Asset) -> HttpResponseBase:
+def _x_sendfile(request: HttpRequest, served: Served) -> HttpResponseBase:
     response = HttpResponse()
-    response["X-Sendfile"] = asset.file.storage.path(asset.file.name or "")
-    response["ETag"] = _etag(asset)
-    return _protect(response, asset)
+    response["X-Sendfile"] = served.storage.path(served.name)
+    response["ETag"] = served.etag
+    return _protect(response, served)
 
 
-def _s3(request: HttpRequest, asset: Asset) -> HttpResponseBase:
-    storage = asset.file.storage
-    url = storage.presigned_url(  # type: ignore[attr-defined]
-        asset.file.name,
+def _s3(request: HttpRequest, served: Served) -> HttpResponseBase:
+    url = served.storage.presigned_url(  # type: ignore[attr-defined]
+        served.name,
         parameters={
-            "ResponseContentDisposition": _disposition(asset),
-            "ResponseContentType": asset.mime_type or "application/octet-stream",
+            "ResponseContentDisposition": _disposition(served),
+            "ResponseContentType": served.mime_type or "application/octet-stream",
         },
         expire=settings.FILE_LINK_REDIRECT_SECONDS,
     )
-    return _protect(HttpResponseRedirect(url), asset)
+    return _protect(HttpResponseRedirect(url), served)
 
 
 BACKENDS = {"stream": _stream, "x-accel": _x_accel, "x-sendfile": _x_sendfile, "s3": _s3}
 
 
+def serve(request: HttpRequest, served: Served) -> HttpResponseBase:
+    return BACKENDS[settings.DELIVERY_BACKEND](request, served)
+
+
 def serve_asset(request: HttpRequest, asset: Asset) -> HttpResponseBase:
-    return BACKENDS[settings.DELIVERY_BACKEND](request, asset)
+    return serve(request, Served.of_asset(asset))
+
+
+def serve_inline(request: HttpRequest, asset: Asset) -> HttpResponseBase:
+    """For the library's players: shown in the page, from this site's origin
+    (the policy's ``media-src``), so a bucket's bytes come through the app."""
+    served = replace(Served.of_asset(asset), inline=True)
+    backend = "stream" if settings.DELIVERY_BACKEND == "s3" else settings.DELIVERY_BACKEND
+    return BACKENDS[backend](request, served)

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from delivery import claims, views
+from delivery.formats import seller as formats_seller
 
 app_name = "delivery"
 
@@ -17,10 +18,30 @@ urlpatterns = [
         views.account_file_get,
         name="account_file",
     ),
+    path("library/all/<int:entitlement>/", views.account_bundle_get, name="account_bundle"),
     path("library/<str:token>/", views.library, name="library"),
+    path("library/<str:token>/all/<int:entitlement>/", views.bundle_get, name="bundle"),
     path(
         "library/<str:token>/files/<int:entitlement>/<int:asset>/",
         views.file_get,
         name="file",
+    ),
+    path("download/zip/<str:signed>/", views.download_zip, name="download_zip"),
+    path("play/<str:signed>/", views.stream, name="stream"),
+    path("sell/delivery/", formats_seller.delivery_settings, name="sell_delivery"),
+    path(
+        "sell/delivery/<int:product_id>/",
+        formats_seller.product_delivery,
+        name="sell_product_delivery",
+    ),
+    path(
+        "sell/delivery/<int:product_id>/buyers/<int:entitlement_id>/reset/",
+        formats_seller.buyer_downloads_reset,
+        name="sell_buyer_downloads_reset",
+    ),
+    path(
+        "sell/delivery/<int:product_id>/notify/",
+        formats_seller.buyers_notify_update,
+        name="sell_buyers_notify_update",
     ),
 ]

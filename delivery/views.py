@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from datetime import datetime
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
@@ -11,16 +12,34 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from catalog.accounts import email_normalize
 from catalog.headers import bearer_token_page
 from catalog.limits import Limited, client_ip, limited_response, mail_limit
 from catalog.models import Asset
-from delivery import access, selectors
+from delivery import access, bundles, selectors
+from delivery.formats.models import Rendition, StreamStart, ZipBuild
+from delivery.formats.services import (
+    FormatUnavailable,
+    formats_offered,
+    preset_check,
+    rendition_request,
+    wants_stamp,
+)
+from delivery.formats.views import (
+    ORIGINAL,
+    POLL_SECONDS,
+    STAMPED,
+    format_response,
+    rendition_served,
+    stamped_response,
+    stamped_served,
+)
 from delivery.models import Entitlement, Library
 from delivery.services import Logged, download_record, ip_network
-from delivery.serving import serve_asset
+from delivery.serving import serve, serve_asset, serve_inline
 from delivery.tasks import send_library_link
 
 SESSION_TOKEN = "library_token"  # noqa: S105 - a session key, not a secret
@@ -40,12 +59,66 @@ FileUrl = Callable[[Entitlement, Asset], str]
 
 
 def purchases_with_links(*, holder: access.Holder, file_url: FileUrl) -> list[Entitlement]:
-    """The holder's purchases, each paid file given the ``download_url`` its page links to."""
+    """The holder's purchases, each paid file given the ``download_url`` its page
+    links to and the ``formats`` it can also be had in."""
     entitlements = list(selectors.holder_entitlements(holder=holder))
     for entitlement in entitlements:
+        offered = entitlement.product.audio_formats
+        bundle_formats: dict[str, object] = {}
         for asset in entitlement.product.files:  # type: ignore[attr-defined]
             asset.download_url = file_url(entitlement, asset)
+            asset.formats = formats_offered(asset=asset, product_formats=offered)
+            bundle_formats.update((preset.key, preset) for preset in asset.formats)
+        entitlement.bundle_formats = list(bundle_formats.values())  # type: ignore[attr-defined]
+        entitlement.tracks = []  # type: ignore[attr-defined]
+        if entitlement.is_active:
+            for asset in entitlement.product.files:  # type: ignore[attr-defined]
+                asset.opens = _opens(asset)
+                if asset.opens:
+                    asset.stream_url = reverse(
+                        "delivery:stream",
+                        args=[access.stream_link_mint(entitlement=entitlement, asset=asset)],
+                    )
+                if asset.opens == "audio":
+                    entitlement.tracks.append(asset)  # type: ignore[attr-defined]
     return entitlements
+
+
+# What the browser shows itself: <audio>, <video>, its PDF viewer.
+PLAYABLE_AUDIO = frozenset(
+    {"audio/mpeg", "audio/flac", "audio/wav", "audio/ogg", "audio/ogg; codecs=opus", "audio/mp4"}
+)
+PLAYABLE_VIDEO = frozenset({"video/mp4", "video/webm"})
+
+
+def _opens(asset: Asset) -> str:
+    """How the library opens a file in the page: "audio", "video", "pdf" or ""."""
+    if asset.mime_type in PLAYABLE_AUDIO and (asset.metadata or {}).get("codec") != "alac":
+        return "audio"
+    if asset.mime_type in PLAYABLE_VIDEO:
+        return "video"
+    return "pdf" if asset.mime_type == "application/pdf" else ""
+
+
+@bearer_token_page
+@require_http_methods(["GET", "HEAD"])
+def stream(request: HttpRequest, signed: str) -> HttpResponseBase:
+    """A player's request (or a PDF opened): through the gate, counted as a stream."""
+    try:
+        granted = access.access_stream_link(signed)
+    except access.AccessDenied as exc:
+        return _refusal(request, exc)
+    if not _opens(granted.asset):
+        raise Http404("No such file.")
+    range_header = request.headers.get("Range", "")
+    if request.method == "GET" and (not range_header or range_header.startswith("bytes=0-")):
+        StreamStart.objects.create(
+            entitlement=granted.entitlement,
+            asset=granted.asset,
+            at=granted.at,
+            network=ip_network(_client_ip(request)),
+        )
+    return serve_inline(request, granted.asset)
 
 
 def _library_file_url(holder: access.Holder) -> FileUrl:
@@ -55,8 +128,16 @@ def _library_file_url(holder: access.Holder) -> FileUrl:
     return lambda ent, asset: reverse("delivery:account_file", args=[ent.pk, asset.pk])
 
 
+def _bundle_url(holder: access.Holder, entitlement: Entitlement) -> str:
+    if holder.token:
+        return reverse("delivery:bundle", args=[holder.token, entitlement.pk])
+    return reverse("delivery:account_bundle", args=[entitlement.pk])
+
+
 def _render_library(request: HttpRequest, library: Library, holder: access.Holder) -> HttpResponse:
     entitlements = purchases_with_links(holder=holder, file_url=_library_file_url(holder))
+    for entitlement in entitlements:
+        entitlement.bundle_url = _bundle_url(holder, entitlement)  # type: ignore[attr-defined]
     return render(
         request,
         "delivery/library.html",
@@ -99,6 +180,11 @@ def file_link_redirect(
         raise Http404("No such purchase.") from None
     except access.AccessDenied as exc:
         return _refusal(request, exc)
+    key = request.GET.get("format", ORIGINAL)
+    if key and key != ORIGINAL:
+        return format_response(request, entitlement=entitlement, asset=asset, key=key[:20])
+    if wants_stamp(stamp_ebooks=entitlement.product.stamp_ebooks, asset=asset):
+        return stamped_response(request, entitlement=entitlement, asset=asset)
     signed = access.file_link_mint(entitlement=entitlement, asset=asset)
     return redirect("delivery:download", signed=signed)
 
@@ -191,21 +277,157 @@ def download(request: HttpRequest, signed: str) -> HttpResponseBase:
         granted = access.access_file_link(signed, network=ip_network(ip))
     except access.AccessDenied as exc:
         return _refusal(request, exc)
+    served = None
+    if granted.preset == STAMPED:
+        served = stamped_served(entitlement=granted.entitlement, asset=granted.asset)
+        if served is None:
+            raise Http404("No such file.")
+    elif granted.preset is not None:
+        served = rendition_served(asset=granted.asset, key=granted.preset)
+        if served is None:
+            raise Http404("No such file.")
     # A resume the log already covers writes nothing (the gate's read said so).
-    if request.method == "GET" and not granted.covered:
-        meta = request.META
+    if (
+        request.method == "GET"
+        and not granted.covered
+        and not _recorded(request, granted.entitlement, [granted.asset], granted.at, ip=ip)
+    ):
+        # The last download of the limit went to a parallel request since the gate looked.
+        return _refusal(request, access.limit_reached(granted.entitlement))
+    if served is not None:
+        return serve(request, served)
+    return serve_asset(request, granted.asset)
+
+
+def _recorded(
+    request: HttpRequest,
+    entitlement: Entitlement,
+    assets: Iterable[Asset],
+    at: datetime,
+    *,
+    ip: str | None = None,
+) -> bool:
+    """Log the download of each file; False if one was refused (its limit just reached)."""
+    meta = request.META
+    ip = ip if ip is not None else _client_ip(request)
+    for asset in assets:
         logged = download_record(
-            entitlement=granted.entitlement,
-            asset=granted.asset,
+            entitlement=entitlement,
+            asset=asset,
             ip=ip,
             user_agent=meta.get("HTTP_USER_AGENT", ""),
             range_header=meta.get("HTTP_RANGE", ""),
-            now=granted.at,
+            now=at,
         )
         if logged.outcome is Logged.REFUSED:
-            # The last download of the limit went to a parallel request since the gate looked.
-            return _refusal(request, access.limit_reached(granted.entitlement))
-    return serve_asset(request, granted.asset)
+            return False
+    return True
+
+
+def bundle_redirect(
+    request: HttpRequest, *, holder: access.Holder | None, entitlement_id: int
+) -> HttpResponse:
+    """ "Download all": when every file is ready in the chosen format (and, where
+    the backend needs it, the ZIP is stored), a short-lived ZIP link."""
+    if holder is None:
+        raise Http404("No such purchase.")
+    try:
+        entitlement = access.access_entitlement(holder=holder, entitlement_id=entitlement_id)
+        access.access_zip_ready(entitlement=entitlement)
+    except access.LinkInvalid:
+        raise Http404("No such purchase.") from None
+    except access.AccessDenied as exc:
+        return _refusal(request, exc)
+    product = entitlement.product
+    key = request.GET.get("format", ORIGINAL)[:20] or ORIGINAL
+    preset = None
+    waiting: list[Rendition] = []
+    if key != ORIGINAL:
+        assets = list(product.assets.filter(role="deliverable").order_by("position", "id"))
+        lossless = [a for a in assets if formats_offered(asset=a, product_formats=[key])]
+        try:
+            if not lossless:
+                raise FormatUnavailable(_("This product has no file offered in that format."))
+            for asset in lossless:
+                preset = preset_check(asset=asset, product_formats=product.audio_formats, key=key)
+        except FormatUnavailable as exc:
+            refused = {"message": exc.message, "asset": None, "product": product}
+            return render(request, "delivery/formats/unavailable.html", refused, status=404)
+        assert preset is not None
+        for asset in lossless:
+            rendition = rendition_request(asset=asset, preset=preset, entitlement=entitlement)
+            if not rendition.is_ready:
+                waiting.append(rendition)
+    build = None
+    if not waiting and not bundles.streams_as_built():
+        entries = bundles.bundle_entries(product=product, preset=preset.key if preset else None)
+        build = bundles.zip_build_request(
+            product=product, preset=preset.key if preset else None, entries=entries
+        )
+    if waiting or (build is not None and not build.is_ready):
+        failed = [r for r in waiting if r.status == Rendition.Status.FAILED]
+        done = sum(r.progress for r in waiting)
+        files = len(waiting) or 1
+        context: dict[str, object] = {
+            "product": product,
+            "preset": preset,
+            "failed": failed or (build is not None and build.status == ZipBuild.Status.FAILED),
+            "error": failed[0].error if failed else (build.error if build else ""),
+            "progress": done // files if waiting else 0,
+            "waiting": len(waiting),
+            "building": not waiting,
+            "poll_seconds": POLL_SECONDS,
+            "original_url": request.path,
+        }
+        response = render(request, "delivery/bundle_preparing.html", context)
+        response["Cache-Control"] = "no-store"
+        return response
+    signed = access.zip_link_mint(entitlement=entitlement, preset=preset.key if preset else None)
+    return redirect("delivery:download_zip", signed=signed)
+
+
+@bearer_token_page
+def bundle_get(request: HttpRequest, token: str, entitlement: int) -> HttpResponse:
+    try:
+        link = access.access_library_link(token=token)
+    except access.LinkInvalid:
+        return render(request, "delivery/link_invalid.html", status=404)
+    holder = access.holder_for_link(link, token=token)
+    return bundle_redirect(request, holder=holder, entitlement_id=entitlement)
+
+
+@bearer_token_page
+@login_required
+def account_bundle_get(request: HttpRequest, entitlement: int) -> HttpResponse:
+    holder = access.holder_for_account(request.user)
+    return bundle_redirect(request, holder=holder, entitlement_id=entitlement)
+
+
+@bearer_token_page
+@require_http_methods(["GET", "HEAD"])
+def download_zip(request: HttpRequest, signed: str) -> HttpResponseBase:
+    """The whole product as one ZIP: each file counted once, like a download of it."""
+    try:
+        granted = access.access_zip_link(signed)
+        entries = bundles.bundle_entries(product=granted.entitlement.product, preset=granted.preset)
+    except bundles.BundleNotReady:
+        raise Http404("No such file.") from None
+    except access.AccessDenied as exc:
+        return _refusal(request, exc)
+    filename = bundles.zip_filename(granted.entitlement.product)
+    served = None
+    if not bundles.streams_as_built():
+        build = ZipBuild.objects.filter(key=bundles.bundle_key(entries)).first()
+        if build is None or not build.is_ready:
+            raise Http404("No such file.")
+        served = bundles.zip_served(build, filename=filename)
+    if request.method == "GET" and not _recorded(
+        request, granted.entitlement, granted.assets, granted.at
+    ):
+        return _refusal(request, access.limit_reached(granted.entitlement))
+    if served is not None:
+        return serve(request, served)
+    return bundles.stream_zip(request, entries=entries, filename=filename)
 
 
 @require_http_methods(["GET", "POST"])

@@ -7,7 +7,16 @@ class ShopConfig(AppConfig):
 
     def ready(self) -> None:
         from catalog.seller_menu import seller_menu_add
+        from delivery.models import Entitlement
+        from delivery.stamping import stamping_order_number_register
         from shop import checks  # noqa: F401 - registers the system checks
+        from shop.models import OrderItem
+
+        def order_number(entitlement: Entitlement) -> str:
+            item = OrderItem.objects.filter(entitlement=entitlement).select_related("order").first()
+            return str(item.order.public_id) if item is not None else ""
+
+        stamping_order_number_register(order_number)
 
         seller_menu_add(key="sales", label="Sales", url_name="shop:sell_sales", position=40)
         seller_menu_add(

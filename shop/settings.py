@@ -139,6 +139,7 @@ INSTALLED_APPS = [
     # Durable background work: rows written with the change, finished by tasks and the clock.
     "catalog.outbox",
     "delivery",
+    "delivery.formats",
     "shop",
     # Fan-funded releases (pledges charged at the deadline, all or nothing).
     "shop.funding",
@@ -517,6 +518,15 @@ FILE_LINK_REDIRECT_SECONDS = env_int("FILE_LINK_REDIRECT_SECONDS", 30)
 # for IPv6) within 24 hours is flagged to sellers as probably shared. A buyer
 # with a home, a phone and an office rarely goes past three or four.
 DELIVERY_SHARED_NETWORKS = env_int("DELIVERY_SHARED_NETWORKS", 8)
+# Other formats of lossless music, made by ffmpeg in the worker (Debian's
+# package), bounded like the media inspection: wall-clock seconds per file,
+# address space in bytes.
+# How long a link of the library's players (audio, video, PDF opened in the
+# browser) keeps working: long enough for an album to play through.
+STREAM_LINK_MAX_AGE = env_int("STREAM_LINK_MAX_AGE", 4 * 3600)
+FFMPEG_BINARY = env_str("FFMPEG_BINARY", "ffmpeg")
+TRANSCODE_SECONDS = env_int("TRANSCODE_SECONDS", 900)
+TRANSCODE_MEMORY_BYTES = env_int("TRANSCODE_MEMORY_BYTES", 1024 * 1024 * 1024)
 
 # --- Security ---------------------------------------------------------------
 

@@ -218,3 +218,10 @@ def claim_mismatch(
             "Rename the file or upload the right one."
         )
     return None
+
+
+def name_claims_a_signature(filename: str | None) -> bool:
+    """Whether the name claims a format whose files start with a signature the
+    inspection recognises (PDF, EPUB, FLAC, PNG, JPEG, MP4...): content of no
+    known type under such a name is no such file, and is refused."""
+    return family_of_name(filename) in _FAMILIES

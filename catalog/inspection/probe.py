@@ -12,7 +12,7 @@ import os
 from dataclasses import replace
 
 from catalog.inspection import audio, documents, images, video
-from catalog.inspection.claims import claim_mismatch, claimed_mime
+from catalog.inspection.claims import claim_mismatch, claimed_mime, name_claims_a_signature
 from catalog.inspection.types import Inspection, MediaRefused
 from catalog.media import Sniffed, format_name, sniff
 
@@ -65,6 +65,14 @@ def inspect_file(
         mismatch = claim_mismatch(found.mime, filename=claimed_name, content_type=claimed_type)
     if mismatch and found.kind != "other":
         raise MediaRefused(mismatch)
+    if found.kind == "other" and name_claims_a_signature(claimed_name):
+        # A buyer must never receive a "book.pdf" that no reader opens.
+        claimed = claimed_mime(claimed_name)
+        raise MediaRefused(
+            mismatch
+            or f"The name “{claimed_name}” says {format_name(claimed or '')}, but the content "
+            "is not: its type is not recognised. Rename the file or upload the right one."
+        )
     if mismatch:
         found = replace(found, warnings=(mismatch, *found.warnings))
     return found

@@ -15,6 +15,7 @@ from pathlib import Path
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.files import File
+from django.core.files.base import ContentFile
 from django.db import transaction
 from django.test.utils import override_settings
 from django.urls import reverse
@@ -27,6 +28,7 @@ from catalog.services.assets import asset_create
 from catalog.services.images import image_store
 from delivery.models import Download, Library
 from delivery.services import library_get_or_create, library_link_create
+from shop.demo import lossless
 from shop.demo.covers import make_cover
 from shop.demo.funding import demo_campaigns
 from shop.funding.models import Campaign
@@ -58,6 +60,10 @@ class DemoProduct:
     description: str
     suggested: int | None = None
     previews: list[str] = field(default_factory=list)
+    # Files made at demo time (shop.demo.lossless) instead of read from MEDIA_DIR.
+    lossless_album: bool = False
+    # Each buyer's PDFs and EPUBs carry their name and order (delivery.stamping).
+    stamp_ebooks: bool = False
 
 
 @dataclass
@@ -87,7 +93,8 @@ SELLERS = [
                 ("#3a1c71", "#d76d77"),
                 "An essay on **long tails**, tiny audiences and why a file never runs "
                 "out of stock.\n\nIncludes the PDF for reading on a screen and the EPUB for "
-                "your e-reader.",
+                "your e-reader, each made out to you.",
+                stamp_ebooks=True,
             ),
             DemoProduct(
                 "small-shop-reading-kit",
@@ -123,6 +130,18 @@ SELLERS = [
                 ("#141e30", "#4f6d9c"),
                 "Four tracks recorded between two stations. MP3, 96 kbps.",
                 previews=["preview-night-trains.mp3"],
+            ),
+            DemoProduct(
+                "tide-tables",
+                "Tide Tables",
+                Product.Kind.MUSIC,
+                Product.Pricing.FIXED,
+                900,
+                [],
+                ("#134e5e", "#71b280"),
+                "Three tracks, uploaded once in FLAC: pick FLAC, ALAC, MP3 320 or V0, AAC, "
+                "Ogg Vorbis or Opus in your library, or download the whole album as one ZIP.",
+                lossless_album=True,
             ),
             DemoProduct(
                 "morning-light",
@@ -169,7 +188,7 @@ SELLERS = [
     ),
 ]
 
-OWNED_BY_BUYER = ["night-trains", "field-notes-on-small-shops"]
+OWNED_BY_BUYER = ["night-trains", "field-notes-on-small-shops", "tide-tables"]
 
 # Who follows whom; the embed shown in the summary is this seller's album.
 FOLLOWED_SELLER = "les-ondes-douces"
@@ -282,11 +301,22 @@ def _product(seller: Seller, demo: DemoProduct) -> int:
         currency=settings.STORE_CURRENCY,
         status=Product.Status.PUBLISHED,
         description=demo.description,
+        stamp_ebooks=demo.stamp_ebooks,
     )
     cover = make_cover(demo.title, seller.display_name, demo.colors)
     image_store(field=product.cover, source=cover)
     product.save(update_fields=["cover"])
     _upload(product, demo.files, Asset.Role.DELIVERABLE)
+    if demo.lossless_album:
+        for number in range(1, len(lossless.TRACKS) + 1):
+            name, data = lossless.make_track(number, cover_jpeg=cover)
+            asset_create(
+                product=product,
+                file=ContentFile(data, name=name),
+                original_filename=name,
+                role=Asset.Role.DELIVERABLE,
+                position=number,
+            )
     _previews(product, demo)
     return 1
 

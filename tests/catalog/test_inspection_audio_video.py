@@ -92,14 +92,22 @@ def test_a_name_that_contradicts_the_content_is_refused(tmp_path):
     )
 
 
-def test_unrecognised_content_under_a_known_name_is_kept_with_a_warning(tmp_path):
+@pytest.mark.parametrize(
+    "name", ["song.mp3", "book.pdf", "book.epub", "track.flac", "a.png", "a.jpg", "v.mp4"]
+)
+def test_unrecognised_content_under_a_name_with_a_signature_is_refused(tmp_path, name):
+    # Issue 14: a buyer must never receive a "book.pdf" that no reader opens.
+    with pytest.raises(MediaRefused) as refused:
+        inspect_file(_write(tmp_path, name, bytes(range(256)) * 8), claimed_name=name)
+    assert f"The name “{name}” says" in refused.value.reason
+    assert "its type is not recognised" in refused.value.reason
+
+
+def test_unrecognised_content_under_a_name_that_claims_nothing_is_kept(tmp_path):
     found = inspect_file(
-        _write(tmp_path, "song.mp3", bytes(range(256)) * 8), claimed_name="song.mp3"
+        _write(tmp_path, "notes.txt", bytes(range(256)) * 8), claimed_name="notes.txt"
     )
     assert (found.kind, found.mime) == ("other", "application/octet-stream")
-    assert found.warnings == (
-        "The name “song.mp3” says MP3, but the content is not MP3: its type is not recognised.",
-    )
 
 
 def test_an_mp4_video_gives_its_picture_size_from_the_track_header(tmp_path):

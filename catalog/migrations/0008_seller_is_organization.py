@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('catalog', '0004_importjob_planning_status'),
+        ('catalog', '0007_product_download_limit'),
     ]
 
     operations = [
