@@ -3,7 +3,9 @@
 from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
+from django.conf.urls.i18n import i18n_patterns
 from django.urls import include, path
+from django.views.i18n import JavaScriptCatalog, set_language
 from django.views.static import serve
 
 from catalog import views_accounts
@@ -19,6 +21,15 @@ handler500 = "shop.errors.server_error"
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    # The language switcher's form (a POST; the cookie it sets outlives the session).
+    path("i18n/setlang/", set_language, name="set_language"),
+]
+
+# Every page a person opens exists in each language: English where it always was,
+# French under /fr/ (shop/i18n.py decides which one a visitor gets).
+urlpatterns += i18n_patterns(
+    # The strings of the uploader and the import progress, as a same-origin script.
+    path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript_catalog"),
     # A claim link followed while logged out comes back here in ?next=.
     path(
         "accounts/login/",
@@ -52,7 +63,8 @@ urlpatterns = [
     path("", include("shop.stats.urls")),
     path("", include("delivery.urls")),
     path("", include("catalog.urls")),
-]
+    prefix_default_language=False,
+)
 
 if settings.STORAGE == "local":
     # Only the public storage has a URL; paid files live beside it, unreachable.
