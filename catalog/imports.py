@@ -69,6 +69,7 @@ from django.core.files import File
 from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
+from django.utils.translation import pgettext_lazy
 from django_tasks import task
 
 from catalog.currencies import CURRENCY_CODES
@@ -126,6 +127,26 @@ class PlannedRow:
     # Filled by apply_plan: created, updated or failed, and why.
     outcome: str = ""
     error: str = ""
+
+    @property
+    def action_label(self) -> str:
+        return str(_ROW_WORDS.get(self.action, self.action))
+
+    @property
+    def outcome_label(self) -> str:
+        return str(_ROW_WORDS.get(self.outcome, self.outcome))
+
+
+# What the import page's last column says about a row (the plan, then the result).
+_ROW_WORDS = {
+    "create": pgettext_lazy("import row", "create"),
+    "update": pgettext_lazy("import row", "update"),
+    "skip": pgettext_lazy("import row", "skipped"),
+    "created": pgettext_lazy("import row", "created"),
+    "updated": pgettext_lazy("import row", "updated"),
+    "failed": pgettext_lazy("import row", "failed"),
+    "skipped": pgettext_lazy("import row", "skipped"),
+}
 
 
 @dataclass

@@ -32,6 +32,8 @@ from decimal import Decimal
 
 from django.conf import settings
 
+from catalog.l10n import format_amount
+
 # Currencies whose minor unit is not the cent (ISO 4217 exponent).
 _EXPONENTS = {
     "BIF": 0, "CLP": 0, "DJF": 0, "GNF": 0, "ISK": 0, "JPY": 0, "KMF": 0, "KRW": 0,
@@ -83,14 +85,11 @@ class Money:
 
 
 def format_money(amount: int, currency: str) -> str:
-    exp = exponent(currency)
-    sign = "-" if amount < 0 else ""
-    value = Decimal(abs(amount)).scaleb(-exp)
-    text = f"{value:,.{exp}f}"
-    symbol = _SYMBOLS.get(currency.upper())
-    if symbol:
-        return f"{sign}{symbol}{text}"
-    return f"{sign}{text} {currency.upper()}"
+    """Minor units as the reader's language writes them: 1250 EUR is ``€12.50`` in
+    English and ``12,50 €`` in French, with the currency's own decimals (JPY none,
+    KWD three)."""
+    return format_amount(Decimal(amount).scaleb(-exponent(currency)), currency.upper(),
+                         exponent(currency))  # fmt: skip
 
 
 def to_decimal_string(amount: int, currency: str) -> str:

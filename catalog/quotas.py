@@ -18,6 +18,7 @@ from django.conf import settings
 from django.db.models import Count, Sum
 from django.utils import timezone
 
+from catalog.l10n import format_size
 from catalog.models import Asset, Seller, UploadSession
 from catalog.services import CatalogError
 
@@ -128,13 +129,5 @@ def _unverified_hint() -> str:
 
 
 def human_size(size: int) -> str:
-    """1,500,000 → "1.5 MB"; whole numbers without the ".0" ("50 GB")."""
-    value = float(size)
-    for unit in ("bytes", "KB", "MB", "GB", "TB"):
-        if value < 1000 or unit == "TB":
-            if unit == "bytes":
-                return f"{value:.0f} bytes"
-            text = f"{value:.1f}"
-            return f"{text.removesuffix('.0')} {unit}"
-        value /= 1000
-    raise AssertionError("unreachable")  # pragma: no cover
+    """1,500,000 → "1.5 MB" ("1,5 Mo" in French); whole numbers without the ".0" ("50 GB")."""
+    return format_size(size)

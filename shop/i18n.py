@@ -22,9 +22,9 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.middleware.locale import LocaleMiddleware as DjangoLocaleMiddleware
 from django.urls import Resolver404, get_urlconf, translate_url
 from django.urls.resolvers import LocalePrefixPattern, get_resolver
-from django.utils.encoding import iri_to_uri
 from django.utils import translation
 from django.utils.cache import patch_vary_headers
+from django.utils.encoding import iri_to_uri
 
 _SAFE_METHODS = ("GET", "HEAD")
 

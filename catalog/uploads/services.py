@@ -14,6 +14,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from catalog.l10n import format_size
 from catalog.media import safe_filename
 from catalog.models import Asset, Product, Seller, UploadSession, asset_path, preview_path
 from catalog.quotas import quota_check
@@ -46,8 +47,8 @@ def upload_create(
         raise CatalogError("This file is empty.")
     if size > settings.UPLOAD_MAX_BYTES:
         raise CatalogError(
-            f"Files up to {_human_size(settings.UPLOAD_MAX_BYTES)} are accepted; "
-            f"this one is {_human_size(size)}.",
+            f"Files up to {format_size(settings.UPLOAD_MAX_BYTES)} are accepted; "
+            f"this one is {format_size(size)}.",
             status=413,
         )
     # The seller's row lock makes the quota check and the new session one step:
@@ -238,12 +239,3 @@ def upload_purge_expired(*, now: datetime | None = None) -> int:
         count += 1
     UploadSession.objects.filter(expires_at__lte=now, status=UploadSession.Status.COMPLETE).delete()
     return count
-
-
-def _human_size(size: int) -> str:
-    value = float(size)
-    for unit in ("bytes", "KB", "MB", "GB"):
-        if value < 1000 or unit == "GB":
-            return f"{value:.0f} {unit}" if unit == "bytes" else f"{value:.1f} {unit}"
-        value /= 1000
-    return f"{value:.1f} TB"  # pragma: no cover
