@@ -20,6 +20,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from catalog.l10n import current_language
 from catalog.mail import mail_task
 
 
@@ -144,5 +145,7 @@ class QueuedPasswordResetForm(PasswordResetForm):
         to_email: str,
         html_email_template_name: str | None = None,
     ) -> None:
-        user_id, email = int(context["user"].pk), to_email
-        transaction.on_commit(lambda: send_password_reset.enqueue(user_id=user_id, email=email))
+        user_id, email, language = int(context["user"].pk), to_email, current_language()
+        transaction.on_commit(
+            lambda: send_password_reset.enqueue(user_id=user_id, email=email, language=language)
+        )

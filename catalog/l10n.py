@@ -34,6 +34,19 @@ def _locale(code: str) -> Locale:
         return Locale.parse(translation.to_locale(settings.LANGUAGE_CODE))
 
 
+def language_or_default(code: str | None) -> str:
+    """``code`` if the shop speaks it (``fr``, ``fr-ca`` → ``fr``), else the default language."""
+    try:
+        return translation.get_supported_language_variant(code or "")
+    except LookupError:
+        return settings.LANGUAGE_CODE
+
+
+def current_language() -> str:
+    """The active language, as stored on orders and profiles."""
+    return language_or_default(translation.get_language())
+
+
 def current_locale() -> Locale:
     """Babel's locale for the active language (the default one outside a request)."""
     return _locale(translation.get_language() or settings.LANGUAGE_CODE)

@@ -9,6 +9,7 @@ from django.db.models import Q
 from django.db.models.fields.files import FieldFile
 from django.urls import reverse
 
+from catalog.currencies import chargeable_currencies
 from catalog.money import Money
 from catalog.storage import private_storage, public_storage
 
@@ -58,6 +59,8 @@ class Seller(models.Model):
     avatar = models.ImageField(upload_to=_avatar_path, storage=public_storage, blank=True)
     currency = models.CharField(max_length=3, default="EUR", validators=[currency_validator])
     timezone = models.CharField(max_length=64, default="UTC")
+    # The language of the mails the seller gets (sales, verification); set at sign-up.
+    language = models.CharField(max_length=8, blank=True)
     payout_account_id = models.CharField(
         max_length=64, blank=True, help_text="Stripe Connect account id (acct_...)."
     )
@@ -155,6 +158,11 @@ class Product(models.Model):
     @property
     def is_buyable(self) -> bool:
         return self.status in (self.Status.PUBLISHED, self.Status.UNLISTED)
+
+    @property
+    def chargeable(self) -> bool:
+        """Whether checkout can charge this product's currency (see catalog.currencies)."""
+        return self.currency in chargeable_currencies()
 
     @property
     def minimum(self) -> Money:

@@ -28,6 +28,7 @@ from catalog.access import (
     request_seller,
     seller_required,
 )
+from catalog.currencies import chargeable_currencies
 from catalog.forms import (
     AssetUploadForm,
     ProductForm,
@@ -178,6 +179,7 @@ def profile(request: HttpRequest) -> HttpResponse:
                 links=data["links"],
                 currency=data["currency"],
                 timezone_name=data["timezone"],
+                language=data["language"] or None,
                 avatar=data["avatar"],
                 remove_avatar=data["remove_avatar"],
             )
@@ -235,7 +237,9 @@ def product_new(request: HttpRequest) -> HttpResponse:
         request.POST or None,
         request.FILES or None,
         initial={
-            "currency": seller.currency,
+            "currency": seller.currency
+            if seller.currency in chargeable_currencies()
+            else chargeable_currencies()[0],
             "pricing": Product.Pricing.FIXED,
             "status": Product.Status.DRAFT,
             "kind": Product.Kind.EBOOK,
@@ -266,7 +270,10 @@ def product_new(request: HttpRequest) -> HttpResponse:
 def product_edit(request: HttpRequest, product_id: int) -> HttpResponse:
     product = access_product_for_seller(request, product_id)
     form = ProductForm(
-        request.POST or None, request.FILES or None, initial=ProductForm.initial_for(product)
+        request.POST or None,
+        request.FILES or None,
+        initial=ProductForm.initial_for(product),
+        keep_currency=product.currency,
     )
     preview: str | None = None
     if request.method == "POST" and "preview" in request.POST:

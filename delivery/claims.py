@@ -21,10 +21,12 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.translation import gettext
 from django.views.decorators.http import require_http_methods, require_POST
 
 from catalog.accounts import AccountError, account_create, email_normalize
 from catalog.headers import bearer_token_page
+from catalog.l10n import current_language
 from catalog.limits import Limited, limited_response, mail_limit
 from catalog.mail import mail_task
 from delivery.models import Library
@@ -66,7 +68,8 @@ def send_claim_link(*, user_id: int, email: str) -> None:
     token = claim_token(user_id=user_id, email=email)
     url = settings.SITE_URL + reverse("delivery:claim_finish", kwargs={"token": token})
     send_mail(
-        subject=f"Confirm your email to see your {settings.STORE_NAME} purchases",
+        subject=gettext("Confirm your email to see your %(store)s purchases")
+        % {"store": settings.STORE_NAME},
         message=render_to_string("delivery/email/claim.txt", {"url": url}),
         from_email=None,
         recipient_list=[email],
@@ -84,7 +87,9 @@ def claim_start(request: HttpRequest) -> HttpResponse:
         mail_limit(request=request, recipients=[email])
     except Limited as exc:
         return limited_response(request, exc)
-    send_claim_link.enqueue(user_id=int(request.user.pk or 0), email=email)
+    send_claim_link.enqueue(
+        user_id=int(request.user.pk or 0), email=email, language=current_language()
+    )
     return render(request, "delivery/claim_sent.html", {"email": email})
 
 
@@ -133,7 +138,9 @@ def signup(request: HttpRequest) -> HttpResponse:
             errors[exc.field or "form"] = exc.message
         else:
             login(request, user, backend=settings.AUTHENTICATION_BACKENDS[0])
-            send_claim_link.enqueue(user_id=int(user.pk), email=user.email)
+            send_claim_link.enqueue(
+                user_id=int(user.pk), email=user.email, language=current_language()
+            )
             return render(
                 request, "delivery/claim_sent.html", {"email": user.email, "welcome": True}
             )

@@ -48,6 +48,8 @@ class Order(models.Model):
     utm_source = models.CharField(max_length=100, blank=True)
     utm_campaign = models.CharField(max_length=100, blank=True)
     country = models.CharField(max_length=2, blank=True, help_text="ISO 3166-1 alpha-2.")
+    # The buyer's language at checkout: the receipt is written in it, even by the worker.
+    language = models.CharField(max_length=8, blank=True)
     flag_reason = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     paid_at = models.DateTimeField(null=True, blank=True)

@@ -14,10 +14,11 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from catalog.accounts import email_normalize
 from catalog.attribution import Attribution
+from catalog.l10n import language_or_default
 from catalog.models import Product
 from catalog.money import (
     AmountError,
@@ -223,8 +224,11 @@ def order_create(
     user: AbstractBaseUser | AnonymousUser | None = None,
     provider: str,
     attribution: Attribution | None = None,
+    language: str | None = None,
 ) -> Order:
-    """Create a pending order from priced lines; an order that costs nothing is paid at once."""
+    """Create a pending order from priced lines; an order that costs nothing is paid at once.
+
+    ``language`` (by default the active one, the buyer's) is the receipt's."""
     attribution = attribution or Attribution()
     if not CHECKOUT_KEY.match(checkout_key or ""):
         raise CheckoutError("This form has expired. Please reload the page and try again.")
@@ -254,6 +258,7 @@ def order_create(
                 platform_fee=sum(platform_fee_for(p.unit_price) for p in priced),
                 provider="free" if total == 0 else provider,
                 checkout_key=checkout_key,
+                language=language_or_default(language or translation.get_language()),
                 referrer_host=attribution.ref,
                 utm_source=attribution.utm_source,
                 utm_campaign=attribution.utm_campaign,
@@ -316,6 +321,7 @@ def order_retry(*, order_id: int, checkout_key: str, provider: str) -> Order:
         attribution=Attribution(
             ref=old.referrer_host, utm_source=old.utm_source, utm_campaign=old.utm_campaign
         ),
+        language=old.language or None,
     )
 
 

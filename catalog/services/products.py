@@ -9,8 +9,9 @@ from django.core.files import File
 from django.db import transaction
 from django.db.models import ProtectedError
 from django.utils.text import slugify
+from django.utils.translation import gettext as _
 
-from catalog.currencies import CURRENCY_CODES
+from catalog.currencies import CURRENCY_CODES, chargeable_currencies
 from catalog.models import Asset, Product, Seller, Tag, UploadSession
 from catalog.selectors import product_has_sales
 from catalog.services import CatalogError
@@ -73,9 +74,20 @@ def pricing_check(pricing: str, price: int, suggested: int | None) -> tuple[int,
     raise CatalogError("Choose how the product is priced.", field="pricing")
 
 
-def _check_status(product: Product, status: str) -> None:
+def _check_status(product: Product, status: str, currency: str | None = None) -> None:
     if status not in Product.Status.values:
-        raise CatalogError("Choose a status from the list.", field="status")
+        raise CatalogError(_("Choose a status from the list."), field="status")
+    currency = currency or product.currency
+    on_sale = (Product.Status.PUBLISHED, Product.Status.UNLISTED)
+    if status in on_sale and currency not in chargeable_currencies():
+        raise CatalogError(
+            _(
+                "This shop takes payments in %(shop)s only: price the product in %(shop)s "
+                "to put it on sale."
+            )
+            % {"shop": ", ".join(chargeable_currencies())},
+            field="currency",
+        )
     if status in (Product.Status.PUBLISHED, Product.Status.UNLISTED) and status != product.status:
         # Every missing step at once: a seller should not fix one to meet the next.
         missing = []
@@ -115,10 +127,13 @@ def _product_fill(
         raise CatalogError("Give the product a title.", field="title")
     if kind not in Product.Kind.values:
         raise CatalogError("Choose what kind of product this is.", field="kind")
-    if currency not in CURRENCY_CODES:
-        raise CatalogError("Choose a currency from the list.", field="currency")
+    if currency not in CURRENCY_CODES or (
+        currency not in chargeable_currencies()
+        and currency != (product.currency if product.pk else "")
+    ):
+        raise CatalogError(_("Choose a currency from the list."), field="currency")
     product.price, product.suggested_price = pricing_check(pricing, price, suggested_price)
-    _check_status(product, status)
+    _check_status(product, status, currency)
     product.title = title[:200]
     product.slug = _product_slug(product.seller, slug, title, product.pk)
     product.kind = kind
@@ -170,7 +185,9 @@ def product_create(
         pricing=pricing,
         price=price,
         suggested_price=suggested_price,
-        currency=currency or seller.currency,
+        currency=currency
+        or (seller.currency if seller.currency in chargeable_currencies() else None)
+        or chargeable_currencies()[0],
         status=status,
         release_date=release_date,
         cover=cover,

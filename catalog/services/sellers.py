@@ -19,11 +19,13 @@ from django.core.validators import URLValidator
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.text import slugify
+from django.utils.translation import gettext
 
 from catalog.accounts import AccountError, account_create, email_normalize
 from catalog.currencies import CURRENCY_CODES
+from catalog.l10n import current_language, language_or_default
 from catalog.mail import mail_task
 from catalog.models import Seller
 from catalog.services import CatalogError
@@ -96,6 +98,8 @@ def seller_create(*, user: User, display_name: str) -> Seller:
         slug=_free_seller_slug(display_name),
         currency=currency,
         timezone=settings.TIME_ZONE,
+        # The language the seller signed up in writes their mails until they choose.
+        language=current_language(),
     )
     seller_send_verification(seller=seller)
     return seller
@@ -132,6 +136,7 @@ def seller_update(
     links: list[str],
     currency: str,
     timezone_name: str,
+    language: str | None = None,
     avatar: File | None = None,
     remove_avatar: bool = False,
 ) -> Seller:
@@ -151,6 +156,8 @@ def seller_update(
     seller.links = links_check(links)
     seller.currency = currency
     seller.timezone = timezone_name
+    if language is not None:
+        seller.language = language_or_default(language)
     if (avatar is not None or remove_avatar) and seller.avatar:
         stored_file_delete(field=seller.avatar)
         seller.avatar.name = ""
@@ -171,6 +178,11 @@ def email_verification_token(*, seller: Seller) -> str:
 def send_verification_email(*, seller_id: int) -> None:
     """Email a seller the signed link that proves the address is theirs."""
     seller = Seller.objects.select_related("user").get(pk=seller_id)
+    with translation.override(language_or_default(seller.language)):
+        _verification_send(seller)
+
+
+def _verification_send(seller: Seller) -> None:
     token = email_verification_token(seller=seller)
     context = {
         "seller": seller,
@@ -179,7 +191,7 @@ def send_verification_email(*, seller_id: int) -> None:
         "store_name": settings.STORE_NAME,
     }
     send_mail(
-        subject=f"Confirm your email for {settings.STORE_NAME}",
+        subject=gettext("Confirm your email for %(store)s") % {"store": settings.STORE_NAME},
         message=render_to_string("catalog/sell/email/verify.txt", context),
         from_email=None,
         recipient_list=[seller.user.email],
