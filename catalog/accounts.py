@@ -19,6 +19,7 @@ from django.core.validators import validate_email
 from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.translation import gettext
 
 from catalog.l10n import current_language
 from catalog.mail import mail_task
@@ -59,10 +60,10 @@ def account_create(*, email: str, password: str) -> User:
     try:
         validate_email(email)
     except ValidationError:
-        raise AccountError("Enter a valid email address.", field="email") from None
+        raise AccountError(gettext("Enter a valid email address."), field="email") from None
     if users_with_email(email).exists():
         raise AccountError(
-            "An account already uses this address: log in, or reset its password.",
+            gettext("An account already uses this address: log in, or reset its password."),
             field="email",
         )
     user = get_user_model()(username=_free_username(email), email=email)

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
+from django.utils.translation import gettext
 
 from catalog.l10n import format_amount
 
@@ -187,11 +188,13 @@ def parse_amount(value: object, currency: str, *, maximum: int | None = None) ->
     )
     text = _strip_currency(_typed(value, AmountError, example), currency)
     if not text:
-        raise AmountError("Enter an amount.")
+        raise AmountError(gettext("Enter an amount."))
     minor = _parse_decimal(text, places, AmountError, example, grouped, "amount")
     ceiling = amount_max_minor() if maximum is None else maximum
     if minor > ceiling:
-        raise AmountError(f"At most {format_money(ceiling, currency)}.")
+        raise AmountError(
+            gettext("At most %(format_money)s.") % {"format_money": format_money(ceiling, currency)}
+        )
     return minor
 
 
@@ -199,10 +202,10 @@ def parse_percent(value: object) -> int:
     """A typed percentage (``25``, ``12.5``, ``12,5 %``) in basis points, from 0 to 10,000."""
     text = _typed(value, AmountError, "25").removesuffix("%").strip()
     if not text:
-        raise AmountError("Enter a percentage.")
+        raise AmountError(gettext("Enter a percentage."))
     points = _parse_decimal(text, 2, AmountError, "25", "25", "percentage")
     if points > 10_000:
-        raise AmountError("A percentage goes up to 100.")
+        raise AmountError(gettext("A percentage goes up to 100."))
     return points
 
 
@@ -215,19 +218,24 @@ def parse_count(value: object, *, maximum: int, minimum: int = 0, unit: str = ""
     units = f" {unit}" if unit else ""
     text = _typed(value, CountError, "12")
     if not text:
-        raise CountError("Enter a whole number.")
+        raise CountError(gettext("Enter a whole number."))
     _refuse_lookalikes(text, CountError, "12", "number")
     if _DIGITS.fullmatch(text) is None:
         if re.fullmatch(r"[0-9]{1,3}(?:[.,' \u00a0\u202f\u2009’_][0-9]{3})+", text):
             grouped = re.sub(r"[^0-9]", "", text)
-            raise CountError(f"Write {grouped} without a thousands separator.")
+            raise CountError(
+                gettext("Write %(grouped)s without a thousands separator.") % {"grouped": grouped}
+            )
         if re.fullmatch(r"[0-9]*[.,][0-9]*", text):
-            raise CountError("Enter a whole number, like 12.")
-        raise CountError("Write a whole number with the digits 0 to 9, like 12.")
+            raise CountError(gettext("Enter a whole number, like 12."))
+        raise CountError(gettext("Write a whole number with the digits 0 to 9, like 12."))
     digits = text.lstrip("0") or "0"
     number = 10**30 if len(digits) > len(str(maximum)) else int(digits)
     if number > maximum:
-        raise CountError(f"At most {maximum:,}{units}.")
+        raise CountError(
+            gettext("At most %(maximum)s%(units)s.")
+            % {"maximum": format(maximum, ","), "units": units}
+        )
     if number < minimum:
-        raise CountError(f"At least {minimum:,}.")
+        raise CountError(gettext("At least %(minimum)s.") % {"minimum": format(minimum, ",")})
     return number

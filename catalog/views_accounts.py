@@ -14,6 +14,7 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse
+from django.utils.translation import gettext
 
 from catalog.limits import Limited, limited_response, login_limit, login_succeeded, mail_limit
 
@@ -34,7 +35,9 @@ class LimitedLoginMixin:
             except Limited as exc:
                 self.limited = exc
                 raise ValidationError(
-                    f"{exc.message} Please try again {exc.wait}.", code="limited"
+                    gettext("%(message)s Please try again %(wait)s.")
+                    % {"message": exc.message, "wait": exc.wait},
+                    code="limited",
                 ) from None
         cleaned: dict[str, Any] = super().clean()  # type: ignore[misc]
         if self.request is not None:

@@ -16,6 +16,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext
 from django.views.decorators.http import require_http_methods, require_POST
 
 from catalog import imports, quotas, selectors
@@ -78,7 +79,11 @@ def signup(request: HttpRequest) -> HttpResponse:
             add_service_error(form, exc)
         else:
             login(request, seller.user, backend=settings.AUTHENTICATION_BACKENDS[0])
-            messages.success(request, f"Welcome, {seller.display_name}! Your shop is open.")
+            messages.success(
+                request,
+                gettext("Welcome, %(display_name)s! Your shop is open.")
+                % {"display_name": seller.display_name},
+            )
             return redirect("catalog:sell_dashboard")
     return render(request, "catalog/sell/signup.html", {"form": form}, status=_status(form))
 
@@ -109,7 +114,9 @@ def start(request: HttpRequest) -> HttpResponse:
         except CatalogError as exc:
             add_service_error(form, exc)
         else:
-            messages.success(request, "Your shop is open. Check your inbox to confirm your email.")
+            messages.success(
+                request, gettext("Your shop is open. Check your inbox to confirm your email.")
+            )
             return redirect("catalog:sell_dashboard")
     return render(request, "catalog/sell/start.html", {"form": form}, status=_status(form))
 
@@ -137,14 +144,18 @@ def verify_resend(request: HttpRequest) -> HttpResponse:
             scope="verify-resend", subject=f"seller:{seller.pk}", rate=RESEND_PAUSE, message=""
         )
     except Limited:
-        messages.warning(request, "A link was sent less than a minute ago; check your inbox.")
+        messages.warning(
+            request, gettext("A link was sent less than a minute ago; check your inbox.")
+        )
         return redirect("catalog:sell_dashboard")
     try:
         mail_limit(request=request, recipients=[seller.user.email])
     except Limited as exc:
         return limited_response(request, exc)
     sellers.seller_send_verification(seller=seller)
-    messages.success(request, f"A new link is on its way to {seller.user.email}.")
+    messages.success(
+        request, gettext("A new link is on its way to %(email)s.") % {"email": seller.user.email}
+    )
     return redirect("catalog:sell_dashboard")
 
 
@@ -186,7 +197,7 @@ def profile(request: HttpRequest) -> HttpResponse:
         except CatalogError as exc:
             add_service_error(form, exc)
         else:
-            messages.success(request, "Profile saved.")
+            messages.success(request, gettext("Profile saved."))
             return redirect("catalog:sell_profile")
     return render(
         request,
@@ -254,7 +265,11 @@ def product_new(request: HttpRequest) -> HttpResponse:
         except CatalogError as exc:
             add_service_error(form, exc)
         else:
-            messages.success(request, f"“{product.title}” is saved as a draft. Now add its files.")
+            messages.success(
+                request,
+                gettext("“%(title)s” is saved as a draft. Now add its files.")
+                % {"title": product.title},
+            )
             return redirect("catalog:sell_files", product_id=product.pk)
     return render(
         request,
@@ -288,7 +303,7 @@ def product_edit(request: HttpRequest, product_id: int) -> HttpResponse:
         except CatalogError as exc:
             add_service_error(form, exc)
         else:
-            messages.success(request, f"“{product.title}” is saved.")
+            messages.success(request, gettext("“%(title)s” is saved.") % {"title": product.title})
             return redirect("catalog:sell_product", product_id=product.pk)
     return render(
         request,
@@ -313,7 +328,7 @@ def product_delete(request: HttpRequest, product_id: int) -> HttpResponse:
                 {"product": product, "has_sales": True, "error": exc.message},
                 status=exc.status,
             )
-        messages.success(request, f"“{product.title}” is deleted.")
+        messages.success(request, gettext("“%(title)s” is deleted.") % {"title": product.title})
         return redirect("catalog:sell_dashboard")
     return render(
         request, "catalog/sell/product_delete.html", {"product": product, "has_sales": has_sales}
@@ -356,7 +371,11 @@ def product_files(request: HttpRequest, product_id: int) -> HttpResponse:
                 except CatalogError as exc:
                     refused.append(f"{file.name}: {exc.message}")
             if not refused:
-                messages.success(request, f"{added} file{'s' if added != 1 else ''} added.")
+                messages.success(
+                    request,
+                    gettext("%(added)s file%(value)s added.")
+                    % {"added": added, "value": "s" if added != 1 else ""},
+                )
                 return redirect("catalog:sell_files", product_id=product.pk)
             for reason in refused:
                 form.add_error("file", reason)
@@ -386,7 +405,7 @@ def product_status(request: HttpRequest, product_id: int) -> HttpResponse:
     product = access_product_for_seller(request, product_id)
     wanted = request.POST.get("status", "")
     if wanted not in (Product.Status.PUBLISHED, Product.Status.DRAFT):
-        messages.error(request, "Choose Publish or Unpublish.")
+        messages.error(request, gettext("Choose Publish or Unpublish."))
     else:
         try:
             product = products.product_status_set(product=product, status=wanted)
@@ -419,7 +438,11 @@ def asset_delete(request: HttpRequest, asset_id: int) -> HttpResponse:
     except CatalogError as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, f"“{asset.original_filename}” is deleted.")
+        messages.success(
+            request,
+            gettext("“%(original_filename)s” is deleted.")
+            % {"original_filename": asset.original_filename},
+        )
     return redirect("catalog:sell_files", product_id=asset.product_id)
 
 

@@ -49,14 +49,18 @@ def library_claim(*, token: str, user_id: int, current_email: str) -> Library:
     try:
         data = signing.loads(token, salt=CLAIM_SALT, max_age=CLAIM_MAX_AGE)
     except signing.SignatureExpired:
-        raise ClaimRefused("This link has expired. Ask for a new one from your library.") from None
+        raise ClaimRefused(
+            gettext("This link has expired. Ask for a new one from your library.")
+        ) from None
     except signing.BadSignature:
-        raise ClaimRefused("This link is not valid.") from None
+        raise ClaimRefused(gettext("This link is not valid.")) from None
     if data.get("u") != user_id or data.get("e") != email_normalize(current_email):
-        raise ClaimRefused("This link was made for another account or another email address.")
+        raise ClaimRefused(
+            gettext("This link was made for another account or another email address.")
+        )
     library = Library.objects.select_for_update().get(pk=library_get_or_create(email=data["e"]).pk)
     if library.user_id not in (None, user_id):
-        raise ClaimRefused("These purchases already belong to another account.")
+        raise ClaimRefused(gettext("These purchases already belong to another account."))
     library.user_id = user_id
     library.save(update_fields=["user"])
     return library
@@ -81,7 +85,9 @@ def send_claim_link(*, user_id: int, email: str) -> None:
 def claim_start(request: HttpRequest) -> HttpResponse:
     email = email_normalize(getattr(request.user, "email", "") or "")
     if not email:
-        messages.error(request, "Your account has no email address to claim purchases with.")
+        messages.error(
+            request, gettext("Your account has no email address to claim purchases with.")
+        )
         return redirect("delivery:library_account")
     try:
         mail_limit(request=request, recipients=[email])
@@ -107,7 +113,8 @@ def claim_finish(request: HttpRequest, token: str) -> HttpResponse:
     count = library.entitlements.count()
     messages.success(
         request,
-        f"Purchases made with {library.email} are now in your account ({count}).",
+        gettext("Purchases made with %(email)s are now in your account (%(count)s).")
+        % {"email": library.email, "count": count},
     )
     return redirect("delivery:library_account")
 

@@ -120,8 +120,9 @@ def makemessages_drift() -> list[str]:
                 problems.append(f"makemessages -d {domain} failed: {result.stderr.strip()}")
         for language in LANGUAGES:
             for domain in DOMAINS:
-                made, kept = po_path(language, domain, copy / "shop" / "locale"), po_path(
-                    language, domain
+                made, kept = (
+                    po_path(language, domain, copy / "shop" / "locale"),
+                    po_path(language, domain),
                 )
                 if not kept.exists():
                     problems.append(f"{kept} is missing: run `python manage.py translations`.")

@@ -47,12 +47,17 @@ def slug_check(slug: str) -> str:
     slug = (slug or "").strip().lower()
     if not SLUG_RE.match(slug):
         raise CatalogError(
-            "Use 3 to 60 lower-case letters, digits and hyphens, starting and ending with a "
-            "letter or digit.",
+            gettext(
+                "Use 3 to 60 lower-case letters, digits and hyphens, "
+                "starting and ending with a letter or digit."
+            ),
             field="slug",
         )
     if slug in RESERVED_SLUGS:
-        raise CatalogError(f"“{slug}” is reserved; choose another address.", field="slug")
+        raise CatalogError(
+            gettext("“%(slug)s” is reserved; choose another address.") % {"slug": slug},
+            field="slug",
+        )
     return slug
 
 
@@ -72,7 +77,7 @@ def seller_signup(*, email: str, password: str, display_name: str) -> Seller:
     """A new account and its seller profile; the verification email leaves on commit."""
     display_name = display_name.strip()
     if not display_name:
-        raise CatalogError("Enter the name buyers will see.", field="display_name")
+        raise CatalogError(gettext("Enter the name buyers will see."), field="display_name")
     try:
         user = account_create(email=email, password=password)
     except AccountError as exc:
@@ -85,12 +90,14 @@ def seller_create(*, user: User, display_name: str) -> Seller:
     """A seller profile for an existing account (sign-up, or a buyer who starts selling)."""
     email = getattr(user, "email", "")
     if not email:
-        raise CatalogError("Your account needs an email address first.", field="display_name")
+        raise CatalogError(
+            gettext("Your account needs an email address first."), field="display_name"
+        )
     if Seller.objects.filter(user=user).exists():
-        raise CatalogError("This account already has a shop.")
+        raise CatalogError(gettext("This account already has a shop."))
     display_name = display_name.strip()[:120]
     if not display_name:
-        raise CatalogError("Enter the name buyers will see.", field="display_name")
+        raise CatalogError(gettext("Enter the name buyers will see."), field="display_name")
     currency = settings.STORE_CURRENCY if settings.STORE_CURRENCY in CURRENCY_CODES else "EUR"
     seller = Seller.objects.create(
         user=user,
@@ -116,13 +123,16 @@ def links_check(links: list[str]) -> list[str]:
             validator(link)
         except ValidationError:
             raise CatalogError(
-                f"“{link[:80]}” is not a web address (it must start with https://).",
+                gettext("“%(link)s” is not a web address (it must start with https://).")
+                % {"link": link[:80]},
                 field="links",
             ) from None
         if link not in cleaned:
             cleaned.append(link)
     if len(cleaned) > MAX_LINKS:
-        raise CatalogError(f"Up to {MAX_LINKS} links, please.", field="links")
+        raise CatalogError(
+            gettext("Up to %(MAX_LINKS)s links, please.") % {"MAX_LINKS": MAX_LINKS}, field="links"
+        )
     return cleaned
 
 
@@ -142,14 +152,14 @@ def seller_update(
 ) -> Seller:
     display_name = display_name.strip()
     if not display_name:
-        raise CatalogError("Enter the name buyers will see.", field="display_name")
+        raise CatalogError(gettext("Enter the name buyers will see."), field="display_name")
     slug = slug_check(slug)
     if Seller.objects.filter(slug=slug).exclude(pk=seller.pk).exists():
-        raise CatalogError("Another shop already uses this address.", field="slug")
+        raise CatalogError(gettext("Another shop already uses this address."), field="slug")
     if currency not in CURRENCY_CODES:
-        raise CatalogError("Choose a currency from the list.", field="currency")
+        raise CatalogError(gettext("Choose a currency from the list."), field="currency")
     if timezone_name not in available_timezones():
-        raise CatalogError("Choose a time zone from the list.", field="timezone")
+        raise CatalogError(gettext("Choose a time zone from the list."), field="timezone")
     seller.display_name = display_name[:120]
     seller.slug = slug
     seller.bio = bio.strip()
@@ -212,13 +222,13 @@ def seller_verify_email(*, token: str) -> Seller:
         seller_id, email = int(payload["s"]), str(payload["e"])
     except signing.SignatureExpired:
         raise CatalogError(
-            "This verification link has expired: ask for a new one from your dashboard."
+            gettext("This verification link has expired: ask for a new one from your dashboard.")
         ) from None
     except (signing.BadSignature, ValueError, TypeError, KeyError, UnicodeDecodeError):
-        raise CatalogError("This verification link is not valid.") from None
+        raise CatalogError(gettext("This verification link is not valid.")) from None
     seller = Seller.objects.select_for_update().select_related("user").filter(pk=seller_id).first()
     if seller is None or email_normalize(seller.user.email) != email:
-        raise CatalogError("This verification link is not valid any more.")
+        raise CatalogError(gettext("This verification link is not valid any more."))
     if seller.email_verified_at is None:
         seller.email_verified_at = timezone.now()
         seller.save(update_fields=["email_verified_at"])
