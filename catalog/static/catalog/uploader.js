@@ -23,7 +23,7 @@
   var interpolate = window.interpolate || function (format, values) {
     return format.replace(/%\(\w+\)s/g, function (match) { return values[match.slice(2, -2)]; });
   };
-  function say(format, values) { return interpolate(gettext(format), values, true); }
+  function say(format, values) { return interpolate(format, values, true); }
   var numbers = new Intl.NumberFormat(document.documentElement.lang || "en", { maximumFractionDigits: 1 });
 
   function human(bytes) {
@@ -49,7 +49,7 @@
     }).then(function (response) {
       return response.text().then(function (text) {
         var data = {};
-        try { data = text ? JSON.parse(text) : {}; } catch (e) { data = { error: say("The server answered %(status)s.", { status: response.status }) }; }
+        try { data = text ? JSON.parse(text) : {}; } catch (e) { data = { error: say(gettext("The server answered %(status)s."), { status: response.status }) }; }
         data._status = response.status;
         return data;
       });
@@ -82,7 +82,7 @@
     var bar = document.createElement("progress");
     bar.max = file.size;
     bar.value = 0;
-    bar.setAttribute("aria-label", say("Upload of %(name)s", { name: file.name }));
+    bar.setAttribute("aria-label", say(gettext("Upload of %(name)s"), { name: file.name }));
     var status = document.createElement("span");
     status.className = "upload-status";
     status.setAttribute("role", "status");
@@ -172,7 +172,7 @@
           row.show(offset);
           return next();
         }
-        throw new Error(data.error || say("The server answered %(status)s.", { status: answer.status }));
+        throw new Error(data.error || say(gettext("The server answered %(status)s."), { status: answer.status }));
       }, function (error) {
         if (row.stopped || error.message === "aborted") throw new Error("paused");
         if (++failures > RETRIES) throw new Error(gettext("The connection dropped."));
@@ -217,7 +217,7 @@
       row.base = Math.min(done, size);
       return send(row, "PUT", url, row.file.slice(start, Math.min(start + partSize, size)), {})
         .then(function (answer) {
-          if (answer.status !== 200) throw new Error(say("The storage refused part %(number)s.", { number: number }));
+          if (answer.status !== 200) throw new Error(say(gettext("The storage refused part %(number)s."), { number: number }));
           missing.splice(missing.indexOf(number), 1);
           done += Math.min(partSize, size - start);
           failures = 0;
@@ -266,7 +266,7 @@
     return openSession(row).then(function (session) {
       row.session = session;
       row.show(session.offset || 0);
-      if (row.resumed) row.say(say("Resuming from %(size)s…", { size: human(session.offset) }));
+      if (row.resumed) row.say(say(gettext("Resuming from %(size)s…"), { size: human(session.offset) }));
       return session.backend === "s3" ? sendS3(row, session) : sendLocal(row, session);
     }).then(function () {
       pause.disabled = true;
@@ -277,19 +277,19 @@
         if (data._status === 409 && /arrived|Part/.test(data.error || "")) throw new Error(data.error);
         localStorage.removeItem(storageKey(row.file, row.role));
         row.clearButtons();
-        row.say(say("Refused: %(reason)s", { reason: data.error || gettext("the file could not be added.") }), "refused");
+        row.say(say(gettext("Refused: %(reason)s"), { reason: data.error || gettext("the file could not be added.") }), "refused");
         return;
       }
       localStorage.removeItem(storageKey(row.file, row.role));
       row.clearButtons();
       row.bar.value = row.file.size;
-      row.say(say("Added (%(size)s).", { size: human(row.file.size) }), "done");
+      row.say(say(gettext("Added (%(size)s)."), { size: human(row.file.size) }), "done");
       return refreshLists();
     }).catch(function (error) {
       if (row.cancelled) return;
       row.clearButtons();
       var paused = error.message === "paused";
-      row.say(paused ? gettext("Paused.") : say("Interrupted: %(reason)s Resume to continue.", { reason: error.message }), "stopped");
+      row.say(paused ? gettext("Paused.") : say(gettext("Interrupted: %(reason)s Resume to continue."), { reason: error.message }), "stopped");
       row.button(gettext("Resume"), function () { run(row); }, "");
       row.button(gettext("Cancel"), function () {
         localStorage.removeItem(storageKey(row.file, row.role));
@@ -309,7 +309,7 @@
     var rows = files.map(function (file) {
       var row = new Row(file, role);
       if (file.size > config.maxBytes) {
-        row.say(say("Too large: files up to %(size)s.", { size: human(config.maxBytes) }), "refused");
+        row.say(say(gettext("Too large: files up to %(size)s."), { size: human(config.maxBytes) }), "refused");
         return null;
       }
       if (file.size === 0) { row.say(gettext("This file is empty."), "refused"); return null; }
