@@ -17,6 +17,8 @@ and ``get_supported_language_variant``: the visitor gets the default language.
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.middleware.locale import LocaleMiddleware as DjangoLocaleMiddleware
@@ -25,6 +27,8 @@ from django.urls.resolvers import LocalePrefixPattern, get_resolver
 from django.utils import translation
 from django.utils.cache import patch_vary_headers
 from django.utils.encoding import iri_to_uri
+from django.views.decorators.http import require_POST
+from django.views.i18n import set_language as django_set_language
 
 _SAFE_METHODS = ("GET", "HEAD")
 
@@ -66,6 +70,21 @@ class LocaleMiddleware(DjangoLocaleMiddleware):
         translation.activate(settings.LANGUAGE_CODE if localised else preferred)
         request.LANGUAGE_CODE = translation.get_language()
         return None
+
+    def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:  # type: ignore[override]
+        response = super().process_response(request, response)
+        # The next request served by this thread (or a test's next line) starts afresh.
+        translation.deactivate()
+        return response
+
+
+@require_POST
+def set_language(request: HttpRequest) -> HttpResponse:
+    """Django's ``set_language``, reading ``next`` in the language of its own prefix, so
+    that /fr/x/ switched to English gives /x/ (Django resolves it in the active one)."""
+    path = urlsplit(str(request.POST.get("next", ""))).path
+    with translation.override(translation.get_language_from_path(path) or settings.LANGUAGE_CODE):
+        return django_set_language(request)
 
 
 def languages(request: HttpRequest) -> dict[str, object]:

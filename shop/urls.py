@@ -5,12 +5,13 @@ from django.conf.urls.i18n import i18n_patterns
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
-from django.views.i18n import JavaScriptCatalog, set_language
+from django.views.i18n import JavaScriptCatalog
 from django.views.static import serve
 
 from catalog import views_accounts
 from catalog.accounts import QueuedPasswordResetForm
 from catalog.headers import bearer_token_page
+from shop import i18n
 
 # The admin's login counts attempts like the site's own.
 admin.site.login_form = views_accounts.LimitedAdminAuthenticationForm
@@ -22,7 +23,7 @@ handler500 = "shop.errors.server_error"
 urlpatterns = [
     path("admin/", admin.site.urls),
     # The language switcher's form (a POST; the cookie it sets outlives the session).
-    path("i18n/setlang/", set_language, name="set_language"),
+    path("i18n/setlang/", i18n.set_language, name="set_language"),
 ]
 
 # Every page a person opens exists in each language: English where it always was,
