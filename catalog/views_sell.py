@@ -414,9 +414,12 @@ def product_status(request: HttpRequest, product_id: int) -> HttpResponse:
         else:
             messages.success(
                 request,
-                f"“{product.title}” is published: it is in the shop."
-                if wanted == Product.Status.PUBLISHED
-                else f"“{product.title}” is a draft again: it left the shop; buyers keep it.",
+                (
+                    gettext("“%(title)s” is published: it is in the shop.")
+                    if wanted == Product.Status.PUBLISHED
+                    else gettext("“%(title)s” is a draft again: it left the shop; buyers keep it.")
+                )
+                % {"title": product.title},
             )
     return redirect("catalog:sell_files", product_id=product.pk)
 
