@@ -182,10 +182,8 @@ def _parse_decimal(
         ) % {"places": places, "example": example}
         raise error(
             gettext(
-
-                    "Write “%(text)s” without a thousands separator, as "
-                    "%(digits)s; %(nouns)s have %(rule)s."
-
+                "Write “%(text)s” without a thousands separator, as "
+                "%(digits)s; %(nouns)s have %(rule)s."
             )
             % {"text": text, "digits": digits, "nouns": _NOUNS[noun][1], "rule": rule}
         )

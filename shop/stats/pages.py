@@ -12,7 +12,9 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.conf import settings
+from django.utils.translation import gettext, ngettext, pgettext
 
+from catalog.l10n import format_number
 from catalog.money import exponent, format_money
 from shop.stats.charts import Point, bar_chart
 from shop.stats.models import DailySource
@@ -32,7 +34,7 @@ def money(amount: int | None, currency: str) -> str:
 
 
 def count(value: int) -> str:
-    return f"{value:,}"
+    return format_number(value)
 
 
 def brief_money(amount: int, currency: str) -> str:
@@ -51,7 +53,11 @@ def brief_count(value: int) -> str:
 
 
 def percent(value: Decimal | None, places: int = 1) -> str:
-    return "—" if value is None else f"{value * 100:.{places}f} %"
+    if value is None:
+        return "—"
+    return pgettext("percentage", "%(number)s %%") % {
+        "number": format_number(value * 100, decimals=places)
+    }
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,7 +108,8 @@ def _card(
 
 def fee_rule(currency: str) -> str:
     rate = Decimal(settings.PLATFORM_FEE_BASIS_POINTS) / 100
-    rule = f"{rate.normalize():f} % of each sale"
+    shown = pgettext("percentage", "%(number)s %%") % {"number": format_number(rate.normalize())}
+    rule = gettext("%(rate)s of each sale") % {"rate": shown}
     if settings.PLATFORM_FEE_FIXED:
         rule += f" + {format_money(settings.PLATFORM_FEE_FIXED, currency)}"
     return rule
@@ -122,56 +129,65 @@ def cards(dashboard: Dashboard, currency: str, *, shop: bool = False) -> list[Ca
 
     given_back = now.refunded - (dashboard.current["refund_debit"])
     if shop:
-        fee_note = (
-            f"{fee_rule(currency)}, less {money(given_back, currency)} given back with refunds. "
-            "Stripe's processing fees are charged to the platform's Stripe account and are not "
-            "known here: see Stripe's balance report."
-        )
+        fee_note = gettext(
+            "%(rule)s, less %(given)s given back with refunds. Stripe's processing fees are "
+            "charged to the platform's Stripe account and are not known here: see Stripe's "
+            "balance report."
+        ) % {"rule": fee_rule(currency), "given": money(given_back, currency)}
     else:
-        fee_note = (
-            f"{fee_rule(currency).capitalize()}, less {money(given_back, currency)} given back "
-            "with refunds. Card processing is paid out of it: nothing more is taken from you."
-        )
-    refunds_note = f"{count(now.refunds)} refund{'s' if now.refunds != 1 else ''}"
+        fee_note = gettext(
+            "%(rule)s, less %(given)s given back with refunds. Card processing is paid out of "
+            "it: nothing more is taken from you."
+        ) % {"rule": fee_rule(currency).capitalize(), "given": money(given_back, currency)}
+    refunds_note = ngettext("%(count)s refund", "%(count)s refunds", now.refunds) % {
+        "count": count(now.refunds)
+    }
     if now.disputes:
-        refunds_note += (
-            f"; {count(now.disputes)} disputed sale{'s' if now.disputes != 1 else ''}, "
-            f"{money(now.dispute_debit, currency)} taken back"
-        )
-    purchases = "sales" if per_product else "orders"
-    price_note = "Per sale that cost something."
+        refunds_note += ngettext(
+            "; %(count)s disputed sale, %(amount)s taken back",
+            "; %(count)s disputed sales, %(amount)s taken back",
+            now.disputes,
+        ) % {"count": count(now.disputes), "amount": money(now.dispute_debit, currency)}
+    price_note = gettext("Per sale that cost something.")
     if now.pwyw_units:
-        price_note = (
-            f"Pay what you want: {count(now.pwyw_units)} sale{'s' if now.pwyw_units != 1 else ''}"
-            f" at {money(now.pwyw_average, currency)} on average, "
-            f"{money(now.pwyw_above, currency)} above the minimum"
-            + (f" (+{percent(now.pwyw_above_ratio)})" if now.pwyw_above_ratio is not None else "")
-            + "."
-        )
+        price_note = ngettext(
+            "Pay what you want: %(count)s sale at %(average)s on average, %(above)s above the "
+            "minimum",
+            "Pay what you want: %(count)s sales at %(average)s on average, %(above)s above the "
+            "minimum",
+            now.pwyw_units,
+        ) % {
+            "count": count(now.pwyw_units),
+            "average": money(now.pwyw_average, currency),
+            "above": money(now.pwyw_above, currency),
+        }
+        if now.pwyw_above_ratio is not None:
+            price_note += f" (+{percent(now.pwyw_above_ratio)})"
+        price_note += "."
     return [
         _card(
             "gross",
-            "Gross sales",
+            gettext("Gross sales"),
             money(now.gross, currency),
             now.gross,
             prev("gross"),
-            note="What buyers paid, discounts taken off.",
+            note=gettext("What buyers paid, discounts taken off."),
         ),
         _card(
             "net",
-            "Sellers' net earnings" if shop else "Net earnings",
+            gettext("Sellers' net earnings") if shop else gettext("Net earnings"),
             money(now.net, currency),
             now.net,
             prev("net"),
             note=(
-                "Gross sales less refunds, platform fees and disputes: what sellers earn."
+                gettext("Gross sales less refunds, platform fees and disputes: what sellers earn.")
                 if shop
-                else "Gross sales less refunds, fees and disputes: what you earn."
+                else gettext("Gross sales less refunds, fees and disputes: what you earn.")
             ),
         ),
         _card(
             "fees",
-            "Platform fees" if shop else "Platform and payment fees",
+            gettext("Platform fees") if shop else gettext("Platform and payment fees"),
             money(now.fees, currency),
             now.fees,
             prev("fees"),
@@ -180,7 +196,7 @@ def cards(dashboard: Dashboard, currency: str, *, shop: bool = False) -> list[Ca
         ),
         _card(
             "refunds",
-            "Refunds",
+            gettext("Refunds"),
             money(now.refunded, currency),
             now.refunded,
             prev("refunded"),
@@ -189,49 +205,53 @@ def cards(dashboard: Dashboard, currency: str, *, shop: bool = False) -> list[Ca
         ),
         _card(
             "orders",
-            "Orders",
+            gettext("Orders"),
             count(now.orders),
             now.orders,
             prev("orders"),
-            note="Orders with something that cost something; free claims are counted apart.",
+            note=gettext(
+                "Orders with something that cost something; free claims are counted apart."
+            ),
         ),
         _card(
             "units",
-            "Units sold",
+            gettext("Units sold"),
             count(now.paid_units),
             now.paid_units,
             prev("paid_units"),
-            note="Items that cost something; free ones are counted apart.",
+            note=gettext("Items that cost something; free ones are counted apart."),
         ),
         _card(
             "free",
-            "Free downloads",
+            gettext("Free downloads"),
             count(now.free_units),
             now.free_units,
             prev("free_units"),
-            note="Free products and zero prices claimed: not revenue, not sales.",
+            note=gettext("Free products and zero prices claimed: not revenue, not sales."),
         ),
         _card(
             "downloads",
-            "Downloads",
+            gettext("Downloads"),
             count(now.downloads),
             now.downloads,
             prev("downloads"),
-            note="Counted once per buyer, file and 30 minutes.",
+            note=gettext("Counted once per buyer, file and 30 minutes."),
         ),
-        _card("views", "Product page views", count(now.views), now.views, prev("views")),
+        _card("views", gettext("Product page views"), count(now.views), now.views, prev("views")),
         _card(
             "conversion",
-            "Conversion",
+            gettext("Conversion"),
             percent(now.conversion, 2),
             now.conversion,
             prev("conversion"),
             points=True,
-            note=f"{purchases.capitalize()} per product page view.",
+            note=gettext("Sales per product page view.")
+            if per_product
+            else gettext("Orders per product page view."),
         ),
         _card(
             "average",
-            "Average price paid",
+            gettext("Average price paid"),
             money(now.average_price, currency),
             now.average_price,
             prev("average_price"),
@@ -268,15 +288,16 @@ def charts(dashboard: Dashboard, currency: str) -> list[dict[str, Any]]:
     return [
         {
             "id": "revenue-chart",
-            "title": f"Revenue by {every}",
+            "title": gettext("Revenue by %(every)s") % {"every": every},
             "svg": bar_chart(
                 chart_id="revenue-chart",
-                title=f"Gross sales by {every}, {dashboard.period.label.lower()}",
+                title=gettext("Gross sales by %(every)s, %(period)s")
+                % {"every": every, "period": dashboard.period.label.lower()},
                 points=revenue,
                 fmt=lambda value: format_money(value, currency),
                 tick_fmt=lambda value: brief_money(value, currency),
             ),
-            "columns": ["Gross sales", "Net earnings", "Orders"],
+            "columns": [gettext("Gross sales"), gettext("Net earnings"), gettext("Orders")],
             "rows": [
                 {
                     "label": label,
@@ -287,15 +308,16 @@ def charts(dashboard: Dashboard, currency: str) -> list[dict[str, Any]]:
         },
         {
             "id": "units-chart",
-            "title": f"Units sold by {every}",
+            "title": gettext("Units sold by %(every)s") % {"every": every},
             "svg": bar_chart(
                 chart_id="units-chart",
-                title=f"Units sold by {every}, {dashboard.period.label.lower()}",
+                title=gettext("Units sold by %(every)s, %(period)s")
+                % {"every": every, "period": dashboard.period.label.lower()},
                 points=units,
                 fmt=count,
                 tick_fmt=brief_count,
             ),
-            "columns": ["Units", "Downloads", "Page views"],
+            "columns": [gettext("Units"), gettext("Downloads"), gettext("Page views")],
             "rows": [
                 {
                     "label": label,

@@ -24,7 +24,7 @@ from typing import Any
 from django.conf import settings
 from django.db.models import CharField, DateField, F, Q, QuerySet, Sum, Value
 from django.db.models.functions import Cast
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_lazy
 
 from catalog.models import Product, Seller
 from shop.models import OrderItem
@@ -48,13 +48,17 @@ from shop.stats.sqlcache import cached_facts, window_changes, window_values
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 
 RANGES = {
-    "7d": "Last 7 days",
-    "30d": "Last 30 days",
-    "12m": "Last 12 months",
-    "all": "All time",
-    "custom": "Custom",
+    "7d": gettext_lazy("Last 7 days"),
+    "30d": gettext_lazy("Last 30 days"),
+    "12m": gettext_lazy("Last 12 months"),
+    "all": gettext_lazy("All time"),
+    "custom": gettext_lazy("Custom"),
 }
-GROUPINGS = {"day": "Day", "week": "Week", "month": "Month"}
+GROUPINGS = {
+    "day": gettext_lazy("Day"),
+    "week": gettext_lazy("Week"),
+    "month": gettext_lazy("Month"),
+}
 
 
 class PeriodError(ValueError):
