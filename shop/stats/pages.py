@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.conf import settings
+from django.utils import dateformat
 from django.utils.translation import gettext, ngettext, pgettext
 
 from catalog.l10n import format_number
@@ -264,12 +265,15 @@ def cards(dashboard: Dashboard, currency: str, *, shop: bool = False) -> list[Ca
 
 
 def _labels(day: date, by: str, first: bool) -> tuple[str, str]:
+    """Axis and table labels, with the month and day names of the active language."""
     if by == "month":
-        short = f"{day:%b %Y}" if first or day.month == 1 else f"{day:%b}"
-        return short, f"{day:%B %Y}"
+        short = dateformat.format(day, "M Y" if first or day.month == 1 else "M")
+        return short, dateformat.format(day, "F Y")
     if by == "week":
-        return f"{day:%-d %b}", f"Week of {day:%-d %B %Y}"
-    return f"{day:%-d %b}", f"{day:%A %-d %B %Y}"
+        return dateformat.format(day, "j M"), gettext("Week of %(day)s") % {
+            "day": dateformat.format(day, "j F Y")
+        }
+    return dateformat.format(day, "j M"), dateformat.format(day, "l j F Y")
 
 
 def charts(dashboard: Dashboard, currency: str) -> list[dict[str, Any]]:

@@ -41,7 +41,10 @@ def english_left(page) -> list[str]:
         " e.getAttribute('placeholder')].filter(Boolean).join(' ')).join(' ')"
     )
     title = page.title()
-    return sorted(set(ENGLISH.findall(f"{text} {labels} {title}")))
+    everything = f"{text} {labels} {title}"
+    return sorted(
+        {everything[max(0, m.start() - 40) : m.end() + 20] for m in ENGLISH.finditer(everything)}
+    )
 
 
 def check(page, name: str) -> None:
@@ -110,6 +113,9 @@ def test_a_french_seller_opens_a_shop_and_publishes(french, live_server):
     page.goto(live_server.url + "/fr/sell/profile/")
     assert page.get_by_label("Langue de vos e-mails").input_value() == "fr"
     check(page, "seller-profile")
+    page.get_by_role("link", name="Tableau de bord", exact=True).first.click()
+    page.get_by_role("heading", name="Tableau de bord").wait_for()
+    check(page, "seller-dashboard")
 
 
 def test_a_french_buyer_buys_and_downloads(french, live_server):
