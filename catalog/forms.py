@@ -13,7 +13,6 @@ from zoneinfo import available_timezones
 from django import forms
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
-from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 from PIL import Image, UnidentifiedImageError
 
@@ -22,8 +21,6 @@ from catalog.l10n import language_or_default
 from catalog.models import Asset, Product, Seller
 from catalog.money import TYPED_MAX_CHARS, AmountError, parse_amount, to_decimal_string
 from catalog.services import CatalogError
-
-StrOrPromise = str | Promise
 
 IMAGE_MAX_BYTES = 10 * 1024 * 1024
 IMAGE_MAX_PIXELS = 40_000_000
@@ -158,7 +155,8 @@ class SellerProfileForm(forms.Form):
         }
 
 
-def _amount_field(label: StrOrPromise, help_text: StrOrPromise) -> forms.CharField:
+def _amount_field(label: Any, help_text: Any) -> forms.CharField:
+    # A lazy translation (gettext_lazy), which the stubs call _StrPromise.
     """An optional amount typed as the buyer would write it (9, 12.50, 12,50); parsed later,
     by ``parse_amount``, whose messages (a length limit included) say how to write it."""
     return forms.CharField(

@@ -171,7 +171,7 @@ def run_bounded(
     if status == "ok":
         return cast(T, value)
     if status == "refused":
-        message, params = value
+        message, params = cast(tuple[str, dict[str, object]], value)
         raise MediaRefused(message, params)
     if status == "memory":
         raise MediaRefused(TOO_BIG)

@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.utils import dateformat
-from django.utils.translation import gettext, ngettext, pgettext
+from django.utils.translation import gettext, gettext_lazy, ngettext, pgettext
 
 from catalog.l10n import format_number
 from catalog.money import exponent, format_money
@@ -369,10 +369,10 @@ def seller_table(dashboard: Dashboard, names: Mapping[int, str]) -> list[dict[st
 
 
 SOURCE_TITLES = {
-    DailySource.Kind.REFERRER: ("Referring sites", "Direct or unknown"),
-    DailySource.Kind.SOURCE: ("utm_source", "(none)"),
-    DailySource.Kind.CAMPAIGN: ("utm_campaign", "(none)"),
-    DailySource.Kind.COUNTRY: ("Buyer countries", "Unknown"),
+    DailySource.Kind.REFERRER: (gettext_lazy("Referring sites"), gettext_lazy("Direct or unknown")),
+    DailySource.Kind.SOURCE: ("utm_source", gettext_lazy("(none)")),
+    DailySource.Kind.CAMPAIGN: ("utm_campaign", gettext_lazy("(none)")),
+    DailySource.Kind.COUNTRY: (gettext_lazy("Buyer countries"), gettext_lazy("Unknown")),
 }
 
 

@@ -24,6 +24,7 @@ from typing import Any
 from django.conf import settings
 from django.db.models import CharField, DateField, F, Q, QuerySet, Sum, Value
 from django.db.models.functions import Cast
+from django.utils import dateformat
 from django.utils.translation import gettext, gettext_lazy
 
 from catalog.models import Product, Seller
@@ -73,10 +74,19 @@ class Period:
     by: str
 
     @property
+    def by_label(self) -> str:
+        """The grouping as people read it ("Week", "Semaine")."""
+        return str(GROUPINGS.get(self.by, self.by))
+
+    @property
     def label(self) -> str:
         if self.key == "custom" and self.first is not None:
-            return f"{self.first:%-d %b %Y} – {self.last:%-d %b %Y}"
-        return RANGES[self.key]
+            first, last = (
+                dateformat.format(self.first, "j M Y"),
+                dateformat.format(self.last, "j M Y"),
+            )
+            return f"{first} – {last}"
+        return str(RANGES[self.key])
 
     @property
     def days(self) -> int | None:
