@@ -19,7 +19,9 @@ from django.core.validators import validate_email
 from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.translation import gettext
 
+from catalog.l10n import current_language
 from catalog.mail import mail_task
 
 
@@ -58,10 +60,10 @@ def account_create(*, email: str, password: str) -> User:
     try:
         validate_email(email)
     except ValidationError:
-        raise AccountError("Enter a valid email address.", field="email") from None
+        raise AccountError(gettext("Enter a valid email address."), field="email") from None
     if users_with_email(email).exists():
         raise AccountError(
-            "An account already uses this address: log in, or reset its password.",
+            gettext("An account already uses this address: log in, or reset its password."),
             field="email",
         )
     user = get_user_model()(username=_free_username(email), email=email)
@@ -144,5 +146,7 @@ class QueuedPasswordResetForm(PasswordResetForm):
         to_email: str,
         html_email_template_name: str | None = None,
     ) -> None:
-        user_id, email = int(context["user"].pk), to_email
-        transaction.on_commit(lambda: send_password_reset.enqueue(user_id=user_id, email=email))
+        user_id, email, language = int(context["user"].pk), to_email, current_language()
+        transaction.on_commit(
+            lambda: send_password_reset.enqueue(user_id=user_id, email=email, language=language)
+        )

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class CatalogConfig(AppConfig):
@@ -10,12 +11,14 @@ class CatalogConfig(AppConfig):
         from catalog.seller_menu import seller_menu_add
 
         seller_menu_add(
-            key="dashboard", label="Products", url_name="catalog:sell_dashboard", position=10
+            key="dashboard", label=_("Products"), url_name="catalog:sell_dashboard", position=10
         )
         seller_menu_add(
-            key="new", label="New product", url_name="catalog:sell_product_new", position=20
+            key="new", label=_("New product"), url_name="catalog:sell_product_new", position=20
         )
-        seller_menu_add(key="imports", label="Import", url_name="catalog:sell_imports", position=30)
         seller_menu_add(
-            key="profile", label="Profile", url_name="catalog:sell_profile", position=90
+            key="imports", label=_("Import"), url_name="catalog:sell_imports", position=30
+        )
+        seller_menu_add(
+            key="profile", label=_("Profile"), url_name="catalog:sell_profile", position=90
         )

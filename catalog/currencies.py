@@ -6,6 +6,8 @@ sellers, not the whole standard (no precious metals, funds or test codes).
 
 from __future__ import annotations
 
+from django.conf import settings
+
 CURRENCIES: tuple[tuple[str, str], ...] = (
     ("AUD", "Australian dollar"),
     ("BRL", "Brazilian real"),
@@ -41,3 +43,24 @@ CURRENCIES: tuple[tuple[str, str], ...] = (
     ("ZAR", "South African rand"),
 )
 CURRENCY_CODES = frozenset(code for code, _ in CURRENCIES)
+
+
+def chargeable_currencies() -> tuple[str, ...]:
+    """The currencies checkout can charge: ``STORE_CURRENCY`` alone today.
+
+    Orders, the ledger, payouts and the dashboard all hold one currency, so a
+    product priced in any other could be listed but never bought. Forms offer
+    these only; a product priced earlier in another currency cannot be
+    published or bought until its seller reprices it (decision in docs).
+    """
+    return (str(settings.STORE_CURRENCY).upper(),)
+
+
+def currency_choices(*, keep: str = "") -> list[tuple[str, str]]:
+    """Choices for a currency field: the chargeable ones, plus ``keep`` (a product's
+    own currency) so that saving an older product never reprices it silently."""
+    names = dict(CURRENCIES)
+    codes = list(chargeable_currencies())
+    if keep and keep not in codes:
+        codes.append(keep)
+    return [(code, f"{code} · {names.get(code, code)}") for code in codes]

@@ -11,11 +11,13 @@ from typing import Any
 from zoneinfo import available_timezones
 
 from django import forms
+from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.utils.translation import gettext_lazy as _
 from PIL import Image, UnidentifiedImageError
 
-from catalog.currencies import CURRENCIES
+from catalog.currencies import currency_choices
+from catalog.l10n import language_or_default
 from catalog.models import Asset, Product, Seller
 from catalog.money import TYPED_MAX_CHARS, AmountError, parse_amount, to_decimal_string
 from catalog.services import CatalogError
@@ -32,22 +34,23 @@ def validate_uploaded_image(file: UploadedFile) -> None:
     the pixel count is checked from the header before anything is decoded.
     """
     if file.size and file.size > IMAGE_MAX_BYTES:
-        raise forms.ValidationError("Images up to 10 MB, please.")
+        raise forms.ValidationError(_("Images up to 10 MB, please."))
     try:
         file.seek(0)
         with Image.open(file, formats=IMAGE_FORMATS) as image:
             width, height = image.size
             if width * height > IMAGE_MAX_PIXELS:
                 raise forms.ValidationError(
-                    f"This image is {width}×{height} pixels; up to 40 megapixels, please."
+                    _("This image is %(width)s×%(height)s pixels; up to 40 megapixels, please.")
+                    % {"width": width, "height": height}
                 )
             image.verify()
     except forms.ValidationError:
         raise
     except (UnidentifiedImageError, Image.DecompressionBombError):
-        raise forms.ValidationError("Use a JPEG, PNG or WebP image.") from None
+        raise forms.ValidationError(_("Use a JPEG, PNG or WebP image.")) from None
     except (OSError, SyntaxError, ValueError):
-        raise forms.ValidationError("This image is damaged and cannot be read.") from None
+        raise forms.ValidationError(_("This image is damaged and cannot be read.")) from None
     finally:
         file.seek(0)
 
@@ -59,25 +62,26 @@ def add_service_error(form: forms.Form, error: CatalogError) -> None:
 
 class SignupForm(forms.Form):
     email = forms.EmailField(
-        max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email"})
+        label=_("Email"), max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email"})
     )
     password = forms.CharField(
+        label=_("Password"),
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
-        help_text="At least 8 characters, not only digits, not a common password.",
+        help_text=_("At least 8 characters, not only digits, not a common password."),
     )
     display_name = forms.CharField(
-        label="Your name or your shop's",
+        label=_("Your name or your shop's"),
         max_length=120,
-        help_text="Shown to buyers. You can change it later.",
+        help_text=_("Shown to buyers. You can change it later."),
     )
 
 
 class SellerStartForm(forms.Form):
     display_name = forms.CharField(
-        label="Your name or your shop's",
+        label=_("Your name or your shop's"),
         max_length=120,
-        help_text="Shown to buyers. You can change it later.",
+        help_text=_("Shown to buyers. You can change it later."),
     )
 
 
@@ -86,41 +90,53 @@ def _timezone_choices() -> list[tuple[str, str]]:
 
 
 class SellerProfileForm(forms.Form):
-    display_name = forms.CharField(label="Display name", max_length=120)
+    display_name = forms.CharField(label=_("Display name"), max_length=120)
     slug = forms.CharField(
-        label="Shop address",
+        label=_("Shop address"),
         max_length=60,
-        help_text="Lower-case letters, digits and hyphens: your page is /@address/.",
+        help_text=_("Lower-case letters, digits and hyphens: your page is /@address/."),
     )
     bio = forms.CharField(
-        label="About you",
+        label=_("About you"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 6}),
-        help_text="Markdown: **bold**, *italic*, [links](https://…), lists.",
+        help_text=_("Markdown: **bold**, *italic*, [links](https://…), lists."),
     )
     avatar = forms.FileField(
-        label="Picture",
+        label=_("Picture"),
         required=False,
         widget=forms.ClearableFileInput(attrs={"accept": "image/jpeg,image/png,image/webp"}),
-        help_text="JPEG, PNG or WebP, up to 10 MB.",
+        help_text=_("JPEG, PNG or WebP, up to 10 MB."),
     )
-    remove_avatar = forms.BooleanField(label="Remove the current picture", required=False)
+    remove_avatar = forms.BooleanField(label=_("Remove the current picture"), required=False)
     is_organization = forms.BooleanField(
         label=_("This shop is a group, a label or a company, not one person"),
         required=False,
         help_text=_("Search engines then present your page as an organization."),
     )
     links = forms.CharField(
-        label="Links",
+        label=_("Links"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="Up to 5 web addresses, one per line (your site, your other shops).",
+        help_text=_("Up to 5 web addresses, one per line (your site, your other shops)."),
     )
     currency = forms.ChoiceField(
-        choices=[(code, f"{code} · {name}") for code, name in CURRENCIES],
-        help_text="New products are priced in it.",
+        label=_("Currency"),
+        choices=currency_choices,
+        help_text=_("New products are priced in it."),
     )
-    timezone = forms.ChoiceField(label="Time zone", choices=_timezone_choices)
+    timezone = forms.ChoiceField(label=_("Time zone"), choices=_timezone_choices)
+    language = forms.ChoiceField(
+        label=_("Language of your emails"),
+        choices=settings.LANGUAGES,
+        required=False,
+        help_text=_("Sales and account messages are written in it."),
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        keep = str(self.initial.get("currency") or "")
+        self.fields["currency"].choices = currency_choices(keep=keep)  # type: ignore[attr-defined]
 
     def clean_avatar(self) -> UploadedFile | None:
         file = self.cleaned_data.get("avatar")
@@ -141,10 +157,12 @@ class SellerProfileForm(forms.Form):
             "currency": seller.currency,
             "timezone": seller.timezone,
             "is_organization": seller.is_organization,
+            "language": language_or_default(seller.language),
         }
 
 
-def _amount_field(label: str, help_text: str) -> forms.CharField:
+def _amount_field(label: Any, help_text: Any) -> forms.CharField:
+    # A lazy translation (gettext_lazy), which the stubs call _StrPromise.
     """An optional amount typed as the buyer would write it (9, 12.50, 12,50); parsed later,
     by ``parse_amount``, whose messages (a length limit included) say how to write it."""
     return forms.CharField(
@@ -157,42 +175,50 @@ def _amount_field(label: str, help_text: str) -> forms.CharField:
 
 
 class ProductForm(forms.Form):
-    title = forms.CharField(max_length=200)
+    title = forms.CharField(label=_("Title"), max_length=200)
     slug = forms.CharField(
-        label="Address",
+        label=_("Address"),
         max_length=80,
         required=False,
-        help_text="Part of the product's web address. Left empty, it is made from the title.",
+        help_text=_("Part of the product's web address. Left empty, it is made from the title."),
     )
-    kind = forms.ChoiceField(label="Kind", choices=Product.Kind.choices)
+    kind = forms.ChoiceField(label=_("Kind"), choices=Product.Kind.choices)
     description = forms.CharField(
+        label=_("Description"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 10}),
-        help_text="Markdown: **bold**, *italic*, [links](https://…), lists, headings (##).",
+        help_text=_("Markdown: **bold**, *italic*, [links](https://…), lists, headings (##)."),
     )
     cover = forms.FileField(
-        label="Cover image",
+        label=_("Cover image"),
         required=False,
         widget=forms.ClearableFileInput(attrs={"accept": "image/jpeg,image/png,image/webp"}),
-        help_text="Square works best. JPEG, PNG or WebP, up to 10 MB.",
+        help_text=_("Square works best. JPEG, PNG or WebP, up to 10 MB."),
     )
-    remove_cover = forms.BooleanField(label="Remove the current cover", required=False)
-    currency = forms.ChoiceField(choices=[(code, f"{code} · {name}") for code, name in CURRENCIES])
+    remove_cover = forms.BooleanField(label=_("Remove the current cover"), required=False)
+    currency = forms.ChoiceField(label=_("Currency"), choices=currency_choices)
     pricing = forms.ChoiceField(
-        label="Pricing", choices=Product.Pricing.choices, widget=forms.RadioSelect
+        label=_("Pricing"), choices=Product.Pricing.choices, widget=forms.RadioSelect
     )
-    price = _amount_field("Price", "For example 9 or 12.50.")
-    minimum = _amount_field("Minimum", "0 lets people pay nothing.")
-    suggested_price = _amount_field("Suggested price", "Filled in for the buyer; optional.")
-    status = forms.ChoiceField(choices=Product.Status.choices)
+    price = _amount_field(_("Price"), _("For example 9 or 12.50."))
+    minimum = _amount_field(_("Minimum"), _("0 lets people pay nothing."))
+    suggested_price = _amount_field(_("Suggested price"), _("Filled in for the buyer; optional."))
+    status = forms.ChoiceField(label=_("Status"), choices=Product.Status.choices)
     release_date = forms.DateField(
-        label="Release date", required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label=_("Release date"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
     tags = forms.CharField(
+        label=_("Tags"),
         required=False,
         max_length=500,
-        help_text="Up to 10, separated by commas: ambient, field recordings.",
+        help_text=_("Up to 10, separated by commas: ambient, field recordings."),
     )
+
+    def __init__(self, *args: Any, keep_currency: str = "", **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # An older product priced in a currency the shop no longer offers keeps it
+        # on its own form (it cannot go on sale until repriced).
+        self.fields["currency"].choices = currency_choices(keep=keep_currency)  # type: ignore[attr-defined]
 
     def clean_cover(self) -> UploadedFile | None:
         file = self.cleaned_data.get("cover")
@@ -207,7 +233,7 @@ class ProductForm(forms.Form):
         text = (self.cleaned_data.get(field) or "").strip()
         if not text:
             if required:
-                self.add_error(field, "Enter an amount.")
+                self.add_error(field, _("Enter an amount."))
             return None
         try:
             return parse_amount(text, currency)
@@ -267,13 +293,13 @@ class AssetUploadForm(forms.Form):
 
     # Empty files reach the inspection, whose refusal names the file.
     file = MultipleFileField(
-        label="Choose files", widget=MultipleFileInput(), allow_empty_file=True
+        label=_("Choose files"), widget=MultipleFileInput(), allow_empty_file=True
     )
     role = forms.ChoiceField(
-        label="These files are",
+        label=_("These files are"),
         choices=[
-            (Asset.Role.DELIVERABLE, "For buyers (private)"),
-            (Asset.Role.PREVIEW, "Public previews (playable on the product page)"),
+            (Asset.Role.DELIVERABLE, _("For buyers (private)")),
+            (Asset.Role.PREVIEW, _("Public previews (playable on the product page)")),
         ],
         initial=Asset.Role.DELIVERABLE,
     )

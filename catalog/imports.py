@@ -69,6 +69,7 @@ from django.core.files import File
 from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
+from django.utils.translation import gettext, pgettext_lazy
 from django_tasks import task
 
 from catalog.currencies import CURRENCY_CODES
@@ -127,6 +128,26 @@ class PlannedRow:
     outcome: str = ""
     error: str = ""
 
+    @property
+    def action_label(self) -> str:
+        return str(_ROW_WORDS.get(self.action, self.action))
+
+    @property
+    def outcome_label(self) -> str:
+        return str(_ROW_WORDS.get(self.outcome, self.outcome))
+
+
+# What the import page's last column says about a row (the plan, then the result).
+_ROW_WORDS = {
+    "create": pgettext_lazy("import row", "create"),
+    "update": pgettext_lazy("import row", "update"),
+    "skip": pgettext_lazy("import row", "skipped"),
+    "created": pgettext_lazy("import row", "created"),
+    "updated": pgettext_lazy("import row", "updated"),
+    "failed": pgettext_lazy("import row", "failed"),
+    "skipped": pgettext_lazy("import row", "skipped"),
+}
+
 
 @dataclass
 class Plan:
@@ -166,12 +187,17 @@ def _text(value: object) -> str:
 
 def _read_manifest(source: CatalogSource, name: str) -> list[dict[str, Any]]:
     if source.size(name) > MAX_MANIFEST_BYTES:
-        raise ImportRefused(f"{name} is larger than {MAX_MANIFEST_BYTES // 1024**2} MB.")
+        raise ImportRefused(
+            gettext("%(name)s is larger than %(value)s MB.")
+            % {"name": name, "value": MAX_MANIFEST_BYTES // 1024**2}
+        )
     with source.local(name) as path:
         try:
             text = path.read_text(encoding="utf-8-sig")
         except UnicodeDecodeError:
-            raise ImportRefused(f"{path.name} is not UTF-8 text: save it as UTF-8.") from None
+            raise ImportRefused(
+                gettext("%(name)s is not UTF-8 text: save it as UTF-8.") % {"name": path.name}
+            ) from None
     if path.suffix == ".json":
         try:
             # Numbers stay the text they were written as: a price is then read by
@@ -180,12 +206,16 @@ def _read_manifest(source: CatalogSource, name: str) -> list[dict[str, Any]]:
             data = json.loads(text, parse_int=str, parse_float=str, parse_constant=str)
         except json.JSONDecodeError as exc:
             raise ImportRefused(
-                f"{path.name} is not valid JSON (line {exc.lineno}: {exc.msg})."
+                gettext("%(name)s is not valid JSON (line %(lineno)s: %(msg)s).")
+                % {"name": path.name, "lineno": exc.lineno, "msg": exc.msg}
             ) from None
         if isinstance(data, dict):
             data = data.get("products")
         if not isinstance(data, list) or not all(isinstance(item, dict) for item in data):
-            raise ImportRefused(f"{path.name} must hold a list of products (JSON objects).")
+            raise ImportRefused(
+                gettext("%(name)s must hold a list of products (JSON objects).")
+                % {"name": path.name}
+            )
         rows = data
     else:
         try:
@@ -195,13 +225,21 @@ def _read_manifest(source: CatalogSource, name: str) -> list[dict[str, Any]]:
                 for row in reader
             ]
         except csv.Error as exc:
-            raise ImportRefused(f"{path.name} is not readable CSV ({exc}).") from None
+            raise ImportRefused(
+                gettext("%(name)s is not readable CSV (%(exc)s).") % {"name": path.name, "exc": exc}
+            ) from None
         if reader.fieldnames is None or "title" not in [
             (name or "").strip().lower() for name in reader.fieldnames
         ]:
-            raise ImportRefused(f"{path.name} needs a header row with at least a “title” column.")
+            raise ImportRefused(
+                gettext("%(name)s needs a header row with at least a “title” column.")
+                % {"name": path.name}
+            )
     if len(rows) > MAX_ROWS:
-        raise ImportRefused(f"{path.name} lists {len(rows):,} products; the limit is {MAX_ROWS:,}.")
+        raise ImportRefused(
+            gettext("%(name)s lists %(len)s products; the limit is %(MAX_ROWS)s.")
+            % {"name": path.name, "len": format(len(rows), ","), "MAX_ROWS": format(MAX_ROWS, ",")}
+        )
     return rows
 
 
@@ -539,7 +577,7 @@ def _write_row(
     for planned in row.files:
         name = _relative(planned.path)
         if name is None or not source.is_file(name):
-            raise CatalogError(f"“{planned.path}” is missing.")
+            raise CatalogError(gettext("“%(path)s” is missing.") % {"path": planned.path})
         with source.local(name) as path, path.open("rb") as handle:
             digest, _ = sha256_and_size(handle)
             if (planned.role, digest) in known:
@@ -599,7 +637,7 @@ class CatalogSource(ABC):
 class FolderSource(CatalogSource):
     def __init__(self, root: Path) -> None:
         if not root.is_dir():
-            raise ImportRefused(f"{root} is not a folder.")
+            raise ImportRefused(gettext("%(root)s is not a folder.") % {"root": root})
         self.root = root.resolve()
 
     def _path(self, name: str) -> Path | None:
@@ -623,7 +661,9 @@ class FolderSource(CatalogSource):
     def local(self, name: str) -> Iterator[Path]:
         path = self._path(name)
         if path is None:
-            raise ImportRefused(f"“{name}” points outside the catalog folder.")
+            raise ImportRefused(
+                gettext("“%(name)s” points outside the catalog folder.") % {"name": name}
+            )
         yield path
 
 
@@ -664,12 +704,14 @@ class ZipSource(CatalogSource):
                         left -= len(chunk)
                         if left < 0:
                             raise ImportRefused(
-                                f"The ZIP entry “{info.filename[:120]}” is larger than it says."
+                                gettext("The ZIP entry “%(filename)s” is larger than it says.")
+                                % {"filename": info.filename[:120]}
                             )
                         copy.write(chunk)
             except (zipfile.BadZipFile, OSError, EOFError, RuntimeError) as exc:
                 raise ImportRefused(
-                    f"The ZIP entry “{info.filename[:120]}” cannot be read ({exc})."
+                    gettext("The ZIP entry “%(filename)s” cannot be read (%(exc)s).")
+                    % {"filename": info.filename[:120], "exc": exc}
                 ) from None
             copy.flush()
             yield Path(copy.name)
@@ -712,8 +754,11 @@ def zip_check(
     most: int = settings.IMPORT_ZIP_MAX_MEMBERS
     if len(entries) > most:
         raise ImportRefused(
-            f"This ZIP holds {len(entries):,} files and folders; a catalog may hold {most:,}. "
-            "Split it into several imports."
+            gettext(
+                "This ZIP holds %(len)s files and folders; a catalog may "
+                "hold %(most)s. Split it into several imports."
+            )
+            % {"len": format(len(entries), ","), "most": format(most, ",")}
         )
     try:
         check_zip(archive, archive_size, "ZIP archive", fold_names=True)
@@ -722,21 +767,28 @@ def zip_check(
     for info in entries:
         reason = _unsafe_member(info)
         if reason:
-            raise ImportRefused(f"The ZIP entry “{info.filename[:120]}” {reason}: refused.")
+            raise ImportRefused(
+                gettext("The ZIP entry “%(filename)s” %(reason)s: refused.")
+                % {"filename": info.filename[:120], "reason": reason}
+            )
     total = sum(info.file_size for info in entries)
     if total > ZIP_MAX_UNPACKED_BYTES:
         raise ImportRefused(
-            f"This ZIP would unpack to more than {ZIP_MAX_UNPACKED_BYTES // 1024**3} GB."
+            gettext("This ZIP would unpack to more than %(value)s GB.")
+            % {"value": ZIP_MAX_UNPACKED_BYTES // 1024**3}
         )
     if max_unpacked is not None and total > max_unpacked:
         raise ImportRefused(
-            f"This ZIP holds {human_size(total)} of files, more than your whole storage "
-            f"quota ({human_size(max_unpacked)}). Import it in parts."
+            gettext(
+                "This ZIP holds %(human_size)s of files, more than your "
+                "whole storage quota (%(human_size2)s). Import it in parts."
+            )
+            % {"human_size": human_size(total), "human_size2": human_size(max_unpacked)}
         )
     if total > ZIP_RATIO_FLOOR_BYTES and total > ZIP_MAX_RATIO * max(archive_size, 1):
         raise ImportRefused(
-            f"This ZIP is a zip bomb: {human_size(archive_size)} that would unpack to "
-            f"{human_size(total)}."
+            gettext("This ZIP is a zip bomb: %(human_size)s that would unpack to %(human_size2)s.")
+            % {"human_size": human_size(archive_size), "human_size2": human_size(total)}
         )
 
 
@@ -762,16 +814,22 @@ def opened_catalog(
         yield FolderSource(source)
         return
     if not source.is_file():
-        raise ImportRefused(f"{path} does not exist.")
+        raise ImportRefused(gettext("%(path)s does not exist.") % {"path": path})
     if not zipfile.is_zipfile(source):
-        raise ImportRefused(f"{path} is neither a folder nor a ZIP archive.")
+        raise ImportRefused(
+            gettext("%(path)s is neither a folder nor a ZIP archive.") % {"path": path}
+        )
     size = source.stat().st_size
     if size > ZIP_MAX_BYTES:
-        raise ImportRefused(f"The ZIP is larger than {ZIP_MAX_BYTES // 1024**3} GB.")
+        raise ImportRefused(
+            gettext("The ZIP is larger than %(value)s GB.") % {"value": ZIP_MAX_BYTES // 1024**3}
+        )
     try:
         archive = zipfile.ZipFile(source)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError) as exc:
-        raise ImportRefused(f"This is not a readable ZIP archive ({exc}).") from None
+        raise ImportRefused(
+            gettext("This is not a readable ZIP archive (%(exc)s).") % {"exc": exc}
+        ) from None
     with archive:
         zip_check(archive, archive_size=size, max_unpacked=max_unpacked)
         yield ZipSource(archive, _catalog_prefix(archive))
@@ -842,8 +900,11 @@ def import_job_upload(*, seller: Seller, file: File, filename: str) -> ImportJob
     size = getattr(file, "size", None) or 0
     if size > ZIP_MAX_BYTES:
         raise ImportRefused(
-            f"Catalog ZIPs up to {ZIP_MAX_BYTES // 1024**3} GB are accepted here; "
-            "import bigger ones with the command line."
+            gettext(
+                "Catalog ZIPs up to %(value)s GB are accepted here; import "
+                "bigger ones with the command line."
+            )
+            % {"value": ZIP_MAX_BYTES // 1024**3}
         )
     _zip_precheck(file, size=size, max_unpacked=import_max_bytes(seller))
     file.seek(0)
@@ -878,12 +939,16 @@ def _zip_precheck(file: File, *, size: int, max_unpacked: int) -> None:
     try:
         file.seek(0)
         if not zipfile.is_zipfile(file):
-            raise ImportRefused(f"{file.name} is neither a folder nor a ZIP archive.")
+            raise ImportRefused(
+                gettext("%(name)s is neither a folder nor a ZIP archive.") % {"name": file.name}
+            )
         file.seek(0)
         with zipfile.ZipFile(file) as archive:
             zip_check(archive, archive_size=size, max_unpacked=max_unpacked)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError) as exc:
-        raise ImportRefused(f"This is not a readable ZIP archive ({exc}).") from None
+        raise ImportRefused(
+            gettext("This is not a readable ZIP archive (%(exc)s).") % {"exc": exc}
+        ) from None
 
 
 def import_job_plan_stored(*, job_id: int) -> None:

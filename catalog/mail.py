@@ -9,6 +9,13 @@ says so in the log. A backend that cannot defer a task (the immediate
 backend of development and tests) gets no retry: the failure is logged and
 the request that enqueued the mail answers as usual.
 
+A mail is written in its recipient's language: the task runs under
+``translation.override(language)``, ``language`` being a keyword the caller
+passes (the requester's language, for mails people ask for themselves) or, when
+absent, the default; tasks that mail a stored person (a buyer, a seller)
+override it again with the language kept on the order or the profile. The
+worker has no request, so nothing else would choose it.
+
 Each attempt builds its mail afresh (a token minted inside the task never
 sits in the queue), so a mail function must be safe to run again.
 """
@@ -22,9 +29,11 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from django.utils import timezone
+from django.utils import timezone, translation
 from django_tasks import task
 from django_tasks.base import Task
+
+from catalog.l10n import language_or_default
 
 log = logging.getLogger(__name__)
 
@@ -43,11 +52,12 @@ def mail_task(func: Callable[..., None]) -> Task[..., None]:
     """``@task()`` for a keyword-only function that sends mail, retried later on failure."""
 
     @functools.wraps(func)
-    def run(*, attempt: int = 1, **kwargs: Any) -> None:
+    def run(*, attempt: int = 1, language: str = "", **kwargs: Any) -> None:
         try:
-            func(**kwargs)
+            with translation.override(language_or_default(language)):
+                func(**kwargs)
         except TRANSIENT as exc:
-            _again(mailer, kwargs=kwargs, attempt=attempt, error=exc)
+            _again(mailer, kwargs={**kwargs, "language": language}, attempt=attempt, error=exc)
 
     mailer: Task[..., None] = task()(run)
     return mailer

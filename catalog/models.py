@@ -8,8 +8,10 @@ from django.db import models
 from django.db.models import Q
 from django.db.models.fields.files import FieldFile
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 
 from catalog.audio_formats import all_audio_formats
+from catalog.currencies import chargeable_currencies
 from catalog.money import Money
 from catalog.storage import private_storage, public_storage
 
@@ -59,6 +61,8 @@ class Seller(models.Model):
     avatar = models.ImageField(upload_to=_avatar_path, storage=public_storage, blank=True)
     currency = models.CharField(max_length=3, default="EUR", validators=[currency_validator])
     timezone = models.CharField(max_length=64, default="UTC")
+    # The language of the mails the seller gets (sales, verification); set at sign-up.
+    language = models.CharField(max_length=8, blank=True)
     payout_account_id = models.CharField(
         max_length=64, blank=True, help_text="Stripe Connect account id (acct_...)."
     )
@@ -100,21 +104,21 @@ class Tag(models.Model):
 
 class Product(models.Model):
     class Kind(models.TextChoices):
-        EBOOK = "ebook", "Ebook"
-        MUSIC = "music", "Music"
-        VIDEO = "video", "Video"
-        BUNDLE = "bundle", "Bundle of files"
+        EBOOK = "ebook", _("Ebook")
+        MUSIC = "music", _("Music")
+        VIDEO = "video", _("Video")
+        BUNDLE = "bundle", _("Bundle of files")
 
     class Pricing(models.TextChoices):
-        FIXED = "fixed", "Fixed price"
-        PWYW = "pwyw", "Pay what you want"
-        FREE = "free", "Free"
+        FIXED = "fixed", _("Fixed price")
+        PWYW = "pwyw", _("Pay what you want")
+        FREE = "free", _("Free")
 
     class Status(models.TextChoices):
-        DRAFT = "draft", "Draft"
-        PUBLISHED = "published", "Published"
-        UNLISTED = "unlisted", "Unlisted"
-        ARCHIVED = "archived", "Archived"
+        DRAFT = "draft", _("Draft")
+        PUBLISHED = "published", _("Published")
+        UNLISTED = "unlisted", _("Unlisted")
+        ARCHIVED = "archived", _("Archived")
 
     seller = models.ForeignKey(Seller, on_delete=models.PROTECT, related_name="products")
     slug = models.SlugField(max_length=80)
@@ -169,6 +173,11 @@ class Product(models.Model):
         return self.status in (self.Status.PUBLISHED, self.Status.UNLISTED)
 
     @property
+    def chargeable(self) -> bool:
+        """Whether checkout can charge this product's currency (see catalog.currencies)."""
+        return self.currency in chargeable_currencies()
+
+    @property
     def minimum(self) -> Money:
         return Money(0 if self.pricing == self.Pricing.FREE else self.price, self.currency)
 
@@ -181,8 +190,8 @@ class Product(models.Model):
 
 class Asset(models.Model):
     class Role(models.TextChoices):
-        DELIVERABLE = "deliverable", "Deliverable (bought)"
-        PREVIEW = "preview", "Preview (public sample)"
+        DELIVERABLE = "deliverable", _("Deliverable (bought)")
+        PREVIEW = "preview", _("Preview (public sample)")
 
     product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="assets")
     role = models.CharField(max_length=12, choices=Role.choices, default=Role.DELIVERABLE)
@@ -239,14 +248,14 @@ class UploadSession(models.Model):
     """
 
     class Backend(models.TextChoices):
-        LOCAL = "local", "Local disk"
+        LOCAL = "local", _("Local disk")
         S3 = "s3", "S3 multipart"
 
     class Status(models.TextChoices):
-        RECEIVING = "receiving", "Receiving"
-        FINISHING = "finishing", "Being checked"
-        COMPLETE = "complete", "Complete"
-        REFUSED = "refused", "Refused"
+        RECEIVING = "receiving", _("Receiving")
+        FINISHING = "finishing", _("Being checked")
+        COMPLETE = "complete", _("Complete")
+        REFUSED = "refused", _("Refused")
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     seller = models.ForeignKey(Seller, on_delete=models.CASCADE, related_name="uploads")
@@ -293,12 +302,12 @@ class ImportJob(models.Model):
     """
 
     class Status(models.TextChoices):
-        PLANNING = "planning", "Being checked"
-        PLANNED = "planned", "Checked, not imported"
-        QUEUED = "queued", "Waiting to start"
-        RUNNING = "running", "Importing"
-        DONE = "done", "Finished"
-        FAILED = "failed", "Failed"
+        PLANNING = "planning", _("Being checked")
+        PLANNED = "planned", _("Checked, not imported")
+        QUEUED = "queued", _("Waiting to start")
+        RUNNING = "running", _("Importing")
+        DONE = "done", _("Finished")
+        FAILED = "failed", _("Failed")
 
     seller = models.ForeignKey(Seller, on_delete=models.CASCADE, related_name="imports")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PLANNED)

@@ -31,6 +31,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
+from django.utils.translation import gettext, gettext_lazy, ngettext
+
+from catalog.l10n import format_amount
 
 # Currencies whose minor unit is not the cent (ISO 4217 exponent).
 _EXPONENTS = {
@@ -83,14 +86,11 @@ class Money:
 
 
 def format_money(amount: int, currency: str) -> str:
-    exp = exponent(currency)
-    sign = "-" if amount < 0 else ""
-    value = Decimal(abs(amount)).scaleb(-exp)
-    text = f"{value:,.{exp}f}"
-    symbol = _SYMBOLS.get(currency.upper())
-    if symbol:
-        return f"{sign}{symbol}{text}"
-    return f"{sign}{text} {currency.upper()}"
+    """Minor units as the reader's language writes them: 1250 EUR is ``€12.50`` in
+    English and ``12,50 €`` in French, with the currency's own decimals (JPY none,
+    KWD three)."""
+    return format_amount(Decimal(amount).scaleb(-exponent(currency)), currency.upper(),
+                         exponent(currency))  # fmt: skip
 
 
 def to_decimal_string(amount: int, currency: str) -> str:
@@ -104,28 +104,48 @@ def _typed(value: object, error: type[NumberError], example: str) -> str:
     if value is None:
         return ""
     if isinstance(value, bool) or not isinstance(value, str | int | float):
-        raise error(f"Write it with digits, like {example}.")
+        raise error(gettext("Write it with digits, like %(example)s.") % {"example": example})
     if isinstance(value, int):
         # A JSON number: bounded by its bit length before any conversion to text.
         if value.bit_length() > 96:
-            raise error(f"That number is far too large; write it with digits, like {example}.")
+            raise error(
+                gettext("That number is far too large; write it with digits, like %(example)s.")
+                % {"example": example}
+            )
         value = str(value)
     elif isinstance(value, float):
         value = repr(value)  # 'inf', 'nan' and '1e+16' are then refused like typed ones
     if len(value) > TYPED_MAX_CHARS:
-        raise error(f"That is too long for a number: write it with digits, like {example}.")
+        raise error(
+            gettext("That is too long for a number: write it with digits, like %(example)s.")
+            % {"example": example}
+        )
     return value.strip()
+
+
+# What a message calls the number typed, one and several ("the amount", "amounts have").
+_NOUNS = {
+    "amount": (gettext_lazy("amount"), gettext_lazy("amounts")),
+    "percentage": (gettext_lazy("percentage"), gettext_lazy("percentages")),
+    "number": (gettext_lazy("number"), gettext_lazy("numbers")),
+}
 
 
 def _refuse_lookalikes(text: str, error: type[NumberError], example: str, noun: str) -> None:
     """The mistakes worth their own message, checked on at most TYPED_MAX_CHARS characters."""
     for char in text:
         if not char.isascii() and (char.isnumeric() or unicodedata.category(char) == "Nd"):
-            raise error(f"Write the {noun} with the digits 0 to 9, like {example}.")
+            raise error(
+                gettext("Write the %(noun)s with the digits 0 to 9, like %(example)s.")
+                % {"noun": _NOUNS[noun][0], "example": example}
+            )
     if text[:1] in ("-", "−", "–"):
-        raise error(f"The {noun} cannot be negative.")
+        raise error(gettext("The %(noun)s cannot be negative.") % {"noun": _NOUNS[noun][0]})
     if _POWER.fullmatch(text):
-        raise error(f"Write the {noun} in full with digits, without an exponent: 1000, not 1e3.")
+        raise error(
+            gettext("Write the %(noun)s in full with digits, without an exponent: 1000, not 1e3.")
+            % {"noun": _NOUNS[noun][0]}
+        )
 
 
 def _parse_decimal(
@@ -136,32 +156,55 @@ def _parse_decimal(
     separators = sum(text.count(c) for c in ".,")
     if separators > 1 or any(c in _GROUPING for c in text):
         raise error(
-            f"“{text}” looks like it has a thousands separator: leave it out and use at most "
-            f"one . or , for decimals, like {grouped}."
+            gettext(
+                "“%(text)s” looks like it has a thousands separator: leave it out and use at "
+                "most one . or , for decimals, like %(grouped)s."
+            )
+            % {"text": text, "grouped": grouped}
         )
     match = _DECIMAL.fullmatch(text)
     if match is None or not (match[1] or match[2]):
-        raise error(f"Write the {noun} with digits, like {example}.")
+        raise error(
+            gettext("Write the %(noun)s with digits, like %(example)s.")
+            % {"noun": _NOUNS[noun][0], "example": example}
+        )
     whole, fraction = match[1].lstrip("0"), match[2] or ""
     if len(fraction) == 3 and places != 3:
         digits = (whole + fraction).lstrip("0") or "0"
         rule = (
-            f"at most {places} decimal{'s' if places != 1 else ''}, like {example}"
+            ngettext(
+                "at most %(places)s decimal, like %(example)s",
+                "at most %(places)s decimals, like %(example)s",
+                places,
+            )
             if places
-            else f"whole numbers, like {example}"
-        )
+            else gettext("whole numbers, like %(example)s")
+        ) % {"places": places, "example": example}
         raise error(
-            f"Write “{text}” without a thousands separator, as {digits}; {noun}s have {rule}."
+            gettext(
+                "Write “%(text)s” without a thousands separator, as "
+                "%(digits)s; %(nouns)s have %(rule)s."
+            )
+            % {"text": text, "digits": digits, "nouns": _NOUNS[noun][1], "rule": rule}
         )
     if len(fraction) == 3 and "," in text:
         # 1,000 in a currency of three decimals: one, or one thousand?
-        raise error(f"“{text}” could mean two amounts: write {text.replace(',', '.')} or "
-                    f"{text.replace(',', '')} instead.")  # fmt: skip
+        raise error(
+            gettext("“%(text)s” could mean two amounts: write %(dot)s or %(plain)s instead.")
+            % {"text": text, "dot": text.replace(",", "."), "plain": text.replace(",", "")}
+        )
     if len(fraction) > places and fraction[places:].strip("0"):
         raise error(
-            f"Use at most {places} decimal{'s' if places != 1 else ''}, like {example}."
-            if places
-            else f"Write a whole number, like {example}."
+            (
+                ngettext(
+                    "Use at most %(places)s decimal, like %(example)s.",
+                    "Use at most %(places)s decimals, like %(example)s.",
+                    places,
+                )
+                if places
+                else gettext("Write a whole number, like %(example)s.")
+            )
+            % {"places": places, "example": example}
         )
     if len(whole) > 18:
         return 10**30  # bigger than any ceiling; not converted digit by digit
@@ -188,11 +231,13 @@ def parse_amount(value: object, currency: str, *, maximum: int | None = None) ->
     )
     text = _strip_currency(_typed(value, AmountError, example), currency)
     if not text:
-        raise AmountError("Enter an amount.")
+        raise AmountError(gettext("Enter an amount."))
     minor = _parse_decimal(text, places, AmountError, example, grouped, "amount")
     ceiling = amount_max_minor() if maximum is None else maximum
     if minor > ceiling:
-        raise AmountError(f"At most {format_money(ceiling, currency)}.")
+        raise AmountError(
+            gettext("At most %(format_money)s.") % {"format_money": format_money(ceiling, currency)}
+        )
     return minor
 
 
@@ -200,10 +245,10 @@ def parse_percent(value: object) -> int:
     """A typed percentage (``25``, ``12.5``, ``12,5 %``) in basis points, from 0 to 10,000."""
     text = _typed(value, AmountError, "25").removesuffix("%").strip()
     if not text:
-        raise AmountError("Enter a percentage.")
+        raise AmountError(gettext("Enter a percentage."))
     points = _parse_decimal(text, 2, AmountError, "25", "25", "percentage")
     if points > 10_000:
-        raise AmountError("A percentage goes up to 100.")
+        raise AmountError(gettext("A percentage goes up to 100."))
     return points
 
 
@@ -216,19 +261,24 @@ def parse_count(value: object, *, maximum: int, minimum: int = 0, unit: str = ""
     units = f" {unit}" if unit else ""
     text = _typed(value, CountError, "12")
     if not text:
-        raise CountError("Enter a whole number.")
+        raise CountError(gettext("Enter a whole number."))
     _refuse_lookalikes(text, CountError, "12", "number")
     if _DIGITS.fullmatch(text) is None:
         if re.fullmatch(r"[0-9]{1,3}(?:[.,' \u00a0\u202f\u2009’_][0-9]{3})+", text):
             grouped = re.sub(r"[^0-9]", "", text)
-            raise CountError(f"Write {grouped} without a thousands separator.")
+            raise CountError(
+                gettext("Write %(grouped)s without a thousands separator.") % {"grouped": grouped}
+            )
         if re.fullmatch(r"[0-9]*[.,][0-9]*", text):
-            raise CountError("Enter a whole number, like 12.")
-        raise CountError("Write a whole number with the digits 0 to 9, like 12.")
+            raise CountError(gettext("Enter a whole number, like 12."))
+        raise CountError(gettext("Write a whole number with the digits 0 to 9, like 12."))
     digits = text.lstrip("0") or "0"
     number = 10**30 if len(digits) > len(str(maximum)) else int(digits)
     if number > maximum:
-        raise CountError(f"At most {maximum:,}{units}.")
+        raise CountError(
+            gettext("At most %(maximum)s%(units)s.")
+            % {"maximum": format(maximum, ","), "units": units}
+        )
     if number < minimum:
-        raise CountError(f"At least {minimum:,}.")
+        raise CountError(gettext("At least %(minimum)s.") % {"minimum": format(minimum, ",")})
     return number

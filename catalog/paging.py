@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.paginator import Page, Paginator
+from django.utils.translation import gettext
 
 from catalog.money import CountError, parse_count
 
@@ -23,5 +24,7 @@ def page_of(items: Any, per_page: int, typed: str | None) -> tuple[Page, str]:
     try:
         number = parse_count(typed, minimum=1, maximum=PAGE_MAX)
     except CountError as exc:
-        return paginator.page(1), f"No such page: {exc} Pages are numbered from 1, like ?page=2."
+        return paginator.page(1), gettext(
+            "No such page: %(reason)s Pages are numbered from 1, like ?page=2."
+        ) % {"reason": exc}
     return paginator.get_page(number), ""

@@ -17,7 +17,9 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db.models import Count, Sum
 from django.utils import timezone
+from django.utils.translation import gettext, ngettext
 
+from catalog.l10n import format_size
 from catalog.models import Asset, Seller, UploadSession
 from catalog.services import CatalogError
 
@@ -57,7 +59,10 @@ class Usage:
     @property
     def summary(self) -> str:
         """ "3.2 GB of 50 GB used", as the files page shows it."""
-        return f"{human_size(self.used)} of {human_size(self.quota.stored_bytes)} used"
+        return gettext("%(used)s of %(quota)s used") % {
+            "used": human_size(self.used),
+            "quota": human_size(self.quota.stored_bytes),
+        }
 
 
 def seller_quota(seller: Seller) -> Quota:
@@ -93,24 +98,38 @@ def quota_check(*, seller: Seller, adding: int, opening_upload: bool = False) ->
     hint = "" if usage.verified else _unverified_hint()
     if opening_upload and usage.open_uploads >= usage.quota.open_uploads:
         raise CatalogError(
-            f"You already have {usage.open_uploads} unfinished upload"
-            f"{'s' if usage.open_uploads != 1 else ''} open; your shop may have "
-            f"{usage.quota.open_uploads} at a time. Let one finish, or cancel it, first." + hint,
+            ngettext(
+                "You already have %(count)s unfinished upload open; your shop may have "
+                "%(most)s at a time. Let one finish, or cancel it, first.",
+                "You already have %(count)s unfinished uploads open; your shop may have "
+                "%(most)s at a time. Let one finish, or cancel it, first.",
+                usage.open_uploads,
+            )
+            % {"count": usage.open_uploads, "most": usage.quota.open_uploads}
+            + hint,
             status=413,
         )
     if usage.used + adding > usage.quota.stored_bytes:
-        raise CatalogError(
-            f"This file ({human_size(adding)}) does not fit in your storage quota: "
-            f"{usage.summary}"
-            + (
-                f" ({human_size(usage.announced)} of it reserved by unfinished uploads)"
-                if usage.announced
-                else ""
+        values = {
+            "size": human_size(adding),
+            "summary": usage.summary,
+            "reserved": human_size(usage.announced),
+            "left": human_size(usage.left),
+        }
+        message = (
+            gettext(
+                "This file (%(size)s) does not fit in your storage quota: %(summary)s "
+                "(%(reserved)s of it reserved by unfinished uploads), %(left)s left. Delete "
+                "files you no longer sell, or cancel unfinished uploads, to make room."
             )
-            + f", {human_size(usage.left)} left. Delete files you no longer sell, or cancel "
-            "unfinished uploads, to make room." + hint,
-            status=413,
+            if usage.announced
+            else gettext(
+                "This file (%(size)s) does not fit in your storage quota: %(summary)s, "
+                "%(left)s left. Delete files you no longer sell, or cancel unfinished "
+                "uploads, to make room."
+            )
         )
+        raise CatalogError(message % values + hint, status=413)
     return usage
 
 
@@ -120,21 +139,14 @@ def quota_left(*, seller: Seller) -> int:
 
 
 def _unverified_hint() -> str:
-    return (
-        f" Confirm your email address to raise it to "
-        f"{human_size(settings.SELLER_QUOTA_BYTES)} and "
-        f"{settings.SELLER_QUOTA_OPEN_UPLOADS} uploads at a time."
-    )
+    return " " + gettext(
+        "Confirm your email address to raise it to %(size)s and %(count)s uploads at a time."
+    ) % {
+        "size": human_size(settings.SELLER_QUOTA_BYTES),
+        "count": settings.SELLER_QUOTA_OPEN_UPLOADS,
+    }
 
 
 def human_size(size: int) -> str:
-    """1,500,000 → "1.5 MB"; whole numbers without the ".0" ("50 GB")."""
-    value = float(size)
-    for unit in ("bytes", "KB", "MB", "GB", "TB"):
-        if value < 1000 or unit == "TB":
-            if unit == "bytes":
-                return f"{value:.0f} bytes"
-            text = f"{value:.1f}"
-            return f"{text.removesuffix('.0')} {unit}"
-        value /= 1000
-    raise AssertionError("unreachable")  # pragma: no cover
+    """1,500,000 → "1.5 MB" ("1,5 Mo" in French); whole numbers without the ".0" ("50 GB")."""
+    return format_size(size)

@@ -37,6 +37,7 @@ from typing import Any, TypeVar
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
+from django.utils.translation import gettext
 
 from catalog.access import NotASeller, request_seller
 from catalog.models import Seller
@@ -127,10 +128,14 @@ class RequestSizeMiddleware:
 
 
 def too_large(request: HttpRequest, *, length: int, allowed: Allowance) -> HttpResponse:
+    values = {"size": human_size(length), "limit": human_size(allowed.bytes), "why": allowed.why}
     message = (
-        f"This request is too large: {human_size(length)}, and this page accepts up to "
-        f"{human_size(allowed.bytes)}" + (f" ({allowed.why})." if allowed.why else ".")
-    )
+        gettext(
+            "This request is too large: %(size)s, and this page accepts up to %(limit)s (%(why)s)."
+        )
+        if allowed.why
+        else gettext("This request is too large: %(size)s, and this page accepts up to %(limit)s.")
+    ) % values
     wants_json = "application/json" in request.headers.get("Accept", "") or (
         request.content_type in ("application/json", "application/offset+octet-stream")
     )

@@ -15,6 +15,7 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext
 
 from catalog.limits import Limited, limited_response, login_limit, login_succeeded, mail_limit
 
@@ -35,7 +36,9 @@ class LimitedLoginMixin:
             except Limited as exc:
                 self.limited = exc
                 raise ValidationError(
-                    f"{exc.message} Please try again {exc.wait}.", code="limited"
+                    gettext("%(message)s Please try again %(wait)s.")
+                    % {"message": exc.message, "wait": exc.wait},
+                    code="limited",
                 ) from None
         cleaned: dict[str, Any] = super().clean()  # type: ignore[misc]
         if self.request is not None:

@@ -16,6 +16,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext
 from django.views.decorators.http import require_http_methods, require_POST
 
 from catalog import imports, quotas, selectors
@@ -28,6 +29,7 @@ from catalog.access import (
     request_seller,
     seller_required,
 )
+from catalog.currencies import chargeable_currencies
 from catalog.forms import (
     AssetUploadForm,
     ProductForm,
@@ -77,7 +79,11 @@ def signup(request: HttpRequest) -> HttpResponse:
             add_service_error(form, exc)
         else:
             login(request, seller.user, backend=settings.AUTHENTICATION_BACKENDS[0])
-            messages.success(request, f"Welcome, {seller.display_name}! Your shop is open.")
+            messages.success(
+                request,
+                gettext("Welcome, %(display_name)s! Your shop is open.")
+                % {"display_name": seller.display_name},
+            )
             return redirect("catalog:sell_dashboard")
     return render(request, "catalog/sell/signup.html", {"form": form}, status=_status(form))
 
@@ -108,7 +114,9 @@ def start(request: HttpRequest) -> HttpResponse:
         except CatalogError as exc:
             add_service_error(form, exc)
         else:
-            messages.success(request, "Your shop is open. Check your inbox to confirm your email.")
+            messages.success(
+                request, gettext("Your shop is open. Check your inbox to confirm your email.")
+            )
             return redirect("catalog:sell_dashboard")
     return render(request, "catalog/sell/start.html", {"form": form}, status=_status(form))
 
@@ -136,14 +144,18 @@ def verify_resend(request: HttpRequest) -> HttpResponse:
             scope="verify-resend", subject=f"seller:{seller.pk}", rate=RESEND_PAUSE, message=""
         )
     except Limited:
-        messages.warning(request, "A link was sent less than a minute ago; check your inbox.")
+        messages.warning(
+            request, gettext("A link was sent less than a minute ago; check your inbox.")
+        )
         return redirect("catalog:sell_dashboard")
     try:
         mail_limit(request=request, recipients=[seller.user.email])
     except Limited as exc:
         return limited_response(request, exc)
     sellers.seller_send_verification(seller=seller)
-    messages.success(request, f"A new link is on its way to {seller.user.email}.")
+    messages.success(
+        request, gettext("A new link is on its way to %(email)s.") % {"email": seller.user.email}
+    )
     return redirect("catalog:sell_dashboard")
 
 
@@ -178,6 +190,7 @@ def profile(request: HttpRequest) -> HttpResponse:
                 links=data["links"],
                 currency=data["currency"],
                 timezone_name=data["timezone"],
+                language=data["language"] or None,
                 avatar=data["avatar"],
                 remove_avatar=data["remove_avatar"],
                 is_organization=data["is_organization"],
@@ -185,7 +198,7 @@ def profile(request: HttpRequest) -> HttpResponse:
         except CatalogError as exc:
             add_service_error(form, exc)
         else:
-            messages.success(request, "Profile saved.")
+            messages.success(request, gettext("Profile saved."))
             return redirect("catalog:sell_profile")
     return render(
         request,
@@ -236,7 +249,9 @@ def product_new(request: HttpRequest) -> HttpResponse:
         request.POST or None,
         request.FILES or None,
         initial={
-            "currency": seller.currency,
+            "currency": seller.currency
+            if seller.currency in chargeable_currencies()
+            else chargeable_currencies()[0],
             "pricing": Product.Pricing.FIXED,
             "status": Product.Status.DRAFT,
             "kind": Product.Kind.EBOOK,
@@ -251,7 +266,11 @@ def product_new(request: HttpRequest) -> HttpResponse:
         except CatalogError as exc:
             add_service_error(form, exc)
         else:
-            messages.success(request, f"“{product.title}” is saved as a draft. Now add its files.")
+            messages.success(
+                request,
+                gettext("“%(title)s” is saved as a draft. Now add its files.")
+                % {"title": product.title},
+            )
             return redirect("catalog:sell_files", product_id=product.pk)
     return render(
         request,
@@ -267,7 +286,10 @@ def product_new(request: HttpRequest) -> HttpResponse:
 def product_edit(request: HttpRequest, product_id: int) -> HttpResponse:
     product = access_product_for_seller(request, product_id)
     form = ProductForm(
-        request.POST or None, request.FILES or None, initial=ProductForm.initial_for(product)
+        request.POST or None,
+        request.FILES or None,
+        initial=ProductForm.initial_for(product),
+        keep_currency=product.currency,
     )
     preview: str | None = None
     if request.method == "POST" and "preview" in request.POST:
@@ -282,7 +304,7 @@ def product_edit(request: HttpRequest, product_id: int) -> HttpResponse:
         except CatalogError as exc:
             add_service_error(form, exc)
         else:
-            messages.success(request, f"“{product.title}” is saved.")
+            messages.success(request, gettext("“%(title)s” is saved.") % {"title": product.title})
             return redirect("catalog:sell_product", product_id=product.pk)
     return render(
         request,
@@ -307,7 +329,7 @@ def product_delete(request: HttpRequest, product_id: int) -> HttpResponse:
                 {"product": product, "has_sales": True, "error": exc.message},
                 status=exc.status,
             )
-        messages.success(request, f"“{product.title}” is deleted.")
+        messages.success(request, gettext("“%(title)s” is deleted.") % {"title": product.title})
         return redirect("catalog:sell_dashboard")
     return render(
         request, "catalog/sell/product_delete.html", {"product": product, "has_sales": has_sales}
@@ -350,7 +372,11 @@ def product_files(request: HttpRequest, product_id: int) -> HttpResponse:
                 except CatalogError as exc:
                     refused.append(f"{file.name}: {exc.message}")
             if not refused:
-                messages.success(request, f"{added} file{'s' if added != 1 else ''} added.")
+                messages.success(
+                    request,
+                    gettext("%(added)s file%(value)s added.")
+                    % {"added": added, "value": "s" if added != 1 else ""},
+                )
                 return redirect("catalog:sell_files", product_id=product.pk)
             for reason in refused:
                 form.add_error("file", reason)
@@ -380,7 +406,7 @@ def product_status(request: HttpRequest, product_id: int) -> HttpResponse:
     product = access_product_for_seller(request, product_id)
     wanted = request.POST.get("status", "")
     if wanted not in (Product.Status.PUBLISHED, Product.Status.DRAFT):
-        messages.error(request, "Choose Publish or Unpublish.")
+        messages.error(request, gettext("Choose Publish or Unpublish."))
     else:
         try:
             product = products.product_status_set(product=product, status=wanted)
@@ -389,9 +415,12 @@ def product_status(request: HttpRequest, product_id: int) -> HttpResponse:
         else:
             messages.success(
                 request,
-                f"“{product.title}” is published: it is in the shop."
-                if wanted == Product.Status.PUBLISHED
-                else f"“{product.title}” is a draft again: it left the shop; buyers keep it.",
+                (
+                    gettext("“%(title)s” is published: it is in the shop.")
+                    if wanted == Product.Status.PUBLISHED
+                    else gettext("“%(title)s” is a draft again: it left the shop; buyers keep it.")
+                )
+                % {"title": product.title},
             )
     return redirect("catalog:sell_files", product_id=product.pk)
 
@@ -413,7 +442,11 @@ def asset_delete(request: HttpRequest, asset_id: int) -> HttpResponse:
     except CatalogError as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, f"“{asset.original_filename}” is deleted.")
+        messages.success(
+            request,
+            gettext("“%(original_filename)s” is deleted.")
+            % {"original_filename": asset.original_filename},
+        )
     return redirect("catalog:sell_files", product_id=asset.product_id)
 
 

@@ -21,10 +21,12 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.translation import gettext
 from django.views.decorators.http import require_http_methods, require_POST
 
 from catalog.accounts import AccountError, account_create, email_normalize
 from catalog.headers import bearer_token_page
+from catalog.l10n import current_language
 from catalog.limits import Limited, limited_response, mail_limit
 from catalog.mail import mail_task
 from delivery.models import Library
@@ -47,14 +49,18 @@ def library_claim(*, token: str, user_id: int, current_email: str) -> Library:
     try:
         data = signing.loads(token, salt=CLAIM_SALT, max_age=CLAIM_MAX_AGE)
     except signing.SignatureExpired:
-        raise ClaimRefused("This link has expired. Ask for a new one from your library.") from None
+        raise ClaimRefused(
+            gettext("This link has expired. Ask for a new one from your library.")
+        ) from None
     except signing.BadSignature:
-        raise ClaimRefused("This link is not valid.") from None
+        raise ClaimRefused(gettext("This link is not valid.")) from None
     if data.get("u") != user_id or data.get("e") != email_normalize(current_email):
-        raise ClaimRefused("This link was made for another account or another email address.")
+        raise ClaimRefused(
+            gettext("This link was made for another account or another email address.")
+        )
     library = Library.objects.select_for_update().get(pk=library_get_or_create(email=data["e"]).pk)
     if library.user_id not in (None, user_id):
-        raise ClaimRefused("These purchases already belong to another account.")
+        raise ClaimRefused(gettext("These purchases already belong to another account."))
     library.user_id = user_id
     library.save(update_fields=["user"])
     return library
@@ -66,7 +72,8 @@ def send_claim_link(*, user_id: int, email: str) -> None:
     token = claim_token(user_id=user_id, email=email)
     url = settings.SITE_URL + reverse("delivery:claim_finish", kwargs={"token": token})
     send_mail(
-        subject=f"Confirm your email to see your {settings.STORE_NAME} purchases",
+        subject=gettext("Confirm your email to see your %(store)s purchases")
+        % {"store": settings.STORE_NAME},
         message=render_to_string("delivery/email/claim.txt", {"url": url}),
         from_email=None,
         recipient_list=[email],
@@ -78,13 +85,17 @@ def send_claim_link(*, user_id: int, email: str) -> None:
 def claim_start(request: HttpRequest) -> HttpResponse:
     email = email_normalize(getattr(request.user, "email", "") or "")
     if not email:
-        messages.error(request, "Your account has no email address to claim purchases with.")
+        messages.error(
+            request, gettext("Your account has no email address to claim purchases with.")
+        )
         return redirect("delivery:library_account")
     try:
         mail_limit(request=request, recipients=[email])
     except Limited as exc:
         return limited_response(request, exc)
-    send_claim_link.enqueue(user_id=int(request.user.pk or 0), email=email)
+    send_claim_link.enqueue(
+        user_id=int(request.user.pk or 0), email=email, language=current_language()
+    )
     return render(request, "delivery/claim_sent.html", {"email": email})
 
 
@@ -102,7 +113,8 @@ def claim_finish(request: HttpRequest, token: str) -> HttpResponse:
     count = library.entitlements.count()
     messages.success(
         request,
-        f"Purchases made with {library.email} are now in your account ({count}).",
+        gettext("Purchases made with %(email)s are now in your account (%(count)s).")
+        % {"email": library.email, "count": count},
     )
     return redirect("delivery:library_account")
 
@@ -133,7 +145,9 @@ def signup(request: HttpRequest) -> HttpResponse:
             errors[exc.field or "form"] = exc.message
         else:
             login(request, user, backend=settings.AUTHENTICATION_BACKENDS[0])
-            send_claim_link.enqueue(user_id=int(user.pk), email=user.email)
+            send_claim_link.enqueue(
+                user_id=int(user.pk), email=user.email, language=current_language()
+            )
             return render(
                 request, "delivery/claim_sent.html", {"email": user.email, "welcome": True}
             )

@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models.functions import Lower
+from django.utils.translation import gettext_lazy as _
 
 from catalog.models import Asset, Product
 
@@ -50,8 +51,8 @@ class Entitlement(models.Model):
     """The right to download one product's files, granted by one paid order item."""
 
     class Status(models.TextChoices):
-        ACTIVE = "active", "Active"
-        REVOKED = "revoked", "Revoked"
+        ACTIVE = "active", _("Active")
+        REVOKED = "revoked", _("Revoked")
 
     library = models.ForeignKey(Library, on_delete=models.PROTECT, related_name="entitlements")
     product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="entitlements")

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.core.mail import send_mail
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.translation import gettext
 
 from catalog.mail import mail_task
 from delivery.models import Library
@@ -23,7 +24,7 @@ def send_library_link(*, library_id: int) -> None:
     token = library_link_create(library=library)
     url = settings.SITE_URL + reverse("delivery:library", kwargs={"token": token})
     send_mail(
-        subject=f"Your {settings.STORE_NAME} library",
+        subject=gettext("Your %(store)s library") % {"store": settings.STORE_NAME},
         message=render_to_string("delivery/email/library_link.txt", {"url": url}),
         from_email=None,
         recipient_list=[library.email],

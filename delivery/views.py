@@ -17,6 +17,7 @@ from django.views.decorators.http import require_http_methods
 
 from catalog.accounts import email_normalize
 from catalog.headers import bearer_token_page
+from catalog.l10n import current_language
 from catalog.limits import Limited, client_ip, limited_response, mail_limit
 from catalog.models import Asset
 from delivery import access, bundles, selectors
@@ -455,5 +456,8 @@ def library_request(request: HttpRequest) -> HttpResponse:
     found = Library.objects.filter(email__iexact=email, entitlements__isnull=False).first()
     if found is not None:
         library_id = found.pk
-        transaction.on_commit(lambda: send_library_link.enqueue(library_id=library_id))
+        language = current_language()
+        transaction.on_commit(
+            lambda: send_library_link.enqueue(library_id=library_id, language=language)
+        )
     return render(request, "delivery/library_request_sent.html", {"email": email})

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class ShopConfig(AppConfig):
@@ -18,8 +19,10 @@ class ShopConfig(AppConfig):
 
         stamping_order_number_register(order_number)
 
-        seller_menu_add(key="sales", label="Sales", url_name="shop:sell_sales", position=40)
+        seller_menu_add(key="sales", label=_("Sales"), url_name="shop:sell_sales", position=40)
         seller_menu_add(
-            key="codes", label="Discount codes", url_name="shop:sell_codes", position=60
+            key="codes", label=_("Discount codes"), url_name="shop:sell_codes", position=60
         )
-        seller_menu_add(key="payouts", label="Payouts", url_name="shop:sell_payouts", position=70)
+        seller_menu_add(
+            key="payouts", label=_("Payouts"), url_name="shop:sell_payouts", position=70
+        )

@@ -7,6 +7,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Upper
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 
 from catalog.models import Product, Seller, currency_validator
 from catalog.money import Money
@@ -15,13 +16,13 @@ from delivery.models import Entitlement
 
 class Order(models.Model):
     class Status(models.TextChoices):
-        PENDING = "pending", "Awaiting payment"
-        PAID = "paid", "Paid"
-        FAILED = "failed", "Payment failed"
-        REFUNDED = "refunded", "Refunded"
-        PARTIALLY_REFUNDED = "partially_refunded", "Partially refunded"
-        DISPUTED = "disputed", "Disputed"
-        EXPIRED = "expired", "Checkout expired"
+        PENDING = "pending", _("Awaiting payment")
+        PAID = "paid", _("Paid")
+        FAILED = "failed", _("Payment failed")
+        REFUNDED = "refunded", _("Refunded")
+        PARTIALLY_REFUNDED = "partially_refunded", _("Partially refunded")
+        DISPUTED = "disputed", _("Disputed")
+        EXPIRED = "expired", _("Checkout expired")
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     buyer_email = models.EmailField(max_length=254)
@@ -48,6 +49,8 @@ class Order(models.Model):
     utm_source = models.CharField(max_length=100, blank=True)
     utm_campaign = models.CharField(max_length=100, blank=True)
     country = models.CharField(max_length=2, blank=True, help_text="ISO 3166-1 alpha-2.")
+    # The buyer's language at checkout: the receipt is written in it, even by the worker.
+    language = models.CharField(max_length=8, blank=True)
     flag_reason = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     paid_at = models.DateTimeField(null=True, blank=True)
@@ -117,8 +120,8 @@ class DiscountCode(models.Model):
     """A seller's code: a percentage or a fixed amount off some or all of their products."""
 
     class Kind(models.TextChoices):
-        PERCENT = "percent", "Percentage"
-        FIXED = "fixed", "Fixed amount"
+        PERCENT = "percent", _("Percentage")
+        FIXED = "fixed", _("Fixed amount")
 
     seller = models.ForeignKey(Seller, on_delete=models.CASCADE, related_name="discount_codes")
     code = models.CharField(max_length=40)
@@ -227,9 +230,9 @@ class LedgerEntry(models.Model):
     """
 
     class Kind(models.TextChoices):
-        SALE = "sale", "Sale"
-        REFUND = "refund", "Refund"
-        DISPUTE = "dispute", "Dispute"
+        SALE = "sale", _("Sale")
+        REFUND = "refund", _("Refund")
+        DISPUTE = "dispute", _("Dispute")
 
     seller = models.ForeignKey(Seller, on_delete=models.PROTECT, related_name="ledger")
     item = models.ForeignKey(OrderItem, on_delete=models.PROTECT, related_name="ledger_entries")

@@ -14,10 +14,12 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext
 
 from catalog.accounts import email_normalize
 from catalog.attribution import Attribution
+from catalog.l10n import language_or_default
 from catalog.models import Product
 from catalog.money import (
     AmountError,
@@ -110,15 +112,21 @@ def price_for(*, product: Product, offered: str | None) -> int:
         return product.price
     # Pay what you want: the typed amount, never below the minimum.
     if offered is None or not offered.strip():
-        raise CheckoutError(f"Enter the amount you want to pay for “{product.title}”.", "amount")
+        raise CheckoutError(
+            gettext("Enter the amount you want to pay for “%(title)s”.") % {"title": product.title},
+            "amount",
+        )
     try:
         amount = parse_amount(offered, product.currency)
     except AmountError as exc:
         raise CheckoutError(str(exc), "amount") from None
     if amount < product.price:
         raise CheckoutError(
-            f"The minimum price of “{product.title}” is "
-            f"{format_money(product.price, product.currency)}.",
+            gettext("The minimum price of “%(title)s” is %(format_money)s.")
+            % {
+                "title": product.title,
+                "format_money": format_money(product.price, product.currency),
+            },
             "amount",
         )
     return amount
@@ -137,7 +145,10 @@ def discount_codes_for(*, code: str, products: Sequence[Product]) -> dict[int, D
         ).prefetch_related("products")
     }
     if not found:
-        raise CheckoutError(f"“{code}” is not a discount code for these products.", "code")
+        raise CheckoutError(
+            gettext("“%(code)s” is not a discount code for these products.") % {"code": code},
+            "code",
+        )
     live = {
         seller: d
         for seller, d in found.items()
@@ -148,8 +159,12 @@ def discount_codes_for(*, code: str, products: Sequence[Product]) -> dict[int, D
     if not live:
         any_code = next(iter(found.values()))
         if any_code.expires_at is not None and any_code.expires_at <= timezone.now():
-            raise CheckoutError(f"The code “{code}” has expired.", "code")
-        raise CheckoutError(f"The code “{code}” has been used up.", "code")
+            raise CheckoutError(
+                gettext("The code “%(code)s” has expired.") % {"code": code}, "code"
+            )
+        raise CheckoutError(
+            gettext("The code “%(code)s” has been used up.") % {"code": code}, "code"
+        )
     return live
 
 
@@ -167,15 +182,22 @@ def _discount(code: DiscountCode, product: Product, price: int) -> int:
 def lines_price(*, lines: Sequence[OrderLine], code: str = "") -> list[PricedLine]:
     """Price a cart on the server: list prices, then the discount code, per line."""
     if not lines:
-        raise CheckoutError("Your cart is empty.")
+        raise CheckoutError(gettext("Your cart is empty."))
     currency = settings.STORE_CURRENCY
     for line in lines:
         if not line.product.is_buyable:
-            raise CheckoutError(f"“{line.product.title}” is no longer on sale; remove it.")
+            raise CheckoutError(
+                gettext("“%(title)s” is no longer on sale; remove it.")
+                % {"title": line.product.title}
+            )
         if line.product.currency != currency:
             raise CheckoutError(
-                f"“{line.product.title}” is priced in {line.product.currency}; "
-                f"this shop sells in {currency}."
+                gettext("“%(title)s” is priced in %(currency)s; this shop sells in %(currency2)s.")
+                % {
+                    "title": line.product.title,
+                    "currency": line.product.currency,
+                    "currency2": currency,
+                }
             )
     codes = discount_codes_for(code=code, products=[line.product for line in lines])
     priced = []
@@ -185,13 +207,19 @@ def lines_price(*, lines: Sequence[OrderLine], code: str = "") -> list[PricedLin
         off = _discount(applied, line.product, list_price) if applied else 0
         priced.append(PricedLine(line.product, list_price, off, applied if off else None))
     if codes and not any(p.discount_code for p in priced):
-        raise CheckoutError(f"The code “{code.strip()}” does not apply to these products.", "code")
+        raise CheckoutError(
+            gettext("The code “%(strip)s” does not apply to these products.")
+            % {"strip": code.strip()},
+            "code",
+        )
     ceiling = amount_max_minor()
     if sum(p.unit_price for p in priced) > ceiling:
         # The provider charges an order at once: its total has the same ceiling as one amount.
         raise CheckoutError(
-            f"One order can come to at most {format_money(ceiling, currency)}: "
-            "buy these products in two orders."
+            gettext(
+                "One order can come to at most %(format_money)s: buy these products in two orders."
+            )
+            % {"format_money": format_money(ceiling, currency)}
         )
     return priced
 
@@ -205,7 +233,9 @@ def _use_codes(codes: Iterable[DiscountCode]) -> None:
         )
         if not used:
             # Another buyer took the last use between pricing and now.
-            raise CheckoutError(f"The code “{code.code}” has been used up.", "code")
+            raise CheckoutError(
+                gettext("The code “%(code)s” has been used up.") % {"code": code.code}, "code"
+            )
 
 
 def _release_codes(order: Order) -> None:
@@ -224,11 +254,14 @@ def order_create(
     user: AbstractBaseUser | AnonymousUser | None = None,
     provider: str,
     attribution: Attribution | None = None,
+    language: str | None = None,
 ) -> Order:
-    """Create a pending order from priced lines; an order that costs nothing is paid at once."""
+    """Create a pending order from priced lines; an order that costs nothing is paid at once.
+
+    ``language`` (by default the active one, the buyer's) is the receipt's."""
     attribution = attribution or Attribution()
     if not CHECKOUT_KEY.match(checkout_key or ""):
-        raise CheckoutError("This form has expired. Please reload the page and try again.")
+        raise CheckoutError(gettext("This form has expired. Please reload the page and try again."))
     existing = Order.objects.filter(checkout_key=checkout_key).first()
     if existing is not None:
         raise CheckoutReplayed(existing)
@@ -237,7 +270,7 @@ def order_create(
         validate_email(email)
     except ValidationError:
         raise CheckoutError(
-            "Enter a valid email address, like name@example.com.", "email"
+            gettext("Enter a valid email address, like name@example.com."), "email"
         ) from None
     priced = lines_price(lines=lines, code=code)
     subtotal = sum(p.list_price for p in priced)
@@ -255,6 +288,7 @@ def order_create(
                 platform_fee=sum(platform_fee_for(p.unit_price) for p in priced),
                 provider="free" if total == 0 else provider,
                 checkout_key=checkout_key,
+                language=language_or_default(language or translation.get_language()),
                 referrer_host=attribution.ref,
                 utm_source=attribution.utm_source,
                 utm_campaign=attribution.utm_campaign,
@@ -300,7 +334,8 @@ def order_retry(*, order_id: int, checkout_key: str, provider: str) -> Order:
     )
     if old.status not in RETRYABLE:
         raise OrderStateError(
-            f"This order is {old.get_status_display().lower()}: there is nothing to try again."
+            gettext("This order is %(lower)s: there is nothing to try again.")
+            % {"lower": old.get_status_display().lower()}
         )
     items = list(old.items.all())
     code = next((item.discount_code.code for item in items if item.discount_code), "")
@@ -317,6 +352,7 @@ def order_retry(*, order_id: int, checkout_key: str, provider: str) -> Order:
         attribution=Attribution(
             ref=old.referrer_host, utm_source=old.utm_source, utm_campaign=old.utm_campaign
         ),
+        language=old.language or None,
     )
 
 
@@ -337,7 +373,8 @@ def order_fulfil(
     if order.status != Order.Status.PENDING:
         if order.status == Order.Status.FAILED or order.status == Order.Status.EXPIRED:
             raise OrderStateError(
-                f"An order that is {order.get_status_display().lower()} cannot be paid."
+                gettext("An order that is %(lower)s cannot be paid.")
+                % {"lower": order.get_status_display().lower()}
             )
         return order  # paid already, or further along (refunded, disputed)
     order.status = Order.Status.PAID
@@ -447,7 +484,10 @@ def order_fail(*, order_id: int, reason: str) -> Order:
     if order.status == Order.Status.FAILED:
         return order
     if order.status != Order.Status.PENDING:
-        raise OrderStateError(f"An order that is {order.get_status_display().lower()} cannot fail.")
+        raise OrderStateError(
+            gettext("An order that is %(lower)s cannot fail.")
+            % {"lower": order.get_status_display().lower()}
+        )
     order.status = Order.Status.FAILED
     order.failure_reason = reason[:300]
     order.save(update_fields=["status", "failure_reason"])
@@ -507,13 +547,15 @@ def _spread(amount: int, items: Sequence[OrderItem]) -> list[tuple[OrderItem, in
 def _refund_check(item: OrderItem, order: Order, amount: int) -> None:
     if order.status not in (Order.Status.PAID, Order.Status.PARTIALLY_REFUNDED):
         raise RefundError(
-            f"An order that is {order.get_status_display().lower()} cannot be refunded."
+            gettext("An order that is %(lower)s cannot be refunded.")
+            % {"lower": order.get_status_display().lower()}
         )
     if amount <= 0:
-        raise RefundError("Enter an amount above zero.")
+        raise RefundError(gettext("Enter an amount above zero."))
     if amount > item.refundable:
         raise RefundError(
-            f"At most {format_money(item.refundable, order.currency)} can still be refunded."
+            gettext("At most %(format_money)s can still be refunded.")
+            % {"format_money": format_money(item.refundable, order.currency)}
         )
 
 
@@ -537,7 +579,7 @@ def order_item_refund(
         from shop.payments import stripe_api
 
         if not order.provider_payment_id:
-            raise RefundError("This order has no Stripe payment to refund.")
+            raise RefundError(gettext("This order has no Stripe payment to refund."))
         try:
             provider_id, _, _ = stripe_api.refund_create(
                 payment_intent=order.provider_payment_id,
@@ -649,11 +691,15 @@ def discount_code_create(
     """A seller's new code; ``value_text`` is a percentage ("25") or an amount ("2.50")."""
     code = code.strip()
     if not CODE_PATTERN.match(code):
-        raise DiscountCodeError("Use 3 to 40 letters, digits, - or _ for the code.", "code")
+        raise DiscountCodeError(
+            gettext("Use 3 to 40 letters, digits, - or _ for the code."), "code"
+        )
     if DiscountCode.objects.filter(seller_id=seller_id, code__iexact=code).exists():
-        raise DiscountCodeError(f"You already have a code “{code}”.", "code")
+        raise DiscountCodeError(
+            gettext("You already have a code “%(code)s”.") % {"code": code}, "code"
+        )
     if kind not in DiscountCode.Kind.values:
-        raise DiscountCodeError("Choose a percentage or a fixed amount.", "kind")
+        raise DiscountCodeError(gettext("Choose a percentage or a fixed amount."), "kind")
     try:
         if kind == DiscountCode.Kind.PERCENT:
             value = parse_percent(value_text)
@@ -662,28 +708,33 @@ def discount_code_create(
     except AmountError as exc:
         raise DiscountCodeError(str(exc), "value") from None
     if value <= 0:
-        raise DiscountCodeError("The discount must be more than zero.", "value")
+        raise DiscountCodeError(gettext("The discount must be more than zero."), "value")
     if max_uses is not None and max_uses < 1:
         raise DiscountCodeError(
-            "Allow at least one use, or leave it empty for no limit.", "max_uses"
+            gettext("Allow at least one use, or leave it empty for no limit."), "max_uses"
         )
     if max_uses is not None and max_uses > DISCOUNT_MAX_USES:
         raise DiscountCodeError(
-            f"At most {DISCOUNT_MAX_USES:,} uses, or leave it empty for no limit.", "max_uses"
+            gettext("At most %(DISCOUNT_MAX_USES)s uses, or leave it empty for no limit.")
+            % {"DISCOUNT_MAX_USES": format(DISCOUNT_MAX_USES, ",")},
+            "max_uses",
         )
     if expires_at is not None and expires_at <= timezone.now():
-        raise DiscountCodeError("The expiry date is in the past.", "expires_at")
+        raise DiscountCodeError(gettext("The expiry date is in the past."), "expires_at")
     if expires_at is not None and expires_at > timezone.now() + timedelta(days=DISCOUNT_MAX_DAYS):
         raise DiscountCodeError(
-            "Choose an expiry date within ten years, or leave it empty for none.", "expires_at"
+            gettext("Choose an expiry date within ten years, or leave it empty for none."),
+            "expires_at",
         )
     if len(product_ids) > MAX_PRODUCTS_PER_CODE:
         raise DiscountCodeError(
-            f"Pick at most {MAX_PRODUCTS_PER_CODE:,} products, or none for all of them.", "products"
+            gettext("Pick at most %(MAX_PRODUCTS_PER_CODE)s products, or none for all of them.")
+            % {"MAX_PRODUCTS_PER_CODE": format(MAX_PRODUCTS_PER_CODE, ",")},
+            "products",
         )
     own = list(Product.objects.filter(seller_id=seller_id, pk__in=product_ids))
     if len(own) != len(set(product_ids)):
-        raise DiscountCodeError("Pick products from your own shop.", "products")
+        raise DiscountCodeError(gettext("Pick products from your own shop."), "products")
     with transaction.atomic():
         discount = DiscountCode.objects.create(
             seller_id=seller_id,

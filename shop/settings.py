@@ -158,6 +158,9 @@ MIDDLEWARE = [
     "catalog.headers.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # The language: from the URL on the storefront (/fr/...), else the switcher's cookie,
+    # else Accept-Language (shop/i18n.py). After sessions, before CommonMiddleware.
+    "shop.i18n.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -185,6 +188,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "shop.context_processors.storefront",
                 "catalog.seo.context_processors.seo",
+                "shop.i18n.languages",
             ],
         },
     },
@@ -233,6 +237,14 @@ LOGOUT_REDIRECT_URL = "catalog:home"
 # --- Internationalisation ---------------------------------------------------
 
 LANGUAGE_CODE = "en"
+# The interface languages. English is the default and the fallback of every string.
+LANGUAGES = [("en", "English"), ("fr", "Français")]
+# One catalogue for every app, inside a package so a wheel ships it (shop/locale/,
+# .po and the compiled .mo): `python manage.py translations --refresh` rebuilds it.
+LOCALE_PATHS = [BASE_DIR / "shop" / "locale"]
+LANGUAGE_COOKIE_NAME = "echoppe_language"
+LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
+LANGUAGE_COOKIE_SAMESITE = "Lax"
 TIME_ZONE = env_str("TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True

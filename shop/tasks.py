@@ -10,7 +10,10 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import gettext, ngettext
 
+from catalog.l10n import language_or_default
 from catalog.outbox.services import durable_task
 from delivery.services import library_get_or_create, library_link_create
 from shop.models import Order
@@ -20,6 +23,11 @@ from shop.models import Order
 def send_receipt(*, order_id: int) -> None:
     """Email the buyer their receipt with a fresh link to their library."""
     order = Order.objects.prefetch_related("items").get(pk=order_id)
+    with translation.override(language_or_default(order.language)):
+        _receipt_send(order)
+
+
+def _receipt_send(order: Order) -> None:
     library = library_get_or_create(email=order.buyer_email)
     token = library_link_create(library=library)
     context = {
@@ -30,7 +38,7 @@ def send_receipt(*, order_id: int) -> None:
         "store_name": settings.STORE_NAME,
     }
     message = EmailMultiAlternatives(
-        subject=f"Your {settings.STORE_NAME} receipt and downloads",
+        subject=gettext("Your %(store)s receipt and downloads") % {"store": settings.STORE_NAME},
         body=render_to_string("shop/email/receipt.txt", context),
         to=[order.buyer_email],
     )
@@ -54,12 +62,18 @@ def send_sale_notifications(*, order_id: int) -> None:
             "seller": seller,
             "store_name": settings.STORE_NAME,
         }
-        subject = (
-            f"You sold {mine[0].title}" if len(mine) == 1 else f"You sold {len(mine)} products"
-        )
-        message = EmailMultiAlternatives(
-            subject=subject,
-            body=render_to_string("shop/email/sale.txt", context),
-            to=[seller.user.email],
-        )
+        with translation.override(language_or_default(seller.language)):
+            subject = (
+                gettext("You sold %(title)s") % {"title": mine[0].title}
+                if len(mine) == 1
+                else ngettext(
+                    "You sold %(count)d product", "You sold %(count)d products", len(mine)
+                )
+                % {"count": len(mine)}
+            )
+            message = EmailMultiAlternatives(
+                subject=subject,
+                body=render_to_string("shop/email/sale.txt", context),
+                to=[seller.user.email],
+            )
         message.send()

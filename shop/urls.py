@@ -1,18 +1,20 @@
 """Root URLs."""
 
 from django.conf import settings
+from django.conf.urls.i18n import i18n_patterns
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.http import HttpRequest
 from django.http.response import HttpResponseBase
 from django.urls import include, path
+from django.views.i18n import JavaScriptCatalog
 from django.views.static import serve
 
 from catalog import views_accounts
 from catalog.accounts import QueuedPasswordResetForm
 from catalog.headers import bearer_token_page
 from catalog.storage import IMMUTABLE_CACHE_CONTROL, IMMUTABLE_PUBLIC
-from shop import health
+from shop import health, i18n
 
 # The admin's login counts attempts like the site's own.
 admin.site.login_form = views_accounts.LimitedAdminAuthenticationForm
@@ -31,13 +33,22 @@ def public_media(request: HttpRequest, path: str, document_root: str) -> HttpRes
 
 
 urlpatterns = [
-    # Delivery first: a download, the hottest route, resolves without walking the others.
-    path("", include("delivery.urls")),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     # Before the admin's own URLs: the same view, answering 429 while paused.
     path("admin/login/", views_accounts.admin_login),
     path("admin/", admin.site.urls),
+    # The language switcher's form (a POST; the cookie it sets outlives the session).
+    path("i18n/setlang/", i18n.set_language, name="set_language"),
+]
+
+# Every page a person opens exists in each language: English where it always was,
+# French under /fr/ (shop/i18n.py decides which one a visitor gets).
+urlpatterns += i18n_patterns(
+    # Delivery first: a download, the hottest route, resolves without walking the others.
+    path("", include("delivery.urls")),
+    # The strings of the uploader and the import progress, as a same-origin script.
+    path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript_catalog"),
     # A claim link followed while logged out comes back here in ?next=.
     path(
         "accounts/login/",
@@ -73,7 +84,8 @@ urlpatterns = [
     path("", include("catalog.seo.urls")),
     path("", include("catalog.follows.urls")),
     path("", include("catalog.urls")),
-]
+    prefix_default_language=False,
+)
 
 if settings.STORAGE == "local":
     # Only the public storage has a URL; paid files live beside it, unreachable.

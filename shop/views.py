@@ -9,6 +9,7 @@ from django.core.validators import validate_email
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -186,7 +187,7 @@ def cart_add(request: HttpRequest, product_id: int) -> HttpResponse:
     basket = Cart(request.session)
     basket.add(product.pk, amount)
     basket.remember_source(attribution_from_form(request.POST))
-    messages.success(request, f"“{product.title}” is in your cart.")
+    messages.success(request, gettext("“%(title)s” is in your cart.") % {"title": product.title})
     return redirect("shop:cart")
 
 
@@ -238,7 +239,11 @@ def cart(request: HttpRequest) -> HttpResponse:
         except Limited as exc:
             limited, response, status = exc, None, 429
             field = "code" if exc.scope == "discount-code" else "form"
-            error = CheckoutError(f"{exc.message} Please try again {exc.wait}.", field)
+            error = CheckoutError(
+                gettext("%(message)s Please try again %(wait)s.")
+                % {"message": exc.message, "wait": exc.wait},
+                field,
+            )
         if response is not None:
             if status == 302:
                 basket.clear()

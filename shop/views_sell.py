@@ -11,6 +11,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.views.decorators.http import require_http_methods, require_POST
 
 from catalog.access import seller_required
@@ -70,7 +71,11 @@ def refund(request: HttpRequest, item: int) -> HttpResponse:
         except (AmountError, RefundError) as exc:
             error = str(exc)
         else:
-            messages.success(request, f"Refunded {values['amount']} {currency} on “{sale.title}”.")
+            messages.success(
+                request,
+                gettext("Refunded %(values)s %(currency)s on “%(title)s”.")
+                % {"values": values["amount"], "currency": currency, "title": sale.title},
+            )
             return redirect("shop:sell_sales")
     return render(
         request,
@@ -122,7 +127,9 @@ def payouts_connect(request: HttpRequest) -> HttpResponse:
             return_url=settings.SITE_URL + reverse("shop:sell_payouts_return"),
         )
     except stripe_api.PaymentProviderError as exc:
-        messages.error(request, f"Stripe could not start the connection: {exc}")
+        messages.error(
+            request, gettext("Stripe could not start the connection: %(exc)s") % {"exc": exc}
+        )
         return redirect("shop:sell_payouts")
     return redirect(url)
 
@@ -158,7 +165,7 @@ def codes(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         try:
             if unknown:
-                raise DiscountCodeError("Pick products from your own shop.", "products")
+                raise DiscountCodeError(gettext("Pick products from your own shop."), "products")
             expires = _parse_date(values["expires"], "expires_at")
             max_uses = _parse_max_uses(values["max_uses"])
             discount_code_create(
@@ -174,7 +181,9 @@ def codes(request: HttpRequest) -> HttpResponse:
         except DiscountCodeError as exc:
             errors[exc.field or "form"] = exc.message
         else:
-            messages.success(request, f"The code {values['code'].strip()} is live.")
+            messages.success(
+                request, gettext("The code %(strip)s is live.") % {"strip": values["code"].strip()}
+            )
             return redirect("shop:sell_codes")
     return render(
         request,
@@ -217,7 +226,9 @@ def _parse_date(text: str, field: str) -> datetime | None:
             raise ValueError(text)
         day = date.fromisoformat(text)
     except ValueError:
-        raise DiscountCodeError("Enter the date as YYYY-MM-DD, like 2026-12-31.", field) from None
+        raise DiscountCodeError(
+            gettext("Enter the date as YYYY-MM-DD, like 2026-12-31."), field
+        ) from None
     # The code works through the whole of that day in the shop's time zone.
     return timezone.make_aware(datetime.combine(day, time.max))
 
@@ -229,7 +240,9 @@ def _parse_max_uses(text: str) -> int | None:
         return parse_count(text, minimum=1, maximum=DISCOUNT_MAX_USES, unit="uses")
     except CountError as exc:
         raise DiscountCodeError(
-            f"{exc} Enter a whole number of uses, or leave it empty for no limit.", "max_uses"
+            gettext("%(exc)s Enter a whole number of uses, or leave it empty for no limit.")
+            % {"exc": exc},
+            "max_uses",
         ) from None
 
 

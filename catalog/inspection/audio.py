@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import mutagen
+from django.utils.translation import gettext_noop
 from mutagen.aac import AAC
 from mutagen.ac3 import AC3
 from mutagen.aiff import AIFF
@@ -131,10 +132,13 @@ def read(path: str, mime: str) -> AudioFacts:
         raise
     except Exception as error:  # mutagen raises its own errors and plain struct/Index/ValueErrors
         raise MediaRefused(
-            f"This {name} is damaged and cannot be read ({_detail(error)})."
+            gettext_noop("This %(name)s is damaged and cannot be read (%(detail)s)."),
+            {"name": name, "detail": _detail(error)},
         ) from error
     if parsed is None or parsed.info is None:
-        raise MediaRefused(f"This {name} uses a codec that cannot be read here.")
+        raise MediaRefused(
+            gettext_noop("This %(name)s uses a codec that cannot be read here."), {"name": name}
+        )
     info = parsed.info
     facts = AudioFacts(reader=type(parsed))
     facts.duration_seconds = finite(getattr(info, "length", None))

@@ -25,6 +25,7 @@ from xml.etree.ElementTree import Element
 
 from defusedxml import DefusedXmlException
 from defusedxml import ElementTree as SafeXML
+from django.utils.translation import gettext_noop
 from pypdf import PasswordType, PdfReader
 
 from catalog.inspection.types import Inspection, MediaRefused, clean_text
@@ -71,7 +72,8 @@ def inspect_pdf(path: str) -> Inspection:
             raise
         except Exception as error:  # pypdf raises PdfReadError, but also Key/Type/ValueErrors
             raise MediaRefused(
-                f"This PDF is damaged or incomplete and cannot be read ({_detail(error)})."
+                gettext_noop("This PDF is damaged or incomplete and cannot be read (%(detail)s)."),
+                {"detail": _detail(error)},
             ) from error
         title = author = None
         if readable:
@@ -84,7 +86,7 @@ def inspect_pdf(path: str) -> Inspection:
             except Exception:
                 notes.append("Its document information (title, author) is damaged and was ignored.")
     if pages == 0:
-        raise MediaRefused("This PDF has no pages.")
+        raise MediaRefused(gettext_noop("This PDF has no pages."))
     if encrypted and not readable:
         notes.append("It is protected by a password: buyers will need the password to open it.")
     elif encrypted:
@@ -123,7 +125,8 @@ def _open_zip(path: str, what: str) -> zipfile.ZipFile:
         return zipfile.ZipFile(path)
     except _ZIP_ERRORS as error:
         raise MediaRefused(
-            f"This {what} is not a readable ZIP archive ({_detail(error)})."
+            gettext_noop("This %(what)s is not a readable ZIP archive (%(detail)s)."),
+            {"what": what, "detail": _detail(error)},
         ) from error
 
 
@@ -137,7 +140,12 @@ def check_zip(archive: zipfile.ZipFile, file_size: int, what: str, *, fold_names
     entries = archive.infolist()
     if len(entries) > MAX_ENTRIES:
         raise MediaRefused(
-            f"This {what} holds {len(entries):,} files; the limit is {MAX_ENTRIES:,}."
+            gettext_noop("This %(what)s holds %(len)s files; the limit is %(MAX_ENTRIES)s."),
+            {
+                "what": what,
+                "len": format(len(entries), ","),
+                "MAX_ENTRIES": format(MAX_ENTRIES, ","),
+            },
         )
     seen: set[str] = set()
     total = 0
@@ -157,13 +165,27 @@ def check_zip(archive: zipfile.ZipFile, file_size: int, what: str, *, fold_names
             info.compress_size == 0 or info.file_size / info.compress_size > MAX_RATIO
         ):
             raise MediaRefused(
-                f"This {what} is a zip bomb: “{clean_text(info.filename)}” claims "
-                f"{info.file_size:,} bytes packed into {info.compress_size:,}."
+                gettext_noop(
+                    "This %(what)s is a zip bomb: “%(clean_text)s” claims "
+                    "%(file_size)s bytes packed into %(compress_size)s."
+                ),
+                {
+                    "what": what,
+                    "clean_text": clean_text(info.filename),
+                    "file_size": format(info.file_size, ","),
+                    "compress_size": format(info.compress_size, ","),
+                },
             )
     if total > MAX_UNPACKED_BYTES:
         raise MediaRefused(
-            f"This {what} would unpack to {total / 1024**3:,.0f} GiB; the limit is "
-            f"{MAX_UNPACKED_BYTES // 1024**3} GiB."
+            gettext_noop(
+                "This %(what)s would unpack to %(value)s GiB; the limit is %(value2)s GiB."
+            ),
+            {
+                "what": what,
+                "value": format(total / 1024**3, ",.0f"),
+                "value2": MAX_UNPACKED_BYTES // 1024**3,
+            },
         )
     ordered = sorted(entries, key=lambda info: info.header_offset)
     for current, following in zip(ordered, [*ordered[1:], None], strict=True):
@@ -171,8 +193,12 @@ def check_zip(archive: zipfile.ZipFile, file_size: int, what: str, *, fold_names
         limit = following.header_offset if following is not None else file_size
         if data_end > limit:
             raise MediaRefused(
-                f"This {what} is damaged or crafted: the data of “{clean_text(current.filename)}” "
-                "runs into the next entry or past the end of the file."
+                gettext_noop(
+                    "This %(what)s is damaged or crafted: the data of "
+                    "“%(clean_text)s” runs into the next entry or past the end "
+                    "of the file."
+                ),
+                {"what": what, "clean_text": clean_text(current.filename)},
             )
 
 
@@ -181,16 +207,28 @@ def read_capped(archive: zipfile.ZipFile, info: zipfile.ZipInfo, cap: int, what:
     name = clean_text(info.filename)
     if info.file_size > cap:
         raise MediaRefused(
-            f"The {what} “{name}” is {info.file_size:,} bytes; the limit is {cap:,}."
+            gettext_noop("The %(what)s “%(name)s” is %(file_size)s bytes; the limit is %(cap)s."),
+            {
+                "what": what,
+                "name": name,
+                "file_size": format(info.file_size, ","),
+                "cap": format(cap, ","),
+            },
         )
     try:
         with archive.open(info) as member:
             data = member.read(cap + 1)
     except _ZIP_ERRORS as error:
-        raise MediaRefused(f"The {what} “{name}” cannot be read ({_detail(error)}).") from error
+        raise MediaRefused(
+            gettext_noop("The %(what)s “%(name)s” cannot be read (%(detail)s)."),
+            {"what": what, "name": name, "detail": _detail(error)},
+        ) from error
     if len(data) > cap:
         raise MediaRefused(
-            f"The {what} “{name}” is larger than it says; the limit is {cap:,} bytes."
+            gettext_noop(
+                "The %(what)s “%(name)s” is larger than it says; the limit is %(cap)s bytes."
+            ),
+            {"what": what, "name": name, "cap": format(cap, ",")},
         )
     return data
 
@@ -200,11 +238,17 @@ def parse_xml(data: bytes, what: str) -> Element:
         return SafeXML.fromstring(data)
     except DefusedXmlException as error:
         raise MediaRefused(
-            f"The {what} declares XML entities or external references, which are refused: "
-            "they are a known way to attack readers."
+            gettext_noop(
+                "The %(what)s declares XML entities or external references, "
+                "which are refused: they are a known way to attack readers."
+            ),
+            {"what": what},
         ) from error
     except SafeXML.ParseError as error:
-        raise MediaRefused(f"The {what} is not well-formed XML ({_detail(error)}).") from error
+        raise MediaRefused(
+            gettext_noop("The %(what)s is not well-formed XML (%(detail)s)."),
+            {"what": what, "detail": _detail(error)},
+        ) from error
 
 
 def _local(tag: object) -> str:
@@ -219,8 +263,12 @@ def _check_names_are_utf8(archive: zipfile.ZipFile) -> None:
             info.filename.encode("cp437").decode("utf-8")
         except UnicodeError as error:
             raise MediaRefused(
-                f"The EPUB has a file name that is not UTF-8 (“{clean_text(info.filename)}”): "
-                "reading systems could not find that file."
+                gettext_noop(
+                    "The EPUB has a file name that is not UTF-8 "
+                    "(“%(clean_text)s”): reading systems could not find that "
+                    "file."
+                ),
+                {"clean_text": clean_text(info.filename)},
             ) from error
 
 
@@ -234,25 +282,33 @@ def inspect_epub(path: str, file_size: int) -> Inspection:
         mimetype = members.get("mimetype")
         if mimetype is None:
             raise MediaRefused(
-                "This EPUB is broken: it has no “mimetype” entry, the first thing a reading "
-                "system checks."
+                gettext_noop(
+                    "This EPUB is broken: it has no “mimetype” entry, the first "
+                    "thing a reading system checks."
+                )
             )
         if read_capped(archive, mimetype, 64, "EPUB entry").strip() != MIMETYPE:
             raise MediaRefused(
-                "This EPUB is broken: its “mimetype” entry is not application/epub+zip."
+                gettext_noop(
+                    "This EPUB is broken: its “mimetype” entry is not application/epub+zip."
+                )
             )
         if archive.infolist()[0].filename != "mimetype":
             notes.append("Its “mimetype” entry is not the first in the archive; some readers mind.")
         container_info = members.get("META-INF/container.xml")
         if container_info is None:
-            raise MediaRefused("This EPUB is broken: it has no META-INF/container.xml.")
+            raise MediaRefused(
+                gettext_noop("This EPUB is broken: it has no META-INF/container.xml.")
+            )
         container = parse_xml(
             read_capped(archive, container_info, CONTAINER_CAP, "EPUB container"),
             "EPUB's META-INF/container.xml",
         )
         if container.tag != f"{{{CONTAINER_NS}}}container":
             raise MediaRefused(
-                "This EPUB is broken: META-INF/container.xml is not an OCF container document."
+                gettext_noop(
+                    "This EPUB is broken: META-INF/container.xml is not an OCF container document."
+                )
             )
         rootfiles = [el for el in container.iter() if _local(el.tag) == "rootfile"]
         preferred = [
@@ -262,20 +318,27 @@ def inspect_epub(path: str, file_size: int) -> Inspection:
         full_path = candidates[0].get("full-path") if candidates else None
         if not full_path:
             raise MediaRefused(
-                "This EPUB is broken: META-INF/container.xml names no package document."
+                gettext_noop(
+                    "This EPUB is broken: META-INF/container.xml names no package document."
+                )
             )
         package_info = members.get(full_path)
         if package_info is None:
             raise MediaRefused(
-                f"This EPUB is broken: its container points to “{clean_text(full_path)}”, "
-                "which is not in the archive."
+                gettext_noop(
+                    "This EPUB is broken: its container points to "
+                    "“%(clean_text)s”, which is not in the archive."
+                ),
+                {"clean_text": clean_text(full_path)},
             )
         package = parse_xml(
             read_capped(archive, package_info, PACKAGE_CAP, "EPUB package document"),
             f"EPUB's package document ({clean_text(full_path)})",
         )
     if _local(package.tag) != "package":
-        raise MediaRefused("This EPUB is broken: its package document is not an OPF <package>.")
+        raise MediaRefused(
+            gettext_noop("This EPUB is broken: its package document is not an OPF <package>.")
+        )
     metadata = next((el for el in package if _local(el.tag) == "metadata"), None)
     titles: list[str] = []
     creators: list[str] = []

@@ -23,6 +23,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import IO
 
+from django.utils.translation import gettext_noop
 from PIL import Image, ImageOps, features
 
 from catalog.inspection.types import RENDITION_SIZES, Inspection, MediaRefused, Rendition
@@ -98,10 +99,15 @@ def _open(fp: IO[bytes], mime: str, max_pixels: int) -> Image.Image:
     except Image.DecompressionBombError as error:
         raise MediaRefused(_bomb_message(None, max_pixels, error)) from error
     except (Image.UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as error:
-        raise MediaRefused(f"This is not a readable {name}: its header is damaged.") from error
+        raise MediaRefused(
+            gettext_noop("This is not a readable %(name)s: its header is damaged."), {"name": name}
+        ) from error
     width, height = image.size
     if width <= 0 or height <= 0:
-        raise MediaRefused(f"This {name} says it is {width} x {height} pixels, which is empty.")
+        raise MediaRefused(
+            gettext_noop("This %(name)s says it is %(width)s x %(height)s pixels, which is empty."),
+            {"name": name, "width": width, "height": height},
+        )
     if width * height > max_pixels:
         raise MediaRefused(_bomb_message((width, height), max_pixels))
     return image
@@ -139,7 +145,8 @@ def _decode(image: Image.Image, mime: str, max_pixels: int) -> None:
         raise
     except Exception as error:  # Pillow's decoders raise OSError, SyntaxError, ValueError...
         raise MediaRefused(
-            f"This {format_name(mime)} is damaged or incomplete ({_short(error)})."
+            gettext_noop("This %(format_name)s is damaged or incomplete (%(short)s)."),
+            {"format_name": format_name(mime), "short": _short(error)},
         ) from error
 
 

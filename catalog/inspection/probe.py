@@ -11,6 +11,8 @@ from __future__ import annotations
 import os
 from dataclasses import replace
 
+from django.utils.translation import gettext_noop
+
 from catalog.inspection import audio, documents, images, video
 from catalog.inspection.claims import claim_mismatch, claimed_mime, name_claims_a_signature
 from catalog.inspection.types import Inspection, MediaRefused
@@ -46,7 +48,7 @@ def inspect_file(
     """
     size = os.stat(path).st_size
     if size == 0:
-        raise MediaRefused("The file is empty.")
+        raise MediaRefused(gettext_noop("The file is empty."))
     with open(path, "rb") as handle:
         sniffed = sniff(handle)
     mismatch = claim_mismatch(sniffed.mime, filename=claimed_name, content_type=claimed_type)
@@ -121,7 +123,10 @@ def _as_text(value: object) -> str | None:
 
 def _sound(facts: audio.AudioFacts, mime: str) -> Inspection:
     if not facts.duration_seconds:
-        raise MediaRefused(f"This {format_name(mime)} holds no sound: its length is 0 seconds.")
+        raise MediaRefused(
+            gettext_noop("This %(format_name)s holds no sound: its length is 0 seconds."),
+            {"format_name": format_name(mime)},
+        )
     return Inspection(
         kind="audio",
         mime=mime,
@@ -168,11 +173,17 @@ def _mp4(path: str, size: int, mime: str) -> Inspection:
         container = video.mp4_tracks(handle, size)
     picture, sound = container.first("video"), container.first("audio")
     if picture is None and sound is None:
-        raise MediaRefused(f"This {format_name(mime)} has neither a sound nor a picture track.")
+        raise MediaRefused(
+            gettext_noop("This %(format_name)s has neither a sound nor a picture track."),
+            {"format_name": format_name(mime)},
+        )
     if picture is None or mime == "audio/mp4":
         return _sound(facts, "audio/mp4")
     if not facts.duration_seconds:
-        raise MediaRefused(f"This {format_name(mime)} is empty: its length is 0 seconds.")
+        raise MediaRefused(
+            gettext_noop("This %(format_name)s is empty: its length is 0 seconds."),
+            {"format_name": format_name(mime)},
+        )
     return Inspection(
         kind="video",
         mime=mime,
@@ -202,7 +213,9 @@ def _matroska(path: str, size: int) -> Inspection:
     elif sound is not None:
         mime = "audio/webm" if webm else "audio/x-matroska"
     else:
-        raise MediaRefused("This Matroska/WebM file has neither a sound nor a picture track.")
+        raise MediaRefused(
+            gettext_noop("This Matroska/WebM file has neither a sound nor a picture track.")
+        )
     return Inspection(
         kind="video" if picture is not None else "audio",
         mime=mime,

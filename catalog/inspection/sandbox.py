@@ -35,15 +35,23 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any, TypeVar, cast
 
+from django.utils.translation import gettext_noop
+
 from catalog.inspection.types import MediaRefused
 
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-TOO_LONG = "This file took too long to read (more than {seconds:g} seconds); it may be damaged."
-TOO_BIG = "This file needs too much memory to read; it may be damaged or crafted to exhaust memory."
-CRASHED = "The reader stopped on this file: it is damaged or crafted to attack readers."
+TOO_LONG = gettext_noop(
+    "This file took too long to read (more than %(seconds)s seconds); it may be damaged."
+)
+TOO_BIG = gettext_noop(
+    "This file needs too much memory to read; it may be damaged or crafted to exhaust memory."
+)
+CRASHED = gettext_noop(
+    "The reader stopped on this file: it is damaged or crafted to attack readers."
+)
 
 # Imported once by the fork server, so each child starts with the readers loaded.
 # "__main__" too: multiprocessing re-runs the main script in every child unless
@@ -112,11 +120,14 @@ def _child(
         _confine(limits)
         outcome = ("ok", function(*args, **kwargs))
     except MediaRefused as refused:
-        outcome = ("refused", refused.reason)
+        outcome = ("refused", (refused.message, refused.params))
     except MemoryError:
         outcome = ("memory", None)
     except RecursionError:
-        outcome = ("refused", "This file is nested too deeply to read; it may be crafted.")
+        outcome = (
+            "refused",
+            (gettext_noop("This file is nested too deeply to read; it may be crafted."), {}),
+        )
     except Exception as error:  # a bug in a reader: reported, never printed
         outcome = ("error", f"{type(error).__name__}: {str(error)[:300]}")
     try:
@@ -160,13 +171,16 @@ def run_bounded(
     if status == "ok":
         return cast(T, value)
     if status == "refused":
-        raise MediaRefused(str(value))
+        message, params = cast(tuple[str, dict[str, object]], value)
+        raise MediaRefused(message, params)
     if status == "memory":
         raise MediaRefused(TOO_BIG)
     if status == "timeout" or process.exitcode == -signal.SIGXCPU:
-        raise MediaRefused(TOO_LONG.format(seconds=limits.seconds))
+        raise MediaRefused(TOO_LONG, {"seconds": format(limits.seconds, "g")})
     if status == "error":
         logger.warning("Media reader failed unexpectedly: %s", value)
-        raise MediaRefused("This file could not be read: the reader failed on it unexpectedly.")
+        raise MediaRefused(
+            gettext_noop("This file could not be read: the reader failed on it unexpectedly.")
+        )
     logger.warning("Media reader exited with code %s", process.exitcode)
     raise MediaRefused(CRASHED)

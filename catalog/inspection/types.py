@@ -7,15 +7,36 @@ import unicodedata
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from django.apps import apps
+from django.utils.translation import gettext
+
 RENDITION_SIZES = (1200, 600)  # pixels: the product page's cover, then cards and lists
 
 
 class MediaRefused(Exception):
-    """The file cannot be accepted; `reason` is written for the person who sent it."""
+    """The file cannot be accepted; `reason` is written for the person who sent it.
 
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
+    Readers run in a confined child that has no Django set up, so a refusal keeps
+    its English message (marked with ``gettext_noop``) and its values apart;
+    ``reason`` translates them in the process that shows the message.
+    """
+
+    def __init__(self, message: str, params: dict[str, object] | None = None) -> None:
+        super().__init__(message % params if params else message)
+        self.message, self.params = message, params or {}
+
+    def __str__(self) -> str:
+        return self.reason
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (self.message, self.params))
+
+    @property
+    def reason(self) -> str:
+        text = self.message
+        if apps.ready:  # never in the reader child
+            text = gettext(text)
+        return text % self.params if self.params else text
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,6 +26,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import IO
 
+from django.utils.translation import gettext_noop
+
 from catalog.inspection.types import MediaRefused, finite, positive_int
 
 MAX_ELEMENTS = 20_000
@@ -58,7 +60,9 @@ class _Budget:
     def spend(self) -> None:
         self.left -= 1
         if self.left < 0:
-            raise MediaRefused("This video's structure is too deeply nested or too long to read.")
+            raise MediaRefused(
+                gettext_noop("This video's structure is too deeply nested or too long to read.")
+            )
 
 
 # --- MP4 -------------------------------------------------------------------
@@ -111,7 +115,10 @@ def mp4_tracks(fp: IO[bytes], file_size: int) -> Container:
     moov = _child(fp, 0, file_size, b"moov", budget)
     if moov is None:
         raise MediaRefused(
-            "This video has no index ('moov' box): it is incomplete or was not finished writing."
+            gettext_noop(
+                "This video has no index ('moov' box): it is incomplete or "
+                "was not finished writing."
+            )
         )
     container = Container()
     for kind, payload, end in _boxes(fp, moov[0], moov[1], budget):
@@ -185,7 +192,7 @@ def _vint(fp: IO[bytes], keep_marker: bool) -> tuple[int, int] | None:
         mask >>= 1
         length += 1
     if length > 8:
-        raise MediaRefused("This Matroska/WebM file has an invalid element header.")
+        raise MediaRefused(gettext_noop("This Matroska/WebM file has an invalid element header."))
     rest = fp.read(length - 1)
     if len(rest) < length - 1:
         return None
@@ -244,19 +251,23 @@ def matroska_info(fp: IO[bytes], file_size: int) -> Container:
     elements = _elements(fp, 0, file_size, budget)
     header = next(elements, None)
     if header is None or header[0] != _EBML:
-        raise MediaRefused("This is not a Matroska/WebM file: its EBML header is missing.")
+        raise MediaRefused(
+            gettext_noop("This is not a Matroska/WebM file: its EBML header is missing.")
+        )
     container = Container()
     for element_id, start, end in _elements(fp, header[1], header[2], budget):
         if element_id == _DOC_TYPE:
             container.doc_type = _string(fp, start, end)
     if container.doc_type not in ("webm", "matroska"):
         raise MediaRefused(
-            f"This EBML file is a “{container.doc_type or 'unnamed'}” document, "
-            "not a Matroska or WebM video."
+            gettext_noop("This EBML file is a “%(value)s” document, not a Matroska or WebM video."),
+            {"value": container.doc_type or "unnamed"},
         )
     segment = next(((s, e) for i, s, e in elements if i == _SEGMENT), None)
     if segment is None:
-        raise MediaRefused("This Matroska/WebM file is incomplete: it has no Segment.")
+        raise MediaRefused(
+            gettext_noop("This Matroska/WebM file is incomplete: it has no Segment.")
+        )
     scale, duration = 1_000_000, None
     for element_id, start, end in _elements(fp, segment[0], segment[1], budget):
         if element_id == _INFO:

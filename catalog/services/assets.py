@@ -13,6 +13,7 @@ from django.conf import settings
 from django.core.files import File
 from django.db import transaction
 from django.db.models import Max
+from django.utils.translation import gettext
 
 from catalog.inspection import Inspection, inspect_path
 from catalog.inspection.types import INSPECTION_FIELDS, MediaRefused
@@ -148,8 +149,12 @@ def preview_name(asset: Asset) -> str:
         suffix = {"matroska": "mkv", "wave": "wav", "vnd.wave": "wav"}.get(suffix, suffix)
         return f"preview.{suffix if suffix.isalnum() else 'bin'}"
     raise CatalogError(
-        f"A public preview must be audio, video, a PDF, an EPUB or an image; this file is "
-        f"{asset.mime_type}. Add it as a file for buyers instead.",
+        gettext(
+            "A public preview must be audio, video, a PDF, an EPUB or an "
+            "image; this file is %(mime_type)s. Add it as a file for "
+            "buyers instead."
+        )
+        % {"mime_type": asset.mime_type},
         field="file",
     )
 
@@ -175,7 +180,7 @@ def asset_next_position(*, product: Product, role: str) -> int:
 def asset_upload(*, product: Product, role: str, file: File, original_filename: str) -> Asset:
     """A file sent in one request (the form without JavaScript); big files use uploads."""
     if role not in Asset.Role.values:
-        raise CatalogError("Choose whether the file is for buyers or a public preview.")
+        raise CatalogError(gettext("Choose whether the file is for buyers or a public preview."))
     size = getattr(file, "size", None)
     if size is not None:  # refused before the inspection reads it
         quota_check(seller=product.seller, adding=size)
@@ -227,8 +232,11 @@ def asset_delete(*, asset: Asset) -> None:
     """Remove a file. A deliverable of a product that has buyers stays: they paid for it."""
     if asset.role == Asset.Role.DELIVERABLE and product_has_sales(product=asset.product):
         raise CatalogError(
-            f"Buyers already own “{asset.original_filename}”, so it stays. Upload a corrected "
-            "version beside it if needed.",
+            gettext(
+                "Buyers already own “%(original_filename)s”, so it stays. "
+                "Upload a corrected version beside it if needed."
+            )
+            % {"original_filename": asset.original_filename},
             status=409,
         )
     stored = asset.stored

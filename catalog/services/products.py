@@ -9,8 +9,9 @@ from django.core.files import File
 from django.db import transaction
 from django.db.models import ProtectedError
 from django.utils.text import slugify
+from django.utils.translation import gettext
 
-from catalog.currencies import CURRENCY_CODES
+from catalog.currencies import CURRENCY_CODES, chargeable_currencies
 from catalog.follows.services import release_published
 from catalog.models import Asset, Product, Seller, Tag, UploadSession
 from catalog.selectors import product_has_sales
@@ -27,11 +28,16 @@ def tags_normalize(tags: list[str]) -> list[str]:
     for raw in tags:
         tag = slugify(raw.strip(), allow_unicode=True)[:40].strip("-")
         if raw.strip() and not tag:
-            raise CatalogError(f"“{raw.strip()[:40]}” is not a usable tag.", field="tags")
+            raise CatalogError(
+                gettext("“%(strip)s” is not a usable tag.") % {"strip": raw.strip()[:40]},
+                field="tags",
+            )
         if tag and tag not in found:
             found.append(tag)
     if len(found) > MAX_TAGS:
-        raise CatalogError(f"Up to {MAX_TAGS} tags, please.", field="tags")
+        raise CatalogError(
+            gettext("Up to %(MAX_TAGS)s tags, please.") % {"MAX_TAGS": MAX_TAGS}, field="tags"
+        )
     return found
 
 
@@ -41,10 +47,10 @@ def _product_slug(seller: Seller, wanted: str, title: str, exclude: int | None) 
         slug = wanted.strip().lower()
         if not re.match(r"^[a-z0-9](?:[a-z0-9-]{0,78}[a-z0-9])?$", slug):
             raise CatalogError(
-                "Use lower-case letters, digits and hyphens for the address.", field="slug"
+                gettext("Use lower-case letters, digits and hyphens for the address."), field="slug"
             )
         if others.filter(slug=slug).exists():
-            raise CatalogError("You already have a product at this address.", field="slug")
+            raise CatalogError(gettext("You already have a product at this address."), field="slug")
         return slug
     base = slugify(title)[:70].strip("-") or "product"
     slug, n = base, 1
@@ -61,22 +67,33 @@ def pricing_check(pricing: str, price: int, suggested: int | None) -> tuple[int,
     if pricing == Product.Pricing.FIXED:
         if price <= 0:
             raise CatalogError(
-                "A fixed price must be more than zero (choose “Free” to give it away).",
+                gettext("A fixed price must be more than zero (choose “Free” to give it away)."),
                 field="price",
             )
         return price, None
     if pricing == Product.Pricing.PWYW:
         if suggested is not None and suggested < price:
             raise CatalogError(
-                "The suggested price cannot be below the minimum.", field="suggested_price"
+                gettext("The suggested price cannot be below the minimum."), field="suggested_price"
             )
         return price, suggested
-    raise CatalogError("Choose how the product is priced.", field="pricing")
+    raise CatalogError(gettext("Choose how the product is priced."), field="pricing")
 
 
-def _check_status(product: Product, status: str) -> None:
+def _check_status(product: Product, status: str, currency: str | None = None) -> None:
     if status not in Product.Status.values:
-        raise CatalogError("Choose a status from the list.", field="status")
+        raise CatalogError(gettext("Choose a status from the list."), field="status")
+    currency = currency or product.currency
+    on_sale = (Product.Status.PUBLISHED, Product.Status.UNLISTED)
+    if status in on_sale and currency not in chargeable_currencies():
+        raise CatalogError(
+            gettext(
+                "This shop takes payments in %(shop)s only: price the product in %(shop)s "
+                "to put it on sale."
+            )
+            % {"shop": ", ".join(chargeable_currencies())},
+            field="currency",
+        )
     if status in (Product.Status.PUBLISHED, Product.Status.UNLISTED) and status != product.status:
         # Every missing step at once: a seller should not fix one to meet the next.
         missing = []
@@ -92,7 +109,10 @@ def _check_status(product: Product, status: str) -> None:
                 + (" on the product's Files page" if product.pk else " (save as a draft first)")
             )
         if missing:
-            raise CatalogError(f"Before publishing, {' and '.join(missing)}.", field="status")
+            raise CatalogError(
+                gettext("Before publishing, %(join)s.") % {"join": " and ".join(missing)},
+                field="status",
+            )
 
 
 def _product_fill(
@@ -113,13 +133,16 @@ def _product_fill(
 ) -> None:
     title = title.strip()
     if not title:
-        raise CatalogError("Give the product a title.", field="title")
+        raise CatalogError(gettext("Give the product a title."), field="title")
     if kind not in Product.Kind.values:
-        raise CatalogError("Choose what kind of product this is.", field="kind")
-    if currency not in CURRENCY_CODES:
-        raise CatalogError("Choose a currency from the list.", field="currency")
+        raise CatalogError(gettext("Choose what kind of product this is."), field="kind")
+    if currency not in CURRENCY_CODES or (
+        currency not in chargeable_currencies()
+        and currency != (product.currency if product.pk else "")
+    ):
+        raise CatalogError(gettext("Choose a currency from the list."), field="currency")
     product.price, product.suggested_price = pricing_check(pricing, price, suggested_price)
-    _check_status(product, status)
+    _check_status(product, status, currency)
     product.title = title[:200]
     product.slug = _product_slug(product.seller, slug, title, product.pk)
     product.kind = kind
@@ -171,7 +194,9 @@ def product_create(
         pricing=pricing,
         price=price,
         suggested_price=suggested_price,
-        currency=currency or seller.currency,
+        currency=currency
+        or (seller.currency if seller.currency in chargeable_currencies() else None)
+        or chargeable_currencies()[0],
         status=status,
         release_date=release_date,
         cover=cover,
@@ -248,8 +273,12 @@ def product_status_set(*, product: Product, status: str) -> Product:
 def product_delete(*, product: Product) -> None:
     """Delete a product nobody has bought, with its files; otherwise refuse."""
     refusal = CatalogError(
-        f"“{product.title}” has buyers, so it cannot be deleted: archive it instead. "
-        "Archived products leave the shop but stay in their buyers' libraries.",
+        gettext(
+            "“%(title)s” has buyers, so it cannot be deleted: archive it "
+            "instead. Archived products leave the shop but stay in their "
+            "buyers' libraries."
+        )
+        % {"title": product.title},
         status=409,
     )
     if product_has_sales(product=product):

@@ -19,11 +19,13 @@ from django.core.validators import URLValidator
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.text import slugify
+from django.utils.translation import gettext
 
 from catalog.accounts import AccountError, account_create, email_normalize
 from catalog.currencies import CURRENCY_CODES
+from catalog.l10n import current_language, language_or_default
 from catalog.mail import mail_task
 from catalog.models import Seller
 from catalog.services import CatalogError
@@ -45,12 +47,17 @@ def slug_check(slug: str) -> str:
     slug = (slug or "").strip().lower()
     if not SLUG_RE.match(slug):
         raise CatalogError(
-            "Use 3 to 60 lower-case letters, digits and hyphens, starting and ending with a "
-            "letter or digit.",
+            gettext(
+                "Use 3 to 60 lower-case letters, digits and hyphens, "
+                "starting and ending with a letter or digit."
+            ),
             field="slug",
         )
     if slug in RESERVED_SLUGS:
-        raise CatalogError(f"“{slug}” is reserved; choose another address.", field="slug")
+        raise CatalogError(
+            gettext("“%(slug)s” is reserved; choose another address.") % {"slug": slug},
+            field="slug",
+        )
     return slug
 
 
@@ -70,7 +77,7 @@ def seller_signup(*, email: str, password: str, display_name: str) -> Seller:
     """A new account and its seller profile; the verification email leaves on commit."""
     display_name = display_name.strip()
     if not display_name:
-        raise CatalogError("Enter the name buyers will see.", field="display_name")
+        raise CatalogError(gettext("Enter the name buyers will see."), field="display_name")
     try:
         user = account_create(email=email, password=password)
     except AccountError as exc:
@@ -83,12 +90,14 @@ def seller_create(*, user: User, display_name: str) -> Seller:
     """A seller profile for an existing account (sign-up, or a buyer who starts selling)."""
     email = getattr(user, "email", "")
     if not email:
-        raise CatalogError("Your account needs an email address first.", field="display_name")
+        raise CatalogError(
+            gettext("Your account needs an email address first."), field="display_name"
+        )
     if Seller.objects.filter(user=user).exists():
-        raise CatalogError("This account already has a shop.")
+        raise CatalogError(gettext("This account already has a shop."))
     display_name = display_name.strip()[:120]
     if not display_name:
-        raise CatalogError("Enter the name buyers will see.", field="display_name")
+        raise CatalogError(gettext("Enter the name buyers will see."), field="display_name")
     currency = settings.STORE_CURRENCY if settings.STORE_CURRENCY in CURRENCY_CODES else "EUR"
     seller = Seller.objects.create(
         user=user,
@@ -96,6 +105,8 @@ def seller_create(*, user: User, display_name: str) -> Seller:
         slug=_free_seller_slug(display_name),
         currency=currency,
         timezone=settings.TIME_ZONE,
+        # The language the seller signed up in writes their mails until they choose.
+        language=current_language(),
     )
     seller_send_verification(seller=seller)
     return seller
@@ -112,13 +123,16 @@ def links_check(links: list[str]) -> list[str]:
             validator(link)
         except ValidationError:
             raise CatalogError(
-                f"“{link[:80]}” is not a web address (it must start with https://).",
+                gettext("“%(link)s” is not a web address (it must start with https://).")
+                % {"link": link[:80]},
                 field="links",
             ) from None
         if link not in cleaned:
             cleaned.append(link)
     if len(cleaned) > MAX_LINKS:
-        raise CatalogError(f"Up to {MAX_LINKS} links, please.", field="links")
+        raise CatalogError(
+            gettext("Up to %(MAX_LINKS)s links, please.") % {"MAX_LINKS": MAX_LINKS}, field="links"
+        )
     return cleaned
 
 
@@ -132,20 +146,21 @@ def seller_update(
     links: list[str],
     currency: str,
     timezone_name: str,
+    language: str | None = None,
     avatar: File | None = None,
     remove_avatar: bool = False,
     is_organization: bool | None = None,
 ) -> Seller:
     display_name = display_name.strip()
     if not display_name:
-        raise CatalogError("Enter the name buyers will see.", field="display_name")
+        raise CatalogError(gettext("Enter the name buyers will see."), field="display_name")
     slug = slug_check(slug)
     if Seller.objects.filter(slug=slug).exclude(pk=seller.pk).exists():
-        raise CatalogError("Another shop already uses this address.", field="slug")
+        raise CatalogError(gettext("Another shop already uses this address."), field="slug")
     if currency not in CURRENCY_CODES:
-        raise CatalogError("Choose a currency from the list.", field="currency")
+        raise CatalogError(gettext("Choose a currency from the list."), field="currency")
     if timezone_name not in available_timezones():
-        raise CatalogError("Choose a time zone from the list.", field="timezone")
+        raise CatalogError(gettext("Choose a time zone from the list."), field="timezone")
     seller.display_name = display_name[:120]
     seller.slug = slug
     seller.bio = bio.strip()
@@ -154,6 +169,8 @@ def seller_update(
     seller.timezone = timezone_name
     if is_organization is not None:
         seller.is_organization = is_organization
+    if language is not None:
+        seller.language = language_or_default(language)
     if (avatar is not None or remove_avatar) and seller.avatar:
         stored_file_delete(field=seller.avatar)
         seller.avatar.name = ""
@@ -174,6 +191,11 @@ def email_verification_token(*, seller: Seller) -> str:
 def send_verification_email(*, seller_id: int) -> None:
     """Email a seller the signed link that proves the address is theirs."""
     seller = Seller.objects.select_related("user").get(pk=seller_id)
+    with translation.override(language_or_default(seller.language)):
+        _verification_send(seller)
+
+
+def _verification_send(seller: Seller) -> None:
     token = email_verification_token(seller=seller)
     context = {
         "seller": seller,
@@ -182,7 +204,7 @@ def send_verification_email(*, seller_id: int) -> None:
         "store_name": settings.STORE_NAME,
     }
     send_mail(
-        subject=f"Confirm your email for {settings.STORE_NAME}",
+        subject=gettext("Confirm your email for %(store)s") % {"store": settings.STORE_NAME},
         message=render_to_string("catalog/sell/email/verify.txt", context),
         from_email=None,
         recipient_list=[seller.user.email],
@@ -203,13 +225,13 @@ def seller_verify_email(*, token: str) -> Seller:
         seller_id, email = int(payload["s"]), str(payload["e"])
     except signing.SignatureExpired:
         raise CatalogError(
-            "This verification link has expired: ask for a new one from your dashboard."
+            gettext("This verification link has expired: ask for a new one from your dashboard.")
         ) from None
     except (signing.BadSignature, ValueError, TypeError, KeyError, UnicodeDecodeError):
-        raise CatalogError("This verification link is not valid.") from None
+        raise CatalogError(gettext("This verification link is not valid.")) from None
     seller = Seller.objects.select_for_update().select_related("user").filter(pk=seller_id).first()
     if seller is None or email_normalize(seller.user.email) != email:
-        raise CatalogError("This verification link is not valid any more.")
+        raise CatalogError(gettext("This verification link is not valid any more."))
     if seller.email_verified_at is None:
         seller.email_verified_at = timezone.now()
         seller.save(update_fields=["email_verified_at"])

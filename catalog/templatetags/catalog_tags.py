@@ -4,6 +4,7 @@ from django import template
 from django.db.models.fields.files import FieldFile
 from django.utils.safestring import SafeString
 
+from catalog.l10n import format_number, format_size
 from catalog.markdown import markdown_plain, render_markdown
 from catalog.money import Money, format_money
 from catalog.quotas import human_size
@@ -22,6 +23,14 @@ def money(value: Money | int, currency: str | None = None) -> str:
 
 
 @register.filter
+def number(value: int | float | None, decimals: int | None = None) -> str:
+    """A figure with the language's grouping and decimal marks."""
+    if value is None or value == "":
+        return ""
+    return format_number(value, decimals=None if decimals is None else int(decimals))
+
+
+@register.filter
 def markdown(value: str) -> SafeString:
     return render_markdown(value)
 
@@ -34,12 +43,8 @@ def plain_text(value: str, limit: int = 160) -> str:
 
 @register.filter
 def filesize(value: int) -> str:
-    size = float(value or 0)
-    for unit in ("bytes", "KB", "MB", "GB"):
-        if size < 1000 or unit == "GB":
-            return f"{size:.0f} {unit}" if unit == "bytes" else f"{size:.1f} {unit}"
-        size /= 1000
-    return f"{size:.1f} TB"
+    """Bytes as the reader's language writes them: "1.5 MB", "1,5 Mo"."""
+    return format_size(int(value or 0))
 
 
 @register.filter

@@ -14,6 +14,7 @@ from typing import Any, BinaryIO, ClassVar
 
 from django.core.files import File
 from django.core.files.storage import Storage
+from django.utils.translation import gettext
 
 from catalog.models import UploadSession
 
@@ -93,7 +94,7 @@ class UploadBackend(ABC):
 
     def receive(self, upload: UploadSession, *, offset: int, stream: BinaryIO, length: int) -> int:
         """Write one chunk of ``length`` bytes at ``offset``; return the new offset."""
-        raise Unsupported("This upload goes straight to the bucket.")
+        raise Unsupported(gettext("This upload goes straight to the bucket."))
 
     def parts(self, upload: UploadSession) -> list[Part]:
         """The parts the storage holds (none where bytes do not arrive in parts)."""
@@ -101,7 +102,7 @@ class UploadBackend(ABC):
 
     def presign(self, upload: UploadSession, *, numbers: list[int], expires: int) -> dict[int, str]:
         """URLs the browser sends parts ``numbers`` to, valid ``expires`` seconds."""
-        raise Unsupported("This upload goes through the app, not to a bucket.")
+        raise Unsupported(gettext("This upload goes through the app, not to a bucket."))
 
     @abstractmethod
     def assemble(self, upload: UploadSession) -> int:

@@ -10,6 +10,7 @@ from typing import BinaryIO
 from django.core.files import File
 from django.core.files.move import file_move_safe
 from django.core.files.storage import Storage
+from django.utils.translation import gettext
 
 from catalog.models import UploadSession
 from catalog.uploads.base import (
@@ -41,10 +42,11 @@ def local_append(path: Path, *, offset: int, stream: BinaryIO, length: int, size
     or the database says) decides where the next byte goes.
     """
     if length <= 0:
-        raise UploadError("Send the chunk's bytes with a Content-Length.")
+        raise UploadError(gettext("Send the chunk's bytes with a Content-Length."))
     if offset + length > size:
         raise TooLarge(
-            f"This chunk would go past the {size:,} bytes announced for the file.",
+            gettext("This chunk would go past the %(size)s bytes announced for the file.")
+            % {"size": format(size, ",")},
             offset=offset,
         )
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -54,13 +56,14 @@ def local_append(path: Path, *, offset: int, stream: BinaryIO, length: int, size
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             raise OffsetMismatch(
-                "Another request is writing this upload; ask for the offset and resume.",
+                gettext("Another request is writing this upload; ask for the offset and resume."),
                 offset=os.fstat(handle.fileno()).st_size,
             ) from None
         current = os.fstat(handle.fileno()).st_size
         if current != offset:
             raise OffsetMismatch(
-                f"The upload holds {current:,} bytes, not {offset:,}: resume from there.",
+                gettext("The upload holds %(current)s bytes, not %(offset)s: resume from there.")
+                % {"current": format(current, ","), "offset": format(offset, ",")},
                 offset=current,
             )
         handle.seek(offset)
@@ -114,7 +117,8 @@ class LocalUploadBackend(UploadBackend):
         received = self.offset(upload)
         if received != upload.size_bytes:
             raise Incomplete(
-                f"{received:,} of {upload.size_bytes:,} bytes have arrived: resume the upload."
+                gettext("%(received)s of %(size_bytes)s bytes have arrived: resume the upload.")
+                % {"received": format(received, ","), "size_bytes": format(upload.size_bytes, ",")}
             )
         return received
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from django.core.files import File
 from django.core.files.storage import Storage
+from django.utils.translation import gettext
 from storages.utils import clean_name
 
 from catalog.models import UploadSession, asset_path
@@ -118,12 +119,18 @@ def check_parts(parts: list[Part], *, size: int, part_size: int) -> list[Part]:
     missing = [n for n in range(1, expected + 1) if n not in by_number]
     if missing:
         shown = ", ".join(str(n) for n in missing[:5]) + ("…" if len(missing) > 5 else "")
-        raise Incomplete(f"Parts {shown} of {expected} have not arrived yet.")
+        raise Incomplete(
+            gettext("Parts %(shown)s of %(expected)s have not arrived yet.")
+            % {"shown": shown, "expected": expected}
+        )
     chosen = [by_number[n] for n in range(1, expected + 1)]
     for part in chosen:
         want = part_size if part.number < expected else size - part_size * (expected - 1)
         if part.size != want:
-            raise Incomplete(f"Part {part.number} holds {part.size:,} bytes, not {want:,}.")
+            raise Incomplete(
+                gettext("Part %(number)s holds %(size)s bytes, not %(want)s.")
+                % {"number": part.number, "size": format(part.size, ","), "want": format(want, ",")}
+            )
     return chosen
 
 
@@ -157,7 +164,8 @@ class S3UploadBackend(UploadBackend):
         count = part_count(upload.size_bytes, upload.part_size)
         if not numbers or len(numbers) > MAX_PRESIGNED or any(not 1 <= n <= count for n in numbers):
             raise UploadError(
-                f"Ask for between 1 and {MAX_PRESIGNED} part numbers from 1 to {count}."
+                gettext("Ask for between 1 and %(MAX_PRESIGNED)s part numbers from 1 to %(count)s.")
+                % {"MAX_PRESIGNED": MAX_PRESIGNED, "count": count}
             )
         return s3_presign(
             self.storage,

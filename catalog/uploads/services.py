@@ -13,7 +13,9 @@ from typing import Any, BinaryIO, NoReturn
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
+from catalog.l10n import format_size
 from catalog.media import safe_filename
 from catalog.models import Asset, Product, Seller, UploadSession, asset_path, preview_path
 from catalog.quotas import quota_check
@@ -39,15 +41,18 @@ def upload_create(
     *, seller: Seller, product: Product, role: str, filename: str, size: int
 ) -> UploadSession:
     if product.seller_id != seller.pk:
-        raise CatalogError("No such product.", status=404)
+        raise CatalogError(gettext("No such product."), status=404)
     if role not in Asset.Role.values:
-        raise CatalogError("Choose whether the file is for buyers or a public preview.")
+        raise CatalogError(gettext("Choose whether the file is for buyers or a public preview."))
     if size <= 0:
-        raise CatalogError("This file is empty.")
+        raise CatalogError(gettext("This file is empty."))
     if size > settings.UPLOAD_MAX_BYTES:
         raise CatalogError(
-            f"Files up to {_human_size(settings.UPLOAD_MAX_BYTES)} are accepted; "
-            f"this one is {_human_size(size)}.",
+            gettext("Files up to %(format_size)s are accepted; this one is %(format_size2)s.")
+            % {
+                "format_size": format_size(settings.UPLOAD_MAX_BYTES),
+                "format_size2": format_size(size),
+            },
             status=413,
         )
     # The seller's row lock makes the quota check and the new session one step:
@@ -71,11 +76,11 @@ def _check_open(upload: UploadSession) -> None:
     if upload.status == UploadSession.Status.REFUSED:
         raise CatalogError(upload.error or "This file was refused.")
     if upload.status == UploadSession.Status.FINISHING:
-        raise CatalogError("This upload is already being finished.", status=409)
+        raise CatalogError(gettext("This upload is already being finished."), status=409)
     if upload.status != UploadSession.Status.RECEIVING:
-        raise CatalogError("This upload is finished.", status=409)
+        raise CatalogError(gettext("This upload is finished."), status=409)
     if upload.expires_at <= timezone.now():
-        raise CatalogError("This upload has expired: start it again.", status=410)
+        raise CatalogError(gettext("This upload has expired: start it again."), status=410)
 
 
 def upload_offset(*, upload: UploadSession) -> int:
@@ -144,7 +149,7 @@ def upload_finish(*, upload: UploadSession) -> Asset:
         pk=upload.pk, status=UploadSession.Status.RECEIVING
     ).update(status=UploadSession.Status.FINISHING)
     if not claimed:
-        raise CatalogError("This upload is already being finished.", status=409)
+        raise CatalogError(gettext("This upload is already being finished."), status=409)
     try:
         return _finish(upload)
     except CatalogError:
@@ -159,7 +164,7 @@ def upload_finish(*, upload: UploadSession) -> Asset:
 
 def _finish(upload: UploadSession) -> Asset:
     if upload.product_id is None:
-        raise CatalogError("This upload is not meant for a product.")
+        raise CatalogError(gettext("This upload is not meant for a product."))
     product = Product.objects.get(pk=upload.product_id)
     backend = upload_backend(upload)
     joined = backend.assemble(upload)
@@ -238,12 +243,3 @@ def upload_purge_expired(*, now: datetime | None = None) -> int:
         count += 1
     UploadSession.objects.filter(expires_at__lte=now, status=UploadSession.Status.COMPLETE).delete()
     return count
-
-
-def _human_size(size: int) -> str:
-    value = float(size)
-    for unit in ("bytes", "KB", "MB", "GB"):
-        if value < 1000 or unit == "GB":
-            return f"{value:.0f} {unit}" if unit == "bytes" else f"{value:.1f} {unit}"
-        value /= 1000
-    return f"{value:.1f} TB"  # pragma: no cover

@@ -12,6 +12,7 @@ from typing import Any, BinaryIO, cast
 
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.urls import reverse
+from django.utils.translation import gettext
 from django.views.decorators.http import require_http_methods, require_POST
 
 from catalog.access import (
@@ -55,13 +56,13 @@ def api(view: View) -> View:
 
 def _json_body(request: HttpRequest) -> dict[str, Any]:
     if len(request.body) > 64 * 1024:
-        raise CatalogError("This request is too large.")
+        raise CatalogError(gettext("This request is too large."))
     try:
         data = json.loads(request.body or b"{}")
     except (ValueError, UnicodeDecodeError):
-        raise CatalogError("Send JSON.") from None
+        raise CatalogError(gettext("Send JSON.")) from None
     if not isinstance(data, dict):
-        raise CatalogError("Send a JSON object.")
+        raise CatalogError(gettext("Send a JSON object."))
     return data
 
 
@@ -96,7 +97,9 @@ def upload_create(request: HttpRequest) -> HttpResponse:
         # The browser's File.size: a JSON integer (or its digits); never a float, never inf.
         size = parse_count(data.get("size"), maximum=MAX_BYTES_TYPED, unit="bytes")
     except CountError as exc:
-        raise CatalogError(f"Give the file's size in bytes: {exc}") from None
+        raise CatalogError(
+            gettext("Give the file's size in bytes: %(exc)s") % {"exc": exc}
+        ) from None
     upload = services.upload_create(
         seller=product.seller,
         product=product,
@@ -120,10 +123,14 @@ def upload_detail(request: HttpRequest, upload_id: str) -> HttpResponse:
             offset = parse_count(request.headers.get("Upload-Offset", ""), maximum=MAX_BYTES_TYPED)
             length = parse_count(request.META.get("CONTENT_LENGTH") or "0", maximum=MAX_BYTES_TYPED)
         except CountError:
-            raise CatalogError("Send Upload-Offset and Content-Length as whole numbers.") from None
+            raise CatalogError(
+                gettext("Send Upload-Offset and Content-Length as whole numbers.")
+            ) from None
         if length > CHUNK_MAX_BYTES:
             raise CatalogError(
-                f"Chunks up to {CHUNK_MAX_BYTES // 1024**2} MiB, please.", status=413
+                gettext("Chunks up to %(value)s MiB, please.")
+                % {"value": CHUNK_MAX_BYTES // 1024**2},
+                status=413,
             )
         # request is a file-like stream: the chunk is copied in 1 MiB reads, never held whole.
         new_offset = services.upload_receive(
@@ -143,7 +150,7 @@ def upload_parts(request: HttpRequest, upload_id: str) -> HttpResponse:
     if not isinstance(numbers, list) or not all(
         isinstance(n, int) and not isinstance(n, bool) for n in numbers
     ):
-        raise CatalogError("Send the part numbers as a list of whole numbers.")
+        raise CatalogError(gettext("Send the part numbers as a list of whole numbers."))
     urls = services.upload_presign(upload=upload, numbers=numbers)
     return JsonResponse(
         {"part_size": upload.part_size, "urls": {str(n): u for n, u in urls.items()}}

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Protocol
 
 from django.conf import settings
+from django.utils.translation import gettext
 
 if TYPE_CHECKING:
     from django.http import HttpRequest
@@ -29,14 +30,16 @@ def get_provider() -> PaymentProvider:
     if settings.PAYMENT_PROVIDER == "test":
         if not settings.TEST_PAYMENTS_ENABLED:
             raise PaymentsUnavailable(
-                "Test-mode payments are switched off outside DEBUG; "
-                "set TEST_PAYMENTS_ENABLED=true or configure Stripe."
+                gettext(
+                    "Test-mode payments are switched off outside DEBUG; set "
+                    "TEST_PAYMENTS_ENABLED=true or configure Stripe."
+                )
             )
         from shop.payments.testmode import TestModeProvider
 
         return TestModeProvider()
     if not settings.STRIPE_SECRET_KEY:
-        raise PaymentsUnavailable("Stripe is selected but STRIPE_SECRET_KEY is not set.")
+        raise PaymentsUnavailable(gettext("Stripe is selected but STRIPE_SECRET_KEY is not set."))
     from shop.payments.stripe_provider import StripeProvider
 
     return StripeProvider()

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class StatsConfig(AppConfig):
@@ -11,4 +12,4 @@ class StatsConfig(AppConfig):
     def ready(self) -> None:
         from catalog.seller_menu import seller_menu_add
 
-        seller_menu_add(key="stats", label="Dashboard", url_name="stats:dashboard", position=50)
+        seller_menu_add(key="stats", label=_("Dashboard"), url_name="stats:dashboard", position=50)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext
 
 HEIGHT = 200  # px, the whole drawing
 TOP = 10  # room for the top tick's label
@@ -65,8 +66,12 @@ def bar_chart(
     plot = HEIGHT - TOP - BOTTOM
     total = sum(p.value for p in points)
     busiest = max(points, key=lambda p: p.value) if points and top_value > 0 else None
-    description = f"Total {fmt(total)}." + (
-        f" Highest: {fmt(busiest.value)} ({busiest.long})." if busiest is not None else ""
+    description = gettext("Total %(total)s.") % {"total": fmt(total)} + (
+        " "
+        + gettext("Highest: %(value)s (%(when)s).")
+        % {"value": fmt(busiest.value), "when": busiest.long}
+        if busiest is not None
+        else ""
     )
     parts = [
         f'<svg class="chart" id="{escape(chart_id)}" width="100%" height="{HEIGHT}" '
@@ -111,9 +116,10 @@ def bar_chart(
                     f'text-anchor="{anchor}" aria-hidden="true">{escape(point.short)}</text>'
                 )
     if not total:
+        empty = escape(gettext("Nothing in this period yet"))
         parts.append(
             f'<text class="empty" x="50%" y="{TOP + plot / 2:.1f}" text-anchor="middle">'
-            "Nothing in this period yet</text>"
+            f"{empty}</text>"
         )
     parts.append("</svg></svg>")
     # Every piece of text above went through escape().

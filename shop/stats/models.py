@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from catalog.models import Product, Seller
 
@@ -148,10 +149,10 @@ class DailySource(models.Model):
     """Where one day's views and orders came from: a referring site, a utm tag, a country."""
 
     class Kind(models.TextChoices):
-        REFERRER = "referrer", "Referring site"
-        SOURCE = "source", "utm_source"
-        CAMPAIGN = "campaign", "utm_campaign"
-        COUNTRY = "country", "Buyer country"
+        REFERRER = "referrer", _("Referring site")
+        SOURCE = "source", _("utm_source")
+        CAMPAIGN = "campaign", _("utm_campaign")
+        COUNTRY = "country", _("Buyer country")
 
     book = models.ForeignKey(StatsBook, on_delete=models.CASCADE, related_name="sources")
     day = models.DateField()

@@ -12,8 +12,10 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.conf import settings
-from django.utils.translation import gettext
+from django.utils import dateformat
+from django.utils.translation import gettext, gettext_lazy, ngettext, pgettext
 
+from catalog.l10n import format_number
 from catalog.money import exponent, format_money
 from shop.stats.charts import Point, bar_chart
 from shop.stats.models import DailySource
@@ -33,7 +35,7 @@ def money(amount: int | None, currency: str) -> str:
 
 
 def count(value: int) -> str:
-    return f"{value:,}"
+    return format_number(value)
 
 
 def brief_money(amount: int, currency: str) -> str:
@@ -52,7 +54,11 @@ def brief_count(value: int) -> str:
 
 
 def percent(value: Decimal | None, places: int = 1) -> str:
-    return "—" if value is None else f"{value * 100:.{places}f} %"
+    if value is None:
+        return "—"
+    return pgettext("percentage", "%(number)s %%") % {
+        "number": format_number(value * 100, decimals=places)
+    }
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,7 +109,8 @@ def _card(
 
 def fee_rule(currency: str) -> str:
     rate = Decimal(settings.PLATFORM_FEE_BASIS_POINTS) / 100
-    rule = f"{rate.normalize():f} % of each sale"
+    shown = pgettext("percentage", "%(number)s %%") % {"number": format_number(rate.normalize())}
+    rule = gettext("%(rate)s of each sale") % {"rate": shown}
     if settings.PLATFORM_FEE_FIXED:
         rule += f" + {format_money(settings.PLATFORM_FEE_FIXED, currency)}"
     return rule
@@ -135,56 +142,65 @@ def cards(dashboard: Dashboard, currency: str, *, shop: bool = False) -> list[Ca
 
     given_back = now.refunded - (dashboard.current["refund_debit"])
     if shop:
-        fee_note = (
-            f"{fee_rule(currency)}, less {money(given_back, currency)} given back with refunds. "
-            "Stripe's processing fees are charged to the platform's Stripe account and are not "
-            "known here: see Stripe's balance report."
-        )
+        fee_note = gettext(
+            "%(rule)s, less %(given)s given back with refunds. Stripe's processing fees are "
+            "charged to the platform's Stripe account and are not known here: see Stripe's "
+            "balance report."
+        ) % {"rule": fee_rule(currency), "given": money(given_back, currency)}
     else:
-        fee_note = (
-            f"{fee_rule(currency).capitalize()}, less {money(given_back, currency)} given back "
-            "with refunds. Card processing is paid out of it: nothing more is taken from you."
-        )
-    refunds_note = f"{count(now.refunds)} refund{'s' if now.refunds != 1 else ''}"
+        fee_note = gettext(
+            "%(rule)s, less %(given)s given back with refunds. Card processing is paid out of "
+            "it: nothing more is taken from you."
+        ) % {"rule": fee_rule(currency).capitalize(), "given": money(given_back, currency)}
+    refunds_note = ngettext("%(count)s refund", "%(count)s refunds", now.refunds) % {
+        "count": count(now.refunds)
+    }
     if now.disputes:
-        refunds_note += (
-            f"; {count(now.disputes)} disputed sale{'s' if now.disputes != 1 else ''}, "
-            f"{money(now.dispute_debit, currency)} taken back"
-        )
-    purchases = "sales" if per_product else "orders"
-    price_note = "Per sale that cost something."
+        refunds_note += ngettext(
+            "; %(count)s disputed sale, %(amount)s taken back",
+            "; %(count)s disputed sales, %(amount)s taken back",
+            now.disputes,
+        ) % {"count": count(now.disputes), "amount": money(now.dispute_debit, currency)}
+    price_note = gettext("Per sale that cost something.")
     if now.pwyw_units:
-        price_note = (
-            f"Pay what you want: {count(now.pwyw_units)} sale{'s' if now.pwyw_units != 1 else ''}"
-            f" at {money(now.pwyw_average, currency)} on average, "
-            f"{money(now.pwyw_above, currency)} above the minimum"
-            + (f" (+{percent(now.pwyw_above_ratio)})" if now.pwyw_above_ratio is not None else "")
-            + "."
-        )
+        price_note = ngettext(
+            "Pay what you want: %(count)s sale at %(average)s on average, %(above)s above the "
+            "minimum",
+            "Pay what you want: %(count)s sales at %(average)s on average, %(above)s above the "
+            "minimum",
+            now.pwyw_units,
+        ) % {
+            "count": count(now.pwyw_units),
+            "average": money(now.pwyw_average, currency),
+            "above": money(now.pwyw_above, currency),
+        }
+        if now.pwyw_above_ratio is not None:
+            price_note += f" (+{percent(now.pwyw_above_ratio)})"
+        price_note += "."
     return [
         _card(
             "gross",
-            "Gross sales",
+            gettext("Gross sales"),
             money(now.gross, currency),
             now.gross,
             prev("gross"),
-            note="What buyers paid, discounts taken off.",
+            note=gettext("What buyers paid, discounts taken off."),
         ),
         _card(
             "net",
-            "Sellers' net earnings" if shop else "Net earnings",
+            gettext("Sellers' net earnings") if shop else gettext("Net earnings"),
             money(now.net, currency),
             now.net,
             prev("net"),
             note=(
-                "Gross sales less refunds, platform fees and disputes: what sellers earn."
+                gettext("Gross sales less refunds, platform fees and disputes: what sellers earn.")
                 if shop
-                else "Gross sales less refunds, fees and disputes: what you earn."
+                else gettext("Gross sales less refunds, fees and disputes: what you earn.")
             ),
         ),
         _card(
             "fees",
-            "Platform fees" if shop else "Platform and payment fees",
+            gettext("Platform fees") if shop else gettext("Platform and payment fees"),
             money(now.fees, currency),
             now.fees,
             prev("fees"),
@@ -193,7 +209,7 @@ def cards(dashboard: Dashboard, currency: str, *, shop: bool = False) -> list[Ca
         ),
         _card(
             "refunds",
-            "Refunds",
+            gettext("Refunds"),
             money(now.refunded, currency),
             now.refunded,
             prev("refunded"),
@@ -202,49 +218,53 @@ def cards(dashboard: Dashboard, currency: str, *, shop: bool = False) -> list[Ca
         ),
         _card(
             "orders",
-            "Orders",
+            gettext("Orders"),
             count(now.orders),
             now.orders,
             prev("orders"),
-            note="Orders with something that cost something; free claims are counted apart.",
+            note=gettext(
+                "Orders with something that cost something; free claims are counted apart."
+            ),
         ),
         _card(
             "units",
-            "Units sold",
+            gettext("Units sold"),
             count(now.paid_units),
             now.paid_units,
             prev("paid_units"),
-            note="Items that cost something; free ones are counted apart.",
+            note=gettext("Items that cost something; free ones are counted apart."),
         ),
         _card(
             "free",
-            "Free downloads",
+            gettext("Free downloads"),
             count(now.free_units),
             now.free_units,
             prev("free_units"),
-            note="Free products and zero prices claimed: not revenue, not sales.",
+            note=gettext("Free products and zero prices claimed: not revenue, not sales."),
         ),
         _card(
             "downloads",
-            "Downloads",
+            gettext("Downloads"),
             count(now.downloads),
             now.downloads,
             prev("downloads"),
-            note="Counted once per buyer, file and 30 minutes.",
+            note=gettext("Counted once per buyer, file and 30 minutes."),
         ),
-        _card("views", "Product page views", count(now.views), now.views, prev("views")),
+        _card("views", gettext("Product page views"), count(now.views), now.views, prev("views")),
         _card(
             "conversion",
-            "Conversion",
+            gettext("Conversion"),
             percent(now.conversion, 2),
             now.conversion,
             prev("conversion"),
             points=True,
-            note=f"{purchases.capitalize()} per product page view.",
+            note=gettext("Sales per product page view.")
+            if per_product
+            else gettext("Orders per product page view."),
         ),
         _card(
             "average",
-            "Average price paid",
+            gettext("Average price paid"),
             money(now.average_price, currency),
             now.average_price,
             prev("average_price"),
@@ -257,12 +277,15 @@ def cards(dashboard: Dashboard, currency: str, *, shop: bool = False) -> list[Ca
 
 
 def _labels(day: date, by: str, first: bool) -> tuple[str, str]:
+    """Axis and table labels, with the month and day names of the active language."""
     if by == "month":
-        short = f"{day:%b %Y}" if first or day.month == 1 else f"{day:%b}"
-        return short, f"{day:%B %Y}"
+        short = dateformat.format(day, "M Y" if first or day.month == 1 else "M")
+        return short, dateformat.format(day, "F Y")
     if by == "week":
-        return f"{day:%-d %b}", f"Week of {day:%-d %B %Y}"
-    return f"{day:%-d %b}", f"{day:%A %-d %B %Y}"
+        return dateformat.format(day, "j M"), gettext("Week of %(day)s") % {
+            "day": dateformat.format(day, "j F Y")
+        }
+    return dateformat.format(day, "j M"), dateformat.format(day, "l j F Y")
 
 
 def charts(dashboard: Dashboard, currency: str) -> list[dict[str, Any]]:
@@ -281,15 +304,16 @@ def charts(dashboard: Dashboard, currency: str) -> list[dict[str, Any]]:
     return [
         {
             "id": "revenue-chart",
-            "title": f"Revenue by {every}",
+            "title": gettext("Revenue by %(every)s") % {"every": every},
             "svg": bar_chart(
                 chart_id="revenue-chart",
-                title=f"Gross sales by {every}, {dashboard.period.label.lower()}",
+                title=gettext("Gross sales by %(every)s, %(period)s")
+                % {"every": every, "period": dashboard.period.label.lower()},
                 points=revenue,
                 fmt=lambda value: format_money(value, currency),
                 tick_fmt=lambda value: brief_money(value, currency),
             ),
-            "columns": ["Gross sales", "Net earnings", "Orders"],
+            "columns": [gettext("Gross sales"), gettext("Net earnings"), gettext("Orders")],
             "rows": [
                 {
                     "label": label,
@@ -300,15 +324,16 @@ def charts(dashboard: Dashboard, currency: str) -> list[dict[str, Any]]:
         },
         {
             "id": "units-chart",
-            "title": f"Units sold by {every}",
+            "title": gettext("Units sold by %(every)s") % {"every": every},
             "svg": bar_chart(
                 chart_id="units-chart",
-                title=f"Units sold by {every}, {dashboard.period.label.lower()}",
+                title=gettext("Units sold by %(every)s, %(period)s")
+                % {"every": every, "period": dashboard.period.label.lower()},
                 points=units,
                 fmt=count,
                 tick_fmt=brief_count,
             ),
-            "columns": ["Units", "Downloads", "Page views"],
+            "columns": [gettext("Units"), gettext("Downloads"), gettext("Page views")],
             "rows": [
                 {
                     "label": label,
@@ -356,10 +381,10 @@ def seller_table(dashboard: Dashboard, names: Mapping[int, str]) -> list[dict[st
 
 
 SOURCE_TITLES = {
-    DailySource.Kind.REFERRER: ("Referring sites", "Direct or unknown"),
-    DailySource.Kind.SOURCE: ("utm_source", "(none)"),
-    DailySource.Kind.CAMPAIGN: ("utm_campaign", "(none)"),
-    DailySource.Kind.COUNTRY: ("Buyer countries", "Unknown"),
+    DailySource.Kind.REFERRER: (gettext_lazy("Referring sites"), gettext_lazy("Direct or unknown")),
+    DailySource.Kind.SOURCE: ("utm_source", gettext_lazy("(none)")),
+    DailySource.Kind.CAMPAIGN: ("utm_campaign", gettext_lazy("(none)")),
+    DailySource.Kind.COUNTRY: (gettext_lazy("Buyer countries"), gettext_lazy("Unknown")),
 }
 
 

@@ -24,6 +24,8 @@ from typing import Any
 from django.conf import settings
 from django.db.models import CharField, DateField, F, Q, QuerySet, Sum, Value
 from django.db.models.functions import Cast
+from django.utils import dateformat
+from django.utils.translation import gettext, gettext_lazy
 
 from catalog.models import Product, Seller
 from shop.models import OrderItem
@@ -47,13 +49,17 @@ from shop.stats.sqlcache import cached_facts, window_changes, window_values
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 
 RANGES = {
-    "7d": "Last 7 days",
-    "30d": "Last 30 days",
-    "12m": "Last 12 months",
-    "all": "All time",
-    "custom": "Custom",
+    "7d": gettext_lazy("Last 7 days"),
+    "30d": gettext_lazy("Last 30 days"),
+    "12m": gettext_lazy("Last 12 months"),
+    "all": gettext_lazy("All time"),
+    "custom": gettext_lazy("Custom"),
 }
-GROUPINGS = {"day": "Day", "week": "Week", "month": "Month"}
+GROUPINGS = {
+    "day": gettext_lazy("Day"),
+    "week": gettext_lazy("Week"),
+    "month": gettext_lazy("Month"),
+}
 
 
 class PeriodError(ValueError):
@@ -68,10 +74,19 @@ class Period:
     by: str
 
     @property
+    def by_label(self) -> str:
+        """The grouping as people read it ("Week", "Semaine")."""
+        return str(GROUPINGS.get(self.by, self.by))
+
+    @property
     def label(self) -> str:
         if self.key == "custom" and self.first is not None:
-            return f"{self.first:%-d %b %Y} – {self.last:%-d %b %Y}"
-        return RANGES[self.key]
+            first, last = (
+                dateformat.format(self.first, "j M Y"),
+                dateformat.format(self.last, "j M Y"),
+            )
+            return f"{first} – {last}"
+        return str(RANGES[self.key])
 
     @property
     def days(self) -> int | None:
@@ -113,14 +128,18 @@ def _parse_day(text: str, label: str) -> date:
     try:
         return date.fromisoformat(text.strip())
     except ValueError:
-        raise PeriodError(f"Enter the {label} day as YYYY-MM-DD, like 2025-03-31.") from None
+        raise PeriodError(
+            gettext("Enter the %(label)s day as YYYY-MM-DD, like 2025-03-31.") % {"label": label}
+        ) from None
 
 
 def period_from(params: Mapping[str, str], today: date) -> Period:
     """The period asked for in a query string (``range``, ``from``, ``to``, ``by``)."""
     key = (params.get("range") or "").strip() or "30d"
     if key not in RANGES:
-        raise PeriodError("Choose 7 days, 30 days, 12 months, all time, or your own dates.")
+        raise PeriodError(
+            gettext("Choose 7 days, 30 days, 12 months, all time, or your own dates.")
+        )
     first: date | None
     last = today
     if key == "7d":
@@ -133,19 +152,21 @@ def period_from(params: Mapping[str, str], today: date) -> Period:
         first = None
     else:
         if not (params.get("from") or "").strip() or not (params.get("to") or "").strip():
-            raise PeriodError("Enter both the first and the last day of the period.")
+            raise PeriodError(gettext("Enter both the first and the last day of the period."))
         first = _parse_day(params.get("from", ""), "first")
         last = _parse_day(params.get("to", ""), "last")
         if first > last:
-            raise PeriodError("The first day comes after the last one.")
+            raise PeriodError(gettext("The first day comes after the last one."))
         if first > today:
-            raise PeriodError("That period has not started yet.")
+            raise PeriodError(gettext("That period has not started yet."))
         if first.year < EARLIEST.year:
-            raise PeriodError(f"Periods start in {EARLIEST.year} at the earliest.")
+            raise PeriodError(
+                gettext("Periods start in %(year)s at the earliest.") % {"year": EARLIEST.year}
+            )
         last = min(last, today)
     by = (params.get("by") or "").strip()
     if by and by not in GROUPINGS:
-        raise PeriodError("Group the charts by day, week or month.")
+        raise PeriodError(gettext("Group the charts by day, week or month."))
     return Period(key, first, last, by or _default_grouping(first, last))
 
 

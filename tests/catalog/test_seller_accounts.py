@@ -211,7 +211,8 @@ def profile_data(seller, **changes):
     return data
 
 
-def test_the_profile_saves_and_the_public_page_shows_it(seller, seller_client):
+def test_the_profile_saves_and_the_public_page_shows_it(seller, seller_client, settings):
+    settings.STORE_CURRENCY = "CHF"  # the profile offers the currencies the shop charges
     response = seller_client.post(
         reverse("catalog:sell_profile"),
         profile_data(

@@ -53,7 +53,10 @@ def test_the_product_form_refuses_a_hostile_price_and_keeps_the_form(
     assert not Product.objects.exists()
 
 
-def test_the_product_form_reads_a_price_in_the_currencys_own_decimals(seller, seller_client):
+def test_the_product_form_reads_a_price_in_the_currencys_own_decimals(
+    seller, seller_client, settings
+):
+    settings.STORE_CURRENCY = "JPY"  # forms offer the currencies the shop charges
     seller_client.post(reverse("catalog:sell_product_new"), form(currency="JPY", price="1250"))
     assert Product.objects.get().price == 1250
     response = seller_client.post(

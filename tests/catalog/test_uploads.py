@@ -166,7 +166,7 @@ def test_files_above_the_limit_are_refused_before_any_byte(seller_client, draft,
         content_type="application/json",
     )
     assert response.status_code == 413
-    assert response.json()["error"] == "Files up to 1.0 KB are accepted; this one is 5.0 KB."
+    assert response.json()["error"] == "Files up to 1 KB are accepted; this one is 5 KB."
     assert not UploadSession.objects.exists()
 
 

@@ -17,12 +17,23 @@
   var config = JSON.parse(configNode.textContent);
   var csrf = form.querySelector("input[name=csrfmiddlewaretoken]").value;
   var RETRIES = 5;
+  // Django's JavaScript catalogue (/jsi18n/, loaded before this file); English without it.
+  var gettext = window.gettext || function (text) { return text; };
+  var pgettext = window.pgettext || function (context, text) { return text; };
+  var interpolate = window.interpolate || function (format, values) {
+    return format.replace(/%\(\w+\)s/g, function (match) { return values[match.slice(2, -2)]; });
+  };
+  function say(format, values) { return interpolate(format, values, true); }
+  var numbers = new Intl.NumberFormat(document.documentElement.lang || "en", { maximumFractionDigits: 1 });
 
   function human(bytes) {
-    var units = ["bytes", "KB", "MB", "GB", "TB"];
+    var units = [null, pgettext("file size", "KB"), pgettext("file size", "MB"),
+                 pgettext("file size", "GB"), pgettext("file size", "TB")];
     var i = 0;
     while (bytes >= 1000 && i < units.length - 1) { bytes /= 1000; i++; }
-    return (i === 0 ? bytes : bytes.toFixed(1)) + " " + units[i];
+    if (i === 0) return interpolate(gettext("%(size)s bytes"), { size: numbers.format(bytes) }, true);
+    return interpolate(pgettext("file size", "%(number)s %(unit)s"),
+                       { number: numbers.format(bytes), unit: units[i] }, true);
   }
 
   function storageKey(file, role) {
@@ -38,7 +49,7 @@
     }).then(function (response) {
       return response.text().then(function (text) {
         var data = {};
-        try { data = text ? JSON.parse(text) : {}; } catch (e) { data = { error: "The server answered " + response.status + "." }; }
+        try { data = text ? JSON.parse(text) : {}; } catch (e) { data = { error: say(gettext("The server answered %(status)s."), { status: response.status }) }; }
         data._status = response.status;
         return data;
       });
@@ -71,7 +82,7 @@
     var bar = document.createElement("progress");
     bar.max = file.size;
     bar.value = 0;
-    bar.setAttribute("aria-label", "Upload of " + file.name);
+    bar.setAttribute("aria-label", say(gettext("Upload of %(name)s"), { name: file.name }));
     var status = document.createElement("span");
     status.className = "upload-status";
     status.setAttribute("role", "status");
@@ -124,7 +135,7 @@
       return api("POST", config.createUrl, {
         product: config.product, role: row.role, filename: row.file.name, size: row.file.size
       }).then(function (data) {
-        if (data._status !== 201) throw new Error(data.error || "The upload could not start.");
+        if (data._status !== 201) throw new Error(data.error || gettext("The upload could not start."));
         localStorage.setItem(key, data.urls.self);
         return data;
       });
@@ -161,11 +172,11 @@
           row.show(offset);
           return next();
         }
-        throw new Error(data.error || "The server answered " + answer.status + ".");
+        throw new Error(data.error || say(gettext("The server answered %(status)s."), { status: answer.status }));
       }, function (error) {
         if (row.stopped || error.message === "aborted") throw new Error("paused");
-        if (++failures > RETRIES) throw new Error("The connection dropped.");
-        row.say("Connection lost, retrying…");
+        if (++failures > RETRIES) throw new Error(gettext("The connection dropped."));
+        row.say(gettext("Connection lost, retrying…"));
         return wait(Math.min(8000, 500 * Math.pow(2, failures))).then(function () {
           return api("GET", session.urls.self).then(function (data) {
             if (typeof data.offset === "number") offset = data.offset;
@@ -194,7 +205,7 @@
       if (!missing.length) return Promise.resolve();
       var numbers = missing.slice(0, 20);
       return api("POST", session.urls.parts, { numbers: numbers }).then(function (data) {
-        if (data._status !== 200) throw new Error(data.error || "The upload could not continue.");
+        if (data._status !== 200) throw new Error(data.error || gettext("The upload could not continue."));
         return numbers.reduce(function (chain, number) {
           return chain.then(function () { return putPart(number, data.urls[String(number)]); });
         }, Promise.resolve()).then(batch);
@@ -206,15 +217,15 @@
       row.base = Math.min(done, size);
       return send(row, "PUT", url, row.file.slice(start, Math.min(start + partSize, size)), {})
         .then(function (answer) {
-          if (answer.status !== 200) throw new Error("The storage refused part " + number + ".");
+          if (answer.status !== 200) throw new Error(say(gettext("The storage refused part %(number)s."), { number: number }));
           missing.splice(missing.indexOf(number), 1);
           done += Math.min(partSize, size - start);
           failures = 0;
           row.show(Math.min(done, size));
         }, function (error) {
           if (row.stopped || error.message === "aborted") throw new Error("paused");
-          if (++failures > RETRIES) throw new Error("The connection dropped.");
-          row.say("Connection lost, retrying…");
+          if (++failures > RETRIES) throw new Error(gettext("The connection dropped."));
+          row.say(gettext("Connection lost, retrying…"));
           return wait(Math.min(8000, 500 * Math.pow(2, failures))).then(function () {
             return putPart(number, url);
           });
@@ -238,53 +249,53 @@
   function run(row) {
     row.stopped = false;
     row.clearButtons();
-    row.say(row.session ? "Resuming…" : "Starting…");
-    var pause = row.button("Pause", function () {
+    row.say(row.session ? gettext("Resuming…") : gettext("Starting…"));
+    var pause = row.button(gettext("Pause"), function () {
       row.stopped = true;
       if (row.xhr) row.xhr.abort();
     });
-    row.button("Cancel", function () {
+    row.button(gettext("Cancel"), function () {
       row.stopped = true;
       if (row.xhr) row.xhr.abort();
       row.cancelled = true;
       localStorage.removeItem(storageKey(row.file, row.role));
       if (row.session) api("DELETE", row.session.urls.self);
       row.clearButtons();
-      row.say("Cancelled.", "stopped");
+      row.say(gettext("Cancelled."), "stopped");
     });
     return openSession(row).then(function (session) {
       row.session = session;
       row.show(session.offset || 0);
-      if (row.resumed) row.say("Resuming from " + human(session.offset) + "…");
+      if (row.resumed) row.say(say(gettext("Resuming from %(size)s…"), { size: human(session.offset) }));
       return session.backend === "s3" ? sendS3(row, session) : sendLocal(row, session);
     }).then(function () {
       pause.disabled = true;
-      row.say("Checking the file…");
+      row.say(gettext("Checking the file…"));
       return api("POST", row.session.urls.finish);
     }).then(function (data) {
       if (data._status !== 200) {
         if (data._status === 409 && /arrived|Part/.test(data.error || "")) throw new Error(data.error);
         localStorage.removeItem(storageKey(row.file, row.role));
         row.clearButtons();
-        row.say("Refused: " + (data.error || "the file could not be added."), "refused");
+        row.say(say(gettext("Refused: %(reason)s"), { reason: data.error || gettext("the file could not be added.") }), "refused");
         return;
       }
       localStorage.removeItem(storageKey(row.file, row.role));
       row.clearButtons();
       row.bar.value = row.file.size;
-      row.say("Added (" + human(row.file.size) + ").", "done");
+      row.say(say(gettext("Added (%(size)s)."), { size: human(row.file.size) }), "done");
       return refreshLists();
     }).catch(function (error) {
       if (row.cancelled) return;
       row.clearButtons();
       var paused = error.message === "paused";
-      row.say(paused ? "Paused." : "Interrupted: " + error.message + " Resume to continue.", "stopped");
-      row.button("Resume", function () { run(row); }, "");
-      row.button("Cancel", function () {
+      row.say(paused ? gettext("Paused.") : say(gettext("Interrupted: %(reason)s Resume to continue."), { reason: error.message }), "stopped");
+      row.button(gettext("Resume"), function () { run(row); }, "");
+      row.button(gettext("Cancel"), function () {
         localStorage.removeItem(storageKey(row.file, row.role));
         if (row.session) api("DELETE", row.session.urls.self);
         row.clearButtons();
-        row.say("Cancelled.", "stopped");
+        row.say(gettext("Cancelled."), "stopped");
       });
     });
   }
@@ -298,11 +309,11 @@
     var rows = files.map(function (file) {
       var row = new Row(file, role);
       if (file.size > config.maxBytes) {
-        row.say("Too large: files up to " + human(config.maxBytes) + ".", "refused");
+        row.say(say(gettext("Too large: files up to %(size)s."), { size: human(config.maxBytes) }), "refused");
         return null;
       }
-      if (file.size === 0) { row.say("This file is empty.", "refused"); return null; }
-      row.say("Waiting…", "waiting");
+      if (file.size === 0) { row.say(gettext("This file is empty."), "refused"); return null; }
+      row.say(gettext("Waiting…"), "waiting");
       return row;
     }).filter(Boolean);
     input.value = "";
