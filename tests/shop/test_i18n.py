@@ -180,8 +180,11 @@ def test_the_receipt_is_written_in_the_buyers_language_even_from_the_worker(
     assert "/fr/library/" in receipt.body
     # The worker has no request and no active language: the order decides.
     mail.outbox.clear()
+    from catalog.outbox.services import outbox_add
+
+    again = outbox_add(send_receipt, key=f"test-receipt-again-{order.pk}", order_id=order.pk)
     with translation.override("en"):
-        send_receipt.call(order_id=order.pk)
+        send_receipt.call(outbox_id=again.pk)
     assert mail.outbox[0].subject == "Votre reçu Échoppe et vos téléchargements"
 
 
