@@ -429,6 +429,7 @@ def order_create_priced(
     provider: str,
     note: str = "",
     release_held: bool = False,
+    language: str | None = None,
 ) -> Order:
     """A pending one-item order whose price was decided elsewhere (a pledge, by its tier).
 
@@ -447,6 +448,7 @@ def order_create_priced(
                 platform_fee=platform_fee_for(amount),
                 provider=provider,
                 checkout_key=checkout_key,
+                language=language_or_default(language or translation.get_language()),
             )
             OrderItem.objects.create(
                 order=order,

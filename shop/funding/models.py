@@ -97,6 +97,8 @@ class Pledge(models.Model):
     campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="pledges")
     tier = models.ForeignKey(Tier, on_delete=models.PROTECT, related_name="pledges")
     email = models.EmailField(max_length=254)
+    # The backer's language when they pledged: every mail and the edition line speak it.
+    language = models.CharField(max_length=10, blank=True, default="")
     amount = models.PositiveIntegerField(help_text="Minor units.")
     currency = models.CharField(max_length=3)
     # What the tier promised when the backer chose it: a later edit never lowers it.

@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from catalog.accounts import email_normalize
+from catalog.l10n import current_language
 from catalog.limits import Rate, limit_hit
 from catalog.models import Asset, Product, Seller
 from catalog.money import AmountError, CountError, format_money, parse_amount, parse_count
@@ -329,6 +330,7 @@ def pledge_start(
             promised=tier.rewards,
             wall_name=(wall_name or "").strip()[:80],
             provider=provider,
+            language=current_language(),
         )
 
 

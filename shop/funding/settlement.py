@@ -29,9 +29,10 @@ from functools import partial
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q, Sum
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from catalog.l10n import language_or_default
 from catalog.models import Asset, Product
 from shop.funding.models import HOLDING, Campaign, Pledge
 from shop.funding.payments import cards_for
@@ -100,7 +101,12 @@ def _lease_renew(campaign_id: int) -> None:
 
 
 def edition_note(pledge: Pledge, backers: int) -> str:
-    return _("Backer #%(number)d of %(count)d") % {"number": pledge.number or 0, "count": backers}
+    """The line on the receipt and in the library, in the backer's own language."""
+    with translation.override(language_or_default(pledge.language)):
+        return _("Backer #%(number)d of %(count)d") % {
+            "number": pledge.number or 0,
+            "count": backers,
+        }
 
 
 def _charge_key(pledge: Pledge) -> str:
@@ -137,6 +143,7 @@ def pledge_charge(*, pledge_id: int, backers: int) -> str:
                 provider=pledge.provider,
                 note=edition_note(pledge, backers),
                 release_held=True,
+                language=pledge.language,
             )
         pledge.status = Pledge.Status.CHARGING
         pledge.save(update_fields=["order", "status", "updated_at"])

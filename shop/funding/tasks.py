@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from django.conf import settings
 from django.core.mail import send_mail
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import translation
 from django.utils.translation import gettext as _
 
+from catalog.l10n import language_or_default
 from catalog.mail import mail_task
 from delivery.services import library_get_or_create, library_link_create
 from shop.funding.links import pledge_link_create
@@ -36,65 +40,71 @@ def _send(pledge: Pledge, *, subject: str, template: str, **extra: Any) -> None:
     )
 
 
-def _pledge(pledge_id: int) -> Pledge:
-    return Pledge.objects.select_related("campaign", "tier").get(pk=pledge_id)
+@contextmanager
+def _pledge(pledge_id: int) -> Iterator[Pledge]:
+    """The pledge, with its backer's language active (the worker has no request):
+    subject, text and links are written in it."""
+    pledge = Pledge.objects.select_related("campaign", "tier").get(pk=pledge_id)
+    with translation.override(language_or_default(pledge.language)):
+        yield pledge
 
 
 @mail_task
 def send_pledge_link(*, pledge_id: int, why: str = "saved") -> None:
     """The pledge is counted (or a fresh link was asked for): a magic link to see or change it."""
-    pledge = _pledge(pledge_id)
-    _send(
-        pledge,
-        subject=_("Your pledge to “%(title)s”") % {"title": pledge.campaign.title},
-        template="pledge_saved",
-        url=_pledge_url(pledge),
-        why=why,
-    )
+    with _pledge(pledge_id) as pledge:
+        _send(
+            pledge,
+            subject=_("Your pledge to “%(title)s”") % {"title": pledge.campaign.title},
+            template="pledge_saved",
+            url=_pledge_url(pledge),
+            why=why,
+        )
 
 
 @mail_task
 def send_not_funded(*, pledge_id: int) -> None:
-    pledge = _pledge(pledge_id)
-    _send(
-        pledge,
-        subject=_("“%(title)s” was not funded: nothing was charged")
-        % {"title": pledge.campaign.title},
-        template="not_funded",
-    )
+    with _pledge(pledge_id) as pledge:
+        _send(
+            pledge,
+            subject=_("“%(title)s” was not funded: nothing was charged")
+            % {"title": pledge.campaign.title},
+            template="not_funded",
+        )
 
 
 @mail_task
 def send_payment_needed(*, pledge_id: int) -> None:
-    pledge = _pledge(pledge_id)
-    if pledge.status != Pledge.Status.RECOVERING:
-        return
-    _send(
-        pledge,
-        subject=_("“%(title)s” is funded: your payment needs you")
-        % {"title": pledge.campaign.title},
-        template="payment_needed",
-        url=_pledge_url(pledge),
-    )
+    with _pledge(pledge_id) as pledge:
+        if pledge.status != Pledge.Status.RECOVERING:
+            return
+        _send(
+            pledge,
+            subject=_("“%(title)s” is funded: your payment needs you")
+            % {"title": pledge.campaign.title},
+            template="payment_needed",
+            url=_pledge_url(pledge),
+        )
 
 
 @mail_task
 def send_release(*, pledge_id: int) -> None:
-    pledge = _pledge(pledge_id)
-    token = library_link_create(library=library_get_or_create(email=pledge.email))
-    _send(
-        pledge,
-        subject=_("“%(title)s” is out: it is in your library") % {"title": pledge.campaign.title},
-        template="released",
-        library_url=settings.SITE_URL + reverse("delivery:library", kwargs={"token": token}),
-    )
+    with _pledge(pledge_id) as pledge:
+        token = library_link_create(library=library_get_or_create(email=pledge.email))
+        _send(
+            pledge,
+            subject=_("“%(title)s” is out: it is in your library")
+            % {"title": pledge.campaign.title},
+            template="released",
+            library_url=settings.SITE_URL + reverse("delivery:library", kwargs={"token": token}),
+        )
 
 
 @mail_task
 def send_update_to(*, update_id: int, pledge_id: int) -> None:
     update = CampaignUpdate.objects.get(pk=update_id)
-    pledge = _pledge(pledge_id)
-    _send(pledge, subject=update.subject, template="update", update=update)
+    with _pledge(pledge_id) as pledge:
+        _send(pledge, subject=update.subject, template="update", update=update)
 
 
 @mail_task

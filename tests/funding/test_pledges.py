@@ -198,3 +198,29 @@ def test_a_backer_only_teaser_is_in_the_library_from_the_pledge_until_a_cancel(
     client.post(pledge_link("fan@example.com"), {"action": "cancel"})
     entitlement.refresh_from_db()
     assert not entitlement.is_active
+
+
+def test_a_french_backer_is_written_to_in_french_also_by_the_worker(client, campaign, tiers):
+    from django.utils import translation
+    from django.utils.translation import gettext
+
+    from shop.funding.settlement import edition_note
+
+    french_page = "/fr" + campaign.get_absolute_url()
+    response = client.post(
+        french_page,
+        {"tier": tiers["album"].pk, "amount": "", "email": "lea@example.com", "currency": "EUR"},
+    )
+    assert response.status_code == 302
+    client.post(response["Location"], {"card": "pm_test_pays"})
+    found = Pledge.objects.get()
+    assert found.language == "fr"
+    [message] = emails_to("lea@example.com")
+    with translation.override("fr"):
+        subject = gettext("Your pledge to “%(title)s”") % {"title": campaign.title}
+        edition = gettext("Backer #%(number)d of %(count)d") % {"number": 1, "count": 3}
+    assert message.subject == subject != f"Your pledge to “{campaign.title}”"
+    assert "/fr/pledges/" in message.body
+    # The edition line is written when the card is charged, by the clock, with no request.
+    with translation.override("en"):
+        assert edition_note(found, 3) == edition != "Backer #1 of 3"
