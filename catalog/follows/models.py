@@ -19,6 +19,8 @@ class Follow(models.Model):
         blank=True,
         related_name="follows",
     )
+    # The language they followed in: the confirmation and every release mail speak it.
+    language = models.CharField(max_length=10, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
     confirmed_at = models.DateTimeField(null=True, blank=True)
     unsubscribed_at = models.DateTimeField(null=True, blank=True)

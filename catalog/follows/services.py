@@ -13,12 +13,13 @@ from django.core.validators import validate_email
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django_tasks import task
 
 from catalog.accounts import email_normalize
 from catalog.follows.models import Follow, ReleaseMail
+from catalog.l10n import current_language, language_or_default
 from catalog.mail import TRANSIENT, mail_task
 from catalog.markdown import markdown_plain
 from catalog.models import Product, Seller
@@ -72,10 +73,11 @@ def follow_request(
     (already following, or confirmed at once for a proven account): nothing to mail."""
     email = follow_email_check(email)
     follow, _made = Follow.objects.select_for_update().get_or_create(seller=seller, email=email)
+    follow.language = current_language()  # the latest request's: what they read now
     if user is not None and user.is_authenticated and follow.user_id is None:
         follow.user_id = user.pk  # type: ignore[assignment]
     if follow.active:
-        follow.save(update_fields=["user"])
+        follow.save(update_fields=["user", "language"])
         return None
     if _proven(user, email):
         follow.confirmed_at = timezone.now()
@@ -168,6 +170,11 @@ def send_follow_confirmation(*, follow_id: int) -> None:
     follow = Follow.objects.select_related("seller").filter(pk=follow_id).first()
     if follow is None or follow.active:
         return
+    with translation.override(language_or_default(follow.language)):
+        _confirmation_send(follow)
+
+
+def _confirmation_send(follow: Follow) -> None:
     context = {
         "seller": follow.seller,
         "url": _url("follows:confirm", token=confirm_token(follow)),
@@ -221,6 +228,11 @@ def send_release_mail(*, release_mail_id: int) -> None:
         return
     if not _claim(row.pk):
         return  # taken by another attempt: sent, or being sent
+    with translation.override(language_or_default(row.follow.language)):
+        _release_send(row)
+
+
+def _release_send(row: ReleaseMail) -> None:
     product, follow = row.product, row.follow
     unsubscribe = _url("follows:unsubscribe", token=unsubscribe_token(follow))
     context = {

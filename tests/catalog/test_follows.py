@@ -228,3 +228,30 @@ def test_seller_page_offers_to_follow(client):
     html = client.get(seller.get_absolute_url()).content.decode()
     assert f'action="/follow/@{seller.slug}/"' in html
     assert 'id="follow-email"' in html
+
+
+def test_a_french_follower_is_written_to_in_french_also_by_the_worker(commit):
+    from django.utils import translation
+    from django.utils.translation import gettext
+
+    seller = SellerFactory(display_name="Les Ondes")
+    fan = Client()
+    assert fan.post(f"/fr/follow/@{seller.slug}/", {"email": "lea@example.com"}).status_code == 200
+    [confirmation] = mail.outbox
+    with translation.override("fr"):
+        asked = gettext("Confirm that you want news from %(seller)s") % {"seller": "Les Ondes"}
+        news = gettext("New from %(seller)s: %(title)s") % {
+            "seller": "Les Ondes",
+            "title": "Marées",
+        }
+    assert confirmation.subject == asked != "Confirm that you want news from Les Ondes"
+    assert "/fr/follow/confirm/" in confirmation.body
+    fan.post(_link(confirmation, "/follow/confirm/"))
+    mail.outbox.clear()
+    draft = ProductFactory(seller=seller, status=Product.Status.DRAFT, title="Marées")
+    add_file(draft)
+    with translation.override("en"), commit():  # published by an English seller
+        product_status_set(product=draft, status=Product.Status.PUBLISHED)
+    [release] = mail.outbox
+    assert release.subject == news
+    assert "/fr/follow/unsubscribe/" in release.body or "/fr/" in release.body
