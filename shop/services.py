@@ -33,7 +33,7 @@ from catalog.outbox.services import outbox_add
 from delivery.services import entitlement_grant, entitlement_revoke
 from shop import ledger
 from shop.models import DiscountCode, Order, OrderItem, Refund
-from shop.tasks import send_receipt, send_sale_notifications
+from shop.tasks import send_receipt, send_sale_notification
 
 CHECKOUT_KEY = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 # Ceilings of what a seller types into a discount code.
@@ -390,7 +390,13 @@ def order_fulfil(
     # Promised in this transaction: a process that dies right after the commit leaves
     # the rows, and the clock's sweep sends them (catalog/outbox).
     outbox_add(send_receipt, key=f"order:{order.pk}:receipt", order_id=order.pk)
-    outbox_add(send_sale_notifications, key=f"order:{order.pk}:sale-notices", order_id=order.pk)
+    for seller_id in sorted({item.seller_id for item in order.items.all()}):
+        outbox_add(
+            send_sale_notification,
+            key=f"order:{order.pk}:sale-notice:{seller_id}",
+            order_id=order.pk,
+            seller_id=seller_id,
+        )
     if order.provider == "stripe":
         outbox_add(ledger.payout_order_sellers, key=f"order:{order.pk}:payout", order_id=order.pk)
     return order

@@ -47,33 +47,30 @@ def _receipt_send(order: Order) -> None:
 
 
 @durable_task
-def send_sale_notifications(*, order_id: int) -> None:
-    """Tell each seller in the order what they just sold."""
+def send_sale_notification(*, order_id: int, seller_id: int) -> None:
+    """Tell one seller what they just sold in the order (one task per seller, so a
+    mail server failing on the second seller never sends the first one's again)."""
     order = Order.objects.get(pk=order_id)
-    items = list(order.items.select_related("seller__user"))
-    for seller_id in sorted({item.seller_id for item in items}):
-        mine = [item for item in items if item.seller_id == seller_id]
-        seller = mine[0].seller
-        if not seller.user.email:
-            continue
-        context = {
-            "order": order,
-            "items": mine,
-            "seller": seller,
-            "store_name": settings.STORE_NAME,
-        }
-        with translation.override(language_or_default(seller.language)):
-            subject = (
-                gettext("You sold %(title)s") % {"title": mine[0].title}
-                if len(mine) == 1
-                else ngettext(
-                    "You sold %(count)d product", "You sold %(count)d products", len(mine)
-                )
-                % {"count": len(mine)}
-            )
-            message = EmailMultiAlternatives(
-                subject=subject,
-                body=render_to_string("shop/email/sale.txt", context),
-                to=[seller.user.email],
-            )
-        message.send()
+    mine = list(order.items.select_related("seller__user").filter(seller_id=seller_id))
+    if not mine or not mine[0].seller.user.email:
+        return
+    seller = mine[0].seller
+    context = {
+        "order": order,
+        "items": mine,
+        "seller": seller,
+        "store_name": settings.STORE_NAME,
+    }
+    with translation.override(language_or_default(seller.language)):
+        subject = (
+            gettext("You sold %(title)s") % {"title": mine[0].title}
+            if len(mine) == 1
+            else ngettext("You sold %(count)d product", "You sold %(count)d products", len(mine))
+            % {"count": len(mine)}
+        )
+        message = EmailMultiAlternatives(
+            subject=subject,
+            body=render_to_string("shop/email/sale.txt", context),
+            to=[seller.user.email],
+        )
+    message.send()

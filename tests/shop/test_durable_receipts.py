@@ -129,3 +129,44 @@ def test_a_receipt_left_running_by_a_killed_worker_is_sent_once_after_its_lease(
     _clock()
     assert [m.to for m in mail.outbox].count(["fan@example.com"]) == 1
     assert OutboxTask.objects.get(key__endswith=":receipt").attempts == 2
+
+
+def test_each_seller_is_told_once_even_when_the_mail_fails_for_another(
+    monkeypatch, django_capture_on_commit_callbacks
+):
+    from django.core.mail import EmailMultiAlternatives
+
+    from shop.services import OrderLine, order_create
+    from tests.factories import SellerFactory, UserFactory
+
+    sellers = [
+        SellerFactory(user=UserFactory(email=f"{name}@example.com")) for name in ("ana", "bea")
+    ]
+    products = [ProductFactory(seller=seller, price=500) for seller in sellers]
+    order = order_create(
+        lines=[OrderLine(product=p) for p in products],
+        email="buyer@example.com",
+        checkout_key="k" * 24,
+        provider="test",
+    )
+    sent = EmailMultiAlternatives.send
+    down = {"bea@example.com"}
+
+    def send(message, *args, **kwargs):
+        if set(message.to) & down:
+            raise ConnectionRefusedError("the mail server is down")
+        return sent(message, *args, **kwargs)
+
+    monkeypatch.setattr(EmailMultiAlternatives, "send", send)
+    with django_capture_on_commit_callbacks(execute=True):
+        order_fulfil(order_id=order.pk, payment_id="pi_test_1")
+    told = lambda who: [m for m in mail.outbox if m.to == [who] and "sold" in m.subject]  # noqa: E731
+    assert len(told("ana@example.com")) == 1 and told("bea@example.com") == []
+    failed = OutboxTask.objects.get(key=f"order:{order.pk}:sale-notice:{sellers[1].pk}")
+    assert failed.status == OutboxTask.Status.PENDING and failed.attempts == 1
+    # The server is back; the retry tells the second seller, and only them.
+    down.clear()
+    OutboxTask.objects.filter(pk=failed.pk).update(run_after=timezone.now())
+    with django_capture_on_commit_callbacks(execute=True):
+        _clock()
+    assert len(told("ana@example.com")) == 1 and len(told("bea@example.com")) == 1
