@@ -361,3 +361,32 @@ def test_the_french_search_page_renders_in_french(client):
 def test_every_page_has_the_search_box_in_its_header(client):
     header = client.get("/cart/").content.decode().split("</header>", 1)[0]
     assert 'role="search"' in header and 'action="/search/"' in header
+
+
+# --- The product page -------------------------------------------------------------
+
+
+def test_an_album_page_lists_its_tracks_with_durations_and_plays_the_preview_first(client):
+    from tests.catalog.seo_helpers import album
+
+    product = album()
+    body = client.get(product.get_absolute_url()).content.decode()
+    tracks = body.split('<ol class="tracks">', 1)[1].split("</ol>", 1)[0]
+    assert tracks.index("Departure") < tracks.index("Tunnel")
+    assert "3:07" in tracks and "1:02:05" in tracks
+    assert body.index("<audio") < body.index('id="buy-heading"')
+
+
+def test_an_ebook_page_gives_its_pages_and_a_video_page_its_size(client):
+    book = ProductFactory(kind="ebook")
+    pdf = add_file(book, name="book.pdf")
+    pdf.metadata = {"pages": 212}
+    pdf.save()
+    assert "212 pages" in client.get(book.get_absolute_url()).content.decode()
+    film = ProductFactory(kind="video")
+    clip = add_file(film, b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 64, name="film.mp4")
+    clip.kind = "video"
+    clip.metadata = {"duration_seconds": 65.0, "width": 1920, "height": 1080}
+    clip.save()
+    page = client.get(film.get_absolute_url()).content.decode()
+    assert "1920×1080" in page and "1:05" in page
