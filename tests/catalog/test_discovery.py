@@ -69,7 +69,8 @@ def test_the_index_follows_create_edit_unpublish_archive_and_delete():
     seller = SellerFactory(display_name="Les Ondes Douces")
     product = product_create(
         seller=seller, title="Night Trains", kind=Product.Kind.MUSIC, pricing="free",
-        description="Recorded **between two stations**.", tags=["ambient"],
+        description="Recorded **between [two stations](https://zzlink.example/)**.",
+        tags=["ambient"],
     )  # fmt: skip
     # A draft is not listed.
     assert not SearchDocument.objects.filter(product=product).exists()
@@ -79,6 +80,7 @@ def test_the_index_follows_create_edit_unpublish_archive_and_delete():
     assert _found("ambient") == ["Night Trains"]
     assert _found("ondes douces") == ["Night Trains"]
     assert _found("musique") == ["Night Trains"]  # the kind, in French too
+    assert _found("zzlink") == []  # a link's target is not a word of the page
     seller_update(
         seller=seller, display_name="Quiet Waves", slug=seller.slug, bio="", links=[],
         currency="EUR", timezone_name="UTC",
