@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -296,7 +297,6 @@ def test_the_next_link_reaches_the_second_page(client):
         ProductFactory(title=f"Item {i:02d}")
     first = client.get("/").content.decode()
     assert "Item 29" in first and "Item 05" not in first
-    import re
 
     href = re.search(r'href="(\?after=[^"]+)" rel="next"', first)
     assert href
@@ -363,6 +363,26 @@ def test_the_french_search_page_renders_in_french(client):
 def test_every_page_has_the_search_box_in_its_header(client):
     header = client.get("/cart/").content.decode().split("</header>", 1)[0]
     assert 'role="search"' in header and 'action="/search/"' in header
+    searched = client.get("/search/", {"q": '<b>"x"'}).content.decode().split("</header>", 1)[0]
+    assert 'value="&lt;b&gt;&quot;x&quot;"' in searched
+
+
+def test_the_admin_keeps_the_index(admin_client):
+    product = ProductFactory(title="Old Title")
+    product_index(product=product)
+    response = admin_client.post(
+        f"/admin/catalog/product/{product.pk}/change/",
+        {
+            "seller": product.seller.pk, "slug": product.slug, "title": "Lighthouse",
+            "kind": "ebook", "description": "", "pricing": "fixed", "price": "900",
+            "suggested_price": "", "currency": "EUR", "status": "published",
+            "release_date": "", "audio_formats": "[]", "download_limit": "",
+            "assets-TOTAL_FORMS": "0", "assets-INITIAL_FORMS": "0",
+            "assets-MIN_NUM_FORMS": "0", "assets-MAX_NUM_FORMS": "1000",
+        },
+    )  # fmt: skip
+    assert response.status_code == 302, re.findall(r"errorlist.{0,300}", response.content.decode())
+    assert _found("lighthouse") == ["Lighthouse"] and _found("old") == []
 
 
 # --- The product page -------------------------------------------------------------
