@@ -1,0 +1,340 @@
+"""EU VAT through Stripe Tax: what each Checkout line says, and settling taxed orders.
+
+Stripe Tax's answer is played by ``FakeStripe.apply_tax`` (Stripe's own session,
+line item, product and tax rate objects, with the VAT rounded per line), and
+every settlement goes through the signed webhook, as in production.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from catalog.models import Product, Seller
+from delivery.models import Entitlement
+from shop.models import LedgerEntry, Order, PaymentEvent
+from shop.services import order_item_refund
+from tests.factories import ProductFactory, SellerFactory, add_file
+from tests.helpers import KEY
+from tests.stripe_fake import event
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _taxed(settings):
+    settings.STRIPE_AUTOMATIC_TAX = True
+    settings.PLATFORM_FEE_BASIS_POINTS = 500
+    settings.PLATFORM_FEE_FIXED = 0
+
+
+def _product(kind: str, price: int, seller: Seller | None = None) -> Product:
+    product = ProductFactory(kind=kind, price=price, **({"seller": seller} if seller else {}))
+    add_file(product)
+    return product
+
+
+def _checkout(client, *products: Product) -> Order:
+    for product in products:
+        client.post(f"/cart/add/{product.pk}/")
+    response = client.post("/cart/", {"email": "fan@example.com", "checkout_key": KEY})
+    assert response.status_code == 302
+    return Order.objects.get()
+
+
+def _pay(client, stripe_fake, deliver, capture, order, **tax):
+    stripe_fake.apply_tax(order.provider_session_id, **tax)
+    session = stripe_fake.complete(order.provider_session_id)
+    with capture(execute=True):
+        response = deliver(event("checkout.session.completed", session))
+    order.refresh_from_db()
+    return response
+
+
+def test_each_line_says_whether_its_price_holds_vat_and_what_it_is(client, stripe_fake):
+    inclusive = SellerFactory()
+    exclusive = SellerFactory(tax_behavior=Seller.TaxBehavior.EXCLUSIVE)
+    products = [
+        _product(Product.Kind.EBOOK, 900, inclusive),
+        _product(Product.Kind.MUSIC, 700, exclusive),
+        _product(Product.Kind.VIDEO, 1500, inclusive),
+        _product(Product.Kind.BUNDLE, 500, exclusive),
+    ]
+    _checkout(client, *products)
+    [params] = stripe_fake.called("POST", "/v1/checkout/sessions")
+    lines = {
+        line["price_data"]["product_data"]["metadata"]["product"]: line["price_data"]
+        for line in params["line_items"]
+    }
+    expected = [
+        ("inclusive", "txcd_10302000"),  # digital books, downloaded, permanent rights
+        ("exclusive", "txcd_10401100"),  # digital audio works, downloaded
+        ("inclusive", "txcd_10402100"),  # digital audio-visual works, downloaded
+        ("exclusive", "txcd_10000000"),  # electronically supplied services
+    ]
+    for product, (behavior, code) in zip(products, expected, strict=True):
+        line = lines[str(product.pk)]
+        assert line["tax_behavior"] == behavior
+        assert line["product_data"]["tax_code"] == code
+    assert params["automatic_tax"]["enabled"] == "true"
+    assert params["tax_id_collection"]["enabled"] == "true"
+    assert params["billing_address_collection"] == "required"
+
+
+def test_without_automatic_tax_no_tax_id_is_asked(client, stripe_fake, settings):
+    settings.STRIPE_AUTOMATIC_TAX = False
+    _checkout(client, _product(Product.Kind.EBOOK, 900))
+    [params] = stripe_fake.called("POST", "/v1/checkout/sessions")
+    assert params["automatic_tax"]["enabled"] == "false"
+    assert "tax_id_collection" not in params
+    assert params["line_items"][0]["price_data"]["tax_behavior"] == "inclusive"
+
+
+def test_a_new_seller_prices_include_vat_and_the_profile_changes_it(client):
+    seller = SellerFactory()
+    assert seller.tax_behavior == Seller.TaxBehavior.INCLUSIVE
+    client.force_login(seller.user)
+    page = client.get("/sell/profile/")
+    assert 'value="exclusive"' in page.content.decode()
+    form = {
+        "display_name": seller.display_name,
+        "slug": seller.slug,
+        "currency": "EUR",
+        "timezone": "UTC",
+    }
+    response = client.post("/sell/profile/", {**form, "tax_behavior": "exclusive"})
+    assert response.status_code == 302
+    seller.refresh_from_db()
+    assert seller.tax_behavior == Seller.TaxBehavior.EXCLUSIVE
+    # A form without the choice (an older page) keeps it; a made-up one is refused.
+    client.post("/sell/profile/", form)
+    bad = client.post("/sell/profile/", {**form, "tax_behavior": "neither"})
+    seller.refresh_from_db()
+    assert seller.tax_behavior == Seller.TaxBehavior.EXCLUSIVE
+    assert bad.status_code == 400 or b"tax_behavior" in bad.content
+
+
+def test_vat_added_on_top_is_accepted_and_kept(
+    client, stripe_fake, deliver, django_capture_on_commit_callbacks
+):
+    seller = SellerFactory(tax_behavior=Seller.TaxBehavior.EXCLUSIVE)
+    order = _checkout(client, _product(Product.Kind.MUSIC, 1000, seller))
+    response = _pay(
+        client,
+        stripe_fake,
+        deliver,
+        django_capture_on_commit_callbacks,
+        order,
+        country="FR",
+        percent=20,
+    )
+    assert response.content == b"fulfilled"
+    assert stripe_fake.sessions[order.provider_session_id]["amount_total"] == 1200
+    assert order.status == Order.Status.PAID and not order.flagged
+    assert (order.total, order.tax_amount, order.tax_added, order.gross, order.net) == (
+        1000,
+        200,
+        200,
+        1200,
+        1000,
+    )
+    assert order.tax_country == "FR" and order.billing_country == "FR"
+    assert order.tax_breakdown == [
+        {
+            "country": "FR",
+            "rate": 2000,
+            "reason": "standard_rated",
+            "net": 1000,
+            "amount": 200,
+            "lines": 1,
+        }
+    ]
+    [item] = order.items.all()
+    assert (item.tax_amount, item.tax_rate, item.tax_behavior) == (200, 2000, "exclusive")
+    # The platform's 5 % is of the net price; the seller is owed the rest of it, no VAT.
+    assert item.platform_fee == 50 and order.platform_fee == 50
+    [sale] = LedgerEntry.objects.filter(kind="sale")
+    assert sale.amount == 950
+    assert Entitlement.objects.filter(status="active").count() == 1
+
+
+def test_vat_inside_the_price_is_accepted_and_kept(
+    client, stripe_fake, deliver, django_capture_on_commit_callbacks
+):
+    order = _checkout(client, _product(Product.Kind.VIDEO, 1200))
+    response = _pay(
+        client,
+        stripe_fake,
+        deliver,
+        django_capture_on_commit_callbacks,
+        order,
+        country="DE",
+        percent=19,
+    )
+    assert response.content == b"fulfilled"
+    # 12.00 TTC at 19 %: 10.08 HT and 1.92 VAT, charged 12.00.
+    assert stripe_fake.sessions[order.provider_session_id]["amount_total"] == 1200
+    assert (order.tax_amount, order.tax_added, order.gross, order.net) == (192, 0, 1200, 1008)
+    [item] = order.items.all()
+    assert (item.tax_amount, item.tax_rate, item.net) == (192, 1900, 1008)
+    assert item.platform_fee == 50  # 5 % of 10.08, rounded down
+    assert LedgerEntry.objects.get(kind="sale").amount == 1008 - 50
+
+
+def test_a_cart_of_two_rates_keeps_each_line_s_rate(
+    client, stripe_fake, deliver, django_capture_on_commit_callbacks
+):
+    ebook = _product(Product.Kind.EBOOK, 1055)
+    album = _product(Product.Kind.MUSIC, 1200)
+    order = _checkout(client, ebook, album)
+    response = _pay(
+        client,
+        stripe_fake,
+        deliver,
+        django_capture_on_commit_callbacks,
+        order,
+        country="FR",
+        percent={ebook.pk: 5.5, album.pk: 20},
+    )
+    assert response.content == b"fulfilled"
+    rates = {item.product_id: (item.tax_rate, item.tax_amount) for item in order.items.all()}
+    assert rates == {ebook.pk: (550, 55), album.pk: (2000, 200)}
+    assert order.tax_amount == 255 and order.gross == 2255
+    assert sorted((g["rate"], g["net"], g["amount"]) for g in order.tax_breakdown) == [
+        (550, 1000, 55),
+        (2000, 1000, 200),
+    ]
+    # Exact: the shares, the fees and the VAT make up what the buyer paid.
+    shares = sum(e.amount for e in LedgerEntry.objects.filter(kind="sale"))
+    assert shares + order.platform_fee + order.tax_amount == order.gross
+
+
+@pytest.mark.parametrize("change", ["tax_not_added", "one_cent_more", "tax_total_off"])
+def test_taxed_totals_that_do_not_add_up_are_flagged_and_grant_nothing(
+    client, stripe_fake, deliver, django_capture_on_commit_callbacks, change
+):
+    seller = SellerFactory(tax_behavior=Seller.TaxBehavior.EXCLUSIVE)
+    order = _checkout(client, _product(Product.Kind.EBOOK, 1000, seller))
+    session = stripe_fake.apply_tax(order.provider_session_id, country="FR", percent=5.5)
+    if change == "tax_not_added":
+        stripe_fake.sessions[session["id"]]["amount_total"] = 1000
+    elif change == "one_cent_more":
+        stripe_fake.sessions[session["id"]]["amount_total"] = 1056
+    else:
+        stripe_fake.sessions[session["id"]]["total_details"]["amount_tax"] = 56
+    completed = stripe_fake.complete(session["id"])
+    with django_capture_on_commit_callbacks(execute=True):
+        response = deliver(event("checkout.session.completed", completed))
+    order.refresh_from_db()
+    assert response.content == b"amount mismatch"
+    assert order.status == Order.Status.PENDING and order.flagged
+    assert order.tax_amount == 0
+    assert not Entitlement.objects.exists() and not LedgerEntry.objects.exists()
+
+
+def test_a_business_buyer_s_reverse_charge_and_vat_number_are_kept(
+    client, stripe_fake, deliver, django_capture_on_commit_callbacks
+):
+    seller = SellerFactory(tax_behavior=Seller.TaxBehavior.EXCLUSIVE)
+    order = _checkout(client, _product(Product.Kind.EBOOK, 1000, seller))
+    response = _pay(
+        client,
+        stripe_fake,
+        deliver,
+        django_capture_on_commit_callbacks,
+        order,
+        country="DE",
+        percent=0,
+        reason="reverse_charge",
+        tax_ids=[("eu_vat", "DE123456789")],
+    )
+    assert response.content == b"fulfilled"
+    assert order.reverse_charge and order.tax_amount == 0 and order.gross == 1000
+    assert order.buyer_tax_ids == ["eu_vat:DE123456789"]
+    assert order.tax_breakdown[0]["reason"] == "reverse_charge"
+
+
+def test_when_stripe_cannot_list_the_taxed_lines_the_webhook_is_retried(
+    client, stripe_fake, deliver, django_capture_on_commit_callbacks
+):
+    order = _checkout(client, _product(Product.Kind.MUSIC, 1200))
+    stripe_fake.apply_tax(order.provider_session_id, country="FR", percent=20)
+    completed = event("checkout.session.completed", stripe_fake.complete(order.provider_session_id))
+    stripe_fake.fail[f"/v1/checkout/sessions/{order.provider_session_id}/line_items"] = (
+        500,
+        "Stripe is down",
+    )
+    first = deliver(completed)
+    order.refresh_from_db()
+    assert first.status_code == 503
+    assert order.status == Order.Status.PENDING and not order.flagged
+    assert not PaymentEvent.objects.exists()  # so Stripe's next delivery is not a duplicate
+    stripe_fake.fail.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        again = deliver(completed)
+    order.refresh_from_db()
+    assert again.content == b"fulfilled" and order.tax_amount == 200
+
+
+def test_the_card_s_country_is_kept_beside_the_billing_country(
+    client, stripe_fake, deliver, django_capture_on_commit_callbacks
+):
+    order = _checkout(client, _product(Product.Kind.MUSIC, 1200))
+    stripe_fake.apply_tax(order.provider_session_id, country="FR", percent=20)
+    session = stripe_fake.complete(order.provider_session_id)
+    stripe_fake.card_countries[stripe_fake.charges[session["payment_intent"]]] = "BE"
+    with django_capture_on_commit_callbacks(execute=True):
+        deliver(event("checkout.session.completed", session))
+    order.refresh_from_db()
+    assert (order.billing_country, order.card_country) == ("FR", "BE")
+    assert order.country_evidence_conflicts
+    assert order.provider_charge_id == stripe_fake.charges[session["payment_intent"]]
+
+
+def test_refunding_a_taxed_order_gives_back_the_vat_too(
+    client, stripe_fake, deliver, django_capture_on_commit_callbacks
+):
+    seller = SellerFactory(tax_behavior=Seller.TaxBehavior.EXCLUSIVE)
+    order = _checkout(client, _product(Product.Kind.MUSIC, 1000, seller))
+    _pay(
+        client,
+        stripe_fake,
+        deliver,
+        django_capture_on_commit_callbacks,
+        order,
+        country="FR",
+        percent=20,
+    )
+    [item] = order.items.all()
+    assert item.refundable == 1200
+    order_item_refund(item_id=item.pk, amount=1200)
+    order.refresh_from_db()
+    item.refresh_from_db()
+    [refund] = stripe_fake.called("POST", "/v1/refunds")
+    assert refund["amount"] == "1200"
+    assert order.status == Order.Status.REFUNDED
+    assert item.entitlement.status == "revoked"
+    # The seller gives back their share, never the VAT or the platform's fee.
+    assert sum(e.amount for e in LedgerEntry.objects.filter(seller=seller)) == 0
+
+
+def test_a_refund_webhook_of_a_taxed_charge_fits_the_order(
+    client, stripe_fake, deliver, django_capture_on_commit_callbacks
+):
+    seller = SellerFactory(tax_behavior=Seller.TaxBehavior.EXCLUSIVE)
+    order = _checkout(client, _product(Product.Kind.MUSIC, 1000, seller))
+    _pay(
+        client,
+        stripe_fake,
+        deliver,
+        django_capture_on_commit_callbacks,
+        order,
+        country="FR",
+        percent=20,
+    )
+    charge = stripe_fake.charge_for(
+        order.provider_session_id, amount_refunded=1200, refunded=True, refunds={"data": []}
+    )
+    response = deliver(event("charge.refunded", charge))
+    order.refresh_from_db()
+    assert response.content == b"refund recorded"
+    assert order.status == Order.Status.REFUNDED and not order.flagged
