@@ -338,3 +338,64 @@ def test_a_refund_webhook_of_a_taxed_charge_fits_the_order(
     order.refresh_from_db()
     assert response.content == b"refund recorded"
     assert order.status == Order.Status.REFUNDED and not order.flagged
+
+
+@pytest.mark.parametrize("rolled", [False, True], ids=["live", "rolled up"])
+def test_the_dashboard_counts_gross_vat_and_net_exactly(
+    client, stripe_fake, deliver, django_capture_on_commit_callbacks, rolled
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from shop.stats.facts import Scope
+    from shop.stats.rollups import stats_books_roll
+    from shop.stats.selectors import Figures, book_for, dashboard_read, period_from
+
+    exclusive = SellerFactory(tax_behavior=Seller.TaxBehavior.EXCLUSIVE)
+    inclusive = SellerFactory()
+    ebook = _product(Product.Kind.EBOOK, 999, exclusive)
+    album = _product(Product.Kind.MUSIC, 1299, inclusive)
+    order = _checkout(client, ebook, album)
+    _pay(
+        client,
+        stripe_fake,
+        deliver,
+        django_capture_on_commit_callbacks,
+        order,
+        country="FR",
+        percent={ebook.pk: 5.5, album.pk: 20},
+    )
+    ebook_item = order.items.get(product=ebook)
+    album_item = order.items.get(product=album)
+    # 9.99 HT + 0.55 VAT; 12.99 TTC holds 2.17 VAT (12.99 - 10.82).
+    assert (ebook_item.tax_amount, album_item.tax_amount) == (55, 217)
+    order_item_refund(item_id=album_item.pk, amount=500)  # part of the album back
+
+    now = timezone.now() + timedelta(days=2)
+    if rolled:
+        stats_books_roll(now=now)
+    for scope, tz in ((Scope(), "UTC"), (Scope(seller_id=inclusive.pk), inclusive.timezone)):
+        period = period_from({"range": "7d"}, now.date())
+        board = dashboard_read(
+            scope=scope, tz_name=tz, period=period, now=now, book=book_for(scope, tz)
+        )
+        figures = Figures.of(board.current)
+        owed = sum(
+            e.amount
+            for e in LedgerEntry.objects.all()
+            if scope.seller_id is None or e.seller_id == scope.seller_id
+        )
+        assert figures.net == owed  # exactly what the ledger owes the sellers
+        if scope.seller_id is None:
+            refund_vat = 500 * 217 // 1299
+            assert figures.gross == 1054 + 1299 == order.gross
+            assert figures.net_sales == order.net == 999 + 1082
+            assert figures.vat == 55 + 217 - refund_vat
+            assert figures.refunded == 500
+            # Fees of 5 % on the net (0.49 + 0.54), less what the refund gave back of the
+            # platform's: 5.00 less the seller's 3.95 and the VAT's 0.83.
+            assert (refund_vat, order.platform_fee) == (83, 103)
+            assert figures.fees == 103 - (500 - 395 - 83)
+        else:
+            assert figures.gross == 1299 and figures.net_sales == 1082
