@@ -399,3 +399,32 @@ def test_the_dashboard_counts_gross_vat_and_net_exactly(
             assert figures.fees == 103 - (500 - 395 - 83)
         else:
             assert figures.gross == 1299 and figures.net_sales == 1082
+
+
+def _paid_order(key: str, billing: str, card: str) -> Order:
+    return Order.objects.create(
+        buyer_email=f"{key}@example.com",
+        currency="EUR",
+        total=1000,
+        provider="stripe",
+        checkout_key=key * 16,
+        status=Order.Status.PAID,
+        billing_country=billing,
+        card_country=card,
+    )
+
+
+def test_the_admin_shows_orders_whose_country_evidence_disagrees(admin_client):
+    conflict = _paid_order("a", "FR", "BE")
+    agree = _paid_order("b", "FR", "FR")
+    missing = _paid_order("c", "FR", "")
+    listed = admin_client.get("/admin/shop/order/?country_evidence=conflict").content.decode()
+    assert str(conflict.public_id) in listed
+    assert str(agree.public_id) not in listed and str(missing.public_id) not in listed
+    assert "⚠ FR / BE" in listed
+    agreeing = admin_client.get("/admin/shop/order/?country_evidence=agree").content.decode()
+    assert str(agree.public_id) in agreeing and str(conflict.public_id) not in agreeing
+    page = admin_client.get(f"/admin/shop/order/{conflict.pk}/change/").content.decode()
+    assert "the card was issued in BE" in page
+    quiet = admin_client.get(f"/admin/shop/order/{agree.pk}/change/").content.decode()
+    assert "the card was issued in" not in quiet
