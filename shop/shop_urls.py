@@ -14,6 +14,8 @@ urlpatterns = [
     path("stripe/webhook/", views.stripe_webhook, name="stripe_webhook"),
     path("orders/<uuid:order>/", views.receipt, name="receipt"),
     path("orders/<uuid:order>/retry/", views.retry, name="order_retry"),
+    path("orders/<uuid:order>/invoice/", views.invoice, name="invoice"),
+    path("orders/<uuid:order>/invoice.pdf", views.invoice, {"pdf": True}, name="invoice_pdf"),
     path(
         "orders/<uuid:order>/files/<int:entitlement>/<int:asset>/",
         views.receipt_file,
@@ -21,6 +23,13 @@ urlpatterns = [
     ),
     path("sell/sales/", views_sell.sales, name="sell_sales"),
     path("sell/sales/<int:item>/refund/", views_sell.refund, name="sell_refund"),
+    path("sell/sales/<int:item>/invoice/", views_sell.sale_invoice, name="sell_invoice"),
+    path(
+        "sell/sales/<int:item>/invoice.pdf",
+        views_sell.sale_invoice,
+        {"pdf": True},
+        name="sell_invoice_pdf",
+    ),
     path("sell/codes/", views_sell.codes, name="sell_codes"),
     path("sell/codes/<int:code>/active/", views_sell.code_active, name="sell_code_active"),
     path("sell/payouts/", views_sell.payouts, name="sell_payouts"),

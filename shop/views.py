@@ -24,8 +24,9 @@ from catalog.views import product_context
 from delivery import access as delivery_access
 from delivery.models import Entitlement
 from delivery.views import file_link_redirect, purchases_with_links
+from shop import invoices
 from shop.cart import Cart
-from shop.models import Order
+from shop.models import Invoice, Order
 from shop.payments import stripe_api
 from shop.payments.base import PaymentProvider, PaymentsUnavailable, get_provider
 from shop.payments.webhooks import session_settle, webhook_receive
@@ -396,6 +397,7 @@ def receipt(request: HttpRequest, order: str) -> HttpResponse:
         "order": found,
         "items": found.items.all(),
         "entitlements": entitlements,
+        "invoice": Invoice.objects.filter(order=found).first(),
         # A fresh key per page: "Try again" twice is one new order, not two.
         "retry_key": checkout_key_new() if found.status in RETRYABLE else "",
         # A signed-in owner of these purchases is pointed at their account's library.
@@ -403,6 +405,34 @@ def receipt(request: HttpRequest, order: str) -> HttpResponse:
         and Entitlement.objects.filter(account.entitlements(), order_item__order=found).exists(),
     }
     return render(request, "shop/receipt.html", context)
+
+
+def invoice_response(order: Order, *, pdf: bool, request: HttpRequest) -> HttpResponse:
+    """An order's invoice, as a page or a PDF download (404 when it has none)."""
+    found = Invoice.objects.select_related("order").filter(order=order).first()
+    if found is None:
+        raise Http404("No invoice for this order.")
+    if pdf:
+        response = HttpResponse(invoices.invoice_pdf(found), content_type="application/pdf")
+        response["Content-Disposition"] = f'attachment; filename="{found.number}.pdf"'
+        return response
+    return render(
+        request,
+        "shop/invoice.html",
+        {
+            "invoice": found,
+            "pdf_url": request.path.rstrip("/") + ".pdf",
+            "sheet": invoices.sheet(found),
+            "reverse_charge_text": invoices.reverse_charge_text(),
+        },
+    )
+
+
+@bearer_token_page
+@require_GET
+def invoice(request: HttpRequest, order: str, pdf: bool = False) -> HttpResponse:
+    """The invoice of a paid order, to whoever holds its receipt's address."""
+    return invoice_response(get_object_or_404(Order, public_id=order), pdf=pdf, request=request)
 
 
 @bearer_token_page
