@@ -21,6 +21,7 @@ urlpatterns = [
         views.receipt_file,
         name="receipt_file",
     ),
+    path("staff/vat/", views.vat_report, name="vat_report"),
     path("sell/sales/", views_sell.sales, name="sell_sales"),
     path("sell/sales/<int:item>/refund/", views_sell.refund, name="sell_refund"),
     path("sell/sales/<int:item>/invoice/", views_sell.sale_invoice, name="sell_invoice"),

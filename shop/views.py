@@ -9,6 +9,7 @@ from django.core.validators import validate_email
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone as django_timezone
 from django.utils.translation import gettext
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -24,7 +25,8 @@ from catalog.views import product_context
 from delivery import access as delivery_access
 from delivery.models import Entitlement
 from delivery.views import file_link_redirect, purchases_with_links
-from shop import invoices
+from shop import invoices, oss
+from shop.access import access_staff
 from shop.cart import Cart
 from shop.models import Invoice, Order
 from shop.payments import stripe_api
@@ -424,6 +426,39 @@ def invoice_response(order: Order, *, pdf: bool, request: HttpRequest) -> HttpRe
             "pdf_url": request.path.rstrip("/") + ".pdf",
             "sheet": invoices.sheet(found),
             "reverse_charge_text": invoices.reverse_charge_text(),
+        },
+    )
+
+
+@require_GET
+def vat_report(request: HttpRequest) -> HttpResponse:
+    """The quarter's OSS VAT table for the platform's staff (it files it), and its CSV."""
+    access_staff(request)
+    today = django_timezone.now()
+    text = request.GET.get("quarter") or f"{today.year}Q{(today.month - 1) // 3 + 1}"
+    try:
+        quarter = oss.Quarter.parse(text)
+    except oss.QuarterError:
+        return render(
+            request,
+            "shop/vat_report.html",
+            {"error": gettext("Write the quarter like 2027Q1."), "quarter": text[:10]},
+            status=400,
+        )
+    rows = oss.quarter_report(quarter)
+    if request.GET.get("format") == "csv":
+        response = HttpResponse(oss.report_csv(quarter, rows), content_type="text/csv")
+        response["Content-Disposition"] = f'attachment; filename="vat-{quarter}.csv"'
+        return response
+    return render(
+        request,
+        "shop/vat_report.html",
+        {
+            "quarter": str(quarter),
+            "rows": rows,
+            "currency": settings.STORE_CURRENCY,
+            "total_net": sum(r.net for r in rows),
+            "total_vat": sum(r.vat for r in rows),
         },
     )
 
