@@ -85,6 +85,32 @@ def test_a_buyer_picks_formats_downloads_the_zip_and_plays_a_track(
     shot("formats-library-playing")
 
 
+def test_an_album_plays_through_one_track_at_a_time(page, live_server, album):
+    entitlement, (first, second) = album
+    token = library_link_create(library=entitlement.library)
+    page.goto(live_server.url + reverse("delivery:library", kwargs={"token": token}))
+    players = page.locator("[data-playlist] audio")
+    assert players.count() == 2
+    players.nth(0).evaluate("element => element.play()")
+    # The 2.5 s first track ends and the second starts by itself.
+    page.wait_for_function(
+        "() => { const p = document.querySelectorAll('[data-playlist] audio');"
+        " return p[0].ended && !p[1].paused && p[1].currentTime > 0.1; }",
+        timeout=20_000,
+    )
+    marked = page.evaluate(
+        "() => Array.from(document.querySelectorAll('[data-playlist] li'))"
+        ".map(li => li.hasAttribute('data-now-playing'))"
+    )
+    assert marked == [False, True]
+    assert StreamStart.objects.filter(entitlement=entitlement, asset=second).exists()
+    # Starting another player pauses the one playing.
+    players.nth(0).evaluate("element => { element.currentTime = 0; return element.play(); }")
+    page.wait_for_function(
+        "() => document.querySelectorAll('[data-playlist] audio')[1].paused", timeout=10_000
+    )
+
+
 def test_the_preparing_page_shows_progress_and_fits_a_phone(browser, live_server, album):
     entitlement, (first, _second) = album
     from catalog.models import Asset
