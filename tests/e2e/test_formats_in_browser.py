@@ -86,7 +86,7 @@ def test_a_buyer_picks_formats_downloads_the_zip_and_plays_a_track(
 
 
 def test_an_album_plays_through_one_track_at_a_time(page, live_server, album):
-    entitlement, (first, second) = album
+    entitlement, (_first, second) = album
     token = library_link_create(library=entitlement.library)
     page.goto(live_server.url + reverse("delivery:library", kwargs={"token": token}))
     players = page.locator("[data-playlist] audio")
