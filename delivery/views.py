@@ -147,6 +147,7 @@ def _opened_book(asset: Asset) -> Iterator[tuple[zipfile.ZipFile, reader.Book]]:
         yield archive, reader.book_read(archive, asset.original_filename)
 
 
+@bearer_token_page
 @require_GET
 def read(request: HttpRequest, signed: str) -> HttpResponse:
     """A purchased EPUB, one page of its reading order at a time (``?page=``)."""
@@ -193,6 +194,7 @@ def read(request: HttpRequest, signed: str) -> HttpResponse:
     return render(request, "delivery/reader.html", context, status=400 if number_error else 200)
 
 
+@bearer_token_page
 @require_GET
 def read_image(request: HttpRequest, signed: str, path: str) -> HttpResponse:
     """An image of a book being read, from inside the book, through the same link."""
@@ -203,7 +205,6 @@ def read_image(request: HttpRequest, signed: str, path: str) -> HttpResponse:
     except (reader.MediaRefused, zipfile.BadZipFile, OSError, KeyError, EOFError):
         raise Http404("No such image in this book.") from None
     response = HttpResponse(data, content_type=media_type)
-    response["Cache-Control"] = "private, max-age=3600"
     return response
 
 

@@ -136,6 +136,8 @@ INSTALLED_APPS = [
     "catalog.seo",
     # Following creators: double opt-in, new-release mails, one-click unsubscribe.
     "catalog.follows",
+    # Search and the listings (home, tags, kinds, sellers): reads the catalog only.
+    "catalog.discovery",
     # Durable background work: rows written with the change, finished by tasks and the clock.
     "catalog.outbox",
     "delivery",

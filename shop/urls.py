@@ -83,6 +83,7 @@ urlpatterns += i18n_patterns(
     path("", include("shop.stats.urls")),
     path("", include("catalog.seo.urls")),
     path("", include("catalog.follows.urls")),
+    path("", include("catalog.discovery.urls")),
     path("", include("catalog.urls")),
     prefix_default_language=False,
 )

@@ -200,3 +200,10 @@ def test_the_reader_speaks_french(client, book):
     url = "/fr" + _read_url(entitlement, asset)
     html = client.get(url, HTTP_ACCEPT_LANGUAGE="fr").content.decode()
     assert "Page 1 sur 2" in html and "Sommaire" in html
+
+
+def test_the_reader_never_sends_its_link_on_as_a_referrer(client, book):
+    entitlement, asset = book
+    page = client.get(_read_url(entitlement, asset))
+    assert page["Referrer-Policy"] == "same-origin"  # never to the outside links of a book
+    assert "no-store" in page["Cache-Control"]
