@@ -125,6 +125,16 @@ class SellerProfileForm(forms.Form):
         choices=currency_choices,
         help_text=_("New products are priced in it."),
     )
+    tax_behavior = forms.ChoiceField(
+        label=_("VAT and your prices"),
+        choices=Seller.TaxBehavior.choices,
+        widget=forms.RadioSelect,
+        required=False,
+        help_text=_(
+            "When the shop collects VAT: included, the buyer pays the price you set; "
+            "added, the buyer pays your price plus their country's VAT."
+        ),
+    )
     timezone = forms.ChoiceField(label=_("Time zone"), choices=_timezone_choices)
     language = forms.ChoiceField(
         label=_("Language of your emails"),
@@ -157,6 +167,7 @@ class SellerProfileForm(forms.Form):
             "currency": seller.currency,
             "timezone": seller.timezone,
             "is_organization": seller.is_organization,
+            "tax_behavior": seller.tax_behavior,
             "language": language_or_default(seller.language),
         }
 

@@ -194,6 +194,7 @@ def profile(request: HttpRequest) -> HttpResponse:
                 avatar=data["avatar"],
                 remove_avatar=data["remove_avatar"],
                 is_organization=data["is_organization"],
+                tax_behavior=data["tax_behavior"] or None,
             )
         except CatalogError as exc:
             add_service_error(form, exc)

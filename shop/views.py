@@ -356,6 +356,11 @@ def stripe_webhook(request: HttpRequest) -> HttpResponse:
         return HttpResponseBadRequest("invalid signature", content_type="text/plain")
     except stripe_api.WebhookEventMalformed as exc:
         return HttpResponseBadRequest(f"malformed event: {exc}", content_type="text/plain")
+    except stripe_api.PaymentProviderError as exc:
+        # Stripe could not tell what is needed to settle (a taxed session's lines): nothing
+        # was recorded, and Stripe delivers the event again later.
+        log.warning("Stripe webhook deferred: %s", exc)
+        return HttpResponse(f"retry: {exc}", status=503, content_type="text/plain")
     return HttpResponse(outcome, content_type="text/plain")
 
 

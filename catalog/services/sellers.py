@@ -151,6 +151,7 @@ def seller_update(
     avatar: File | None = None,
     remove_avatar: bool = False,
     is_organization: bool | None = None,
+    tax_behavior: str | None = None,
 ) -> Seller:
     display_name = display_name.strip()
     if not display_name:
@@ -162,6 +163,8 @@ def seller_update(
         raise CatalogError(gettext("Choose a currency from the list."), field="currency")
     if timezone_name not in available_timezones():
         raise CatalogError(gettext("Choose a time zone from the list."), field="timezone")
+    if tax_behavior and tax_behavior not in Seller.TaxBehavior.values:
+        raise CatalogError(gettext("Choose whether your prices include VAT."), field="tax_behavior")
     seller.display_name = display_name[:120]
     seller.slug = slug
     seller.bio = bio.strip()
@@ -170,6 +173,8 @@ def seller_update(
     seller.timezone = timezone_name
     if is_organization is not None:
         seller.is_organization = is_organization
+    if tax_behavior:
+        seller.tax_behavior = tax_behavior
     if language is not None:
         seller.language = language_or_default(language)
     if (avatar is not None or remove_avatar) and seller.avatar:
