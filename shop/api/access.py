@@ -41,6 +41,16 @@ def token_in_query(request: HttpRequest) -> bool:
     return False
 
 
+def token_in_query_error() -> ApiError:
+    return ApiError(
+        400,
+        "token_in_query",
+        "Send the token in the Authorization header (Authorization: Bearer <token>), "
+        "never in the address: addresses are kept in logs and browser histories. "
+        "If this token was used in an address, revoke it and make a new one.",
+    )
+
+
 def access_token(raw: str) -> ApiToken:
     """The live token for ``raw`` (its seller and account loaded); else a 401 :class:`ApiError`."""
     token = None
@@ -68,13 +78,7 @@ class TokenAuth(HttpBearer):
 
     def __call__(self, request: HttpRequest) -> Any:
         if token_in_query(request):
-            raise ApiError(
-                400,
-                "token_in_query",
-                "Send the token in the Authorization header (Authorization: Bearer <token>), "
-                "never in the address: addresses are kept in logs and browser histories. "
-                "If this token was used in an address, revoke it and make a new one.",
-            )
+            raise token_in_query_error()
         header = request.headers.get("Authorization", "")
         if not header:
             raise _refuse(

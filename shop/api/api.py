@@ -9,6 +9,7 @@ answers by itself: JSON for a wrong method (405) or a body that is not JSON
 from __future__ import annotations
 
 import hashlib
+import inspect
 import logging
 from collections.abc import Callable
 from functools import wraps
@@ -22,6 +23,7 @@ from django.utils.http import parse_etags
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
+from shop.api.access import token_in_query, token_in_query_error
 from shop.api.endpoints import router
 from shop.api.errors import ApiError, api_error_response, error_response, too_large_response
 
@@ -107,9 +109,31 @@ def _etag(body: bytes) -> str:
     return '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
 
 
+def _methods(view: Callable[..., HttpResponseBase]) -> frozenset[str]:
+    """The methods a ninja view answers: its ``PathView``'s operations; the document and
+    the docs page (not operations) are read with GET."""
+    if not inspect.isfunction(view):
+        return frozenset({"GET"})
+    path_view = inspect.getclosurevars(view).nonlocals.get("self")
+    return frozenset(m for op in getattr(path_view, "operations", ()) for m in op.methods)
+
+
 def _protocol(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
+    methods = _methods(view)
+    allow = ", ".join(sorted(methods))
+
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        # First of all: a token in the address is refused whatever else is wrong.
+        if token_in_query(request):
+            return api_error_response(token_in_query_error())
+        if request.method not in methods:
+            return error_response(
+                405,
+                "method_not_allowed",
+                f"{request.method} is not allowed here; use {allow}.",
+                headers={"Allow": allow},
+            )
         if request.method in BODY_METHODS and request.content_type != "application/json":
             return error_response(
                 415,
@@ -117,17 +141,7 @@ def _protocol(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpRespon
                 "Send the body as JSON, with the header Content-Type: application/json.",
             )
         response = view(request, *args, **kwargs)
-        if response.status_code == 405 and not response.get("Content-Type", "").startswith(
-            "application/json"
-        ):
-            allowed = response.get("Allow", "")
-            return error_response(
-                405,
-                "method_not_allowed",
-                f"{request.method} is not allowed here; use {allowed}.",
-                headers={"Allow": allowed},
-            )
-        if request.method in ("GET", "HEAD") and response.status_code == 200:
+        if request.method == "GET" and response.status_code == 200:
             assert isinstance(response, HttpResponse)
             tag = _etag(response.content)
             response["ETag"] = tag
