@@ -16,6 +16,7 @@ from ninja.security import HttpBearer
 
 from catalog import access as catalog_access
 from catalog.limits import Limited, api_limit
+from catalog.money import CountError, parse_count
 from delivery.services import hash_token
 from shop.api.errors import ApiError
 from shop.api.models import ApiToken
@@ -122,7 +123,11 @@ class TokenAuth(HttpBearer):
 def access_token_for_seller(request: HttpRequest, token_id: object) -> ApiToken:
     """One of the signed-in seller's tokens (for the tokens page); anyone else's is a 404."""
     seller = catalog_access.request_seller(request)
-    found = ApiToken.objects.filter(pk=catalog_access._id(token_id), seller=seller).first()
+    try:
+        pk = parse_count(token_id, minimum=1, maximum=2**63 - 1)
+    except CountError:
+        pk = 0
+    found = ApiToken.objects.filter(pk=pk, seller=seller).first()
     if found is None:
         raise catalog_access.NotOwned("No such token.")
     return found

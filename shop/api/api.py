@@ -18,6 +18,7 @@ from typing import Any
 from django.http import Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.urls import URLPattern, URLResolver, path, re_path
+from django.utils import translation
 from django.utils.cache import patch_vary_headers
 from django.utils.http import parse_etags
 from ninja import NinjaAPI
@@ -140,7 +141,10 @@ def _protocol(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpRespon
                 "unsupported_media_type",
                 "Send the body as JSON, with the header Content-Type: application/json.",
             )
-        response = view(request, *args, **kwargs)
+        # One language for every answer, whatever Accept-Language or a cookie says: the
+        # services' messages too (docs/decisions.md, 66).
+        with translation.override("en"):
+            response = view(request, *args, **kwargs)
         if request.method == "GET" and response.status_code == 200:
             assert isinstance(response, HttpResponse)
             tag = _etag(response.content)

@@ -185,3 +185,15 @@ def test_the_limit_is_counted_in_the_shared_cache(api: Api, shop_a: Shop) -> Non
             limit_hit(scope="api-token", subject=f"token:{pk}", rate=Rate(5, 3600), message="")
         response = api.get("products", token)
     assert response.status_code == 429
+
+
+def test_answers_are_in_english_whatever_the_client_language(api: Api, shop_a: Shop) -> None:
+    response = api.call(
+        "POST",
+        "products",
+        token=shop_a.token(),
+        body={"title": "F", "price": 0},
+        headers={"Accept-Language": "fr"},
+    )
+    assert response.status_code == 422
+    assert "more than zero" in error_of(response)["fields"]["price"][0]

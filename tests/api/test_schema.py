@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import schemathesis
+from django.core import signals
+from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 from openapi_spec_validator import validate
 from schemathesis.specs.openapi.checks import positive_data_acceptance
@@ -51,8 +54,16 @@ schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", application)
 
 
 @pytest.fixture
-def fuzz_token(shop_a: Shop) -> str:
-    return shop_a.token(*SCOPES)
+def fuzz_token(shop_a: Shop) -> Iterator[str]:
+    """A token for the fuzzer, which calls the WSGI application itself: as Django's test
+    client does, the request signals must not close the test's database connection."""
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    try:
+        yield shop_a.token(*SCOPES)
+    finally:
+        signals.request_started.connect(close_old_connections)
+        signals.request_finished.connect(close_old_connections)
 
 
 @schema.include(path_regex="^/api/v1/(products|sales|refunds|stats|followers)").parametrize()
