@@ -11,8 +11,9 @@ from __future__ import annotations
 import hashlib
 import inspect
 import logging
+import re
 from collections.abc import Callable
-from functools import wraps
+from functools import cache, wraps
 from typing import Any
 
 from django.http import Http404, HttpRequest, HttpResponse
@@ -119,6 +120,27 @@ def _methods(view: Callable[..., HttpResponseBase]) -> frozenset[str]:
     return frozenset(m for op in getattr(path_view, "operations", ()) for m in op.methods)
 
 
+@cache
+def _declared_parameters(path: str, method: str) -> frozenset[str] | None:
+    """The query parameters the OpenAPI document declares for an operation (None: not one)."""
+    operation = api.get_openapi_schema()["paths"].get(path, {}).get(method.lower())
+    if operation is None:
+        return None
+    return frozenset(p["name"] for p in operation.get("parameters", ()) if p["in"] == "query")
+
+
+def _unknown_parameters(request: HttpRequest) -> list[str]:
+    """Query parameters the operation does not take: refused, like unknown body fields."""
+    match = request.resolver_match
+    if not request.GET or match is None or request.method is None:
+        return []
+    path = "/" + re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", match.route)
+    declared = _declared_parameters(path, request.method)
+    if declared is None:
+        return []
+    return sorted(name for name in request.GET if name not in declared)
+
+
 def _protocol(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
     methods = _methods(view)
     allow = ", ".join(sorted(methods))
@@ -134,6 +156,14 @@ def _protocol(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpRespon
                 "method_not_allowed",
                 f"{request.method} is not allowed here; use {allow}.",
                 headers={"Allow": allow},
+            )
+        unknown = _unknown_parameters(request)
+        if unknown:
+            return error_response(
+                400,
+                "bad_query",
+                "Unknown query parameters: this endpoint does not take them.",
+                fields={name: ["Unknown parameter."] for name in unknown},
             )
         if request.method in BODY_METHODS and request.content_type != "application/json":
             return error_response(

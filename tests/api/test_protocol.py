@@ -197,3 +197,10 @@ def test_answers_are_in_english_whatever_the_client_language(api: Api, shop_a: S
     )
     assert response.status_code == 422
     assert "more than zero" in error_of(response)["fields"]["price"][0]
+
+
+def test_unknown_query_parameters_are_refused(api: Api, shop_a: Shop) -> None:
+    response = api.get("sales", shop_a.token(), prodcut=shop_a.product.pk)
+    assert response.status_code == 400
+    error = error_of(response)
+    assert error["code"] == "bad_query" and set(error["fields"]) == {"prodcut"}
