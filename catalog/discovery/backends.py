@@ -10,8 +10,7 @@ from __future__ import annotations
 
 from django.contrib.postgres.search import TrigramWordSimilarity
 from django.db import connection
-from django.db.models import F, FloatField, QuerySet
-from django.db.models.expressions import RawSQL
+from django.db.models import F, QuerySet
 
 from catalog.models import Product
 
@@ -39,20 +38,19 @@ class PostgresBackend(SearchBackend):
 
     def match(self, products: QuerySet[Product], terms: list[str]) -> QuerySet[Product]:
         tsquery = " & ".join(f"{term}:*" for term in terms)
-        # Fixed SQL; the words are parameters.
-        return products.filter(
-            pk__in=RawSQL(
-                "SELECT product_id FROM discovery_searchdocument "
-                "WHERE vector @@ to_tsquery('simple', %s)",
-                [tsquery],
-            )
-        ).annotate(
-            rank=RawSQL(
-                "SELECT ts_rank_cd(vector, to_tsquery('simple', %s)) "
-                'FROM discovery_searchdocument WHERE product_id = "catalog_product"."id"',
-                [tsquery],
-                output_field=FloatField(),
-            )
+        # A join (not a subquery per row): the document's vector is matched and ranked once.
+        # Fixed SQL; the words are a parameter.
+        return products.extra(
+            tables=["discovery_searchdocument"],
+            where=[
+                "discovery_searchdocument.product_id = catalog_product.id",
+                "discovery_searchdocument.vector @@ to_tsquery('simple', %s)",
+            ],
+            params=[tsquery],
+            select={
+                "rank": "ts_rank_cd(discovery_searchdocument.vector, to_tsquery('simple', %s))"
+            },
+            select_params=[tsquery],
         )
 
     def similar(self, products: QuerySet[Product], terms: list[str]) -> QuerySet[Product]:
@@ -69,18 +67,13 @@ class SqliteBackend(SearchBackend):
     def match(self, products: QuerySet[Product], terms: list[str]) -> QuerySet[Product]:
         # Each word quoted (a string, never an operator), as a prefix, all required.
         expression = " AND ".join(f'"{term}"*' for term in terms)
-        return products.filter(
-            pk__in=RawSQL(
-                "SELECT rowid FROM discovery_fts WHERE discovery_fts MATCH %s", [expression]
-            )
-        ).annotate(
-            rank=RawSQL(
-                # Weights: title, tags, seller, tracks, body, kind.
-                "SELECT -bm25(discovery_fts, 10.0, 8.0, 4.0, 4.0, 1.0, 0.5) FROM discovery_fts "
-                'WHERE discovery_fts MATCH %s AND rowid = "catalog_product"."id"',
-                [expression],
-                output_field=FloatField(),
-            )
+        # A join with the FTS table: one MATCH for the whole query. Fixed SQL; the
+        # expression is a parameter. Weights: title, tags, seller, tracks, body, kind.
+        return products.extra(
+            tables=["discovery_fts"],
+            where=["discovery_fts.rowid = catalog_product.id", "discovery_fts MATCH %s"],
+            params=[expression],
+            select={"rank": "-bm25(discovery_fts, 10.0, 8.0, 4.0, 4.0, 1.0, 0.5)"},
         )
 
 

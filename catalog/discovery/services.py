@@ -8,6 +8,8 @@ unpublishing, archiving and deletion alike.
 
 from __future__ import annotations
 
+import html
+import re
 from collections.abc import Iterable
 
 from django.conf import settings
@@ -16,8 +18,10 @@ from django.utils import translation
 
 from catalog.discovery.models import SearchDocument
 from catalog.discovery.text import indexed
-from catalog.markdown import markdown_plain
 from catalog.models import Asset, Product, Seller
+
+_LINK_TARGET = re.compile(r"\]\([^)]*\)|^\s*\[[^\]]+\]:\s*\S+.*$", re.M)
+_HTML_TAG = re.compile(r"<[^>]*>")
 
 # Enough of a description for search; the rest rarely adds a word someone types.
 BODY_MAX_CHARS = 20_000
@@ -31,6 +35,18 @@ def _kind_words(kind: str) -> str:
         with translation.override(code):
             names.append(str(label))
     return " ".join(names)
+
+
+def _markdown_words(text: str) -> str:
+    """Markdown as the index needs it: the words a reader sees, not link targets or tags.
+
+    Not a render (a Markdown parser costs milliseconds a product): markup
+    characters are separators for ``text.words`` anyway, so dropping link
+    targets, HTML tags and entities leaves the same words.
+    """
+    text = _LINK_TARGET.sub(" ", text)
+    text = _HTML_TAG.sub(" ", text)
+    return html.unescape(text)
 
 
 def _document(product: Product) -> SearchDocument:
@@ -48,7 +64,7 @@ def _document(product: Product) -> SearchDocument:
         tags=indexed(tags),
         seller=seller,
         tracks=indexed(tracks),
-        body=indexed(markdown_plain(product.description, limit=BODY_MAX_CHARS)),
+        body=indexed(_markdown_words(product.description[:BODY_MAX_CHARS])),
         kind=indexed(_kind_words(product.kind)),
         names=" ".join(part for part in (title, seller, indexed(tags)) if part),
     )
@@ -62,16 +78,12 @@ def products_index(*, product_ids: Iterable[int]) -> int:
         .select_related("seller")
         .prefetch_related("tags", "assets")
     )
+    documents = [_document(product) for product in listed]
     with transaction.atomic():
-        SearchDocument.objects.filter(product_id__in=ids).exclude(
-            product_id__in=[p.pk for p in listed]
-        ).delete()
-        for product in listed:
-            document = _document(product)
-            # A delete then an insert: one statement each on every database,
-            # and SQLite's triggers keep its FTS table in step either way.
-            SearchDocument.objects.filter(product_id=product.pk).delete()
-            document.save(force_insert=True)
+        # Deleted, then written anew: the same two statements on every database,
+        # and SQLite's triggers keep its FTS table in step either way.
+        SearchDocument.objects.filter(product_id__in=ids).delete()
+        SearchDocument.objects.bulk_create(documents)
     return len(listed)
 
 

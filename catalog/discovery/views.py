@@ -63,6 +63,8 @@ def render_listing(
             "kinds": Product.Kind.choices,
             "page_error": asked.page_error,
             "store_currency": settings.STORE_CURRENCY,
+            # The header's search box keeps what was searched.
+            "search_query": asked.query,
         }
     )
     return render(request, template, context, status=status)
@@ -85,6 +87,7 @@ def search(request: HttpRequest) -> HttpResponse:
                 "kinds": Product.Kind.choices,
                 "page_error": asked.page_error,
                 "store_currency": settings.STORE_CURRENCY,
+                "search_query": asked.query,
             },
             status=400 if asked.page_error else 200,
         )

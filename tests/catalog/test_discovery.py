@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -69,7 +70,8 @@ def test_the_index_follows_create_edit_unpublish_archive_and_delete():
     seller = SellerFactory(display_name="Les Ondes Douces")
     product = product_create(
         seller=seller, title="Night Trains", kind=Product.Kind.MUSIC, pricing="free",
-        description="Recorded **between two stations**.", tags=["ambient"],
+        description="Recorded **between [two stations](https://zzlink.example/)**.",
+        tags=["ambient"],
     )  # fmt: skip
     # A draft is not listed.
     assert not SearchDocument.objects.filter(product=product).exists()
@@ -79,6 +81,7 @@ def test_the_index_follows_create_edit_unpublish_archive_and_delete():
     assert _found("ambient") == ["Night Trains"]
     assert _found("ondes douces") == ["Night Trains"]
     assert _found("musique") == ["Night Trains"]  # the kind, in French too
+    assert _found("zzlink") == []  # a link's target is not a word of the page
     seller_update(
         seller=seller, display_name="Quiet Waves", slug=seller.slug, bio="", links=[],
         currency="EUR", timezone_name="UTC",
@@ -294,7 +297,6 @@ def test_the_next_link_reaches_the_second_page(client):
         ProductFactory(title=f"Item {i:02d}")
     first = client.get("/").content.decode()
     assert "Item 29" in first and "Item 05" not in first
-    import re
 
     href = re.search(r'href="(\?after=[^"]+)" rel="next"', first)
     assert href
@@ -361,3 +363,52 @@ def test_the_french_search_page_renders_in_french(client):
 def test_every_page_has_the_search_box_in_its_header(client):
     header = client.get("/cart/").content.decode().split("</header>", 1)[0]
     assert 'role="search"' in header and 'action="/search/"' in header
+    searched = client.get("/search/", {"q": '<b>"x"'}).content.decode().split("</header>", 1)[0]
+    assert 'value="&lt;b&gt;&quot;x&quot;"' in searched
+
+
+def test_the_admin_keeps_the_index(admin_client):
+    product = ProductFactory(title="Old Title")
+    product_index(product=product)
+    response = admin_client.post(
+        f"/admin/catalog/product/{product.pk}/change/",
+        {
+            "seller": product.seller.pk, "slug": product.slug, "title": "Lighthouse",
+            "kind": "ebook", "description": "", "pricing": "fixed", "price": "900",
+            "suggested_price": "", "currency": "EUR", "status": "published",
+            "release_date": "", "audio_formats": "[]", "download_limit": "",
+            "assets-TOTAL_FORMS": "0", "assets-INITIAL_FORMS": "0",
+            "assets-MIN_NUM_FORMS": "0", "assets-MAX_NUM_FORMS": "1000",
+        },
+    )  # fmt: skip
+    assert response.status_code == 302, re.findall(r"errorlist.{0,300}", response.content.decode())
+    assert _found("lighthouse") == ["Lighthouse"] and _found("old") == []
+
+
+# --- The product page -------------------------------------------------------------
+
+
+def test_an_album_page_lists_its_tracks_with_durations_and_plays_the_preview_first(client):
+    from tests.catalog.seo_helpers import album
+
+    product = album()
+    body = client.get(product.get_absolute_url()).content.decode()
+    tracks = body.split('<ol class="tracks">', 1)[1].split("</ol>", 1)[0]
+    assert tracks.index("Departure") < tracks.index("Tunnel")
+    assert "3:07" in tracks and "1:02:05" in tracks
+    assert body.index("<audio") < body.index('id="buy-heading"')
+
+
+def test_an_ebook_page_gives_its_pages_and_a_video_page_its_size(client):
+    book = ProductFactory(kind="ebook")
+    pdf = add_file(book, name="book.pdf")
+    pdf.metadata = {"pages": 212}
+    pdf.save()
+    assert "212 pages" in client.get(book.get_absolute_url()).content.decode()
+    film = ProductFactory(kind="video")
+    clip = add_file(film, b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 64, name="film.mp4")
+    clip.kind = "video"
+    clip.metadata = {"duration_seconds": 65.0, "width": 1920, "height": 1080}
+    clip.save()
+    page = client.get(film.get_absolute_url()).content.decode()
+    assert "1920×1080" in page and "1:05" in page

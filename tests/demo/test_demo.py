@@ -251,3 +251,22 @@ def test_the_demo_has_a_live_a_released_and_a_failed_campaign():
     assert f"Fan funding    http://testserver/campaigns/{live.pk}/" in out.getvalue()
     call_command("demo", "--force", stdout=StringIO())
     assert Campaign.objects.count() == 3
+
+
+def test_the_demo_can_be_searched_and_its_tags_and_kinds_have_pages(client):
+    call_command("demo", "--force", stdout=StringIO())
+    found = client.get("/search/", {"q": "trains"}).content.decode()
+    assert "<mark>Trains</mark>" in found and "Recipes from a Tiny Kitchen" not in found
+    assert (
+        "Recipes from a Tiny Kitchen" in client.get("/search/", {"q": "cookbook"}).content.decode()
+    )
+    ambient = client.get("/tags/ambient/").content.decode()
+    assert (
+        "Night Trains" in ambient and "Tide Tables" in ambient and "Harbour at Dusk" not in ambient
+    )
+    assert "Harbour at Dusk" in client.get("/videos/").content.decode()
+    music = client.get("/music/").content.decode()
+    assert "Morning Light" in music and "Field Notes on Small Shops" not in music
+    album = Product.objects.get(slug="night-trains")
+    page = client.get(album.get_absolute_url()).content.decode()
+    assert 'href="/tags/ambient/"' in page and 'class="muted duration"' in page
