@@ -81,6 +81,10 @@ class Seller(models.Model):
         default=TaxBehavior.INCLUSIVE,
         db_default=TaxBehavior.INCLUSIVE,
     )
+    # Printed on invoices beside the platform's (which sells, as the seller of record).
+    legal_name = models.CharField(max_length=200, blank=True, db_default="")
+    legal_address = models.TextField(blank=True, db_default="")
+    vat_number = models.CharField(max_length=20, blank=True, db_default="")
     # A few public web addresses (site, shop elsewhere, social), http(s) only.
     links = models.JSONField(default=list, blank=True)
     # Set when the seller opened the signed link sent to the account's email.

@@ -331,3 +331,40 @@ class PaymentEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.provider} {self.type} {self.event_id}"
+
+
+class InvoiceCounter(models.Model):
+    """The last invoice number given, one row per sequence, locked while a number is taken.
+
+    Taken in the transaction that marks the order paid: a rolled-back payment gives its
+    number back with it, so the sequence has no gaps and no number twice.
+    """
+
+    scope = models.CharField(max_length=40, unique=True, default="shop")
+    last = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.scope}: {self.last}"
+
+
+class Invoice(models.Model):
+    """A paid order's invoice: its number and what it said when issued (never rewritten).
+
+    ``details`` holds the parties (the platform, the sellers, the buyer), the lines with
+    net, rate, VAT and gross, and the totals, all as they were at payment.
+    """
+
+    order = models.OneToOneField(Order, on_delete=models.PROTECT, related_name="invoice")
+    scope = models.CharField(max_length=40, default="shop")
+    sequence = models.PositiveIntegerField()
+    number = models.CharField(max_length=40, unique=True)
+    issued_at = models.DateTimeField()
+    details = models.JSONField(default=dict)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["scope", "sequence"], name="invoice_sequence_once"),
+        ]
+
+    def __str__(self) -> str:
+        return self.number

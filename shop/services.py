@@ -33,6 +33,7 @@ from catalog.outbox.services import outbox_add
 from delivery.services import entitlement_grant, entitlement_revoke
 from shop import ledger
 from shop import tax as tax_rules
+from shop.invoices import invoice_issue
 from shop.models import DiscountCode, Order, OrderItem, Refund
 from shop.tasks import send_receipt, send_sale_notification
 
@@ -403,6 +404,8 @@ def order_fulfil(
     order.save(update_fields=fields)
     _grant_missing(order)
     ledger.ledger_record_sales(order=order)
+    # Numbered under the counter's lock in this transaction: no gap, never twice.
+    invoice_issue(order=order)
     # Promised in this transaction: a process that dies right after the commit leaves
     # the rows, and the clock's sweep sends them (catalog/outbox).
     outbox_add(send_receipt, key=f"order:{order.pk}:receipt", order_id=order.pk)

@@ -518,6 +518,15 @@ STRIPE_PUBLISHABLE_KEY = env_str("STRIPE_PUBLISHABLE_KEY")
 STRIPE_WEBHOOK_SECRET = env_str("STRIPE_WEBHOOK_SECRET")
 # Let Stripe Tax compute and add tax at checkout (needs Stripe Tax set up on the account).
 STRIPE_AUTOMATIC_TAX = env_bool("STRIPE_AUTOMATIC_TAX", False)
+# The platform sells (separate charges and transfers make it the seller of record):
+# its legal details head every invoice (shop/invoices.py).
+PLATFORM_LEGAL_NAME = env_str("PLATFORM_LEGAL_NAME", STORE_NAME)
+PLATFORM_LEGAL_ADDRESS = env_str("PLATFORM_LEGAL_ADDRESS").replace("\\n", "\n")
+PLATFORM_VAT_NUMBER = env_str("PLATFORM_VAT_NUMBER")
+# Invoice numbers: this prefix, then the shop's sequence without gaps (000001, 000002...).
+INVOICE_PREFIX = env_str("INVOICE_PREFIX", "INV-")
+# A TrueType font with €, « » and narrow no-break spaces for the PDF (Debian: fonts-dejavu-core).
+INVOICE_FONT = env_str("INVOICE_FONT", "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
 
 # --- Delivery ---------------------------------------------------------------
 

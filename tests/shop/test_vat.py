@@ -428,3 +428,27 @@ def test_the_admin_shows_orders_whose_country_evidence_disagrees(admin_client):
     assert "the card was issued in BE" in page
     quiet = admin_client.get(f"/admin/shop/order/{agree.pk}/change/").content.decode()
     assert "the card was issued in" not in quiet
+
+
+def test_the_receipt_email_shows_gross_vat_and_net_and_links_the_invoice(
+    client, stripe_fake, deliver, django_capture_on_commit_callbacks
+):
+    from tests.helpers import emails_to
+
+    seller = SellerFactory(tax_behavior=Seller.TaxBehavior.EXCLUSIVE)
+    order = _checkout(client, _product(Product.Kind.MUSIC, 1000, seller))
+    _pay(
+        client,
+        stripe_fake,
+        deliver,
+        django_capture_on_commit_callbacks,
+        order,
+        country="FR",
+        percent=20,
+    )
+    [message] = emails_to("fan@example.com")
+    for text in (message.body, message.alternatives[0][0]):
+        assert "VAT added" in text and "€2.00" in text
+        assert "Total paid" in text and "€12.00" in text
+        assert "Total excluding VAT" in text and "€10.00" in text
+        assert f"/orders/{order.public_id}/invoice.pdf" in text
