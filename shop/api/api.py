@@ -172,7 +172,7 @@ def _protocol(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpRespon
                 "Send the body as JSON, with the header Content-Type: application/json.",
             )
         # One language for every answer, whatever Accept-Language or a cookie says: the
-        # services' messages too (docs/decisions.md, 66).
+        # services' messages too (docs/decisions.md, 69).
         with translation.override("en"):
             response = view(request, *args, **kwargs)
         if request.method == "GET" and response.status_code == 200:

@@ -1,7 +1,7 @@
 """The API's one error shape: ``{"error": {"code": ..., "message": ...}}``.
 
 Codes are stable words a client may branch on; messages are English
-sentences for the person reading the log (docs/decisions.md, 66).
+sentences for the person reading the log (docs/decisions.md, 69).
 """
 
 from __future__ import annotations
