@@ -9,6 +9,7 @@ from django.forms import BaseInlineFormSet
 from django.http import HttpRequest
 
 from catalog.admin_numbers import ParsedNumbersAdmin
+from catalog.discovery.services import product_index, seller_index
 from catalog.inspection.types import MediaRefused
 from catalog.media import safe_filename
 from catalog.models import Asset, Product, Seller
@@ -21,6 +22,11 @@ class SellerAdmin(admin.ModelAdmin):
     search_fields = ["display_name", "slug", "user__email"]
     prepopulated_fields = {"slug": ["display_name"]}
     raw_id_fields = ["user"]
+
+    def save_model(self, request: HttpRequest, obj: Seller, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        # The admin writes rows itself: the index follows here, as it does in the services.
+        seller_index(seller=obj)
 
 
 class AssetInlineFormSet(BaseInlineFormSet):
@@ -103,3 +109,8 @@ class ProductAdmin(ParsedNumbersAdmin):
             gone.delete()
         formset.save_m2m()
         return None
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        super().save_related(request, form, formsets, change)
+        # After the tags and files: the document holds both.
+        product_index(product=form.instance)

@@ -7,27 +7,23 @@ from django.shortcuts import render
 
 from catalog import selectors
 from catalog.attribution import attribution_from_request
+from catalog.discovery.params import listing_asked
+from catalog.discovery.views import render_listing
 from catalog.models import Product
 from catalog.money import to_decimal_string
-from catalog.paging import page_of
 
 
 def home(request: HttpRequest) -> HttpResponse:
-    page, error = page_of(selectors.products_listed(), 24, request.GET.get("page"))
-    return render(
-        request,
-        "catalog/home.html",
-        {"page": page, "page_error": error},
-        status=400 if error else 200,
-    )
+    asked = listing_asked(request.GET)
+    return render_listing(request, "catalog/home.html", asked, {})
 
 
 def seller(request: HttpRequest, seller: str) -> HttpResponse:
     found = selectors.seller_public(slug=seller)
     if found is None:
         raise Http404("No such seller.")
-    products = selectors.products_listed().filter(seller=found)
-    return render(request, "catalog/seller.html", {"seller": found, "products": products})
+    asked = listing_asked(request.GET, seller=found)
+    return render_listing(request, "catalog/seller.html", asked, {"seller": found})
 
 
 def product_context(product: Product, **extra: object) -> dict[str, object]:

@@ -136,6 +136,8 @@ INSTALLED_APPS = [
     "catalog.seo",
     # Following creators: double opt-in, new-release mails, one-click unsubscribe.
     "catalog.follows",
+    # Search and the listings (home, tags, kinds, sellers): reads the catalog only.
+    "catalog.discovery",
     # Durable background work: rows written with the change, finished by tasks and the clock.
     "catalog.outbox",
     "delivery",
@@ -144,6 +146,9 @@ INSTALLED_APPS = [
     # Fan-funded releases (pledges charged at the deadline, all or nothing).
     "shop.funding",
     "shop.stats",
+    # The seller API (/api/v1/) and its tokens page; "ninja" serves the docs page's own files.
+    "ninja",
+    "shop.api",
     # Demo data (`manage.py demo`), on top of every app; nothing imports it.
     "shop.demo",
 ]
@@ -445,6 +450,8 @@ LIMIT_MAIL_RECIPIENT = env_rate("LIMIT_MAIL_RECIPIENT", "5/1h")
 LIMIT_MAIL_SENDER = env_rate("LIMIT_MAIL_SENDER", "10/1h")
 # Requests to follow a creator, per client address (the confirmation mail also counts above).
 LIMIT_FOLLOW = env_rate("LIMIT_FOLLOW", "20/1h")
+# Seller API requests per token (shop/api).
+LIMIT_API_TOKEN = env_rate("LIMIT_API_TOKEN", "120/1m")
 
 # --- Background tasks -------------------------------------------------------
 

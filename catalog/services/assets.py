@@ -15,6 +15,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils.translation import gettext
 
+from catalog.discovery.services import product_index
 from catalog.inspection import Inspection, inspect_path
 from catalog.inspection.types import INSPECTION_FIELDS, MediaRefused
 from catalog.media import safe_filename, sha256_and_size
@@ -51,6 +52,7 @@ def asset_create(
     except Exception:
         stored_file_delete(field=asset.stored)
         raise
+    product_index(product=product)
     return asset
 
 
@@ -197,6 +199,7 @@ def asset_upload(*, product: Product, role: str, file: File, original_filename: 
             asset.position = asset_next_position(product=product, role=role)
             asset.save()
             product_cover_offer(product=product, inspection=inspection)
+            product_index(product=product)
     except Exception:
         asset.stored.storage.delete(asset.stored.name or "")
         raise
@@ -244,3 +247,4 @@ def asset_delete(*, asset: Asset) -> None:
     asset.delete()
     stored_file_delete(field=stored)
     _renumber(product, role)
+    product_index(product=product)

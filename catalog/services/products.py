@@ -12,6 +12,7 @@ from django.utils.text import slugify
 from django.utils.translation import gettext
 
 from catalog.currencies import CURRENCY_CODES, chargeable_currencies
+from catalog.discovery.services import product_index
 from catalog.follows.services import release_published
 from catalog.models import Asset, Product, Seller, Tag, UploadSession
 from catalog.selectors import product_has_sales
@@ -204,6 +205,7 @@ def product_create(
     )
     product.save()
     _product_tags(product, tags or [])
+    product_index(product=product)
     if product.status == Product.Status.PUBLISHED:
         release_published(product=product)
     return product
@@ -248,6 +250,7 @@ def product_update(
     )
     product.save()
     _product_tags(product, tags)
+    product_index(product=product)
     if product.status == Product.Status.PUBLISHED and was != product.status:
         release_published(product=product)
     return product
@@ -264,6 +267,7 @@ def product_status_set(*, product: Product, status: str) -> Product:
     if product.status != status:
         product.status = status
         product.save(update_fields=["status"])
+        product_index(product=product)
         if status == Product.Status.PUBLISHED:
             release_published(product=product)
     return product

@@ -25,6 +25,7 @@ from django.utils.translation import gettext
 
 from catalog.accounts import AccountError, account_create, email_normalize
 from catalog.currencies import CURRENCY_CODES
+from catalog.discovery.services import seller_index
 from catalog.l10n import current_language, language_or_default
 from catalog.mail import mail_task
 from catalog.models import Seller
@@ -212,6 +213,7 @@ def seller_update(
     if avatar is not None:
         image_store(field=seller.avatar, source=avatar)
     seller.save()
+    seller_index(seller=seller)
     return seller
 
 

@@ -15,6 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext
 
+from catalog.discovery.services import product_index
 from catalog.l10n import format_size
 from catalog.media import safe_filename
 from catalog.models import Asset, Product, Seller, UploadSession, asset_path, preview_path
@@ -203,6 +204,7 @@ def _finish(upload: UploadSession) -> Asset:
         asset.position = asset_next_position(product=product, role=upload.role)
         asset.save()
         product_cover_offer(product=product, inspection=inspection)
+        product_index(product=product)
         UploadSession.objects.filter(pk=upload.pk).update(
             status=UploadSession.Status.COMPLETE,
             asset=asset,

@@ -22,8 +22,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from catalog.attribution import Attribution
+from catalog.discovery.services import search_reindex
 from catalog.follows.services import confirm_token, follow_confirm, follow_request
-from catalog.models import Asset, Product, Seller
+from catalog.models import Asset, Product, Seller, Tag
 from catalog.services.assets import asset_create
 from catalog.services.images import image_store
 from delivery.models import Download, Library
@@ -64,6 +65,8 @@ class DemoProduct:
     lossless_album: bool = False
     # Each buyer's PDFs and EPUBs carry their name and order (delivery.stamping).
     stamp_ebooks: bool = False
+    # Each tag has its page (/tags/<tag>/), so the demo's tag pages list something.
+    tags: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -95,6 +98,7 @@ SELLERS = [
                 "out of stock.\n\nIncludes the PDF for reading on a screen and the EPUB for "
                 "your e-reader, each made out to you.",
                 stamp_ebooks=True,
+                tags=["essays", "small-business"],
             ),
             DemoProduct(
                 "small-shop-reading-kit",
@@ -106,6 +110,7 @@ SELLERS = [
                 ("#0f2027", "#2c7744"),
                 "Both books in one bundle. Pay what you want, from €5.",
                 suggested=1200,
+                tags=["essays", "cookbook", "small-business"],
             ),
         ],
     ),
@@ -130,6 +135,7 @@ SELLERS = [
                 ("#141e30", "#4f6d9c"),
                 "Four tracks recorded between two stations. MP3, 96 kbps.",
                 previews=["preview-night-trains.mp3"],
+                tags=["ambient", "electronic", "trains"],
             ),
             DemoProduct(
                 "tide-tables",
@@ -142,6 +148,7 @@ SELLERS = [
                 "Three tracks, uploaded once in FLAC: pick FLAC, ALAC, MP3 320 or V0, AAC, "
                 "Ogg Vorbis or Opus in your library, or download the whole album as one ZIP.",
                 lossless_album=True,
+                tags=["ambient", "lossless"],
             ),
             DemoProduct(
                 "morning-light",
@@ -152,6 +159,7 @@ SELLERS = [
                 ["single-morning-light.ogg"],
                 ("#f7971e", "#c9a227"),
                 "A free single to say hello. Ogg Vorbis.",
+                tags=["electronic"],
             ),
         ],
         is_organization=True,
@@ -172,6 +180,7 @@ SELLERS = [
                 ("#b24592", "#f15f79"),
                 "Ten recipes that need one pan and no patience. Pay what you want.",
                 suggested=600,
+                tags=["cookbook"],
             ),
             DemoProduct(
                 "harbour-at-dusk",
@@ -183,6 +192,7 @@ SELLERS = [
                 ("#1f4037", "#99f2c8"),
                 "A short film: five seconds of the harbour going quiet. H.264, 320×180.",
                 previews=["preview-harbour.mp4"],
+                tags=["short-film", "sea"],
             ),
         ],
     ),
@@ -255,6 +265,9 @@ def demo_build() -> DemoBuilt:
     # The backers are made up: their mails go nowhere.
     with override_settings(EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend"):
         campaigns = demo_campaigns()
+    # The demo writes products directly (published at once, files attached after):
+    # the index is rebuilt once, as `manage.py search_reindex` does.
+    search_reindex()
     return DemoBuilt(created=created, library_link=library_link, campaigns=campaigns)
 
 
@@ -289,6 +302,7 @@ def _product(seller: Seller, demo: DemoProduct) -> int:
     product = Product.objects.filter(seller=seller, slug=demo.slug).first()
     if product is not None:
         _previews(product, demo)  # demos made before previews existed get them too
+        _tags(product, demo)
         return 0
     product = Product.objects.create(
         seller=seller,
@@ -318,7 +332,13 @@ def _product(seller: Seller, demo: DemoProduct) -> int:
                 position=number,
             )
     _previews(product, demo)
+    _tags(product, demo)
     return 1
+
+
+def _tags(product: Product, demo: DemoProduct) -> None:
+    if demo.tags and not product.tags.exists():
+        product.tags.set([Tag.objects.get_or_create(slug=slug)[0] for slug in demo.tags])
 
 
 def _upload(product: Product, names: list[str], role: str) -> None:

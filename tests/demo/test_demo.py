@@ -33,7 +33,7 @@ def _counts() -> dict[str, int]:
     return {model.__name__: model.objects.count() for model in MODELS}
 
 
-def test_the_demo_fills_the_shop_and_running_it_twice_changes_nothing():
+def test_the_demo_fills_the_shop_and_running_it_twice_changes_nothing(client):
     out = StringIO()
     call_command("demo", "--force", stdout=out)
     first = _counts()
@@ -58,6 +58,12 @@ def test_the_demo_fills_the_shop_and_running_it_twice_changes_nothing():
     assert re.search(r"Library link +http://testserver/library/", out.getvalue())
     assert re.search(r"Health +http://testserver/readyz", out.getvalue())
     assert re.search(r"Background +http://testserver/admin/outbox/outboxtask/", out.getvalue())
+    assert re.search(r"Search +http://testserver/search/\?q=trains", out.getvalue())
+    assert re.search(r"Seller API +http://testserver/api/v1/docs", out.getvalue())
+    assert client.get("/search/?q=trains").status_code == 200
+    assert "Night Trains" in client.get("/search/?q=trains").content.decode()
+    assert client.get("/tags/ambient/").status_code == 200
+    assert client.get("/api/v1/docs").status_code == 200
 
     again = StringIO()
     call_command("demo", "--force", stdout=again)
@@ -208,7 +214,7 @@ def test_the_console_shows_the_summary_only_no_raw_emails_or_task_lines(settings
     lines = printed.out.strip().splitlines()
     assert "Content-Type" not in printed.out + printed.err
     assert not [r for r in caplog.records if r.name.startswith("django_tasks")]
-    assert len(lines) <= 15, printed.out
+    assert len(lines) <= 18, printed.out  # one line per feature to try, no more
     assert lines[0].startswith("Demo ready")
     summary = printed.out
     for expected in (
@@ -251,3 +257,22 @@ def test_the_demo_has_a_live_a_released_and_a_failed_campaign():
     assert f"Fan funding    http://testserver/campaigns/{live.pk}/" in out.getvalue()
     call_command("demo", "--force", stdout=StringIO())
     assert Campaign.objects.count() == 3
+
+
+def test_the_demo_can_be_searched_and_its_tags_and_kinds_have_pages(client):
+    call_command("demo", "--force", stdout=StringIO())
+    found = client.get("/search/", {"q": "trains"}).content.decode()
+    assert "<mark>Trains</mark>" in found and "Recipes from a Tiny Kitchen" not in found
+    assert (
+        "Recipes from a Tiny Kitchen" in client.get("/search/", {"q": "cookbook"}).content.decode()
+    )
+    ambient = client.get("/tags/ambient/").content.decode()
+    assert (
+        "Night Trains" in ambient and "Tide Tables" in ambient and "Harbour at Dusk" not in ambient
+    )
+    assert "Harbour at Dusk" in client.get("/videos/").content.decode()
+    music = client.get("/music/").content.decode()
+    assert "Morning Light" in music and "Field Notes on Small Shops" not in music
+    album = Product.objects.get(slug="night-trains")
+    page = client.get(album.get_absolute_url()).content.decode()
+    assert 'href="/tags/ambient/"' in page and 'class="muted duration"' in page

@@ -1,0 +1,270 @@
+"""Listing and search pages at scale: 100,000 products from 2,000 sellers.
+
+For each database (SQLite in a temporary directory; PostgreSQL when
+``--database-url`` names a server, on a fresh database dropped afterwards),
+it fills the catalog with ``bulk_create`` (one seller has 2,000 products, the
+others about 49 each; 50 tags, two per product; a common word in a third of
+the titles, a rare one in three), builds the search index with the real
+``search_reindex``, starts the app under gunicorn as in the Procfile
+(gthread, 2 workers, 8 threads) and measures requests/s for each page next to
+a bare Django view (``bench/bare_urls.py``) under the same gunicorn, in the
+same run:
+
+home, a deep listing page (a cursor 50,000 products in), the last page, a
+tag page, a search for a common word, a search for a rare word, a product
+page, the page of the 2,000-product seller.
+
+Usage::
+
+    python bench/pages.py [--seconds 5] [--connections 4]
+    python bench/pages.py --database-url postgres://postgres@127.0.0.1:5432/postgres
+
+Nothing here is run by the test suite.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+from contextlib import ExitStack
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+
+# The process helpers and the load generator of the delivery benchmark.
+_spec = importlib.util.spec_from_file_location("bench_delivery", ROOT / "bench" / "delivery.py")
+assert _spec and _spec.loader
+bench_delivery = importlib.util.module_from_spec(_spec)
+sys.modules["bench_delivery"] = bench_delivery
+_spec.loader.exec_module(bench_delivery)
+
+PRODUCTS = 100_000
+SELLERS = 2_000
+BIG_SELLER_PRODUCTS = 2_000
+TAGS = 50
+COMMON = "night"
+RARE = "zephyrine"
+WORDS = [
+    "river", "stone", "paper", "light", "winter", "garden", "echo", "velvet", "harbour",
+    "signal", "copper", "meadow", "lantern", "orbit", "silver", "thunder", "hollow", "amber",
+    "quiet", "north",
+]  # fmt: skip
+
+
+def setup(count: int, sellers: int) -> None:
+    """Run as ``pages.py --setup``: migrate, fill, index; prints the URLs to load as JSON."""
+    sys.path.insert(0, str(ROOT))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "shop.settings")
+    import django
+
+    django.setup()
+    import random
+    from datetime import timedelta
+
+    from django.contrib.auth import get_user_model
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    from catalog.discovery.selectors import PER_PAGE, cursor_encode
+    from catalog.discovery.services import search_reindex
+    from catalog.models import Product, Seller, Tag
+
+    call_command("migrate", verbosity=0)
+    call_command("collectstatic", interactive=False, verbosity=0)
+    rng = random.Random(7)
+    user_model = get_user_model()
+    user_model.objects.bulk_create(
+        [user_model(username=f"s{i}", email=f"s{i}@example.com") for i in range(sellers)],
+        batch_size=1000,
+    )
+    users = list(user_model.objects.order_by("id"))
+    now = timezone.now()
+    Seller.objects.bulk_create(
+        [
+            Seller(user=u, slug=f"seller-{i}", display_name=f"Seller {i}", email_verified_at=now)
+            for i, u in enumerate(users)
+        ],
+        batch_size=1000,
+    )
+    seller_ids = list(Seller.objects.order_by("id").values_list("id", flat=True))
+    tags = Tag.objects.bulk_create([Tag(slug=f"tag-{i}") for i in range(TAGS)])
+    started = time.monotonic()
+    products = []
+    for n in range(count):
+        seller = seller_ids[0] if n < BIG_SELLER_PRODUCTS else rng.choice(seller_ids[1:])
+        words = rng.sample(WORDS, 3)
+        if n % 3 == 0:
+            words.append(COMMON)
+        if n in (10, count // 2, count - 10):
+            words.append(RARE)
+        price = rng.choice((0, 300, 500, 700, 900, 1200, 1500, 2000))
+        products.append(
+            Product(
+                seller_id=seller,
+                slug=f"p-{n}",
+                title=" ".join(words).title(),
+                kind=rng.choice(("ebook", "music", "video", "bundle")),
+                description=f"A *work* about {' and '.join(rng.sample(WORDS, 5))}.",
+                pricing="free" if price == 0 else "fixed",
+                price=price,
+                currency="EUR",
+                status="published",
+            )
+        )
+    Product.objects.bulk_create(products, batch_size=2000)
+    # Spread over a year, some sharing a second (ties for the cursor).
+    ids = list(Product.objects.order_by("id").values_list("id", flat=True))
+    through = Product.tags.through
+    through.objects.bulk_create(
+        [through(product_id=pk, tag_id=tag.pk) for pk in ids for tag in rng.sample(tags, 2)],
+        batch_size=5000,
+    )
+    for start in range(0, len(ids), 5000):
+        chunk = ids[start : start + 5000]
+        Product.objects.filter(pk__in=chunk).update(
+            created_at=now - timedelta(seconds=(len(ids) - start) * 300)
+        )
+    filled = time.monotonic() - started
+    started = time.monotonic()
+    indexed = search_reindex()
+    index_seconds = time.monotonic() - started
+    newest = Product.objects.filter(status="published").order_by("-created_at", "-id")
+    deep = newest[min(50_000, count // 2)]
+    last = newest[count - PER_PAGE - 1]
+    product = Product.objects.select_related("seller").order_by("id")[count // 2]
+    big = Seller.objects.order_by("id").first()
+    assert big is not None
+    q = urllib.parse.quote
+    print(
+        json.dumps(
+            {
+                "filled_seconds": round(filled, 1),
+                "index_seconds": round(index_seconds, 1),
+                "indexed": indexed,
+                "pages": {
+                    "home": "/",
+                    "deep listing (50,000 in)": "/?after=" + q(cursor_encode("new", deep)),
+                    "last page": "/?after=" + q(cursor_encode("new", last)),
+                    "tag page": "/tags/tag-7/",
+                    f"search, common word ({COMMON})": f"/search/?q={COMMON}",
+                    f"search, rare word ({RARE})": f"/search/?q={RARE}",
+                    "product page": product.get_absolute_url(),
+                    f"seller page ({BIG_SELLER_PRODUCTS:,} products)": big.get_absolute_url(),
+                },
+            }
+        )
+    )
+
+
+def run(database_url: str, label: str, args: argparse.Namespace) -> list[tuple[str, float, float]]:
+    work = Path(tempfile.mkdtemp(prefix=f"echoppe-pages-{label}-"))
+    logs = work
+    port = bench_delivery.free_port()
+    env = {k: v for k, v in os.environ.items() if k in {"PATH", "HOME", "LANG", "TMPDIR"}}
+    env.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "bench.bare_settings",
+            "DEBUG": "false",
+            "SECRET_KEY": "bench-" + "k" * 50,
+            "ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "SITE_URL": f"http://127.0.0.1:{port}",
+            "DATABASE_URL": database_url or f"sqlite:///{work / 'db.sqlite3'}",
+            "MEDIA_ROOT": str(work / "media"),
+            "STATIC_ROOT": str(work / "static"),
+            "SECURE_SSL_REDIRECT": "false",
+            "SECURE_HSTS_SECONDS": "0",
+            "SECURE_COOKIES": "false",
+            "DB_CONN_MAX_AGE": "600",
+            "LOG_LEVEL": "WARNING",
+            "PYTHONPATH": str(ROOT),
+        }
+    )
+    bench_delivery.say(f"{label}: filling {args.products:,} products ...")
+    result = subprocess.run(
+        [sys.executable, __file__, "--setup", str(args.products), str(args.sellers)],
+        env={**env, "DJANGO_SETTINGS_MODULE": "shop.settings"},
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=3600,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise SystemExit(f"setup failed:\n{result.stdout}\n{result.stderr}")
+    info = json.loads(result.stdout.strip().splitlines()[-1])
+    bench_delivery.say(
+        f"{label}: filled in {info['filled_seconds']} s, indexed {info['indexed']:,} "
+        f"in {info['index_seconds']} s"
+    )
+    command = [
+        str(BIN / "gunicorn"), "shop.wsgi", "--worker-class", "gthread",
+        "--workers", "2", "--threads", "8", "--bind", f"127.0.0.1:{port}",
+    ]  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    rows = []
+    with (
+        ExitStack() as cleanup,
+        bench_delivery.running(f"gunicorn-{label}", command, env=env, logs=logs) as process,
+    ):
+        if not args.keep:
+            cleanup.callback(shutil.rmtree, work, ignore_errors=True)
+        bench_delivery.wait_http(base + "/bench/bare-page", process, expect=lambda s: s == 200)
+        for name, path in info["pages"].items():
+            bench_delivery.load_python([base + path], 1, 2)  # warm
+            page = bench_delivery.load_python([base + path], args.seconds, args.connections)
+            bare = bench_delivery.load_python(
+                [base + "/bench/bare-page"], args.seconds, args.connections
+            )
+            rows.append((name, page, bare))
+            bench_delivery.say(f"{label}: {name}: {page:.0f} req/s (bare {bare:.0f})")
+    return rows
+
+
+def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "--setup":
+        setup(int(sys.argv[2]), int(sys.argv[3]))
+        return
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--connections", type=int, default=4)
+    parser.add_argument("--products", type=int, default=PRODUCTS)
+    parser.add_argument("--sellers", type=int, default=SELLERS)
+    parser.add_argument("--database-url", default="", help="a PostgreSQL server to run on too")
+    parser.add_argument("--skip-sqlite", action="store_true")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary directories")
+    args = parser.parse_args()
+    results: dict[str, list[tuple[str, float, float]]] = {}
+    if not args.skip_sqlite:
+        results["SQLite"] = run("", "sqlite", args)
+    if args.database_url:
+        import psycopg
+
+        name = f"echoppe_pages_{os.getpid()}"
+        admin = psycopg.connect(args.database_url, autocommit=True)
+        admin.execute(f'CREATE DATABASE "{name}"')
+        try:
+            url = args.database_url.rsplit("/", 1)[0] + "/" + name
+            results["PostgreSQL"] = run(url, "postgres", args)
+        finally:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            admin.close()
+    print(f"\n{args.products:,} products, {args.sellers:,} sellers; "
+          f"{args.connections} clients for {args.seconds:g} s per figure\n")  # fmt: skip
+    for label, rows in results.items():
+        print(f"{label}\n{'page':<40} {'req/s':>8} {'bare':>8} {'ratio':>7}")
+        for name, page, bare in rows:
+            print(f"{name:<40} {page:>8.0f} {bare:>8.0f} {page / bare:>7.2f}")
+        print()
+
+
+if __name__ == "__main__":
+    main()
