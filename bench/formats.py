@@ -14,7 +14,7 @@
 
 Usage::
 
-    python bench/formats.py [--minutes 60] [--tracks 20] [--track-mib 40] [--pages 500]
+    python bench/formats.py [--minutes 60] [--runs 3] [--tracks 20] [--track-mib 40] [--pages 500]
 
 Nothing here is run by the test suite.
 """
@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -52,7 +53,8 @@ def _flac(path: Path, minutes: float) -> None:
     )
 
 
-def bench_transcode(minutes: float) -> list[tuple[str, float, float]]:
+def bench_transcode(minutes: float, runs: int = 3) -> list[tuple[str, float, float]]:
+    """Each preset ``runs`` times, the CLI and ours alternating; the medians."""
     from delivery.formats.presets import PRESETS
     from delivery.formats.transcode import Bounds, Cover, transcode, write_tags
 
@@ -63,36 +65,40 @@ def bench_transcode(minutes: float) -> list[tuple[str, float, float]]:
         for key, preset in PRESETS.items():
             cli_out = Path(work) / f"cli.{preset.extension}"
             ours_out = Path(work) / f"ours.{preset.extension}"
-            start = time.perf_counter()
-            subprocess.run(
-                [
-                    *("ffmpeg", "-nostdin", "-loglevel", "error", "-y", "-i", str(source)),
-                    *preset.ffmpeg_args(channels=2),
-                    str(cli_out),
-                ],
-                check=True,
-            )
-            cli = time.perf_counter() - start
-            start = time.perf_counter()
-            transcode(
-                ffmpeg="ffmpeg",
-                source=str(source),
-                output=str(ours_out),
-                preset=preset,
-                duration=minutes * 60,
-                bounds=Bounds(seconds=3600),
-                on_progress=lambda percent: None,
-            )
-            write_tags(
-                str(ours_out),
-                preset=preset,
-                tags={"title": "Bench", "artist": "Bench", "track_number": 1},
-                cover=Cover(data=b"\xff\xd8" + b"0" * 50_000, mime="image/jpeg"),
-            )
-            ours = time.perf_counter() - start
+            cli_times, ours_times = [], []
+            for _ in range(runs):
+                start = time.perf_counter()
+                subprocess.run(
+                    [
+                        *("ffmpeg", "-nostdin", "-loglevel", "error", "-y", "-i", str(source)),
+                        *preset.ffmpeg_args(channels=2),
+                        str(cli_out),
+                    ],
+                    check=True,
+                )
+                cli_times.append(time.perf_counter() - start)
+                start = time.perf_counter()
+                transcode(
+                    ffmpeg="ffmpeg",
+                    source=str(source),
+                    output=str(ours_out),
+                    preset=preset,
+                    duration=minutes * 60,
+                    bounds=Bounds(seconds=3600),
+                    on_progress=lambda percent: None,
+                )
+                write_tags(
+                    str(ours_out),
+                    preset=preset,
+                    tags={"title": "Bench", "artist": "Bench", "track_number": 1},
+                    cover=Cover(data=b"\xff\xd8" + b"0" * 50_000, mime="image/jpeg"),
+                )
+                ours_times.append(time.perf_counter() - start)
+            cli, ours = statistics.median(cli_times), statistics.median(ours_times)
             rows.append((key, cli, ours))
             print(
                 f"  {key:10} ffmpeg CLI {cli:7.2f} s   ours {ours:7.2f} s   ratio {cli / ours:4.2f}"
+                f"   (median of {runs}; load {os.getloadavg()[0]:.1f})"
             )
     return rows
 
@@ -183,6 +189,7 @@ def main() -> int:
     parser.add_argument("--track-mib", type=int, default=40)
     parser.add_argument("--zip-only", action="store_true")
     parser.add_argument("--pages", type=int, default=500)
+    parser.add_argument("--runs", type=int, default=3, help="transcoding runs per preset (median)")
     args = parser.parse_args()
     if shutil.which("ffmpeg") is None:
         print("ffmpeg is not installed")
@@ -190,7 +197,7 @@ def main() -> int:
     _setup()
     if not args.zip_only:
         print(f"Transcoding a {args.minutes:g}-minute FLAC")
-    rows = [] if args.zip_only else bench_transcode(args.minutes)
+    rows = [] if args.zip_only else bench_transcode(args.minutes, args.runs)
     print(f"ZIP of {args.tracks} tracks of {args.track_mib} MiB")
     _plain, _zipped, growth = bench_zip(args.tracks, args.track_mib)
     print(f"Stamping a {args.pages}-page PDF")

@@ -125,6 +125,35 @@ class SellerProfileForm(forms.Form):
         choices=currency_choices,
         help_text=_("New products are priced in it."),
     )
+    tax_behavior = forms.ChoiceField(
+        label=_("VAT and your prices"),
+        choices=Seller.TaxBehavior.choices,
+        widget=forms.RadioSelect,
+        required=False,
+        help_text=_(
+            "When the shop collects VAT: included, the buyer pays the price you set; "
+            "added, the buyer pays your price plus their country's VAT."
+        ),
+    )
+    legal_name = forms.CharField(
+        label=_("Legal name"),
+        max_length=200,
+        required=False,
+        help_text=_("Your name or your company's, as on invoices. Empty: your display name."),
+    )
+    legal_address = forms.CharField(
+        label=_("Postal address"),
+        required=False,
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Printed on invoices."),
+    )
+    vat_number = forms.CharField(
+        label=_("VAT number"),
+        max_length=20,
+        required=False,
+        help_text=_("If you have one, with its country code, like FR12345678901."),
+    )
     timezone = forms.ChoiceField(label=_("Time zone"), choices=_timezone_choices)
     language = forms.ChoiceField(
         label=_("Language of your emails"),
@@ -157,6 +186,10 @@ class SellerProfileForm(forms.Form):
             "currency": seller.currency,
             "timezone": seller.timezone,
             "is_organization": seller.is_organization,
+            "tax_behavior": seller.tax_behavior,
+            "legal_name": seller.legal_name,
+            "legal_address": seller.legal_address,
+            "vat_number": seller.vat_number,
             "language": language_or_default(seller.language),
         }
 

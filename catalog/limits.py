@@ -239,6 +239,16 @@ def follow_limit(*, request: HttpRequest) -> None:
     )
 
 
+def api_limit(*, subject: str) -> None:
+    """Count one API request of ``subject`` (a token: ``token:<id>``)."""
+    limit_hit(
+        scope="api-token",
+        subject=subject,
+        rate=_rate("LIMIT_API_TOKEN"),
+        message="Too many requests with this token.",
+    )
+
+
 # --- The answer ----------------------------------------------------------------------
 
 

@@ -52,6 +52,11 @@ def _preview_path(instance: Asset, filename: str) -> str:
 
 
 class Seller(models.Model):
+    class TaxBehavior(models.TextChoices):
+        # French sellers think in TTC: a price already holds the VAT the buyer owes.
+        INCLUSIVE = "inclusive", _("My prices include VAT")
+        EXCLUSIVE = "exclusive", _("VAT is added to my prices at checkout")
+
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="seller"
     )
@@ -69,6 +74,17 @@ class Seller(models.Model):
     # A band, label or studio rather than one person: search engines read the
     # seller page as a schema.org Organization then (catalog/seo).
     is_organization = models.BooleanField(default=False)
+    # How Stripe Tax reads the seller's prices (only with STRIPE_AUTOMATIC_TAX on).
+    tax_behavior = models.CharField(
+        max_length=10,
+        choices=TaxBehavior.choices,
+        default=TaxBehavior.INCLUSIVE,
+        db_default=TaxBehavior.INCLUSIVE,
+    )
+    # Printed on invoices beside the platform's (which sells, as the seller of record).
+    legal_name = models.CharField(max_length=200, blank=True, db_default="")
+    legal_address = models.TextField(blank=True, db_default="")
+    vat_number = models.CharField(max_length=20, blank=True, db_default="")
     # A few public web addresses (site, shop elsewhere, social), http(s) only.
     links = models.JSONField(default=list, blank=True)
     # Set when the seller opened the signed link sent to the account's email.

@@ -124,10 +124,18 @@ class RequestSizeMiddleware:
         allowed = route_allowance(request, view_func)
         if length <= allowed.bytes:
             return None
-        return too_large(request, length=length, allowed=allowed)
+        return too_large(request, length=length, allowed=allowed, view=view_func)
 
 
-def too_large(request: HttpRequest, *, length: int, allowed: Allowance) -> HttpResponse:
+def too_large(
+    request: HttpRequest,
+    *,
+    length: int,
+    allowed: Allowance,
+    view: Callable[..., Any] | None = None,
+) -> HttpResponse:
+    """The refusal; a view with a ``too_large_response(request, message)`` (an API with
+    its own error shape) answers in its own words."""
     values = {"size": human_size(length), "limit": human_size(allowed.bytes), "why": allowed.why}
     message = (
         gettext(
@@ -136,6 +144,10 @@ def too_large(request: HttpRequest, *, length: int, allowed: Allowance) -> HttpR
         if allowed.why
         else gettext("This request is too large: %(size)s, and this page accepts up to %(limit)s.")
     ) % values
+    responder = getattr(view, "too_large_response", None)
+    if responder is not None:
+        response: HttpResponse = responder(request, message)
+        return response
     wants_json = "application/json" in request.headers.get("Accept", "") or (
         request.content_type in ("application/json", "application/offset+octet-stream")
     )

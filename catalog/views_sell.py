@@ -194,6 +194,10 @@ def profile(request: HttpRequest) -> HttpResponse:
                 avatar=data["avatar"],
                 remove_avatar=data["remove_avatar"],
                 is_organization=data["is_organization"],
+                tax_behavior=data["tax_behavior"] or None,
+                legal_name=data["legal_name"],
+                legal_address=data["legal_address"],
+                vat_number=data["vat_number"],
             )
         except CatalogError as exc:
             add_service_error(form, exc)

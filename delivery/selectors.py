@@ -78,3 +78,24 @@ def libraries_shared_widely(
         .filter(pk__in=flagged)
         .order_by(F("networks").desc(), "email")
     )
+
+
+# The sales dashboard lists this many; the admin's filter has them all.
+SHARED_ON_DASHBOARD = 10
+
+
+def shared_widely_for_dashboard(*, seller: Seller, now: datetime | None = None) -> list[Library]:
+    """The seller's most widely shared libraries, each with ``seller_entitlements``
+    (its purchases of this seller's products, their product loaded): two queries
+    when there is any, one when there is none."""
+    return list(
+        libraries_shared_widely(now=now, seller=seller).prefetch_related(
+            Prefetch(
+                "entitlements",
+                queryset=Entitlement.objects.filter(product__seller=seller)
+                .select_related("product")
+                .order_by("product__title", "pk"),
+                to_attr="seller_entitlements",
+            )
+        )[:SHARED_ON_DASHBOARD]
+    )

@@ -28,6 +28,8 @@ urlpatterns = [
     ),
     path("download/zip/<str:signed>/", views.download_zip, name="download_zip"),
     path("play/<str:signed>/", views.stream, name="stream"),
+    path("read/<str:signed>/", views.read, name="read"),
+    path("read/<str:signed>/images/<path:path>", views.read_image, name="read_image"),
     path("sell/delivery/", formats_seller.delivery_settings, name="sell_delivery"),
     path(
         "sell/delivery/<int:product_id>/",

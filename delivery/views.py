@@ -1,6 +1,9 @@
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import logging
+import zipfile
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 
 from django.conf import settings
@@ -12,15 +15,17 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods
 
 from catalog.accounts import email_normalize
 from catalog.headers import bearer_token_page
 from catalog.l10n import current_language
 from catalog.limits import Limited, client_ip, limited_response, mail_limit
 from catalog.models import Asset
-from delivery import access, bundles, selectors
+from catalog.paging import page_of
+from delivery import access, bundles, reader, selectors
 from delivery.formats.models import Rendition, StreamStart, ZipBuild
 from delivery.formats.services import (
     FormatUnavailable,
@@ -42,6 +47,8 @@ from delivery.models import Entitlement, Library
 from delivery.services import Logged, download_record, ip_network
 from delivery.serving import serve, serve_asset, serve_inline
 from delivery.tasks import send_library_link
+
+log = logging.getLogger(__name__)
 
 SESSION_TOKEN = "library_token"  # noqa: S105 - a session key, not a secret
 
@@ -77,7 +84,7 @@ def purchases_with_links(*, holder: access.Holder, file_url: FileUrl) -> list[En
                 asset.opens = _opens(asset)
                 if asset.opens:
                     asset.stream_url = reverse(
-                        "delivery:stream",
+                        "delivery:read" if asset.opens == "epub" else "delivery:stream",
                         args=[access.stream_link_mint(entitlement=entitlement, asset=asset)],
                     )
                 if asset.opens == "audio":
@@ -93,11 +100,13 @@ PLAYABLE_VIDEO = frozenset({"video/mp4", "video/webm"})
 
 
 def _opens(asset: Asset) -> str:
-    """How the library opens a file in the page: "audio", "video", "pdf" or ""."""
+    """How the library opens a file in the page: "audio", "video", "pdf", "epub" or ""."""
     if asset.mime_type in PLAYABLE_AUDIO and (asset.metadata or {}).get("codec") != "alac":
         return "audio"
     if asset.mime_type in PLAYABLE_VIDEO:
         return "video"
+    if asset.mime_type == "application/epub+zip":
+        return "epub"  # no browser shows one: our reader does (delivery/reader.py)
     return "pdf" if asset.mime_type == "application/pdf" else ""
 
 
@@ -109,7 +118,7 @@ def stream(request: HttpRequest, signed: str) -> HttpResponseBase:
         granted = access.access_stream_link(signed)
     except access.AccessDenied as exc:
         return _refusal(request, exc)
-    if not _opens(granted.asset):
+    if _opens(granted.asset) not in ("audio", "video", "pdf"):
         raise Http404("No such file.")
     range_header = request.headers.get("Range", "")
     if request.method == "GET" and (not range_header or range_header.startswith("bytes=0-")):
@@ -120,6 +129,83 @@ def stream(request: HttpRequest, signed: str) -> HttpResponseBase:
             network=ip_network(_client_ip(request)),
         )
     return serve_inline(request, granted.asset)
+
+
+def _epub_granted(request: HttpRequest, signed: str) -> access.FileAccess:
+    try:
+        granted = access.access_stream_link(signed)
+    except access.AccessDenied as exc:
+        raise Http404("No such file.") from exc
+    if _opens(granted.asset) != "epub":
+        raise Http404("No such file.")
+    return granted
+
+
+@contextmanager
+def _opened_book(asset: Asset) -> Iterator[tuple[zipfile.ZipFile, reader.Book]]:
+    with asset.file.open("rb") as raw, zipfile.ZipFile(raw) as archive:
+        yield archive, reader.book_read(archive, asset.original_filename)
+
+
+@bearer_token_page
+@require_GET
+def read(request: HttpRequest, signed: str) -> HttpResponse:
+    """A purchased EPUB, one page of its reading order at a time (``?page=``)."""
+    granted = _epub_granted(request, signed)
+    asset = granted.asset
+    typed = request.GET.get("page")
+    number_error = ""
+    context: dict[str, object] = {"asset": asset, "product": granted.entitlement.product}
+    try:
+        with _opened_book(asset) as (archive, book):
+            page, number_error = page_of(book.chapters, 1, typed)
+            number = page.number
+            here = reverse("delivery:read", args=[signed])
+            context.update(
+                book=book,
+                number=number,
+                chapter=book.chapters[number - 1],
+                body=mark_safe(
+                    reader.chapter_html(
+                        archive,
+                        book,
+                        number,
+                        page_url=f"{here}?page=%s",
+                        image_url=reverse("delivery:read_image", args=[signed, "PATH"]).replace(
+                            "PATH", "%s"
+                        ),
+                    )
+                ),
+                previous_url=f"{here}?page={number - 1}" if number > 1 else "",
+                next_url=f"{here}?page={number + 1}" if number < len(book.chapters) else "",
+                page_url=f"{here}?page=",
+                page_error=number_error,
+            )
+    except (reader.MediaRefused, zipfile.BadZipFile, OSError, KeyError, EOFError) as exc:
+        log.warning("EPUB %s cannot be read in the browser: %s", asset.pk, exc)
+        return render(request, "delivery/reader.html", {**context, "broken": True}, status=422)
+    if typed is None:  # the book opened: one stream, as a player's first request
+        StreamStart.objects.create(
+            entitlement=granted.entitlement,
+            asset=asset,
+            at=granted.at,
+            network=ip_network(_client_ip(request)),
+        )
+    return render(request, "delivery/reader.html", context, status=400 if number_error else 200)
+
+
+@bearer_token_page
+@require_GET
+def read_image(request: HttpRequest, signed: str, path: str) -> HttpResponse:
+    """An image of a book being read, from inside the book, through the same link."""
+    granted = _epub_granted(request, signed)
+    try:
+        with _opened_book(granted.asset) as (archive, book):
+            data, media_type = reader.image_read(archive, book, path)
+    except (reader.MediaRefused, zipfile.BadZipFile, OSError, KeyError, EOFError):
+        raise Http404("No such image in this book.") from None
+    response = HttpResponse(data, content_type=media_type)
+    return response
 
 
 def _library_file_url(holder: access.Holder) -> FileUrl:

@@ -38,10 +38,11 @@ def ledger_record_sales(*, order: Order) -> None:
 
 
 def _seller_part(item: OrderItem, amount: int) -> int:
-    """The seller's part of money taken back: the platform gives back its fee in proportion."""
-    if item.unit_price == 0:
+    """The seller's part of money taken back: the platform gives back its fee in proportion,
+    and the VAT in it goes back to the buyer, never out of the seller's share."""
+    if item.gross == 0:
         return 0
-    return amount * item.seller_share // item.unit_price
+    return amount * item.seller_share // item.gross
 
 
 def ledger_record_refund(*, item: OrderItem, amount: int, refund: Refund) -> None:

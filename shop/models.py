@@ -54,6 +54,21 @@ class Order(models.Model):
     flag_reason = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     paid_at = models.DateTimeField(null=True, blank=True)
+    # VAT as Stripe Tax computed it (shop/tax.py), kept when the order is paid.
+    # ``total`` is the sum of the lines' prices; ``tax_added`` is the VAT charged on
+    # top of the exclusive ones, so the buyer paid ``total + tax_added``.
+    tax_amount = models.PositiveIntegerField(default=0, db_default=0, help_text="All VAT.")
+    tax_added = models.PositiveIntegerField(
+        default=0, db_default=0, help_text="VAT charged on top of exclusive prices."
+    )
+    tax_country = models.CharField(max_length=2, blank=True, db_default="")
+    # [{"country", "rate" (hundredths of a percent), "taxable", "amount", "reason"}]
+    tax_breakdown = models.JSONField(default=list, blank=True, db_default=[])
+    buyer_tax_ids = models.JSONField(default=list, blank=True, db_default=[])
+    reverse_charge = models.BooleanField(default=False, db_default=False)
+    # Two pieces of evidence of where the buyer is (EU rules want two that agree).
+    billing_country = models.CharField(max_length=2, blank=True, db_default="")
+    card_country = models.CharField(max_length=2, blank=True, db_default="")
 
     class Meta:
         ordering = ["-created_at"]
@@ -72,6 +87,21 @@ class Order(models.Model):
     @property
     def total_money(self) -> Money:
         return Money(self.total, self.currency)
+
+    @property
+    def gross(self) -> int:
+        """What the buyer was charged: the prices plus the VAT added on top."""
+        return self.total + self.tax_added
+
+    @property
+    def net(self) -> int:
+        return self.gross - self.tax_amount
+
+    @property
+    def country_evidence_conflicts(self) -> bool:
+        return bool(
+            self.billing_country and self.card_country and self.billing_country != self.card_country
+        )
 
 
 class OrderItem(models.Model):
@@ -99,6 +129,12 @@ class OrderItem(models.Model):
     release_held = models.BooleanField(default=False, db_default=False)
     # A line under the title on the receipt ("Backer #17 of 250").
     note = models.CharField(max_length=200, blank=True, db_default="")
+    # How Stripe Tax read ``unit_price`` (the seller's choice when the order was made),
+    # and what it charged: rate in hundredths of a percent, amount in minor units.
+    tax_behavior = models.CharField(max_length=10, blank=True, db_default="")
+    tax_code = models.CharField(max_length=20, blank=True, db_default="")
+    tax_amount = models.PositiveIntegerField(default=0, db_default=0)
+    tax_rate = models.PositiveIntegerField(null=True, blank=True)
 
     def __str__(self) -> str:
         return self.title
@@ -108,12 +144,23 @@ class OrderItem(models.Model):
         return Money(self.unit_price, self.order.currency)
 
     @property
+    def gross(self) -> int:
+        """What the buyer paid for this line, VAT included."""
+        return self.unit_price + (self.tax_amount if self.tax_behavior == "exclusive" else 0)
+
+    @property
+    def net(self) -> int:
+        """The line without VAT: the seller's revenue before the platform's fee."""
+        return self.gross - self.tax_amount
+
+    @property
     def seller_share(self) -> int:
-        return self.unit_price - self.platform_fee
+        # VAT is owed to the tax office, not earned: the share is of the net amount.
+        return self.net - self.platform_fee
 
     @property
     def refundable(self) -> int:
-        return self.unit_price - self.refunded_amount
+        return self.gross - self.refunded_amount
 
 
 class DiscountCode(models.Model):
@@ -284,3 +331,40 @@ class PaymentEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.provider} {self.type} {self.event_id}"
+
+
+class InvoiceCounter(models.Model):
+    """The last invoice number given, one row per sequence, locked while a number is taken.
+
+    Taken in the transaction that marks the order paid: a rolled-back payment gives its
+    number back with it, so the sequence has no gaps and no number twice.
+    """
+
+    scope = models.CharField(max_length=40, unique=True, default="shop")
+    last = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.scope}: {self.last}"
+
+
+class Invoice(models.Model):
+    """A paid order's invoice: its number and what it said when issued (never rewritten).
+
+    ``details`` holds the parties (the platform, the sellers, the buyer), the lines with
+    net, rate, VAT and gross, and the totals, all as they were at payment.
+    """
+
+    order = models.OneToOneField(Order, on_delete=models.PROTECT, related_name="invoice")
+    scope = models.CharField(max_length=40, default="shop")
+    sequence = models.PositiveIntegerField()
+    number = models.CharField(max_length=40, unique=True)
+    issued_at = models.DateTimeField()
+    details = models.JSONField(default=dict)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["scope", "sequence"], name="invoice_sequence_once"),
+        ]
+
+    def __str__(self) -> str:
+        return self.number

@@ -32,6 +32,8 @@ from catalog.money import (
 from catalog.outbox.services import outbox_add
 from delivery.services import entitlement_grant, entitlement_revoke
 from shop import ledger
+from shop import tax as tax_rules
+from shop.invoices import invoice_issue
 from shop.models import DiscountCode, Order, OrderItem, Refund
 from shop.tasks import send_receipt, send_sale_notification
 
@@ -307,6 +309,8 @@ def order_create(
                         p.product.price if p.product.pricing == Product.Pricing.PWYW else None
                     ),
                     platform_fee=platform_fee_for(p.unit_price),
+                    tax_behavior=p.product.seller.tax_behavior,
+                    tax_code=tax_rules.tax_code_for(p.product.kind),
                 )
                 for p in priced
             )
@@ -363,11 +367,17 @@ def order_fulfil(
     payment_id: str | None,
     charge_id: str | None = None,
     country: str | None = None,
+    tax: tax_rules.TaxFigures | None = None,
+    card_country: str | None = None,
+    tax_ids: Sequence[str] = (),
 ) -> Order:
     """Mark an order paid and grant its entitlements; calling it again changes nothing.
 
     Every path that learns of a payment (webhooks, the success page, the
     reconcile command, the test provider) ends here, under a row lock.
+    ``tax`` is Stripe Tax's VAT, checked against the order by the caller: it
+    is kept on the order and its items, and the platform's fee is taken
+    again on each item's net amount (VAT is not revenue).
     """
     order = Order.objects.select_for_update().get(pk=order_id)
     if order.status != Order.Status.PENDING:
@@ -382,11 +392,20 @@ def order_fulfil(
     order.provider_payment_id = payment_id or order.provider_payment_id
     order.provider_charge_id = charge_id or order.provider_charge_id
     order.country = (country or order.country or "")[:2].upper()
-    order.save(
-        update_fields=["status", "paid_at", "provider_payment_id", "provider_charge_id", "country"]
-    )
+    order.billing_country = (country or "")[:2].upper()
+    order.card_country = (card_country or "")[:2].upper()
+    order.buyer_tax_ids = [str(t)[:64] for t in tax_ids][:5]
+    fields = ["status", "paid_at", "provider_payment_id", "provider_charge_id", "country"]
+    fields += ["billing_country", "card_country", "buyer_tax_ids"]
+    if tax is not None:
+        _apply_tax(order, tax)
+        fields += ["tax_amount", "tax_added", "tax_country", "tax_breakdown", "reverse_charge"]
+        fields += ["platform_fee"]
+    order.save(update_fields=fields)
     _grant_missing(order)
     ledger.ledger_record_sales(order=order)
+    # Numbered under the counter's lock in this transaction: no gap, never twice.
+    invoice_issue(order=order)
     # Promised in this transaction: a process that dies right after the commit leaves
     # the rows, and the clock's sweep sends them (catalog/outbox).
     outbox_add(send_receipt, key=f"order:{order.pk}:receipt", order_id=order.pk)
@@ -400,6 +419,22 @@ def order_fulfil(
     if order.provider == "stripe":
         outbox_add(ledger.payout_order_sellers, key=f"order:{order.pk}:payout", order_id=order.pk)
     return order
+
+
+def _apply_tax(order: Order, figures: tax_rules.TaxFigures) -> None:
+    items = list(order.items.all())
+    for item in items:
+        found = figures.items.get(item.pk)
+        item.tax_amount = found.amount if found else 0
+        item.tax_rate = found.rate if found else None
+        item.platform_fee = platform_fee_for(item.net)
+    OrderItem.objects.bulk_update(items, ["tax_amount", "tax_rate", "platform_fee"])
+    order.tax_amount = figures.amount
+    order.tax_added = figures.added
+    order.tax_country = figures.country
+    order.tax_breakdown = figures.breakdown
+    order.reverse_charge = figures.reverse_charge
+    order.platform_fee = sum(item.platform_fee for item in items)
 
 
 def _grant_missing(order: Order) -> int:
@@ -464,6 +499,8 @@ def order_create_priced(
                 list_price=amount,
                 unit_price=amount,
                 platform_fee=platform_fee_for(amount),
+                tax_behavior=product.seller.tax_behavior,
+                tax_code=tax_rules.tax_code_for(product.kind),
                 note=note[:200],
                 release_held=release_held,
             )
@@ -521,7 +558,7 @@ def _refresh_refund_status(order: Order) -> None:
     if order.status == Order.Status.DISPUTED:
         order.save(update_fields=["refunded_amount"])
         return
-    if order.refunded_amount and order.refunded_amount >= order.total:
+    if order.refunded_amount and order.refunded_amount >= order.gross:
         order.status = Order.Status.REFUNDED
     elif order.refunded_amount:
         order.status = Order.Status.PARTIALLY_REFUNDED
@@ -532,7 +569,7 @@ def _apply_item_refund(*, item: OrderItem, amount: int, refund: Refund, reason: 
     item.refunded_amount += amount
     item.save(update_fields=["refunded_amount"])
     ledger.ledger_record_refund(item=item, amount=amount, refund=refund)
-    if item.refunded_amount >= item.unit_price and item.entitlement_id:
+    if item.refunded_amount >= item.gross and item.entitlement_id:
         assert item.entitlement is not None
         entitlement_revoke(entitlement=item.entitlement, reason=reason)
 

@@ -146,6 +146,9 @@ INSTALLED_APPS = [
     # Fan-funded releases (pledges charged at the deadline, all or nothing).
     "shop.funding",
     "shop.stats",
+    # The seller API (/api/v1/) and its tokens page; "ninja" serves the docs page's own files.
+    "ninja",
+    "shop.api",
     # Demo data (`manage.py demo`), on top of every app; nothing imports it.
     "shop.demo",
 ]
@@ -447,6 +450,8 @@ LIMIT_MAIL_RECIPIENT = env_rate("LIMIT_MAIL_RECIPIENT", "5/1h")
 LIMIT_MAIL_SENDER = env_rate("LIMIT_MAIL_SENDER", "10/1h")
 # Requests to follow a creator, per client address (the confirmation mail also counts above).
 LIMIT_FOLLOW = env_rate("LIMIT_FOLLOW", "20/1h")
+# Seller API requests per token (shop/api).
+LIMIT_API_TOKEN = env_rate("LIMIT_API_TOKEN", "120/1m")
 
 # --- Background tasks -------------------------------------------------------
 
@@ -513,6 +518,15 @@ STRIPE_PUBLISHABLE_KEY = env_str("STRIPE_PUBLISHABLE_KEY")
 STRIPE_WEBHOOK_SECRET = env_str("STRIPE_WEBHOOK_SECRET")
 # Let Stripe Tax compute and add tax at checkout (needs Stripe Tax set up on the account).
 STRIPE_AUTOMATIC_TAX = env_bool("STRIPE_AUTOMATIC_TAX", False)
+# The platform sells (separate charges and transfers make it the seller of record):
+# its legal details head every invoice (shop/invoices.py).
+PLATFORM_LEGAL_NAME = env_str("PLATFORM_LEGAL_NAME", STORE_NAME)
+PLATFORM_LEGAL_ADDRESS = env_str("PLATFORM_LEGAL_ADDRESS").replace("\\n", "\n")
+PLATFORM_VAT_NUMBER = env_str("PLATFORM_VAT_NUMBER")
+# Invoice numbers: this prefix, then the shop's sequence without gaps (000001, 000002...).
+INVOICE_PREFIX = env_str("INVOICE_PREFIX", "INV-")
+# A TrueType font with €, « » and narrow no-break spaces for the PDF (Debian: fonts-dejavu-core).
+INVOICE_FONT = env_str("INVOICE_FONT", "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
 
 # --- Delivery ---------------------------------------------------------------
 

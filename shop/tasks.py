@@ -35,6 +35,11 @@ def _receipt_send(order: Order) -> None:
         "items": list(order.items.all()),
         "library_url": settings.SITE_URL + reverse("delivery:library", kwargs={"token": token}),
         "receipt_url": settings.SITE_URL + order.get_absolute_url(),
+        "invoice_url": (
+            settings.SITE_URL + reverse("shop:invoice_pdf", kwargs={"order": order.public_id})
+            if hasattr(order, "invoice")
+            else ""
+        ),
         "store_name": settings.STORE_NAME,
     }
     message = EmailMultiAlternatives(

@@ -6,7 +6,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.http import HttpRequest
 from django.http.response import HttpResponseBase
-from django.urls import include, path
+from django.urls import include, path, re_path
 from django.views.i18n import JavaScriptCatalog
 from django.views.static import serve
 
@@ -15,6 +15,7 @@ from catalog.accounts import QueuedPasswordResetForm
 from catalog.headers import bearer_token_page
 from catalog.storage import IMMUTABLE_CACHE_CONTROL, IMMUTABLE_PUBLIC
 from shop import health, i18n
+from shop.api import api as seller_api
 
 # The admin's login counts attempts like the site's own.
 admin.site.login_form = views_accounts.LimitedAdminAuthenticationForm
@@ -40,6 +41,9 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     # The language switcher's form (a POST; the cookie it sets outlives the session).
     path("i18n/setlang/", i18n.set_language, name="set_language"),
+    # The seller API: one address for every language, versioned; JSON even when lost.
+    path("api/v1/", include(seller_api.urlpatterns())),
+    re_path(r"^api/(?P<rest>.*)$", seller_api.not_found),
 ]
 
 # Every page a person opens exists in each language: English where it always was,
@@ -81,6 +85,7 @@ urlpatterns += i18n_patterns(
     path("", include("shop.shop_urls")),
     path("", include("shop.funding.urls")),
     path("", include("shop.stats.urls")),
+    path("", include("shop.api.urls")),
     path("", include("catalog.seo.urls")),
     path("", include("catalog.follows.urls")),
     path("", include("catalog.discovery.urls")),

@@ -9,6 +9,7 @@ from django.core.validators import validate_email
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone as django_timezone
 from django.utils.translation import gettext
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -24,8 +25,10 @@ from catalog.views import product_context
 from delivery import access as delivery_access
 from delivery.models import Entitlement
 from delivery.views import file_link_redirect, purchases_with_links
+from shop import invoices, oss
+from shop.access import access_staff
 from shop.cart import Cart
-from shop.models import Order
+from shop.models import Invoice, Order
 from shop.payments import stripe_api
 from shop.payments.base import PaymentProvider, PaymentsUnavailable, get_provider
 from shop.payments.webhooks import session_settle, webhook_receive
@@ -356,6 +359,11 @@ def stripe_webhook(request: HttpRequest) -> HttpResponse:
         return HttpResponseBadRequest("invalid signature", content_type="text/plain")
     except stripe_api.WebhookEventMalformed as exc:
         return HttpResponseBadRequest(f"malformed event: {exc}", content_type="text/plain")
+    except stripe_api.PaymentProviderError as exc:
+        # Stripe could not tell what is needed to settle (a taxed session's lines): nothing
+        # was recorded, and Stripe delivers the event again later.
+        log.warning("Stripe webhook deferred: %s", exc)
+        return HttpResponse(f"retry: {exc}", status=503, content_type="text/plain")
     return HttpResponse(outcome, content_type="text/plain")
 
 
@@ -391,6 +399,7 @@ def receipt(request: HttpRequest, order: str) -> HttpResponse:
         "order": found,
         "items": found.items.all(),
         "entitlements": entitlements,
+        "invoice": Invoice.objects.filter(order=found).first(),
         # A fresh key per page: "Try again" twice is one new order, not two.
         "retry_key": checkout_key_new() if found.status in RETRYABLE else "",
         # A signed-in owner of these purchases is pointed at their account's library.
@@ -398,6 +407,67 @@ def receipt(request: HttpRequest, order: str) -> HttpResponse:
         and Entitlement.objects.filter(account.entitlements(), order_item__order=found).exists(),
     }
     return render(request, "shop/receipt.html", context)
+
+
+def invoice_response(order: Order, *, pdf: bool, request: HttpRequest) -> HttpResponse:
+    """An order's invoice, as a page or a PDF download (404 when it has none)."""
+    found = Invoice.objects.select_related("order").filter(order=order).first()
+    if found is None:
+        raise Http404("No invoice for this order.")
+    if pdf:
+        response = HttpResponse(invoices.invoice_pdf(found), content_type="application/pdf")
+        response["Content-Disposition"] = f'attachment; filename="{found.number}.pdf"'
+        return response
+    return render(
+        request,
+        "shop/invoice.html",
+        {
+            "invoice": found,
+            "pdf_url": request.path.rstrip("/") + ".pdf",
+            "sheet": invoices.sheet(found),
+            "reverse_charge_text": invoices.reverse_charge_text(),
+        },
+    )
+
+
+@require_GET
+def vat_report(request: HttpRequest) -> HttpResponse:
+    """The quarter's OSS VAT table for the platform's staff (it files it), and its CSV."""
+    access_staff(request)
+    today = django_timezone.now()
+    text = request.GET.get("quarter") or f"{today.year}Q{(today.month - 1) // 3 + 1}"
+    try:
+        quarter = oss.Quarter.parse(text)
+    except oss.QuarterError:
+        return render(
+            request,
+            "shop/vat_report.html",
+            {"error": gettext("Write the quarter like 2027Q1."), "quarter": text[:10]},
+            status=400,
+        )
+    rows = oss.quarter_report(quarter)
+    if request.GET.get("format") == "csv":
+        response = HttpResponse(oss.report_csv(quarter, rows), content_type="text/csv")
+        response["Content-Disposition"] = f'attachment; filename="vat-{quarter}.csv"'
+        return response
+    return render(
+        request,
+        "shop/vat_report.html",
+        {
+            "quarter": str(quarter),
+            "rows": rows,
+            "currency": settings.STORE_CURRENCY,
+            "total_net": sum(r.net for r in rows),
+            "total_vat": sum(r.vat for r in rows),
+        },
+    )
+
+
+@bearer_token_page
+@require_GET
+def invoice(request: HttpRequest, order: str, pdf: bool = False) -> HttpResponse:
+    """The invoice of a paid order, to whoever holds its receipt's address."""
+    return invoice_response(get_object_or_404(Order, public_id=order), pdf=pdf, request=request)
 
 
 @bearer_token_page

@@ -12,7 +12,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from catalog.access import seller_required
 from catalog.money import AmountError, CountError, parse_amount, parse_count, to_decimal_string
@@ -37,7 +37,7 @@ def sales(request: HttpRequest) -> HttpResponse:
     seller = access_seller(request)
     items = (
         OrderItem.objects.filter(seller=seller, order__paid_at__isnull=False)
-        .select_related("order", "product")
+        .select_related("order", "order__invoice", "product")
         .order_by("-order__paid_at", "-pk")
     )
     page, error = page_of(items, 50, request.GET.get("page"))
@@ -47,6 +47,16 @@ def sales(request: HttpRequest) -> HttpResponse:
         {"seller": seller, "page": page, "page_error": error},
         status=400 if error else 200,
     )
+
+
+@seller_required
+@require_GET
+def sale_invoice(request: HttpRequest, item: int, pdf: bool = False) -> HttpResponse:
+    """The invoice of an order with one of the seller's sales (the gate: their item)."""
+    from shop.views import invoice_response
+
+    sale = access_item_for_seller(request, item)
+    return invoice_response(sale.order, pdf=pdf, request=request)
 
 
 @seller_required

@@ -3,7 +3,7 @@
 Real processes, as an operator runs them: PostgreSQL (running already; a
 fresh database per cluster), Redis (running already; its own key prefix),
 SeaweedFS (tests/s3server.py), N gunicorn nodes with the Procfile's options,
-Debian's nginx in front of them, a ``db_worker`` and a ``clock``, and an SMTP
+Debian's nginx in front of them, a ``worker`` and a ``clock``, and an SMTP
 server in this process behind a small TCP relay that can hold connections
 (to catch a worker in the middle of sending a mail). Every process is started
 in its own session, so killing one (SIGKILL, as a crash) kills it and its
@@ -399,7 +399,7 @@ class Cluster:
     def start_worker(self, name: str = "worker") -> Proc:
         return self._spawn(
             name,
-            [sys.executable, "manage.py", "db_worker", "--interval", "0.2", "--no-startup-delay"],
+            [sys.executable, "manage.py", "worker", "--interval", "0.2", "--no-startup-delay"],
         )
 
     def start_clock(self) -> Proc:

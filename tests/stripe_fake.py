@@ -139,10 +139,18 @@ class FakeStripe(stripe.HTTPClient):
         self.card_errors: dict[str, str] = {}
         self.inside_transaction: list[str] = []  # calls made with a transaction open
         self.events: list[dict[str, Any]] = []  # what GET /v1/events lists, newest first
+        self.line_params: dict[str, list[dict[str, Any]]] = {}  # session -> line_items sent
+        self.line_items: dict[str, list[dict[str, Any]]] = {}  # session -> taxed line items
+        self.card_countries: dict[str, str] = {}  # charge -> the card's issuing country
         self.routes: list[tuple[str, re.Pattern[str], Callable[..., dict[str, Any]]]] = [
             ("POST", re.compile(r"^/v1/checkout/sessions$"), self._session_create),
             ("GET", re.compile(r"^/v1/checkout/sessions$"), self._session_list),
             ("GET", re.compile(r"^/v1/checkout/sessions/(?P<id>[^/]+)$"), self._session_get),
+            (
+                "GET",
+                re.compile(r"^/v1/checkout/sessions/(?P<id>[^/]+)/line_items$"),
+                self._line_items_list,
+            ),
             ("GET", re.compile(r"^/v1/payment_intents/(?P<id>[^/]+)$"), self._intent_get),
             ("POST", re.compile(r"^/v1/payment_intents$"), self._intent_create),
             ("POST", re.compile(r"^/v1/customers$"), self._customer_create),
@@ -224,7 +232,122 @@ class FakeStripe(stripe.HTTPClient):
         }
         return fixture("charge", **{**fields, **changes})
 
+    def apply_tax(
+        self,
+        session_id: str,
+        *,
+        country: str,
+        percent: dict[int, float] | float,
+        reason: str = "standard_rated",
+        tax_ids: list[tuple[str, str]] = (),  # type: ignore[assignment]
+    ) -> dict[str, Any]:
+        """What Stripe Tax does to an open session once the buyer's address is known.
+
+        Each line's VAT is computed as Stripe rounds it (to the minor unit, per line):
+        on top of an ``exclusive`` price, or out of an ``inclusive`` one. ``percent``
+        is one rate, or one per product id (a cart of an ebook and an album).
+        """
+        session = self.sessions[session_id]
+        items, total, total_tax = [], 0, 0
+        for index, line in enumerate(self.line_params[session_id]):
+            price = line["price_data"]
+            amount = int(price["unit_amount"])
+            product_id = int(price["product_data"]["metadata"]["product"])
+            rate = percent if isinstance(percent, int | float) else percent[product_id]
+            if reason == "reverse_charge":
+                tax = 0
+            elif price.get("tax_behavior") == "exclusive":
+                tax = round(amount * rate / 100)
+            else:
+                tax = amount - round(amount * 100 / (100 + rate))
+            line_total = amount + (tax if price.get("tax_behavior") == "exclusive" else 0)
+            tax_rate = fixture(
+                "tax_rate",
+                id=f"txr_test_{next(_ids)}",
+                country=country,
+                jurisdiction=country,
+                percentage=0 if reason == "reverse_charge" else rate,
+                inclusive=price.get("tax_behavior") == "inclusive",
+                display_name="VAT",
+                description=f"VAT {country}",
+            )
+            items.append(
+                fixture(
+                    "item",
+                    id=f"li_test_{next(_ids)}_{index}",
+                    description=price["product_data"]["name"],
+                    currency=price["currency"],
+                    amount_subtotal=amount,
+                    amount_discount=0,
+                    amount_tax=tax,
+                    amount_total=line_total,
+                    price={
+                        "unit_amount": amount,
+                        "unit_amount_decimal": str(amount),
+                        "currency": price["currency"],
+                        "tax_behavior": price.get("tax_behavior", "unspecified"),
+                        "recurring": None,
+                        "type": "one_time",
+                        "product": fixture(
+                            "product",
+                            id=f"prod_test_{next(_ids)}",
+                            name=price["product_data"]["name"],
+                            metadata=price["product_data"]["metadata"],
+                            tax_code=price["product_data"].get("tax_code"),
+                        ),
+                    },
+                    taxes=[
+                        {
+                            "amount": tax,
+                            "rate": tax_rate,
+                            "taxability_reason": reason,
+                            "taxable_amount": line_total - tax,
+                        }
+                    ],
+                )
+            )
+            total += line_total
+            total_tax += tax
+        self.line_items[session_id] = items
+        session["amount_total"] = total
+        session["automatic_tax"] = {"enabled": True, "status": "complete", "liability": None}
+        session["total_details"] = {
+            "amount_discount": 0,
+            "amount_shipping": 0,
+            "amount_tax": total_tax,
+        }
+        session["customer_details"]["address"]["country"] = country
+        session["customer_details"]["tax_ids"] = [
+            {"type": kind, "value": value} for kind, value in tax_ids
+        ] or None
+        return copy.deepcopy(session)
+
     # --- handlers -----------------------------------------------------------------
+
+    def _line_items_list(self, params: dict[str, Any], id: str) -> dict[str, Any]:
+        data = self.line_items.get(id)
+        if data is None:
+            data = [
+                fixture(
+                    "item",
+                    id=f"li_test_{next(_ids)}",
+                    amount_subtotal=int(line["price_data"]["unit_amount"]),
+                    amount_tax=0,
+                    amount_total=int(line["price_data"]["unit_amount"]),
+                    price={
+                        "product": fixture(
+                            "product", metadata=line["price_data"]["product_data"]["metadata"]
+                        )
+                    },
+                )
+                for line in self.line_params.get(id, [])
+            ]
+        return {
+            "object": "list",
+            "data": data,
+            "has_more": False,
+            "url": f"/v1/checkout/sessions/{id}/line_items",
+        }
 
     def complete_setup(
         self, session_id: str, *, payment_method: str | None = None
@@ -261,6 +384,12 @@ class FakeStripe(stripe.HTTPClient):
             payment_intent=None,
             amount_total=total,
             amount_subtotal=total,
+            # Untaxed until the buyer's address is known (``apply_tax``).
+            total_details={"amount_discount": 0, "amount_shipping": 0, "amount_tax": 0},
+            automatic_tax={
+                "enabled": params.get("automatic_tax", {}).get("enabled") == "true",
+                "status": None,
+            },
             currency=items[0]["price_data"]["currency"] if items else "eur",
             customer_email=params.get("customer_email"),
             client_reference_id=params.get("client_reference_id"),
@@ -269,6 +398,7 @@ class FakeStripe(stripe.HTTPClient):
             cancel_url=params.get("cancel_url"),
         )
         self.sessions[session_id] = session
+        self.line_params[session_id] = items
         return session
 
     def _setup_session_create(self, params: dict[str, Any]) -> dict[str, Any]:
@@ -362,9 +492,16 @@ class FakeStripe(stripe.HTTPClient):
         return {"object": "list", "data": data, "has_more": False, "url": "/v1/events"}
 
     def _intent_get(self, params: dict[str, Any], id: str) -> dict[str, Any]:
-        return fixture(
-            "payment_intent", id=id, status="succeeded", latest_charge=self.charges.get(id)
-        )
+        charge: Any = self.charges.get(id)
+        if charge and "latest_charge" in (params.get("expand") or []):
+            card = {"country": self.card_countries.get(charge, "US")}
+            charge = fixture(
+                "charge",
+                id=charge,
+                payment_intent=id,
+                payment_method_details={"type": "card", "card": card},
+            )
+        return fixture("payment_intent", id=id, status="succeeded", latest_charge=charge)
 
     def _refund_create(self, params: dict[str, Any]) -> dict[str, Any]:
         return fixture(

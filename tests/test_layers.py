@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parent.parent
 APPS = ("catalog", "delivery", "shop")
 
 # Bottom first. A module belongs to the longest prefix that names it.
-LAYERS = ("catalog", "delivery", "shop", "shop.funding", "shop.stats", "shop.demo")
+LAYERS = ("catalog", "delivery", "shop", "shop.funding", "shop.stats", "shop.api", "shop.demo")
 # The Django project (settings, root URLconf, servers) sits above every app:
 # it names them all, and nothing imports it.
 PROJECT = {"shop.settings", "shop.urls", "shop.wsgi", "shop.asgi"}

@@ -137,6 +137,25 @@ def links_check(links: list[str]) -> list[str]:
     return cleaned
 
 
+# An EU VAT number: the member state's code (Greece: EL), then 2 to 12 letters or digits.
+VAT_NUMBER = re.compile(r"^(?:[A-Z]{2})[0-9A-Z+*]{2,12}$")
+
+
+def vat_number_check(value: str) -> str:
+    """A VAT number as printed (upper case, without spaces, dots or dashes), or empty."""
+    cleaned = re.sub(r"[\s.\-]", "", value).upper()
+    if cleaned and not VAT_NUMBER.match(cleaned):
+        raise CatalogError(
+            gettext(
+                "“%(value)s” is not a VAT number: write its country code and then its "
+                "digits, like FR12345678901."
+            )
+            % {"value": value.strip()[:30]},
+            field="vat_number",
+        )
+    return cleaned
+
+
 @transaction.atomic
 def seller_update(
     *,
@@ -151,6 +170,10 @@ def seller_update(
     avatar: File | None = None,
     remove_avatar: bool = False,
     is_organization: bool | None = None,
+    tax_behavior: str | None = None,
+    legal_name: str | None = None,
+    legal_address: str | None = None,
+    vat_number: str | None = None,
 ) -> Seller:
     display_name = display_name.strip()
     if not display_name:
@@ -162,6 +185,10 @@ def seller_update(
         raise CatalogError(gettext("Choose a currency from the list."), field="currency")
     if timezone_name not in available_timezones():
         raise CatalogError(gettext("Choose a time zone from the list."), field="timezone")
+    if tax_behavior and tax_behavior not in Seller.TaxBehavior.values:
+        raise CatalogError(gettext("Choose whether your prices include VAT."), field="tax_behavior")
+    if vat_number is not None:
+        vat_number = vat_number_check(vat_number)
     seller.display_name = display_name[:120]
     seller.slug = slug
     seller.bio = bio.strip()
@@ -170,6 +197,14 @@ def seller_update(
     seller.timezone = timezone_name
     if is_organization is not None:
         seller.is_organization = is_organization
+    if tax_behavior:
+        seller.tax_behavior = tax_behavior
+    if legal_name is not None:
+        seller.legal_name = legal_name.strip()[:200]
+    if legal_address is not None:
+        seller.legal_address = legal_address.strip()[:500]
+    if vat_number is not None:
+        seller.vat_number = vat_number
     if language is not None:
         seller.language = language_or_default(language)
     if (avatar is not None or remove_avatar) and seller.avatar:

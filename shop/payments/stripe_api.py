@@ -20,6 +20,8 @@ from typing import Any
 import stripe
 from django.conf import settings
 
+from shop.tax import rate_basis_points
+
 log = logging.getLogger(__name__)
 
 # The version stripe-python 16 is generated for; bump both together.
@@ -70,6 +72,31 @@ class CheckoutSession:
     customer_email: str | None
     country: str | None
     metadata: Mapping[str, str]
+    # Stripe Tax's answer: all the VAT (None when not well-formed), whether it ran,
+    # and the buyer's tax ids as (type, value) — what the session itself carries.
+    amount_tax: int | None = 0
+    automatic_tax: bool = False
+    tax_ids: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class TaxLine:
+    """One line of a paid session as Stripe taxed it (``/line_items`` with ``taxes``)."""
+
+    product_id: int | None  # ours, from the product's metadata
+    amount_subtotal: int | None
+    amount_tax: int | None
+    amount_total: int | None
+    # (country, rate in hundredths of a percent or None, taxable amount, tax, reason)
+    taxes: tuple[tuple[str, int | None, int | None, int | None, str], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentEvidence:
+    """What the charge behind a paid session says: its id and the card's issuing country."""
+
+    charge_id: str | None
+    card_country: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +113,8 @@ class LineItem:
     amount: int  # minor units
     currency: str
     product_id: int
+    tax_behavior: str = "inclusive"  # does ``amount`` hold the VAT, or does it come on top
+    tax_code: str = ""
 
 
 def _client() -> stripe.StripeClient:
@@ -159,6 +188,8 @@ def checkout_session_from(obj: Any) -> CheckoutSession:
     details = obj.get("customer_details") or {}
     address = (details.get("address") if isinstance(details, dict) else None) or {}
     metadata = metadata_of(obj)
+    totals = obj.get("total_details")
+    tax = obj.get("automatic_tax")
     return CheckoutSession(
         id=session_id,
         url=obj.get("url"),
@@ -170,7 +201,81 @@ def checkout_session_from(obj: Any) -> CheckoutSession:
         customer_email=obj.get("customer_email") or details.get("email"),
         country=address.get("country"),
         metadata=metadata,
+        amount_tax=minor_units(totals.get("amount_tax") or 0) if isinstance(totals, dict) else 0,
+        automatic_tax=bool(tax.get("enabled")) if isinstance(tax, dict) else False,
+        tax_ids=_tax_ids(details.get("tax_ids") if isinstance(details, dict) else None),
     )
+
+
+def _tax_ids(value: Any) -> tuple[tuple[str, str], ...]:
+    if not isinstance(value, list):
+        return ()
+    return tuple(
+        (str(t.get("type") or "")[:20], str(t.get("value") or "")[:40])
+        for t in value
+        if isinstance(t, dict) and t.get("value")
+    )
+
+
+def _tax_line(obj: Any) -> TaxLine:
+    obj = _as_dict(obj)
+    price = obj.get("price")
+    product = price.get("product") if isinstance(price, dict) else None
+    ours = metadata_of(product).get("product") if isinstance(product, dict) else None
+    taxes = []
+    for tax in obj.get("taxes") or []:
+        if not isinstance(tax, dict):
+            continue
+        rate = tax.get("rate")
+        if not isinstance(rate, dict):
+            rate = {}
+        taxes.append(
+            (
+                str(rate.get("country") or rate.get("jurisdiction") or "")[:2].upper(),
+                rate_basis_points(rate.get("percentage")),
+                minor_units(tax.get("taxable_amount")),
+                minor_units(tax.get("amount")),
+                str(tax.get("taxability_reason") or ""),
+            )
+        )
+    return TaxLine(
+        product_id=int(ours) if ours and ours.isdigit() else None,
+        amount_subtotal=minor_units(obj.get("amount_subtotal")),
+        amount_tax=minor_units(obj.get("amount_tax")),
+        amount_total=minor_units(obj.get("amount_total")),
+        taxes=tuple(taxes),
+    )
+
+
+def checkout_session_tax_lines(session_id: str) -> list[TaxLine]:
+    """A session's lines with the taxes Stripe Tax applied to each, and our product ids."""
+    try:
+        page = _client().v1.checkout.sessions.line_items.list(
+            session_id,
+            {"limit": 100, "expand": ["data.taxes", "data.price.product"]},
+        )
+        return [_tax_line(item) for item in page.auto_paging_iter()]
+    except stripe.StripeError as exc:
+        raise _wrap(exc) from exc
+
+
+def payment_evidence(payment_intent_id: str) -> PaymentEvidence:
+    """The charge that paid a PaymentIntent and the issuing country of its card, in one call."""
+    try:
+        intent = _client().v1.payment_intents.retrieve(
+            payment_intent_id, {"expand": ["latest_charge"]}
+        )
+    except stripe.StripeError as exc:
+        raise _wrap(exc) from exc
+    charge = plain(intent).get("latest_charge")
+    country = None
+    if isinstance(charge, dict):
+        details = charge.get("payment_method_details")
+        card = details.get("card") if isinstance(details, dict) else None
+        found = card.get("country") if isinstance(card, dict) else None
+        if isinstance(found, str) and len(found) == 2 and found.isalpha():
+            country = found.upper()
+    return PaymentEvidence(charge_id=object_id(charge), card_country=country)
 
 
 def checkout_session_create(
@@ -198,9 +303,11 @@ def checkout_session_create(
                 "price_data": {
                     "currency": item.currency.lower(),
                     "unit_amount": item.amount,
+                    "tax_behavior": item.tax_behavior,
                     "product_data": {
                         "name": item.name[:250],
                         "metadata": {"product": str(item.product_id)},
+                        **({"tax_code": item.tax_code} if item.tax_code else {}),
                     },
                 },
             }
@@ -210,6 +317,11 @@ def checkout_session_create(
         "cancel_url": cancel_url,
         "automatic_tax": {"enabled": settings.STRIPE_AUTOMATIC_TAX},
     }
+    if settings.STRIPE_AUTOMATIC_TAX:
+        # Businesses give their VAT number (reverse charge); the billing address is the
+        # first piece of evidence of the buyer's country, the card's the second.
+        params["tax_id_collection"] = {"enabled": True}
+        params["billing_address_collection"] = "required"
     try:
         session = _client().v1.checkout.sessions.create(
             params,  # type: ignore[arg-type]

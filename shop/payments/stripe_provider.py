@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db import transaction
 from django.urls import reverse
 
+from shop import tax
 from shop.models import Order
 from shop.payments import stripe_api
 
@@ -34,6 +35,8 @@ class StripeProvider:
                     amount=item.unit_price,
                     currency=order.currency,
                     product_id=item.product_id,
+                    tax_behavior=item.tax_behavior or tax.INCLUSIVE,
+                    tax_code=item.tax_code or tax.GENERIC_TAX_CODE,
                 )
                 # Free items ride along in the order; Stripe only sees what costs money.
                 for item in order.items.all()

@@ -23,13 +23,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from catalog.money import format_money
-from shop import services
+from shop import services, tax
 from shop.ledger import payout_seller
 from shop.models import Order, PaymentEvent, PayoutAccount
 from shop.payments import stripe_api
@@ -72,12 +73,12 @@ def misfit(
     """
     fits = currency is not None and currency == order.currency.upper() and amount is not None
     if fits and amount is not None:
-        fits = amount <= order.total if at_most else amount == order.total
+        fits = amount <= order.gross if at_most else amount == order.gross
     if fits:
         return None
     return (
         f"{what} says {_money(amount, currency)}; "
-        f"the order is for {_money(order.total, order.currency.upper())}."
+        f"the order is for {_money(order.gross, order.currency.upper())}."
     )
 
 
@@ -85,46 +86,106 @@ def _is_paid(session: stripe_api.CheckoutSession) -> bool:
     return session.payment_status in ("paid", "no_payment_required")
 
 
-def _session_charge(session: stripe_api.CheckoutSession) -> str | None:
-    """Asked of Stripe before the transaction: the charge behind a paid session
-    whose order does not know it yet (None when not needed or not answered)."""
+@dataclass(frozen=True, slots=True)
+class SessionAnswers:
+    """What is asked of Stripe about a paid session before any transaction opens."""
+
+    charge: str | None = None
+    card_country: str | None = None
+    tax_lines: list[stripe_api.TaxLine] | None = None
+
+
+def _session_ask(session: stripe_api.CheckoutSession) -> SessionAnswers:
+    """The charge and card behind a paid session whose order does not know them yet, and
+    the VAT of each line when Stripe Tax ran (raises PaymentProviderError if unanswered:
+    a taxed order is never settled on a guess, the webhook is retried)."""
     order = _order_for_session(session)
-    if order is None or order.provider_charge_id or not session.payment_intent:
-        return None
-    if not _is_paid(session):
-        return None
-    try:
-        return stripe_api.payment_intent_charge(session.payment_intent)
-    except stripe_api.PaymentProviderError:
-        return None  # transfers then wait for the funds without a source charge
+    if order is None or not _is_paid(session) or order.status != Order.Status.PENDING:
+        return SessionAnswers()
+    charge = card = None
+    if session.payment_intent and not order.provider_charge_id:
+        try:
+            evidence = stripe_api.payment_evidence(session.payment_intent)
+            charge, card = evidence.charge_id, evidence.card_country
+        except stripe_api.PaymentProviderError:
+            pass  # transfers then wait for the funds without a source charge
+    lines = None
+    if session.automatic_tax or session.amount_tax:
+        lines = stripe_api.checkout_session_tax_lines(session.id)
+    return SessionAnswers(charge=charge, card_country=card, tax_lines=lines)
 
 
 def session_settle(session: stripe_api.CheckoutSession) -> str:
     """Apply what a Checkout Session says to its order: the success page and the
-    reconciliation, outside any transaction (the charge is asked of Stripe first)."""
-    return _session_apply(session, charge=_session_charge(session))
+    reconciliation, outside any transaction (Stripe is asked first)."""
+    return _session_apply(session, answers=_session_ask(session))
 
 
-def _session_apply(session: stripe_api.CheckoutSession, *, charge: str | None) -> str:
+def _session_tax(
+    order: Order, session: stripe_api.CheckoutSession, lines: list[stripe_api.TaxLine] | None
+) -> tax.TaxFigures | None:
+    """The order's VAT from Stripe's lines; None when there are none to read (an untaxed
+    session, or an order settled already) and the session's total is exactly what the
+    order was charged. Raises TaxMismatch for anything else."""
+    if lines is None:
+        wrong = misfit(
+            order, what="Stripe's session", amount=session.amount_total, currency=session.currency
+        )
+        if wrong is not None:
+            raise tax.TaxMismatch(wrong)
+        return None
+    if session.currency != order.currency.upper():
+        raise tax.TaxMismatch(
+            f"Stripe's session is in {session.currency}; the order in {order.currency.upper()}."
+        )
+    return tax.settlement_figures(
+        items=[
+            tax.ItemFacts(
+                pk=item.pk,
+                product_id=item.product_id,
+                unit_price=item.unit_price,
+                behavior=item.tax_behavior or tax.INCLUSIVE,
+            )
+            for item in order.items.all()
+        ],
+        lines=lines,
+        amount_total=session.amount_total,
+        amount_tax=session.amount_tax,
+        order_total=order.total,
+    )
+
+
+def _session_apply(session: stripe_api.CheckoutSession, *, answers: SessionAnswers) -> str:
     order = _order_for_session(session)
     if order is None:
         return "unknown order"
     if not _is_paid(session):
         return "not paid yet"
-    wrong = misfit(
-        order, what="Stripe's session", amount=session.amount_total, currency=session.currency
-    )
-    if wrong is not None:
+    try:
+        figures = _session_tax(order, session, answers.tax_lines)
+    except tax.TaxMismatch as exc:
         # Never grant what was not paid for: a mismatch needs a person.
-        log.warning("Order %s not fulfilled: %s", order.public_id, wrong)
-        services.order_flag(order_id=order.pk, reason=wrong)
+        log.warning("Order %s not fulfilled: %s", order.public_id, exc)
+        services.order_flag(order_id=order.pk, reason=str(exc))
         return "amount mismatch"
+    return _fulfil(order, session, answers, figures)
+
+
+def _fulfil(
+    order: Order,
+    session: stripe_api.CheckoutSession,
+    answers: SessionAnswers,
+    figures: tax.TaxFigures | None,
+) -> str:
     try:
         services.order_fulfil(
             order_id=order.pk,
             payment_id=session.payment_intent,
-            charge_id=charge,
+            charge_id=answers.charge,
             country=session.country,
+            tax=figures,
+            card_country=answers.card_country,
+            tax_ids=[f"{kind}:{value}" for kind, value in session.tax_ids],
         )
     except services.OrderStateError as exc:
         Order.objects.filter(pk=order.pk).update(flagged=True, flag_reason=str(exc)[:300])
@@ -132,12 +193,12 @@ def _session_apply(session: stripe_api.CheckoutSession, *, charge: str | None) -
     return "fulfilled"
 
 
-def _ask_session_charge(obj: Any) -> str | None:
-    return _session_charge(stripe_api.checkout_session_from(obj))
+def _ask_session_charge(obj: Any) -> SessionAnswers:
+    return _session_ask(stripe_api.checkout_session_from(obj))
 
 
-def _session_completed(obj: Any, charge: str | None) -> str:
-    return _session_apply(stripe_api.checkout_session_from(obj), charge=charge)
+def _session_completed(obj: Any, answers: SessionAnswers) -> str:
+    return _session_apply(stripe_api.checkout_session_from(obj), answers=answers)
 
 
 def _session_failed(obj: Any, _: object) -> str:

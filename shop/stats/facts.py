@@ -34,6 +34,7 @@ from typing import Any
 from django.conf import settings
 from django.db.models import (
     BigIntegerField,
+    Case,
     CharField,
     Count,
     F,
@@ -41,6 +42,7 @@ from django.db.models import (
     QuerySet,
     Sum,
     Value,
+    When,
 )
 from django.db.models.functions import Cast
 
@@ -181,6 +183,14 @@ def _paid_orders() -> Count:
     return Count("order_id", distinct=True, filter=PAID)
 
 
+def _gross(prefix: str = "") -> Any:
+    """What the buyer paid for an item, as ``OrderItem.gross``: VAT on top added."""
+    return F(f"{prefix}unit_price") + Case(
+        When(**{f"{prefix}tax_behavior": "exclusive"}, then=F(f"{prefix}tax_amount")),
+        default=Value(0),
+    )
+
+
 def _items(scope: Scope, window: Window) -> QuerySet[OrderItem]:
     items = OrderItem.objects.filter(
         _in(window, "order__paid_at"), order__currency=settings.STORE_CURRENCY
@@ -204,7 +214,8 @@ def _sales(scope: Scope, window: Window) -> list[QuerySet[Any]]:
             "orders": _paid_orders(),
             "units": Count("pk"),
             "paid_units": Count("pk", filter=PAID),
-            "gross": Sum("unit_price"),
+            "gross": Sum(_gross()),
+            "vat": Sum("tax_amount"),
             "fees": Sum("platform_fee"),
             "discounts": Sum("discount_amount"),
             "pwyw_units": Count("pk", filter=pwyw),
@@ -244,9 +255,14 @@ def _seller_part(amount: Any) -> Any:
     """The seller's part of money given back on an item, as ``shop.ledger`` computes it."""
     return (
         Cast(amount, output_field=BigIntegerField())
-        * (F("item__unit_price") - F("item__platform_fee"))
-        / F("item__unit_price")
+        * (_gross("item__") - F("item__tax_amount") - F("item__platform_fee"))
+        / _gross("item__")
     )
+
+
+def _vat_part(amount: Any) -> Any:
+    """The VAT in money given back on an item (rounded down, like the seller's part)."""
+    return Cast(amount, output_field=BigIntegerField()) * F("item__tax_amount") / _gross("item__")
 
 
 def _refunds(scope: Scope, window: Window) -> list[QuerySet[Any]]:
@@ -265,6 +281,7 @@ def _refunds(scope: Scope, window: Window) -> list[QuerySet[Any]]:
             "refunds": Count("pk"),
             "refunded": Sum("amount"),
             "refund_debit": Sum(_seller_part(F("amount"))),
+            "refund_vat": Sum(_vat_part(F("amount"))),
         },
     )
     return [item_refunds, _order_refunds_flag(scope, window)]
@@ -397,7 +414,7 @@ def _sources(scope: Scope, window: Window) -> list[QuerySet[Any]]:
     sale_counts = {
         "orders": _paid_orders(),
         "units": Count("pk", filter=PAID),
-        "gross": Sum("unit_price"),
+        "gross": Sum(_gross()),
     }
     for kind, column in ORDER_SOURCES.items():
         if by_product:
@@ -509,6 +526,8 @@ def order_refund_facts(scope: Scope, window: Window) -> list[Fact]:
             "seller_id",
             "product_id",
             "unit_price",
+            "tax_behavior",
+            "tax_amount",
             "platform_fee",
             "refunded_amount",
             "order__refunds__pk",
@@ -538,7 +557,7 @@ def order_refund_facts(scope: Scope, window: Window) -> list[Fact]:
                 continue
             if scope.seller_id is not None and item["seller_id"] != scope.seller_id:
                 continue
-            price = item["unit_price"]
+            price = _row_gross(item)
             facts.append(
                 Fact(
                     kind="refund",
@@ -549,11 +568,19 @@ def order_refund_facts(scope: Scope, window: Window) -> list[Fact]:
                     counts={
                         "refunds": 1,
                         "refunded": share,
-                        "refund_debit": share * (price - item["platform_fee"]) // price,
+                        "refund_debit": share
+                        * (price - item["tax_amount"] - item["platform_fee"])
+                        // price,
+                        "refund_vat": share * item["tax_amount"] // price,
                     },
                 )
             )
     return facts
+
+
+def _row_gross(item: dict[str, Any]) -> int:
+    tax = item["tax_amount"] if item["tax_behavior"] == "exclusive" else 0
+    return int(item["unit_price"]) + int(tax)
 
 
 def _replay(
@@ -566,7 +593,7 @@ def _replay(
         if refund["item"] is not None:
             given[refund["item"]] = given.get(refund["item"], 0) + refund["amount"]
             continue
-        room = [(pk, items[pk]["unit_price"] - given[pk]) for pk in sorted(items)]
+        room = [(pk, _row_gross(items[pk]) - given[pk]) for pk in sorted(items)]
         room = [(pk, left) for pk, left in room if left > 0]
         total = sum(left for _, left in room)
         spent = 0

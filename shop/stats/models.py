@@ -31,6 +31,8 @@ FACTS = (
     "downloads",  # counted downloads (once per entitlement, file and 30 minutes)
     "views",  # product page views by people
     "transferred",  # paid out to the seller's Stripe account
+    "vat",  # VAT in the gross (Stripe Tax's, kept on each item): owed to tax offices
+    "refund_vat",  # the VAT part of the money given back
 )
 
 
@@ -116,6 +118,8 @@ class DailyStats(models.Model):
     downloads = models.BigIntegerField(default=0)
     views = models.BigIntegerField(default=0)
     transferred = models.BigIntegerField(default=0)
+    vat = models.BigIntegerField(default=0, db_default=0)
+    refund_vat = models.BigIntegerField(default=0, db_default=0)
 
     class Meta:
         db_table = "shop_dailystats"

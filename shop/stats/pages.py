@@ -140,7 +140,7 @@ def cards(dashboard: Dashboard, currency: str, *, shop: bool = False) -> list[Ca
     def prev(name: str) -> Any:
         return getattr(before, name) if before is not None else None
 
-    given_back = now.refunded - (dashboard.current["refund_debit"])
+    given_back = now.refunded - dashboard.current["refund_debit"] - dashboard.current["refund_vat"]
     if shop:
         fee_note = gettext(
             "%(rule)s, less %(given)s given back with refunds. Stripe's processing fees are "
@@ -186,6 +186,24 @@ def cards(dashboard: Dashboard, currency: str, *, shop: bool = False) -> list[Ca
             prev("gross"),
             note=gettext("What buyers paid, discounts taken off."),
         ),
+        *(
+            [
+                _card(
+                    "vat",
+                    gettext("VAT"),
+                    money(now.vat, currency),
+                    now.vat,
+                    prev("vat"),
+                    note=gettext(
+                        "In the gross sales, owed to tax offices (net of refunds): "
+                        "%(net)s excluding VAT."
+                    )
+                    % {"net": money(now.net_sales, currency)},
+                )
+            ]
+            if now.vat or dashboard.current["vat"]
+            else []
+        ),
         _card(
             "net",
             gettext("Sellers' net earnings") if shop else gettext("Net earnings"),
@@ -193,9 +211,11 @@ def cards(dashboard: Dashboard, currency: str, *, shop: bool = False) -> list[Ca
             now.net,
             prev("net"),
             note=(
-                gettext("Gross sales less refunds, platform fees and disputes: what sellers earn.")
+                gettext(
+                    "Gross sales less VAT, refunds, platform fees and disputes: what sellers earn."
+                )
                 if shop
-                else gettext("Gross sales less refunds, fees and disputes: what you earn.")
+                else gettext("Gross sales less VAT, refunds, fees and disputes: what you earn.")
             ),
         ),
         _card(

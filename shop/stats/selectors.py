@@ -453,6 +453,8 @@ class Figures:
     """The headline numbers of one period, in minor units and counts."""
 
     gross: int
+    vat: int  # VAT in the gross, less the VAT given back with refunds
+    net_sales: int  # gross less VAT
     refunded: int
     fees: int  # the platform's fee, less what it gave back with refunds
     dispute_debit: int
@@ -475,15 +477,17 @@ class Figures:
     @classmethod
     def of(cls, counts: Mapping[str, int], *, per_product: bool = False) -> Figures:
         c = Counter(counts)
-        fee_given_back = c["refunded"] - c["refund_debit"]
+        fee_given_back = c["refunded"] - c["refund_debit"] - c["refund_vat"]
         # Sales per view: paid units of a product, paid orders of a seller or the shop.
         purchases = c["paid_units"] if per_product else c["orders"]
         return cls(
             gross=c["gross"],
+            vat=c["vat"] - c["refund_vat"],
+            net_sales=c["gross"] - c["vat"],
             refunded=c["refunded"],
             fees=c["fees"] - fee_given_back,
             dispute_debit=c["dispute_debit"],
-            net=c["gross"] - c["fees"] - c["refund_debit"] - c["dispute_debit"],
+            net=c["gross"] - c["vat"] - c["fees"] - c["refund_debit"] - c["dispute_debit"],
             orders=c["orders"],
             units=c["units"],
             paid_units=c["paid_units"],

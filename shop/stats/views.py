@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from catalog.access import seller_required
 from catalog.follows.services import followers_count
+from delivery.selectors import shared_widely_for_dashboard
 from shop.access import access_product_for_seller, access_seller, access_staff
 from shop.funding.selectors import seller_campaign_summaries
 from shop.stats import exports, pages
@@ -90,6 +91,8 @@ def seller_dashboard(request: HttpRequest) -> HttpResponse:
         recent=recent_sales(Scope(seller_id=seller.pk), now=now),
         # Pledges are promises until a deadline: shown beside the sales, not counted in them.
         campaigns=seller_campaign_summaries(seller),
+        # Whatever the period: what matters is a link being passed round now.
+        shared=shared_widely_for_dashboard(seller=seller, now=now),
     )
     return render(request, "stats/seller.html", context, status=400 if error else 200)
 

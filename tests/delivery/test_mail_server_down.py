@@ -98,7 +98,7 @@ def test_a_queued_mail_is_sent_once_the_server_is_back(
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(reverse("delivery:library_request"), {"email": "fan@example.com"})
     assert response.status_code == 200
-    worker = ["db_worker", "--batch", "--no-startup-delay"]
+    worker = ["worker", "--batch", "--no-startup-delay"]
     call_command(*worker, stdout=StringIO(), stderr=StringIO())  # the server is down
     waiting = DBTaskResult.objects.filter(status="READY").get()
     assert waiting.args_kwargs["kwargs"]["attempt"] == 2
@@ -131,7 +131,7 @@ def test_retries_are_bounded_and_the_last_failure_is_recorded(
     monkeypatch.setattr(mail, "RETRY_DELAYS", (60,))
     with django_capture_on_commit_callbacks(execute=True):
         client.post(reverse("delivery:library_request"), {"email": "fan@example.com"})
-    worker = ["db_worker", "--batch", "--no-startup-delay"]
+    worker = ["worker", "--batch", "--no-startup-delay"]
     now = timezone.now()
     with caplog.at_level(logging.ERROR, logger="catalog.mail"):
         for minutes in (0, 2, 4):

@@ -128,3 +128,42 @@ def test_the_admin_flags_shared_libraries(client, owned, settings):
     assert "shared?" in every
     shared = client.get(url, {"shared": "yes"}).content.decode()
     assert "fan@example.com" in shared and "quiet@example.com" not in shared
+
+
+def test_the_sales_dashboard_names_the_sellers_shared_libraries(
+    client, owned, settings, django_assert_max_num_queries
+):
+    from tests.stats.test_dashboard_pages import SELLER_MAX_QUERIES
+
+    settings.DELIVERY_SHARED_NETWORKS = 3
+    entitlement, asset = owned
+    product = entitlement.product
+    quiet = entitlement_grant(email="quiet@example.com", product=product)
+    elsewhere = entitlement_grant(email="other-shop@example.com", product=ProductFactory())
+    an_hour_ago = timezone.now() - timedelta(hours=1)
+    _fetch(quiet, asset, "198.51.100.1", an_hour_ago)
+    for n in range(3):
+        _fetch(entitlement, asset, f"198.51.{n}.1", an_hour_ago)
+        _fetch(elsewhere, add_file(elsewhere.product), f"192.0.{n}.1", an_hour_ago)
+    client.force_login(product.seller.user)
+    with django_assert_max_num_queries(SELLER_MAX_QUERIES + 1):  # + their purchases
+        page = client.get(reverse("stats:dashboard"))
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert 'data-list="shared"' in html
+    panel = html[html.index('data-list="shared"') :]
+    panel = panel[: panel.index("</ul>")]
+    assert "fan@example.com" in panel and "3 networks in the last 24 hours" in panel
+    assert "quiet@example.com" not in panel
+    assert "other-shop@example.com" not in panel  # another seller's buyer
+    assert reverse("delivery:sell_product_delivery", args=[product.pk]) in panel
+
+
+def test_a_dashboard_with_no_shared_library_has_no_such_panel(client, owned, settings):
+    settings.DELIVERY_SHARED_NETWORKS = 3
+    entitlement, asset = owned
+    _fetch(entitlement, asset, "198.51.100.1", timezone.now() - timedelta(hours=1))
+    client.force_login(entitlement.product.seller.user)
+    page = client.get(reverse("stats:dashboard"))
+    assert page.status_code == 200
+    assert 'data-list="shared"' not in page.content.decode()

@@ -33,7 +33,7 @@ def _counts() -> dict[str, int]:
     return {model.__name__: model.objects.count() for model in MODELS}
 
 
-def test_the_demo_fills_the_shop_and_running_it_twice_changes_nothing():
+def test_the_demo_fills_the_shop_and_running_it_twice_changes_nothing(client):
     out = StringIO()
     call_command("demo", "--force", stdout=out)
     first = _counts()
@@ -58,6 +58,12 @@ def test_the_demo_fills_the_shop_and_running_it_twice_changes_nothing():
     assert re.search(r"Library link +http://testserver/library/", out.getvalue())
     assert re.search(r"Health +http://testserver/readyz", out.getvalue())
     assert re.search(r"Background +http://testserver/admin/outbox/outboxtask/", out.getvalue())
+    assert re.search(r"Search +http://testserver/search/\?q=trains", out.getvalue())
+    assert re.search(r"Seller API +http://testserver/api/v1/docs", out.getvalue())
+    assert client.get("/search/?q=trains").status_code == 200
+    assert "Night Trains" in client.get("/search/?q=trains").content.decode()
+    assert client.get("/tags/ambient/").status_code == 200
+    assert client.get("/api/v1/docs").status_code == 200
 
     again = StringIO()
     call_command("demo", "--force", stdout=again)
@@ -208,7 +214,7 @@ def test_the_console_shows_the_summary_only_no_raw_emails_or_task_lines(settings
     lines = printed.out.strip().splitlines()
     assert "Content-Type" not in printed.out + printed.err
     assert not [r for r in caplog.records if r.name.startswith("django_tasks")]
-    assert len(lines) <= 15, printed.out
+    assert len(lines) <= 18, printed.out  # one line per feature to try, no more
     assert lines[0].startswith("Demo ready")
     summary = printed.out
     for expected in (

@@ -51,7 +51,7 @@ def test_the_systemd_units_run_the_procfile_commands():
         "echoppe-release.service",
     }
     assert "manage.py clock" in units["echoppe-clock.service"]
-    assert "manage.py db_worker" in units["echoppe-worker.service"]
+    assert "manage.py worker" in units["echoppe-worker.service"]
     assert "manage.py release" in units["echoppe-release.service"]
     assert "--access-logfile -" in units["echoppe-web.service"]
     for name, text in units.items():

@@ -78,9 +78,8 @@ def test_two_nodes_lose_and_duplicate_nothing(cluster: Cluster) -> None:
     # A lossless track is offered in a format picker (a GET form); the original is its default.
     file_link = re.search(r'(?:href|action)="(/orders/[^"]+/files/[^"]+)"', page.text)
     assert file_link, page.text[:2000]
-    download = buyer.get(
-        a + file_link.group(1), params={"format": "original"}
-    )  # A signs, S3 serves
+    # Node A signs, SeaweedFS serves.
+    download = buyer.get(a + file_link.group(1), params={"format": "original"})
     assert download.status_code == 200 and download.content == track
     assert any(r.status_code == 302 for r in download.history)
 

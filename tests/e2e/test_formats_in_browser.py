@@ -16,7 +16,8 @@ from catalog.models import Product
 from delivery.formats.models import StreamStart
 from delivery.services import entitlement_grant, library_link_create
 from tests.delivery.formats.conftest import TAGS, add_flac, make_flac, needs_ffmpeg
-from tests.factories import ProductFactory, SellerFactory
+from tests.e2e.conftest import ARTIFACTS
+from tests.factories import ProductFactory, SellerFactory, add_file, demo_media
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True), needs_ffmpeg]
 
@@ -85,6 +86,32 @@ def test_a_buyer_picks_formats_downloads_the_zip_and_plays_a_track(
     shot("formats-library-playing")
 
 
+def test_an_album_plays_through_one_track_at_a_time(page, live_server, album):
+    entitlement, (_first, second) = album
+    token = library_link_create(library=entitlement.library)
+    page.goto(live_server.url + reverse("delivery:library", kwargs={"token": token}))
+    players = page.locator("[data-playlist] audio")
+    assert players.count() == 2
+    players.nth(0).evaluate("element => element.play()")
+    # The 2.5 s first track ends and the second starts by itself.
+    page.wait_for_function(
+        "() => { const p = document.querySelectorAll('[data-playlist] audio');"
+        " return p[0].ended && !p[1].paused && p[1].currentTime > 0.1; }",
+        timeout=20_000,
+    )
+    marked = page.evaluate(
+        "() => Array.from(document.querySelectorAll('[data-playlist] li'))"
+        ".map(li => li.hasAttribute('data-now-playing'))"
+    )
+    assert marked == [False, True]
+    assert StreamStart.objects.filter(entitlement=entitlement, asset=second).exists()
+    # Starting another player pauses the one playing.
+    players.nth(0).evaluate("element => { element.currentTime = 0; return element.play(); }")
+    page.wait_for_function(
+        "() => document.querySelectorAll('[data-playlist] audio')[1].paused", timeout=10_000
+    )
+
+
 def test_the_preparing_page_shows_progress_and_fits_a_phone(browser, live_server, album):
     entitlement, (first, _second) = album
     from catalog.models import Asset
@@ -115,8 +142,6 @@ def test_the_preparing_page_shows_progress_and_fits_a_phone(browser, live_server
 
 def test_a_buyer_downloads_a_stamped_pdf_and_epub_that_name_them(page, live_server, tmp_path):
     from pypdf import PdfReader
-
-    from tests.factories import add_file, demo_media
 
     seller = SellerFactory(display_name="Maëlle Durand")
     product = ProductFactory(seller=seller, title="Field Notes", stamp_ebooks=True)
@@ -161,3 +186,27 @@ def test_the_sellers_delivery_page(page, live_server, shot, album):
     entitlement.product.refresh_from_db()
     assert "opus-160" not in entitlement.product.audio_formats
     assert entitlement.product.download_limit == 5
+
+
+def test_a_buyer_reads_the_epub_in_the_browser_on_a_phone(browser, live_server):
+    product = ProductFactory(title="Field Notes on Small Shops", kind=Product.Kind.EBOOK)
+    add_file(product, demo_media("ebook-field-notes.epub"), "Field Notes.epub")
+    entitlement = entitlement_grant(email="reader@example.com", product=product)
+    token = library_link_create(library=entitlement.library)
+    phone = browser.new_context(viewport={"width": 390, "height": 844})
+    page = phone.new_page()
+    try:
+        page.goto(live_server.url + reverse("delivery:library", kwargs={"token": token}))
+        with page.expect_popup() as popup:
+            page.get_by_role("link", name="Read Field Notes.epub in the browser").click()
+        book = popup.value
+        book.wait_for_load_state()
+        assert book.get_by_role("heading", name="Field Notes on Small Shops").count() >= 1
+        assert "Every small shop opens twice." in book.locator("article.reader").inner_text()
+        # The text fits the phone: no sideways scrolling.
+        assert book.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+        book.get_by_role("link", name="Next →").click()
+        assert "Page 2 of 3" in book.locator(".reader-head").inner_text()
+        book.screenshot(path=str(ARTIFACTS / "reader-phone.png"), full_page=True)
+    finally:
+        phone.close()

@@ -147,6 +147,16 @@ class Command(BaseCommand):
                 f"{site_url}/admin/outbox/outboxtask/  (each receipt and notice, sent or waiting)",
             ),
             ("Health", f"{site_url}/readyz  (database, cache, storage, task queue)"),
+            (
+                "Search",
+                f"{site_url}/search/?q=trains  (filters, sorts; tag pages like "
+                f"{site_url}/tags/ambient/)",
+            ),
+            ("En français", f"{site_url}/fr/  (or the language switcher at the foot of a page)"),
+            (
+                "Seller API",
+                f"{site_url}/api/v1/docs  (tokens at {site_url}/sell/api/ as the seller)",
+            ),
         ]
         if built.campaigns:
             rows.append(

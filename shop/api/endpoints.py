@@ -1,0 +1,458 @@
+"""The operations of ``/api/v1/``: bind input, call one selector or service, answer.
+
+Each names its scope through its ``auth``; ownership goes through the seller
+gate (``catalog.access`` / ``shop.access``), so another seller's object is a 404.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest
+from django.utils import timezone
+from ninja import Query, Router, Schema, Status
+from pydantic import Field
+
+from catalog import access as catalog_access
+from catalog.follows.models import Follow
+from catalog.follows.services import followers_count
+from catalog.models import Asset, Product, Seller
+from catalog.services import CatalogError
+from catalog.services import products as product_services
+from shop.api import schemas, scopes
+from shop.api.access import TokenAuth
+from shop.api.errors import ApiError
+from shop.api.paging import LIMIT_DEFAULT, LIMIT_MAX, page_read
+from shop.funding.selectors import seller_campaign_summaries
+from shop.models import LedgerEntry, Order, OrderItem
+from shop.stats.facts import Scope
+from shop.stats.localtime import day_start, zone
+from shop.stats.rollups import book_timezone
+from shop.stats.selectors import Figures, PeriodError, book_for, dashboard_read, period_from
+
+router = Router()
+
+CATALOG_READ = TokenAuth(scopes.CATALOG_READ)
+CATALOG_WRITE = TokenAuth(scopes.CATALOG_WRITE)
+SALES_READ = TokenAuth(scopes.SALES_READ)
+FOLLOWERS_READ = TokenAuth(scopes.FOLLOWERS_READ)
+
+ERRORS: dict[int, type[Schema]] = {
+    code: schemas.ErrorOut for code in (400, 401, 403, 404, 405, 413, 415, 422, 429)
+}
+SOLD = (
+    Order.Status.PAID,
+    Order.Status.PARTIALLY_REFUNDED,
+    Order.Status.REFUNDED,
+    Order.Status.DISPUTED,
+)
+
+
+class PageQuery(Schema):
+    cursor: str | None = Field(None, max_length=500, description="The previous page's next.")
+    limit: int = Field(LIMIT_DEFAULT, ge=1, le=LIMIT_MAX)
+
+
+class SalesQuery(PageQuery):
+    since: date | None = Field(None, description="First day (in your timezone), YYYY-MM-DD.")
+    until: date | None = Field(None, description="Last day (in your timezone), YYYY-MM-DD.")
+    product: int | None = Field(None, ge=1, description="Only this product's.")
+
+
+class StatsQuery(Schema):
+    range: str = Field("30d", description="7d, 30d, 12m, all, or custom (with from and to).")
+    from_: date | None = Field(None, alias="from")
+    to: date | None = None
+    product: int | None = Field(None, ge=1)
+
+
+def _seller(request: HttpRequest) -> Seller:
+    return catalog_access.request_seller(request)
+
+
+def _product(request: HttpRequest, product_id: int) -> Product:
+    return catalog_access.access_product_for_seller(request, product_id)
+
+
+# --- Catalog ---------------------------------------------------------------------
+
+
+def _product_out(product: Product) -> dict[str, Any]:
+    return {
+        "id": product.pk,
+        "slug": product.slug,
+        "title": product.title,
+        "kind": product.kind,
+        "description": product.description,
+        "status": product.status,
+        "pricing": product.pricing,
+        "price": product.price,
+        "suggested_price": product.suggested_price,
+        "currency": product.currency,
+        "release_date": product.release_date,
+        "tags": [tag.slug for tag in product.tags.all()],
+        "url": settings.SITE_URL.rstrip("/") + product.get_absolute_url(),
+        "created_at": product.created_at,
+        "updated_at": product.updated_at,
+    }
+
+
+@router.get(
+    "/products",
+    auth=CATALOG_READ,
+    response={200: schemas.ProductList, **ERRORS},
+    tags=["catalog"],
+    summary="Your products, newest first",
+)
+def product_list(request: HttpRequest, query: Query[PageQuery]) -> dict[str, Any]:
+    rows = (
+        Product.objects.filter(seller=_seller(request))
+        .select_related("seller")
+        .prefetch_related("tags")
+    )
+    page = page_read(
+        rows,
+        name="products",
+        time_field="created_at",
+        cursor=query.cursor,
+        limit=query.limit,
+        time_of=lambda row: row.created_at,
+    )
+    return {"items": [_product_out(p) for p in page.rows], "next": page.next}
+
+
+@router.get(
+    "/products/{product_id}",
+    auth=CATALOG_READ,
+    response={200: schemas.ProductOut, **ERRORS},
+    tags=["catalog"],
+    summary="One of your products",
+)
+def product_detail(request: HttpRequest, product_id: int) -> dict[str, Any]:
+    return _product_out(_product(request, product_id))
+
+
+def _catalog_refusal(exc: CatalogError) -> ApiError:
+    field = exc.field or "__all__"
+    return ApiError(
+        422, "invalid", "Some fields need a change.", fields={field: [str(exc.message)]}
+    )
+
+
+@router.post(
+    "/products",
+    auth=CATALOG_WRITE,
+    response={201: schemas.ProductOut, **ERRORS},
+    tags=["catalog"],
+    summary="Create a product (same rules as the product form)",
+)
+def product_create(request: HttpRequest, payload: schemas.ProductCreate) -> Status:
+    try:
+        product = product_services.product_create(
+            seller=_seller(request),
+            title=payload.title,
+            slug=payload.slug,
+            kind=payload.kind,
+            description=payload.description,
+            pricing=payload.pricing,
+            price=payload.price,
+            suggested_price=payload.suggested_price,
+            currency=payload.currency,
+            status=payload.status,
+            release_date=payload.release_date,
+            tags=payload.tags,
+        )
+    except CatalogError as exc:
+        raise _catalog_refusal(exc) from None
+    return Status(201, _product_out(product))
+
+
+@router.patch(
+    "/products/{product_id}",
+    auth=CATALOG_WRITE,
+    response={200: schemas.ProductOut, **ERRORS},
+    tags=["catalog"],
+    summary="Change a product (same rules as the product form)",
+)
+def product_update(
+    request: HttpRequest, product_id: int, payload: schemas.ProductUpdate
+) -> dict[str, Any]:
+    product = _product(request, product_id)
+    current = {
+        "title": product.title,
+        "slug": product.slug,
+        "kind": product.kind,
+        "description": product.description,
+        "pricing": product.pricing,
+        "price": product.price,
+        "suggested_price": product.suggested_price,
+        "currency": product.currency,
+        "status": product.status,
+        "release_date": product.release_date,
+        "tags": [tag.slug for tag in product.tags.all()],
+    }
+    changes = payload.model_dump(exclude_unset=True)
+    nullable = {"suggested_price", "release_date"}
+    refused = sorted(k for k, v in changes.items() if v is None and k not in nullable)
+    if refused:
+        raise ApiError(
+            422,
+            "invalid",
+            "Some fields need a change.",
+            fields={name: ["This field cannot be null."] for name in refused},
+        )
+    try:
+        product = product_services.product_update(product=product, **{**current, **changes})
+    except CatalogError as exc:
+        raise _catalog_refusal(exc) from None
+    return _product_out(product)
+
+
+@router.get(
+    "/products/{product_id}/files",
+    auth=CATALOG_READ,
+    response={200: list[schemas.FileOut], **ERRORS},
+    tags=["catalog"],
+    summary="A product's files: what they are, never where",
+)
+def product_files(request: HttpRequest, product_id: int) -> list[dict[str, Any]]:
+    product = _product(request, product_id)
+    out = []
+    for asset in Asset.objects.filter(product=product).order_by("role", "position", "pk"):
+        meta = asset.metadata or {}
+        duration, pages = meta.get("duration_seconds"), meta.get("pages")
+        out.append(
+            {
+                "id": asset.pk,
+                "role": asset.role,
+                "position": asset.position,
+                "filename": asset.original_filename,
+                "size": asset.size_bytes,
+                "type": asset.mime_type,
+                "kind": asset.kind,
+                "duration_seconds": duration if isinstance(duration, int | float) else None,
+                "pages": pages if isinstance(pages, int) else None,
+                "sha256": asset.sha256,
+                "created_at": asset.created_at,
+            }
+        )
+    return out
+
+
+# --- Sales -------------------------------------------------------------------------
+
+
+def _day_bounds(
+    seller: Seller, since: date | None, until: date | None
+) -> tuple[datetime | None, datetime | None]:
+    if since is not None and until is not None and since > until:
+        raise ApiError(400, "bad_query", "'since' comes after 'until'.")
+    tz = zone(book_timezone(seller))
+    return (
+        day_start(since, tz) if since is not None else None,
+        day_start(until + timedelta(days=1), tz) if until is not None else None,
+    )
+
+
+@router.get(
+    "/sales",
+    auth=SALES_READ,
+    response={200: schemas.SaleList, **ERRORS},
+    tags=["sales"],
+    summary="Your sales (one per item bought), newest first",
+)
+def sale_list(request: HttpRequest, query: Query[SalesQuery]) -> dict[str, Any]:
+    seller = _seller(request)
+    rows = OrderItem.objects.filter(
+        seller=seller, order__status__in=SOLD, order__paid_at__isnull=False
+    ).select_related("order")
+    if query.product is not None:
+        rows = rows.filter(product=_product(request, query.product))
+    start, end = _day_bounds(seller, query.since, query.until)
+    if start is not None:
+        rows = rows.filter(order__paid_at__gte=start)
+    if end is not None:
+        rows = rows.filter(order__paid_at__lt=end)
+    page = page_read(
+        rows,
+        name="sales",
+        time_field="order__paid_at",
+        cursor=query.cursor,
+        limit=query.limit,
+        time_of=lambda row: row.order.paid_at,
+    )
+    return {
+        "items": [
+            {
+                "id": item.pk,
+                "order": item.order.public_id,
+                "product_id": item.product_id,
+                "title": item.title,
+                "currency": item.order.currency,
+                "list_price": item.list_price,
+                "discount": item.discount_amount,
+                "price_paid": item.unit_price,
+                "platform_fee": item.platform_fee,
+                "seller_share": item.seller_share,
+                "refunded": item.refunded_amount,
+                "status": item.order.status,
+                "buyer_email": item.order.buyer_email,
+                "country": item.order.country,
+                "paid_at": item.order.paid_at,
+            }
+            for item in page.rows
+        ],
+        "next": page.next,
+    }
+
+
+@router.get(
+    "/refunds",
+    auth=SALES_READ,
+    response={200: schemas.RefundList, **ERRORS},
+    tags=["sales"],
+    summary="Money taken back from your sales, newest first",
+)
+def refund_list(request: HttpRequest, query: Query[SalesQuery]) -> dict[str, Any]:
+    seller = _seller(request)
+    rows = LedgerEntry.objects.filter(seller=seller, kind=LedgerEntry.Kind.REFUND).select_related(
+        "item__order", "refund"
+    )
+    if query.product is not None:
+        rows = rows.filter(item__product=_product(request, query.product))
+    start, end = _day_bounds(seller, query.since, query.until)
+    if start is not None:
+        rows = rows.filter(created_at__gte=start)
+    if end is not None:
+        rows = rows.filter(created_at__lt=end)
+    page = page_read(
+        rows,
+        name="refunds",
+        time_field="created_at",
+        cursor=query.cursor,
+        limit=query.limit,
+        time_of=lambda row: row.created_at,
+    )
+    return {
+        "items": [
+            {
+                "id": entry.pk,
+                "refund_id": entry.refund_id,
+                "sale_id": entry.item_id,
+                "order": entry.item.order.public_id,
+                "product_id": entry.item.product_id,
+                "seller_debit": -entry.amount,
+                "currency": entry.currency,
+                "reason": entry.refund.reason if entry.refund is not None else "",
+                "created_at": entry.created_at,
+            }
+            for entry in page.rows
+        ],
+        "next": page.next,
+    }
+
+
+def _figures(counts: Any, *, per_product: bool) -> dict[str, Any]:
+    figures = Figures.of(counts, per_product=per_product)
+    return {name: getattr(figures, name) for name in schemas.Figures.model_fields}
+
+
+@router.get(
+    "/stats",
+    auth=SALES_READ,
+    response={200: schemas.StatsOut, **ERRORS},
+    tags=["sales"],
+    summary="The dashboard's headline figures for a period",
+)
+def stats(request: HttpRequest, query: Query[StatsQuery]) -> dict[str, Any]:
+    seller = _seller(request)
+    product = _product(request, query.product) if query.product is not None else None
+    tz_name = book_timezone(seller)
+    now = timezone.now()
+    params = {"range": query.range}
+    if query.from_ is not None:
+        params["from"] = query.from_.isoformat()
+    if query.to is not None:
+        params["to"] = query.to.isoformat()
+    try:
+        period = period_from(params, now.astimezone(zone(tz_name)).date())
+    except PeriodError as exc:
+        raise ApiError(400, "bad_period", str(exc)) from None
+    scope = Scope(seller_id=seller.pk, product_id=product.pk if product else None)
+    dashboard = dashboard_read(
+        scope=scope, tz_name=tz_name, period=period, now=now, book=book_for(scope, tz_name)
+    )
+    per_product = product is not None
+    return {
+        "first_day": period.first,
+        "last_day": period.last,
+        "timezone": tz_name,
+        "currency": settings.STORE_CURRENCY,
+        "product_id": product.pk if product else None,
+        "figures": _figures(dashboard.current, per_product=per_product),
+        "previous": (
+            _figures(dashboard.previous, per_product=per_product)
+            if dashboard.previous is not None
+            else None
+        ),
+    }
+
+
+@router.get(
+    "/campaigns",
+    auth=SALES_READ,
+    response={200: list[schemas.CampaignOut], **ERRORS},
+    tags=["sales"],
+    summary="Your fan-funding campaigns that have pledges, with their totals",
+)
+def campaign_list(request: HttpRequest) -> list[dict[str, Any]]:
+    return [
+        {
+            "id": c.pk,
+            "title": c.title,
+            "status": c.status,
+            "currency": c.currency,
+            "goal": c.goal,
+            "pledged": c.pledged,
+            "backers": c.backers,
+            "collected": c.collected,
+            "recovering": c.recovering,
+            "failed": c.failed,
+            "tiers": c.tiers,
+        }
+        for c in seller_campaign_summaries(_seller(request))
+    ]
+
+
+# --- Followers -----------------------------------------------------------------------
+
+
+@router.get(
+    "/followers",
+    auth=FOLLOWERS_READ,
+    response={200: schemas.FollowerList, **ERRORS},
+    tags=["followers"],
+    summary="Your confirmed followers, newest first",
+)
+def follower_list(request: HttpRequest, query: Query[PageQuery]) -> dict[str, Any]:
+    rows = Follow.objects.filter(
+        seller=_seller(request), confirmed_at__isnull=False, unsubscribed_at__isnull=True
+    )
+    page = page_read(
+        rows,
+        name="followers",
+        time_field="confirmed_at",
+        cursor=query.cursor,
+        limit=query.limit,
+        time_of=lambda row: row.confirmed_at,
+    )
+    return {
+        "count": followers_count(seller=_seller(request)),
+        "items": [
+            {"id": f.pk, "email": f.email, "language": f.language, "followed_at": f.confirmed_at}
+            for f in page.rows
+        ],
+        "next": page.next,
+    }

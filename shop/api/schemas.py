@@ -1,0 +1,200 @@
+"""What the API reads and writes, as pydantic models (and so as OpenAPI schemas)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Literal
+from uuid import UUID
+
+from ninja import Schema
+from pydantic import ConfigDict, Field
+
+Kind = Literal["ebook", "music", "video", "bundle"]
+Pricing = Literal["fixed", "pwyw", "free"]
+Status = Literal["draft", "published", "unlisted", "archived"]
+
+
+class Error(Schema):
+    code: str
+    message: str
+    fields: dict[str, list[str]] | None = None
+
+
+class ErrorOut(Schema):
+    error: Error
+
+
+class ProductOut(Schema):
+    id: int
+    slug: str
+    title: str
+    kind: str
+    description: str
+    status: str
+    pricing: str
+    price: int = Field(description="Minor units: the price, or the minimum (pay what you want).")
+    suggested_price: int | None
+    currency: str
+    release_date: date | None
+    tags: list[str]
+    url: str = Field(description="The product's public page.")
+    created_at: datetime
+    updated_at: datetime
+
+
+class ProductList(Schema):
+    items: list[ProductOut]
+    next: str | None = Field(description="The cursor of the next page; null on the last one.")
+
+
+class _ProductWrite(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    title: str = Field(min_length=1, max_length=200)
+    slug: str = Field("", max_length=80, description="Left empty, it is made from the title.")
+    kind: Kind = "ebook"
+    description: str = Field("", max_length=50_000, description="Markdown.")
+    pricing: Pricing = "fixed"
+    price: int = Field(0, ge=0, le=10**9, description="Minor units (cents).")
+    suggested_price: int | None = Field(None, ge=0, le=10**9)
+    currency: str | None = Field(None, min_length=3, max_length=3)
+    status: Status = "draft"
+    release_date: date | None = None
+    tags: list[str] = Field(default_factory=list, max_length=10)
+
+
+class ProductCreate(_ProductWrite):
+    """A new product; publishing needs a confirmed email and a file, so new ones are drafts."""
+
+
+class ProductUpdate(Schema):
+    """The fields to change; the others keep their values."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    title: str | None = Field(None, min_length=1, max_length=200)
+    slug: str | None = Field(None, max_length=80)
+    kind: Kind | None = None
+    description: str | None = Field(None, max_length=50_000)
+    pricing: Pricing | None = None
+    price: int | None = Field(None, ge=0, le=10**9)
+    suggested_price: int | None = Field(None, ge=0, le=10**9)
+    currency: str | None = Field(None, min_length=3, max_length=3)
+    status: Status | None = None
+    release_date: date | None = None
+    tags: list[str] | None = Field(None, max_length=10)
+
+
+class FileOut(Schema):
+    """A file's description; never where its bytes are."""
+
+    id: int
+    role: str = Field(description="deliverable (what buyers get) or preview (public sample).")
+    position: int
+    filename: str
+    size: int = Field(description="Bytes.")
+    type: str = Field(description="The detected MIME type.")
+    kind: str
+    duration_seconds: float | None
+    pages: int | None
+    sha256: str
+    created_at: datetime
+
+
+class SaleOut(Schema):
+    id: int = Field(description="The order item.")
+    order: UUID
+    product_id: int
+    title: str
+    currency: str
+    list_price: int
+    discount: int
+    price_paid: int
+    platform_fee: int
+    seller_share: int
+    refunded: int
+    status: str = Field(description="The order's status.")
+    buyer_email: str
+    country: str
+    paid_at: datetime
+
+
+class SaleList(Schema):
+    items: list[SaleOut]
+    next: str | None
+
+
+class RefundOut(Schema):
+    id: int = Field(description="The refund line: one refund on one of your sales.")
+    refund_id: int | None
+    sale_id: int
+    order: UUID
+    product_id: int
+    seller_debit: int = Field(description="Minor units taken back from your share.")
+    currency: str
+    reason: str
+    created_at: datetime
+
+
+class RefundList(Schema):
+    items: list[RefundOut]
+    next: str | None
+
+
+class Figures(Schema):
+    gross: int
+    refunded: int
+    fees: int
+    dispute_debit: int
+    net: int
+    orders: int
+    units: int
+    paid_units: int
+    free_units: int
+    refunds: int
+    disputes: int
+    downloads: int
+    views: int
+    conversion: Decimal | None
+    average_price: int | None
+    pwyw_units: int
+    pwyw_average: int | None
+    pwyw_above: int | None
+
+
+class StatsOut(Schema):
+    first_day: date | None
+    last_day: date
+    timezone: str
+    currency: str
+    product_id: int | None
+    figures: Figures
+    previous: Figures | None = Field(description="The period of the same length just before.")
+
+
+class FollowerOut(Schema):
+    id: int
+    email: str
+    language: str
+    followed_at: datetime
+
+
+class FollowerList(Schema):
+    count: int = Field(description="Confirmed followers still following.")
+    items: list[FollowerOut]
+    next: str | None
+
+
+class CampaignOut(Schema):
+    id: int
+    title: str
+    status: str
+    currency: str
+    goal: int
+    pledged: int
+    backers: int
+    collected: int
+    recovering: int
+    failed: int
+    tiers: dict[str, int] = Field(description="Backers per tier.")

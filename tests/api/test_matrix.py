@@ -1,0 +1,120 @@
+"""The cross-seller matrix: seller A's token never reaches anything of seller B.
+
+One row per operation of the API; an operation without a row fails
+``test_every_operation_is_in_the_matrix``, so a new endpoint comes with its row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from catalog.models import Product
+from tests.api.conftest import Api, Shop, error_of
+from tests.api.operations import OPERATIONS
+
+pytestmark = pytest.mark.django_db
+
+Check = Callable[[Api, Shop, Shop], None]
+
+
+def _not_found(response: Any) -> None:
+    assert response.status_code == 404, response.content
+    assert error_of(response)["code"] == "not_found"
+
+
+def product_list(api: Api, a: Shop, b: Shop) -> None:
+    response = api.get("products", a.token())
+    ids = {row["id"] for row in response.json()["items"]}
+    assert ids == set(Product.objects.filter(seller=a.seller).values_list("pk", flat=True))
+    assert b.product.pk not in ids
+
+
+def product_detail(api: Api, a: Shop, b: Shop) -> None:
+    _not_found(api.get(f"products/{b.product.pk}", a.token()))
+    assert api.get(f"products/{a.product.pk}", a.token()).status_code == 200
+
+
+def product_create(api: Api, a: Shop, b: Shop) -> None:
+    # The slug of one of B's products is free for A: the new one is A's, B's is untouched.
+    response = api.call(
+        "POST",
+        "products",
+        token=a.token(),
+        body={"title": "Mine", "slug": b.product.slug, "price": 500},
+    )
+    assert response.status_code == 201, response.content
+    created = Product.objects.get(pk=response.json()["id"])
+    assert created.seller == a.seller
+    assert Product.objects.filter(seller=b.seller, title="Mine").count() == 0
+
+
+def product_update(api: Api, a: Shop, b: Shop) -> None:
+    response = api.call(
+        "PATCH", f"products/{b.product.pk}", token=a.token(), body={"title": "Taken"}
+    )
+    _not_found(response)
+    b.product.refresh_from_db()
+    assert b.product.title == "Bruno's book"
+
+
+def product_files(api: Api, a: Shop, b: Shop) -> None:
+    _not_found(api.get(f"products/{b.product.pk}/files", a.token()))
+    own = api.get(f"products/{a.product.pk}/files", a.token()).json()
+    assert [f["id"] for f in own] == [a.asset.pk]
+
+
+def sale_list(api: Api, a: Shop, b: Shop) -> None:
+    ids = [row["id"] for row in api.get("sales", a.token()).json()["items"]]
+    assert ids == [a.item.pk]
+    _not_found(api.get("sales", a.token(), product=b.product.pk))
+
+
+def refund_list(api: Api, a: Shop, b: Shop) -> None:
+    ids = [row["id"] for row in api.get("refunds", a.token()).json()["items"]]
+    assert ids == [a.refund.pk]
+    _not_found(api.get("refunds", a.token(), product=b.product.pk))
+
+
+def stats(api: Api, a: Shop, b: Shop) -> None:
+    figures = api.get("stats", a.token()).json()["figures"]
+    assert figures["gross"] == a.item.unit_price  # A's sale only, not the shop's two
+    _not_found(api.get("stats", a.token(), product=b.product.pk))
+
+
+def campaign_list(api: Api, a: Shop, b: Shop) -> None:
+    titles = [row["title"] for row in api.get("campaigns", a.token()).json()]
+    assert titles == [a.campaign_title]
+
+
+def follower_list(api: Api, a: Shop, b: Shop) -> None:
+    body = api.get("followers", a.token()).json()
+    assert body["count"] == 1
+    assert [row["email"] for row in body["items"]] == [a.follow.email]
+
+
+MATRIX: dict[tuple[str, str], Check] = {
+    ("GET", "/products"): product_list,
+    ("POST", "/products"): product_create,
+    ("GET", "/products/{product_id}"): product_detail,
+    ("PATCH", "/products/{product_id}"): product_update,
+    ("GET", "/products/{product_id}/files"): product_files,
+    ("GET", "/sales"): sale_list,
+    ("GET", "/refunds"): refund_list,
+    ("GET", "/stats"): stats,
+    ("GET", "/campaigns"): campaign_list,
+    ("GET", "/followers"): follower_list,
+}
+
+
+def test_every_operation_is_in_the_matrix() -> None:
+    assert {(op.method, op.path) for op in OPERATIONS} == set(MATRIX)
+
+
+@pytest.mark.parametrize("key", sorted(MATRIX), ids=lambda key: f"{key[0]} {key[1]}")
+def test_a_sellers_token_never_reaches_another_sellers_things(
+    api: Api, shop_a: Shop, shop_b: Shop, key: tuple[str, str]
+) -> None:
+    MATRIX[key](api, shop_a, shop_b)

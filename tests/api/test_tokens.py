@@ -1,0 +1,132 @@
+"""Who is asking: the header, the token's state, its scopes, and where it must never be."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from delivery.services import hash_token
+from shop.api.models import ApiToken
+from shop.api.scopes import SCOPES
+from shop.api.services import api_token_create, api_token_revoke
+from tests.api.conftest import ALL_SCOPES, Api, Shop, error_of
+from tests.api.operations import OPERATIONS
+
+pytestmark = pytest.mark.django_db
+
+
+def _path(op_path: str, shop: Shop) -> str:
+    return "/api/v1" + op_path.replace("{product_id}", str(shop.product.pk))
+
+
+def _request(api: Api, op, shop: Shop, token: str | None, **extra):  # type: ignore[no-untyped-def]
+    body = {"title": "Scoped", "price": 500} if op.method in ("POST", "PATCH") else None
+    return api.call(op.method, _path(op.path, shop), token=token, body=body, **extra)
+
+
+def test_a_token_is_shown_once_with_a_prefix_and_only_its_hash_is_kept(shop_a: Shop) -> None:
+    token, secret = api_token_create(seller=shop_a.seller, name="books", scopes=ALL_SCOPES)
+    assert secret.startswith("ech_") and len(secret) > 40
+    stored = ApiToken.objects.get(pk=token.pk)
+    assert stored.token_hash == hash_token(secret)
+    assert secret not in {stored.token_hash, stored.prefix, stored.name}
+    assert secret.startswith(stored.prefix) and len(stored.prefix) < len(secret) // 3
+
+
+@pytest.mark.parametrize("op", OPERATIONS, ids=lambda op: f"{op.method} {op.path}")
+def test_every_operation_needs_a_token(api: Api, shop_a: Shop, op) -> None:  # type: ignore[no-untyped-def]
+    response = _request(api, op, shop_a, None)
+    assert response.status_code == 401
+    assert error_of(response)["code"] == "missing_token"
+    assert response["WWW-Authenticate"].startswith("Bearer")
+
+
+@pytest.mark.parametrize("op", OPERATIONS, ids=lambda op: f"{op.method} {op.path}")
+def test_every_operation_needs_its_scope_and_that_one_is_enough(api: Api, shop_a: Shop, op) -> None:  # type: ignore[no-untyped-def]
+    others = [scope for scope in SCOPES if scope != op.scope]
+    refused = _request(api, op, shop_a, shop_a.token(*others))
+    assert refused.status_code == 403
+    error = error_of(refused)
+    assert error["code"] == "insufficient_scope" and op.scope in error["message"]
+    allowed = _request(api, op, shop_a, shop_a.token(op.scope))
+    assert allowed.status_code in (200, 201), allowed.content
+
+
+@pytest.mark.parametrize("op", OPERATIONS, ids=lambda op: f"{op.method} {op.path}")
+def test_a_token_in_the_query_string_is_refused_with_a_pointer_to_the_header(
+    api: Api, shop_a: Shop, op
+) -> None:  # type: ignore[no-untyped-def]
+    url = _path(op.path, shop_a) + "?access_token=" + shop_a.token()
+    response = api.call(op.method, url, token=shop_a.token())
+    assert response.status_code == 400
+    error = error_of(response)
+    assert error["code"] == "token_in_query" and "Authorization" in error["message"]
+
+
+def test_a_token_value_under_any_parameter_name_is_refused(api: Api, shop_a: Shop) -> None:
+    response = api.get("products", shop_a.token(), q=shop_a.token())
+    assert response.status_code == 400
+    assert error_of(response)["code"] == "token_in_query"
+
+
+def test_a_revoked_token_is_refused(api: Api, shop_a: Shop) -> None:
+    token, secret = api_token_create(seller=shop_a.seller, name="old", scopes=ALL_SCOPES)
+    assert api.get("products", secret).status_code == 200
+    api_token_revoke(token=token)
+    response = api.get("products", secret)
+    assert response.status_code == 401
+    assert error_of(response)["code"] == "revoked_token"
+
+
+def test_an_expired_token_is_refused(api: Api, shop_a: Shop) -> None:
+    soon = timezone.now() + timedelta(minutes=5)
+    token, secret = api_token_create(
+        seller=shop_a.seller, name="brief", scopes=ALL_SCOPES, expires_at=soon
+    )
+    assert api.get("products", secret).status_code == 200
+    ApiToken.objects.filter(pk=token.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
+    response = api.get("products", secret)
+    assert response.status_code == 401
+    assert error_of(response)["code"] == "expired_token"
+
+
+@pytest.mark.parametrize(
+    ("header", "code"),
+    [
+        ("Bearer ech_not-a-real-token", "invalid_token"),
+        ("Bearer " + "x" * 5000, "invalid_token"),
+        ("Basic dXNlcjpwYXNz", "bad_authorization"),
+        ("Bearer ", "bad_authorization"),
+        ("ech_only-the-token", "bad_authorization"),
+    ],
+)
+def test_a_wrong_authorization_header_is_a_401_that_says_why(
+    api: Api, shop_a: Shop, header: str, code: str
+) -> None:
+    response = api.get("products", headers={"Authorization": header})
+    assert response.status_code == 401
+    assert error_of(response)["code"] == code
+
+
+def test_a_token_of_a_deactivated_account_is_refused(api: Api, shop_a: Shop) -> None:
+    secret = shop_a.token()
+    shop_a.seller.user.is_active = False
+    shop_a.seller.user.save()
+    response = api.get("products", secret)
+    assert response.status_code == 401
+    assert error_of(response)["code"] == "invalid_token"
+
+
+def test_last_use_is_recorded_at_most_once_a_minute(api: Api, shop_a: Shop) -> None:
+    token, secret = api_token_create(seller=shop_a.seller, name="used", scopes=ALL_SCOPES)
+    assert token.last_used_at is None
+    api.get("products", secret)
+    first = ApiToken.objects.get(pk=token.pk).last_used_at
+    assert first is not None
+    api.get("products", secret)
+    assert ApiToken.objects.get(pk=token.pk).last_used_at == first
+    ApiToken.objects.filter(pk=token.pk).update(last_used_at=first - timedelta(minutes=2))
+    api.get("products", secret)
+    assert ApiToken.objects.get(pk=token.pk).last_used_at > first - timedelta(seconds=1)
