@@ -98,11 +98,13 @@ _ORDER = {
 
 
 def _after(sort: str, value: object, pk: int) -> Q:
+    """Past (value, pk) in the sort's order. The bound on the value alone comes first:
+    it is what lets the database start the index range there, not at the top."""
     if sort == "new":
-        return Q(created_at__lt=value) | Q(created_at=value, id__lt=pk)
+        return Q(created_at__lte=value) & (Q(created_at__lt=value) | Q(id__lt=pk))
     if sort == "price":
-        return Q(price__gt=value) | Q(price=value, id__gt=pk)
-    return Q(price__lt=value) | Q(price=value, id__lt=pk)
+        return Q(price__gte=value) & (Q(price__gt=value) | Q(id__gt=pk))
+    return Q(price__lte=value) & (Q(price__lt=value) | Q(id__lt=pk))
 
 
 def listing(
