@@ -24,6 +24,7 @@ import nh3
 from catalog.inspection.documents import (
     CONTAINER_CAP,
     PACKAGE_CAP,
+    _local,
     parse_xml,
     read_capped,
 )
@@ -80,10 +81,6 @@ class Book:
             if chapter.path == path:
                 return number
         return None
-
-
-def _local(tag: object) -> str:
-    return str(tag).rsplit("}", 1)[-1]
 
 
 def _member(archive: zipfile.ZipFile, path: str) -> zipfile.ZipInfo:

@@ -10,6 +10,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 from ninja import Query, Router, Schema, Status
@@ -256,6 +257,25 @@ def _day_bounds(
     )
 
 
+def _filtered(
+    request: HttpRequest,
+    rows: QuerySet[Any],
+    query: SalesQuery,
+    *,
+    product_field: str,
+    time_field: str,
+) -> QuerySet[Any]:
+    """``rows`` of one of the seller's products and between the query's days, if asked."""
+    if query.product is not None:
+        rows = rows.filter(**{product_field: _product(request, query.product)})
+    start, end = _day_bounds(_seller(request), query.since, query.until)
+    if start is not None:
+        rows = rows.filter(**{f"{time_field}__gte": start})
+    if end is not None:
+        rows = rows.filter(**{f"{time_field}__lt": end})
+    return rows
+
+
 @router.get(
     "/sales",
     auth=SALES_READ,
@@ -264,17 +284,15 @@ def _day_bounds(
     summary="Your sales (one per item bought), newest first",
 )
 def sale_list(request: HttpRequest, query: Query[SalesQuery]) -> dict[str, Any]:
-    seller = _seller(request)
-    rows = OrderItem.objects.filter(
-        seller=seller, order__status__in=SOLD, order__paid_at__isnull=False
-    ).select_related("order")
-    if query.product is not None:
-        rows = rows.filter(product=_product(request, query.product))
-    start, end = _day_bounds(seller, query.since, query.until)
-    if start is not None:
-        rows = rows.filter(order__paid_at__gte=start)
-    if end is not None:
-        rows = rows.filter(order__paid_at__lt=end)
+    rows = _filtered(
+        request,
+        OrderItem.objects.filter(
+            seller=_seller(request), order__status__in=SOLD, order__paid_at__isnull=False
+        ).select_related("order"),
+        query,
+        product_field="product",
+        time_field="order__paid_at",
+    )
     page = page_read(
         rows,
         name="sales",
@@ -316,17 +334,15 @@ def sale_list(request: HttpRequest, query: Query[SalesQuery]) -> dict[str, Any]:
     summary="Money taken back from your sales, newest first",
 )
 def refund_list(request: HttpRequest, query: Query[SalesQuery]) -> dict[str, Any]:
-    seller = _seller(request)
-    rows = LedgerEntry.objects.filter(seller=seller, kind=LedgerEntry.Kind.REFUND).select_related(
-        "item__order", "refund"
+    rows = _filtered(
+        request,
+        LedgerEntry.objects.filter(
+            seller=_seller(request), kind=LedgerEntry.Kind.REFUND
+        ).select_related("item__order", "refund"),
+        query,
+        product_field="item__product",
+        time_field="created_at",
     )
-    if query.product is not None:
-        rows = rows.filter(item__product=_product(request, query.product))
-    start, end = _day_bounds(seller, query.since, query.until)
-    if start is not None:
-        rows = rows.filter(created_at__gte=start)
-    if end is not None:
-        rows = rows.filter(created_at__lt=end)
     page = page_read(
         rows,
         name="refunds",
