@@ -24,7 +24,6 @@ import nh3
 from catalog.inspection.documents import (
     CONTAINER_CAP,
     PACKAGE_CAP,
-    _local,
     parse_xml,
     read_capped,
 )
@@ -90,6 +89,10 @@ def _member(archive: zipfile.ZipFile, path: str) -> zipfile.ZipInfo:
         raise MediaRefused(
             "This book names “%(name)s”, which is not in it.", {"name": clean_text(path)}
         ) from None
+
+
+def _local(tag: object) -> str:
+    return str(tag).rsplit("}", 1)[-1]
 
 
 def _resolve(base: str, href: str) -> str:
