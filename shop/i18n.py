@@ -17,6 +17,7 @@ and ``get_supported_language_variant``: the visitor gets the default language.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -35,6 +36,13 @@ _SAFE_METHODS = ("GET", "HEAD")
 
 def in_language_patterns(path: str, urlconf: str | None = None) -> bool:
     """Whether ``path`` (unprefixed) is one of the pages that exist in every language."""
+    return _in_language_patterns(path, urlconf or settings.ROOT_URLCONF)
+
+
+# Both answers depend on the path and the URL patterns only, which change with a deploy,
+# not a request: each process keeps the last few thousand (decision 90).
+@lru_cache(maxsize=4096)
+def _in_language_patterns(path: str, urlconf: str) -> bool:
     with translation.override(settings.LANGUAGE_CODE):
         try:
             match = get_resolver(urlconf).resolve(path)
@@ -93,19 +101,26 @@ def languages(request: HttpRequest) -> dict[str, object]:
     """The switcher's choices and, on pages that exist in every language, their
     addresses for ``<link rel="alternate" hreflang>`` (x-default: English)."""
     current = translation.get_language() or settings.LANGUAGE_CODE
-    alternates: list[tuple[str, str]] = []
-    path = request.path_info
-    urlconf = getattr(request, "urlconf", None) or get_urlconf()
-    base = translate_url(path, settings.LANGUAGE_CODE)
-    if in_language_patterns(base, urlconf):
-        for code, _name in settings.LANGUAGES:
-            alternates.append((code, settings.SITE_URL + translate_url(path, code)))
-        alternates.append(("x-default", settings.SITE_URL + base))
+    urlconf = getattr(request, "urlconf", None) or get_urlconf() or settings.ROOT_URLCONF
+    alternates = _alternates(
+        request.path_info, urlconf, settings.SITE_URL, tuple(settings.LANGUAGES)
+    )
     return {
         "language_choices": [
             (code, translation.get_language_info(code)["name_local"])
             for code, _name in settings.LANGUAGES
         ],
         "language_current": current,
-        "language_alternates": alternates,
+        "language_alternates": list(alternates),
     }
+
+
+@lru_cache(maxsize=4096)
+def _alternates(
+    path: str, urlconf: str, site_url: str, languages: tuple[tuple[str, str], ...]
+) -> tuple[tuple[str, str], ...]:
+    base = translate_url(path, settings.LANGUAGE_CODE)
+    if not in_language_patterns(base, urlconf):
+        return ()
+    found = [(code, site_url + translate_url(path, code)) for code, _name in languages]
+    return (*found, ("x-default", site_url + base))

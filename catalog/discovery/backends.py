@@ -23,12 +23,26 @@ class SearchBackend:
 
     fuzzy = False
 
-    def match(self, products: QuerySet[Product], terms: list[str]) -> QuerySet[Product]:
+    def match(
+        self, products: QuerySet[Product], terms: list[str], *, floor: int | None = None
+    ) -> QuerySet[Product]:
+        """The products matching every word, with ``rank``; from id ``floor`` up if given."""
         return products.none()
 
     def similar(self, products: QuerySet[Product], terms: list[str]) -> QuerySet[Product]:
         """Products whose names look like the words (typos); none where unsupported."""
         return products.none()
+
+    def newest_floor(self, terms: list[str], count: int) -> int | None:
+        """The id of the ``count``-th newest product matching the words, from the index
+        alone (no ranking, no join); None when fewer match."""
+        return None
+
+    def _first_id(self, sql: str, params: list[str | int]) -> int | None:
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            row = cursor.fetchone()
+        return int(row[0]) if row else None
 
 
 class PostgresBackend(SearchBackend):
@@ -36,21 +50,32 @@ class PostgresBackend(SearchBackend):
 
     fuzzy = True
 
-    def match(self, products: QuerySet[Product], terms: list[str]) -> QuerySet[Product]:
-        tsquery = " & ".join(f"{term}:*" for term in terms)
+    def match(
+        self, products: QuerySet[Product], terms: list[str], *, floor: int | None = None
+    ) -> QuerySet[Product]:
+        tsquery = _tsquery(terms)
+        bound = [] if floor is None else ["discovery_searchdocument.product_id >= %s"]
         # A join (not a subquery per row): the document's vector is matched and ranked once.
         # Fixed SQL; the words are a parameter.
-        return products.extra(
+        return products.extra(  # noqa: S610 — fixed SQL fragments, every value a parameter
             tables=["discovery_searchdocument"],
             where=[
                 "discovery_searchdocument.product_id = catalog_product.id",
                 "discovery_searchdocument.vector @@ to_tsquery('simple', %s)",
+                *bound,
             ],
-            params=[tsquery],
+            params=[tsquery, *([] if floor is None else [floor])],
             select={
                 "rank": "ts_rank_cd(discovery_searchdocument.vector, to_tsquery('simple', %s))"
             },
             select_params=[tsquery],
+        )
+
+    def newest_floor(self, terms: list[str], count: int) -> int | None:
+        return self._first_id(
+            "SELECT product_id FROM discovery_searchdocument"
+            " WHERE vector @@ to_tsquery('simple', %s) ORDER BY product_id DESC LIMIT 1 OFFSET %s",
+            [_tsquery(terms), count - 1],
         )
 
     def similar(self, products: QuerySet[Product], terms: list[str]) -> QuerySet[Product]:
@@ -64,17 +89,36 @@ class PostgresBackend(SearchBackend):
 class SqliteBackend(SearchBackend):
     """FTS5 with ``bm25`` weighted per column (title and tags first, kind last)."""
 
-    def match(self, products: QuerySet[Product], terms: list[str]) -> QuerySet[Product]:
-        # Each word quoted (a string, never an operator), as a prefix, all required.
-        expression = " AND ".join(f'"{term}"*' for term in terms)
+    def match(
+        self, products: QuerySet[Product], terms: list[str], *, floor: int | None = None
+    ) -> QuerySet[Product]:
+        expression = _fts_expression(terms)
+        # On the index's own rowid, so FTS5 starts there instead of walking every match.
+        bound = [] if floor is None else ["discovery_fts.rowid >= %s"]
         # A join with the FTS table: one MATCH for the whole query. Fixed SQL; the
         # expression is a parameter. Weights: title, tags, seller, tracks, body, kind.
-        return products.extra(
+        return products.extra(  # noqa: S610 — fixed SQL fragments, every value a parameter
             tables=["discovery_fts"],
-            where=["discovery_fts.rowid = catalog_product.id", "discovery_fts MATCH %s"],
-            params=[expression],
+            where=["discovery_fts.rowid = catalog_product.id", "discovery_fts MATCH %s", *bound],
+            params=[expression, *([] if floor is None else [floor])],
             select={"rank": "-bm25(discovery_fts, 10.0, 8.0, 4.0, 4.0, 1.0, 0.5)"},
         )
+
+    def newest_floor(self, terms: list[str], count: int) -> int | None:
+        return self._first_id(
+            "SELECT rowid FROM discovery_fts WHERE discovery_fts MATCH %s"
+            " ORDER BY rowid DESC LIMIT 1 OFFSET %s",
+            [_fts_expression(terms), count - 1],
+        )
+
+
+def _tsquery(terms: list[str]) -> str:
+    return " & ".join(f"{term}:*" for term in terms)
+
+
+def _fts_expression(terms: list[str]) -> str:
+    # Each word quoted (a string, never an operator), as a prefix, all required.
+    return " AND ".join(f'"{term}"*' for term in terms)
 
 
 def search_backend() -> SearchBackend:

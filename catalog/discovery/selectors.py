@@ -17,11 +17,13 @@ from django.conf import settings
 from django.core import signing
 from django.db.models import Q, QuerySet
 
-from catalog.discovery.backends import search_backend
+from catalog.discovery.backends import SearchBackend, search_backend
 from catalog.models import Product, Seller
 
 PER_PAGE = 24
 RELEVANCE_MAX_PAGES = 20
+# A common word is ranked among this many of its newest matches (more than 20 pages' worth).
+RELEVANCE_CANDIDATES = 1_000
 SORTS = ("relevance", "new", "price", "-price")
 PRICES = ("free", "pwyw")
 _CURSOR_SALT = "catalog.discovery.cursor"
@@ -107,13 +109,41 @@ def _after(sort: str, value: object, pk: int) -> Q:
     return Q(price__lte=value) & (Q(price__lt=value) | Q(id__lt=pk))
 
 
+# What a listing page shows of each product (its card) and orders it by: the other
+# columns (Markdown descriptions, JSON format lists) are neither read nor decoded.
+LISTED_FIELDS = (
+    "id", "slug", "title", "kind", "cover", "pricing", "price", "currency", "created_at",
+    "seller__id", "seller__slug", "seller__display_name",
+)  # fmt: skip
+
+
+def _ranked(matched: QuerySet[Product]) -> QuerySet[Product]:
+    return matched.order_by("-rank", "-created_at", "-id")  # type: ignore[misc]
+
+
+def _ranked_rows(
+    backend: SearchBackend, products: QuerySet[Product], terms: list[str], start: int, count: int
+) -> list[Product]:
+    """``count`` ranked matches from ``start``. A word found in many products is ranked
+    among its ``RELEVANCE_CANDIDATES`` newest matches only, so that ranking costs the
+    same at any catalog size (decision 90); a page the candidates cannot fill (narrow
+    filters) is ranked over every match."""
+    floor = backend.newest_floor(terms, RELEVANCE_CANDIDATES)
+    if floor is not None:
+        rows = list(_ranked(backend.match(products, terms, floor=floor))[start : start + count])
+        if len(rows) == count:
+            return rows
+    return list(_ranked(backend.match(products, terms))[start : start + count])
+
+
 def listing(
     filters: Filters, *, after: str = "", page: int = 1, per_page: int = PER_PAGE
 ) -> Listing:
     """One page of listed products; raises ``CursorError`` for an ``after`` it cannot read."""
-    products = _filtered(filters)
+    products = _filtered(filters).only(*LISTED_FIELDS)
     fuzzy = False
     if filters.terms:
+        products = products.only(*LISTED_FIELDS, "description")
         backend = search_backend()
         matched = backend.match(products, filters.terms)
         if backend.fuzzy and not matched.exists():
@@ -123,8 +153,10 @@ def listing(
                 raise CursorError(filters.sort)
             page = min(max(page, 1), RELEVANCE_MAX_PAGES)
             start = (page - 1) * per_page
-            ranked = matched.order_by("-rank", "-created_at", "-id")  # type: ignore[misc]
-            rows = list(ranked[start : start + per_page + 1])
+            if fuzzy:
+                rows = list(_ranked(matched)[start : start + per_page + 1])
+            else:
+                rows = _ranked_rows(backend, products, filters.terms, start, per_page + 1)
             return Listing(
                 items=rows[:per_page],
                 page_number=page,

@@ -122,6 +122,48 @@ def test_a_word_in_the_title_ranks_above_the_same_word_in_the_description():
     assert below.created_at <= above.created_at
 
 
+def test_a_common_word_is_ranked_among_its_newest_matches(monkeypatch):
+    """Past RELEVANCE_CANDIDATES matches, only the newest are ranked: the oldest, best
+    match drops out; a filter the candidates cannot fill ranks every match again."""
+    from catalog.discovery import selectors
+
+    best = ProductFactory(title="Harbour Harbour Harbour", kind="ebook")
+    for i in range(5):
+        ProductFactory(title=f"Song {i}", description="harbour", kind="music")
+    search_reindex()
+    assert _found("harbour", sort="relevance")[0] == best.title
+    monkeypatch.setattr(selectors, "RELEVANCE_CANDIDATES", 3)
+    capped = listing(Filters(terms=["harbour"], sort="relevance"), per_page=2)
+    assert [p.title for p in capped.items] and best.title not in [p.title for p in capped.items]
+    assert {p.title for p in capped.items} <= {"Song 2", "Song 3", "Song 4"}
+    # Only the oldest is an ebook: the three newest matches hold none, so all are ranked.
+    assert _found("harbour", sort="relevance", kind="ebook") == [best.title]
+
+
+def test_cards_follow_every_edit_of_what_they_show(client):
+    """Cards are cached by a digest of what they show: an edit that bypasses save()
+    (so no updated_at) still shows at once, and each language has its own."""
+    product = ProductFactory(title="Tidal Book", pricing="fixed", price=700)
+    assert "Tidal Book" in client.get("/").content.decode()
+    Product.objects.filter(pk=product.pk).update(title="Tidal Atlas", price=900)
+    product.seller.__class__.objects.filter(pk=product.seller_id).update(display_name="Marée")
+    body = client.get("/").content.decode()
+    assert "Tidal Atlas" in body and "Tidal Book" not in body
+    assert "9.00" in body and "Marée" in body
+    Product.objects.filter(pk=product.pk).update(pricing="free", price=0)
+    assert ">Gratuit<" in client.get("/fr/").content.decode().replace("\n", "")
+    assert "Free" in client.get("/").content.decode()
+
+
+def test_a_search_card_highlights_its_own_words_and_excerpt(client):
+    ProductFactory(title="Night Trains", description="Long *night* rides north.")
+    search_reindex()
+    first = client.get("/search/", {"q": "night"}).content.decode()
+    second = client.get("/search/", {"q": "trains"}).content.decode()
+    assert "<mark>Night</mark> Trains" in first
+    assert "Night <mark>Trains</mark>" in second and "<mark>Night</mark>" not in second
+
+
 def test_every_word_is_required_and_prefixes_match_without_accents():
     ProductFactory(title="Été à Montréal")
     ProductFactory(title="Winter in Montreal")

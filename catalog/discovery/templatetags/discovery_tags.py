@@ -5,6 +5,7 @@ from django.urls import reverse
 from django.utils.safestring import SafeString
 
 from catalog.discovery import text
+from catalog.discovery.cards import product_cards
 from catalog.markdown import markdown_plain
 
 register = template.Library()
@@ -29,3 +30,9 @@ def search_excerpt(description: str, terms: list[str]) -> SafeString:
 def kind_url(kind: str) -> str:
     """The listing page of a product kind."""
     return reverse("discovery:kind", kwargs={"kind": _KIND_SLUGS[kind]})
+
+
+@register.simple_tag
+def cards(products: list, terms: list[str] | None = None) -> list[SafeString]:
+    """``{% cards products terms as rendered %}``: each product's card, cached per product."""
+    return product_cards(products, terms or ())

@@ -1,0 +1,82 @@
+"""Product cards for every listing, rendered once per product and language.
+
+A card is a pure function of a few fields of the product and its seller, the
+language, and the card's templates, so the cache key is a digest of exactly
+those: an edit anywhere (a title, a price, a seller's name, a new cover)
+gives a new key, and nothing has to be invalidated (decision 90). A
+search's cards highlight the words searched and show an excerpt: their key
+holds the words too, and they are kept an hour, not a day.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from functools import lru_cache
+
+from django.conf import settings
+from django.core.cache import cache
+from django.template.loader import get_template
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import get_language
+
+from catalog.models import Product
+
+CARD_TEMPLATE = "catalog/_card.html"
+# What the card includes; a change to either file gives every card a new key.
+CARD_TEMPLATES = (CARD_TEMPLATE, "catalog/_price.html")
+CARD_SECONDS = 24 * 3600
+SEARCH_CARD_SECONDS = 3600
+
+
+@lru_cache(maxsize=1)
+def _version() -> str:
+    digest = hashlib.blake2b(digest_size=6)
+    for name in CARD_TEMPLATES:
+        source = get_template(name).template.source  # type: ignore[attr-defined]
+        digest.update(source.encode())
+    digest.update(str(settings.MEDIA_URL).encode())
+    return digest.hexdigest()
+
+
+def card_key(product: Product, language: str, terms: Sequence[str] = ()) -> str:
+    """The cache key of ``product``'s card in ``language``: a digest of what the card shows."""
+    shown: tuple[object, ...] = (
+        product.pk,
+        product.slug,
+        product.title,
+        product.kind,
+        product.pricing,
+        product.price,
+        product.currency,
+        product.cover.name or "",
+        product.seller.slug,
+        product.seller.display_name,
+    )
+    if terms:
+        # The excerpt is cut from the description around the words.
+        shown = (*shown, tuple(terms), product.description)
+    digest = hashlib.blake2b(repr(shown).encode(), digest_size=12).hexdigest()
+    return f"card:{_version()}:{language}:{digest}"
+
+
+def _render(product: Product, terms: Sequence[str]) -> SafeString:
+    html = get_template(CARD_TEMPLATE).render({"p": product, "terms": list(terms)})
+    return mark_safe(html)
+
+
+def product_cards(products: Sequence[Product], terms: Sequence[str] = ()) -> list[SafeString]:
+    """The cards of ``products``, in order: one cache round trip for the page."""
+    language = get_language() or settings.LANGUAGE_CODE
+    keys = [card_key(product, language, terms) for product in products]
+    found: dict[str, str] = cache.get_many(keys)
+    missing: dict[str, str] = {}
+    cards = []
+    for product, key in zip(products, keys, strict=True):
+        html = found.get(key)
+        if html is None:
+            html = missing[key] = _render(product, terms)
+        cards.append(mark_safe(html))
+    if missing:
+        cache.set_many(missing, SEARCH_CARD_SECONDS if terms else CARD_SECONDS)
+    return cards
