@@ -10,13 +10,16 @@ the titles, a rare one in three), builds the search index with the real
 a bare Django view (``bench/bare_urls.py``) under the same gunicorn, in the
 same run:
 
-home, a deep listing page (a cursor 50,000 products in), the last page, a
-tag page, a search for a common word, a search for a rare word, a product
-page, the page of the 2,000-product seller.
+home, a deep listing page (a cursor halfway in), the last page, a tag page,
+a search for a common word, a search for a rare word, a product page, the
+page of the 2,000-product seller, a sitemap section, a tag's Atom feed, and
+whole test-mode checkouts (product page, order, payment, receipt: their
+requests per second). ``--scales 1000,10000,100000`` runs it at each catalog
+size, to show whether time grows with the catalog.
 
 Usage::
 
-    python bench/pages.py [--seconds 5] [--connections 4]
+    python bench/pages.py [--seconds 5] [--connections 4] [--scales 1000,10000,100000]
     python bench/pages.py --database-url postgres://postgres@127.0.0.1:5432/postgres
 
 Nothing here is run by the test suite.
@@ -28,10 +31,12 @@ import argparse
 import importlib.util
 import json
 import os
+import secrets
 import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.parse
 from contextlib import ExitStack
@@ -52,12 +57,23 @@ SELLERS = 2_000
 BIG_SELLER_PRODUCTS = 2_000
 TAGS = 50
 COMMON = "night"
+GOAL = 0.35
 RARE = "zephyrine"
 WORDS = [
     "river", "stone", "paper", "light", "winter", "garden", "echo", "velvet", "harbour",
     "signal", "copper", "meadow", "lantern", "orbit", "silver", "thunder", "hollow", "amber",
     "quiet", "north",
 ]  # fmt: skip
+
+
+def big_seller_products(count: int) -> int:
+    """The big seller's share: 2,000 products, or a fifth of a smaller catalog."""
+    return min(BIG_SELLER_PRODUCTS, count // 5)
+
+
+def sellers_for(count: int, asked: int) -> int:
+    """About 49 products a seller, as in the full catalog."""
+    return max(10, min(asked, count // 50))
 
 
 def setup(count: int, sellers: int) -> None:
@@ -99,8 +115,9 @@ def setup(count: int, sellers: int) -> None:
     tags = Tag.objects.bulk_create([Tag(slug=f"tag-{i}") for i in range(TAGS)])
     started = time.monotonic()
     products = []
+    big_count = big_seller_products(count)
     for n in range(count):
-        seller = seller_ids[0] if n < BIG_SELLER_PRODUCTS else rng.choice(seller_ids[1:])
+        seller = seller_ids[0] if n < big_count else rng.choice(seller_ids[1:])
         words = rng.sample(WORDS, 3)
         if n % 3 == 0:
             words.append(COMMON)
@@ -138,9 +155,10 @@ def setup(count: int, sellers: int) -> None:
     indexed = search_reindex()
     index_seconds = time.monotonic() - started
     newest = Product.objects.filter(status="published").order_by("-created_at", "-id")
-    deep = newest[min(50_000, count // 2)]
+    deep = newest[count // 2]
     last = newest[count - PER_PAGE - 1]
     product = Product.objects.select_related("seller").order_by("id")[count // 2]
+    bought = Product.objects.filter(pricing="fixed").select_related("seller").order_by("id")[0]
     big = Seller.objects.order_by("id").first()
     assert big is not None
     q = urllib.parse.quote
@@ -150,22 +168,82 @@ def setup(count: int, sellers: int) -> None:
                 "filled_seconds": round(filled, 1),
                 "index_seconds": round(index_seconds, 1),
                 "indexed": indexed,
+                "checkout": {"id": bought.pk, "path": bought.get_absolute_url()},
                 "pages": {
                     "home": "/",
-                    "deep listing (50,000 in)": "/?after=" + q(cursor_encode("new", deep)),
+                    "deep listing (halfway in)": "/?after=" + q(cursor_encode("new", deep)),
                     "last page": "/?after=" + q(cursor_encode("new", last)),
                     "tag page": "/tags/tag-7/",
                     f"search, common word ({COMMON})": f"/search/?q={COMMON}",
                     f"search, rare word ({RARE})": f"/search/?q={RARE}",
                     "product page": product.get_absolute_url(),
-                    f"seller page ({BIG_SELLER_PRODUCTS:,} products)": big.get_absolute_url(),
+                    f"seller page ({big_count:,} products)": big.get_absolute_url(),
+                    "sitemap section (5,000 products)": "/sitemap-products.xml",
+                    "Atom feed of a tag": "/feeds/tags/tag-7.atom",
                 },
             }
         )
     )
 
 
-def run(database_url: str, label: str, args: argparse.Namespace) -> list[tuple[str, float, float]]:
+def checkouts(base: str, product: dict, seconds: float, connections: int) -> float:
+    """Whole test-mode checkouts by ``connections`` buyers at once: the product page, the
+    order, the payment and the receipt, each buyer with its own cookies. Requests/s."""
+    import requests
+
+    stop_at = time.monotonic() + seconds
+    counts = [0] * connections
+    failures: list[str] = []
+
+    def buyer(slot: int) -> None:
+        session = requests.Session()
+        n = 0
+        while time.monotonic() < stop_at and not failures:
+            n += 1
+            steps = [session.get(base + product["path"])]
+            key = secrets.token_urlsafe(24)
+            order = session.post(
+                f"{base}/checkout/{product['id']}/",
+                {"email": f"buyer{slot}-{n}@example.com", "checkout_key": key},
+                headers={"X-CSRFToken": session.cookies.get("csrftoken", "")},
+                allow_redirects=False,
+            )
+            steps.append(order)
+            if order.status_code == 302:
+                steps.append(session.get(base + order.headers["Location"]))
+                paid = session.post(
+                    base + order.headers["Location"],
+                    {"outcome": "pay"},
+                    headers={"X-CSRFToken": session.cookies.get("csrftoken", "")},
+                    allow_redirects=False,
+                )
+                steps.append(paid)
+                if paid.status_code == 302:
+                    steps.append(session.get(base + paid.headers["Location"]))
+            bad = [
+                f"{r.request.method} {r.url}: {r.status_code}"
+                for r in steps
+                if r.status_code >= 400
+            ]
+            if bad or len(steps) != 5:
+                failures.append("; ".join(bad) or f"stopped after {len(steps)} steps")
+                return
+            counts[slot] += len(steps)
+
+    threads = [threading.Thread(target=buyer, args=(n,)) for n in range(connections)]
+    started = time.monotonic()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if failures:
+        raise SystemExit(f"checkout failed: {failures[0]}")
+    return sum(counts) / (time.monotonic() - started)
+
+
+def run(
+    database_url: str, label: str, args: argparse.Namespace, count: int
+) -> list[tuple[str, float, float]]:
     work = Path(tempfile.mkdtemp(prefix=f"echoppe-pages-{label}-"))
     logs = work
     port = bench_delivery.free_port()
@@ -184,13 +262,16 @@ def run(database_url: str, label: str, args: argparse.Namespace) -> list[tuple[s
             "SECURE_HSTS_SECONDS": "0",
             "SECURE_COOKIES": "false",
             "DB_CONN_MAX_AGE": "600",
+            # The checkout row pays with the built-in test provider.
+            "TEST_PAYMENTS_ENABLED": "true",
             "LOG_LEVEL": "WARNING",
             "PYTHONPATH": str(ROOT),
         }
     )
-    bench_delivery.say(f"{label}: filling {args.products:,} products ...")
+    sellers = sellers_for(count, args.sellers)
+    bench_delivery.say(f"{label}: filling {count:,} products, {sellers:,} sellers ...")
     result = subprocess.run(
-        [sys.executable, __file__, "--setup", str(args.products), str(args.sellers)],
+        [sys.executable, __file__, "--setup", str(count), str(sellers)],
         env={**env, "DJANGO_SETTINGS_MODULE": "shop.settings"},
         cwd=ROOT,
         capture_output=True,
@@ -226,6 +307,13 @@ def run(database_url: str, label: str, args: argparse.Namespace) -> list[tuple[s
             )
             rows.append((name, page, bare))
             bench_delivery.say(f"{label}: {name}: {page:.0f} req/s (bare {bare:.0f})")
+        checkouts(base, info["checkout"], 1, 1)  # warm
+        page = checkouts(base, info["checkout"], args.seconds, args.connections)
+        bare = bench_delivery.load_python(
+            [base + "/bench/bare-page"], args.seconds, args.connections
+        )
+        rows.append(("whole checkouts (5 requests each)", page, bare))
+        bench_delivery.say(f"{label}: checkouts: {page:.0f} req/s (bare {bare:.0f})")
     return rows
 
 
@@ -238,32 +326,55 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=4)
     parser.add_argument("--products", type=int, default=PRODUCTS)
     parser.add_argument("--sellers", type=int, default=SELLERS)
+    parser.add_argument(
+        "--scales",
+        default="",
+        help="catalog sizes to run, e.g. 1000,10000,100000 (default --products)",
+    )
     parser.add_argument("--database-url", default="", help="a PostgreSQL server to run on too")
     parser.add_argument("--skip-sqlite", action="store_true")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directories")
     args = parser.parse_args()
-    results: dict[str, list[tuple[str, float, float]]] = {}
-    if not args.skip_sqlite:
-        results["SQLite"] = run("", "sqlite", args)
-    if args.database_url:
-        import psycopg
+    scales = [int(n) for n in args.scales.split(",") if n.strip()] or [args.products]
+    results: dict[tuple[str, int], list[tuple[str, float, float]]] = {}
+    for count in scales:
+        if not args.skip_sqlite:
+            results[("SQLite", count)] = run("", "sqlite", args, count)
+        if args.database_url:
+            import psycopg
 
-        name = f"echoppe_pages_{os.getpid()}"
-        admin = psycopg.connect(args.database_url, autocommit=True)
-        admin.execute(f'CREATE DATABASE "{name}"')
-        try:
-            url = args.database_url.rsplit("/", 1)[0] + "/" + name
-            results["PostgreSQL"] = run(url, "postgres", args)
-        finally:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            admin.close()
-    print(f"\n{args.products:,} products, {args.sellers:,} sellers; "
-          f"{args.connections} clients for {args.seconds:g} s per figure\n")  # fmt: skip
-    for label, rows in results.items():
-        print(f"{label}\n{'page':<40} {'req/s':>8} {'bare':>8} {'ratio':>7}")
+            name = f"echoppe_pages_{os.getpid()}_{count}"
+            admin = psycopg.connect(args.database_url, autocommit=True)
+            admin.execute(f'CREATE DATABASE "{name}"')
+            try:
+                url = args.database_url.rsplit("/", 1)[0] + "/" + name
+                results[("PostgreSQL", count)] = run(url, "postgres", args, count)
+            finally:
+                admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+                admin.close()
+    load = os.getloadavg()[0]
+    print(f"\n{os.cpu_count()} CPUs; {args.connections} clients for {args.seconds:g} s per "
+          f"figure; load average at the end {load:.1f}; goal: ratio >= {GOAL}\n")  # fmt: skip
+    for (label, count), rows in results.items():
+        print(f"{label}, {count:,} products")
+        print(f"{'page':<40} {'req/s':>8} {'bare':>8} {'ratio':>7}  goal")
         for name, page, bare in rows:
-            print(f"{name:<40} {page:>8.0f} {bare:>8.0f} {page / bare:>7.2f}")
+            ratio = page / bare
+            met = "yes" if ratio >= GOAL else "NO"
+            print(f"{name:<40} {page:>8.0f} {bare:>8.0f} {ratio:>7.2f}  {met}")
         print()
+    if len(scales) > 1:
+        print("Ratio by catalog size (does time grow with the catalog?)")
+        for label in dict.fromkeys(label for label, _count in results):
+            names = [name for name, _p, _b in results[(label, scales[0])]]
+            print(f"{label:<40} " + " ".join(f"{count:>9,}" for count in scales))
+            for n, name in enumerate(names):
+                cells = []
+                for count in scales:
+                    row = results[(label, count)][n]
+                    cells.append(f"{row[1] / row[2]:>9.2f}")
+                print(f"  {name:<38} " + " ".join(cells))
+            print()
 
 
 if __name__ == "__main__":

@@ -494,6 +494,10 @@ CLOCK_FUNDING_SECONDS = env_int("CLOCK_FUNDING_SECONDS", 300)
 # --- Commerce ---------------------------------------------------------------
 
 STORE_NAME = env_str("STORE_NAME", "Échoppe")
+# Sitemaps and Atom feeds are built once per address for this long, in the shared cache
+# (0: built on every request). Crawlers and feed readers come back hours later anyway.
+SITEMAP_CACHE_SECONDS = env_int("SITEMAP_CACHE_SECONDS", 3600)
+FEED_CACHE_SECONDS = env_int("FEED_CACHE_SECONDS", 600)
 # The operator's own pages, linked from every page's footer when set.
 SITE_CONTACT_EMAIL = env_email("SITE_CONTACT_EMAIL")
 SITE_CONTACT_URL = env_url("SITE_CONTACT_URL")

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from functools import wraps
 from typing import Any
 from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.contrib.sitemaps import views as sitemap_views
 from django.http import (
     Http404,
@@ -17,7 +19,7 @@ from django.shortcuts import render
 from django.template.response import TemplateResponse
 from django.urls import Resolver404, resolve, reverse
 from django.utils.translation import gettext as _
-from django.views.decorators.cache import cache_control
+from django.views.decorators.cache import cache_control, cache_page
 from django.views.decorators.http import require_GET
 
 from catalog import selectors
@@ -50,7 +52,27 @@ def robots_txt(request: HttpRequest) -> HttpResponse:
     return HttpResponse("\n".join(lines), content_type="text/plain; charset=utf-8")
 
 
+def _kept(seconds_setting: str) -> Any:
+    """Django's ``cache_page`` for documents machines read (decision 90): built once per
+    address (and language) for the setting's seconds, from the shared cache."""
+
+    def decorate(view: Any) -> Any:
+        @wraps(view)
+        def kept(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+            seconds = int(getattr(settings, seconds_setting))
+            if seconds <= 0:
+                return view(request, *args, **kwargs)
+            return cache_page(seconds, key_prefix=seconds_setting.lower())(view)(
+                request, *args, **kwargs
+            )
+
+        return kept
+
+    return decorate
+
+
 @require_GET
+@_kept("SITEMAP_CACHE_SECONDS")
 def sitemap_index(request: HttpRequest) -> HttpResponseBase:
     root = site_root(request)
     response = sitemap_views.index(
@@ -66,6 +88,7 @@ def sitemap_index(request: HttpRequest) -> HttpResponseBase:
 
 
 @require_GET
+@_kept("SITEMAP_CACHE_SECONDS")
 def sitemap_section(request: HttpRequest, section: str) -> HttpResponseBase:
     # The framework reads ?p= with int(): a typed page goes through the one parser first.
     typed = request.GET.get("p")
@@ -77,14 +100,17 @@ def sitemap_section(request: HttpRequest, section: str) -> HttpResponseBase:
     return sitemap_views.sitemap(request, sitemaps_for(site_root(request)), section=section)
 
 
+@_kept("FEED_CACHE_SECONDS")
 def feed_shop(request: HttpRequest) -> HttpResponse:
     return feeds.ShopFeed()(request)
 
 
+@_kept("FEED_CACHE_SECONDS")
 def feed_seller(request: HttpRequest, seller: str) -> HttpResponse:
     return feeds.SellerFeed()(request, seller=seller)
 
 
+@_kept("FEED_CACHE_SECONDS")
 def feed_tag(request: HttpRequest, tag: str) -> HttpResponse:
     return feeds.TagFeed()(request, tag=tag)
 

@@ -124,7 +124,8 @@ def test_seller_page_opengraph(client):
     assert '<meta property="og:type" content="profile">' in html
 
 
-def test_sitemap_section_query_count_does_not_grow(client):
+def test_sitemap_section_query_count_does_not_grow(client, settings):
+    settings.SITEMAP_CACHE_SECONDS = 0  # how building it scales, not the kept copy
     for _ in range(3):
         ProductFactory()
     with CaptureQueriesContext(connection) as few:
@@ -224,7 +225,9 @@ def test_tag_head_links_the_tag_feed(rf):
     assert '"BreadcrumbList"' in html
 
 
-def test_feeds_embed_and_oembed_read_in_a_few_queries_whatever_the_catalog(client):
+def test_feeds_embed_and_oembed_read_in_a_few_queries_whatever_the_catalog(client, settings):
+    settings.FEED_CACHE_SECONDS = 0  # how building them scales, not the kept copies
+
     def counts():
         first = Product.objects.order_by("id").first()
         urls = [
@@ -248,3 +251,21 @@ def test_feeds_embed_and_oembed_read_in_a_few_queries_whatever_the_catalog(clien
         _tagged(ProductFactory(), "ambient", "more")
     assert counts() == few
     assert max(few) <= 6
+
+
+def test_sitemaps_and_feeds_are_built_once_per_window(client, settings):
+    """Kept in the shared cache: the second fetch runs no query and serves the same
+    document; with the window off, a new product shows at once."""
+    _tagged(album(), "ambient")
+    for url in ("/sitemap.xml", "/sitemap-products.xml", "/feeds/shop.atom",
+                "/feeds/tags/ambient.atom"):  # fmt: skip
+        first = client.get(url)
+        with CaptureQueriesContext(connection) as queries:
+            again = client.get(url)
+        assert again.status_code == 200 and again.content == first.content, url
+        assert len(queries) == 0, url
+    newer = ProductFactory(title="Brand New Record")
+    assert newer.slug not in client.get("/sitemap-products.xml").content.decode()
+    settings.SITEMAP_CACHE_SECONDS = settings.FEED_CACHE_SECONDS = 0
+    assert newer.slug in client.get("/sitemap-products.xml").content.decode()
+    assert "Brand New Record" in client.get("/feeds/shop.atom").content.decode()
