@@ -30,6 +30,7 @@ from catalog.money import (
     to_decimal_string,
 )
 from catalog.outbox.services import outbox_add
+from catalog.seller_events import seller_event
 from delivery.services import entitlement_grant, entitlement_revoke
 from shop import ledger
 from shop import tax as tax_rules
@@ -418,7 +419,28 @@ def order_fulfil(
         )
     if order.provider == "stripe":
         outbox_add(ledger.payout_order_sellers, key=f"order:{order.pk}:payout", order_id=order.pk)
+    for seller_id in _sellers_of(order.items.all()):
+        seller_event(
+            type="sale.created",
+            seller_id=seller_id,
+            key=f"sale:{order.pk}:{seller_id}",
+            order_id=order.pk,
+        )
     return order
+
+
+def _sellers_of(items: Iterable[OrderItem]) -> list[int]:
+    return sorted({item.seller_id for item in items})
+
+
+def _refund_events(refund: Refund, items: Iterable[OrderItem]) -> None:
+    for seller_id in _sellers_of(items):
+        seller_event(
+            type="refund.created",
+            seller_id=seller_id,
+            key=f"refund:{refund.pk}:{seller_id}",
+            refund_id=refund.pk,
+        )
 
 
 def _apply_tax(order: Order, figures: tax_rules.TaxFigures) -> None:
@@ -659,6 +681,7 @@ def order_item_refund(
             order.save(update_fields=["flagged", "flag_reason"])
         _apply_item_refund(item=item, amount=amount, refund=refund, reason=reason or "Refunded.")
         _refresh_refund_status(order)
+        _refund_events(refund, [item])
     return refund
 
 
@@ -684,8 +707,10 @@ def order_refund_record(
         reason="Refunded at the payment provider.",
     )
     items = list(order.items.select_related("entitlement"))
-    for item, share in _spread(missing, items):
+    spread = _spread(missing, items)
+    for item, share in spread:
         _apply_item_refund(item=item, amount=share, refund=refund, reason="Refunded.")
+    _refund_events(refund, [item for item, _share in spread])
     if full:
         for item in items:
             if item.entitlement_id and item.entitlement is not None:
@@ -702,10 +727,18 @@ def order_dispute(*, order_id: int, reason: str) -> Order:
     order.flag_reason = reason[:300]
     order.status = Order.Status.DISPUTED
     order.save(update_fields=["flagged", "flag_reason", "status"])
-    for item in order.items.select_related("entitlement"):
+    items = list(order.items.select_related("entitlement"))
+    for item in items:
         if item.entitlement is not None:
             entitlement_revoke(entitlement=item.entitlement, reason="The payment was disputed.")
         ledger.ledger_record_dispute(item=item)
+    for seller_id in _sellers_of(items):
+        seller_event(
+            type="dispute.created",
+            seller_id=seller_id,
+            key=f"dispute:{order.pk}:{seller_id}",
+            order_id=order.pk,
+        )
     return order
 
 
