@@ -29,7 +29,7 @@ EVENT_TYPES = {
     "follower.created": _("A new follower"),
 }
 
-Listener = Callable[..., None]
+Listener = Callable[..., object]
 _LISTENERS: list[Listener] = []
 
 

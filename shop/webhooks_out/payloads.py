@@ -9,6 +9,7 @@ address (the API's ``followers:read`` gives those).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from catalog.follows.models import Follow
@@ -131,7 +132,7 @@ def endpoint_test(*, seller_id: int) -> dict[str, Any]:
     return {"message": "A test event sent from the webhooks page."}
 
 
-BUILDERS = {
+BUILDERS: dict[str, Callable[..., dict[str, Any]]] = {
     "sale.created": sale_created,
     "refund.created": refund_created,
     "dispute.created": dispute_created,

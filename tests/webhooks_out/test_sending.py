@@ -85,7 +85,7 @@ def test_a_rolled_secret_signs_beside_the_new_one_for_the_overlap_only():
         ("100.64.0.1", "shared"),
         ("224.0.0.1", "multicast"),
         ("ff02::1", "multicast"),
-        ("0.0.0.0", "unspecified"),
+        ("0.0.0.0", "unspecified"),  # noqa: S104
         ("240.0.0.1", "reserved"),
         ("192.0.2.1", "private"),  # documentation range: not globally routable
         ("::ffff:127.0.0.1", "loopback"),  # IPv4-mapped
