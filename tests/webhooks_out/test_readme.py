@@ -20,7 +20,7 @@ def _readme_verify():
     section = text[text.index("### Webhooks") :]
     code = re.search(r"```python\n(.*?)```", section, re.S)
     assert code is not None, "the Webhooks section has a Python example"
-    assert len(code.group(1).strip().splitlines()) <= 10
+    assert len([line for line in code.group(1).splitlines() if line.strip()]) <= 10
     namespace: dict = {}
     exec(compile(code.group(1), "README.md", "exec"), namespace)  # noqa: S102
     return namespace["verify"]
