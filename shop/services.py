@@ -419,28 +419,18 @@ def order_fulfil(
         )
     if order.provider == "stripe":
         outbox_add(ledger.payout_order_sellers, key=f"order:{order.pk}:payout", order_id=order.pk)
-    for seller_id in _sellers_of(order.items.all()):
-        seller_event(
-            type="sale.created",
-            seller_id=seller_id,
-            key=f"sale:{order.pk}:{seller_id}",
-            order_id=order.pk,
-        )
+    _tell_sellers(order.items.all(), type="sale.created", key=f"sale:{order.pk}", order_id=order.pk)
     return order
 
 
-def _sellers_of(items: Iterable[OrderItem]) -> list[int]:
-    return sorted({item.seller_id for item in items})
+def _tell_sellers(items: Iterable[OrderItem], *, type: str, key: str, **ref: int) -> None:
+    """One ``seller_event`` per seller of ``items`` (their webhooks), in this transaction."""
+    for seller_id in sorted({item.seller_id for item in items}):
+        seller_event(type=type, seller_id=seller_id, key=f"{key}:{seller_id}", **ref)
 
 
 def _refund_events(refund: Refund, items: Iterable[OrderItem]) -> None:
-    for seller_id in _sellers_of(items):
-        seller_event(
-            type="refund.created",
-            seller_id=seller_id,
-            key=f"refund:{refund.pk}:{seller_id}",
-            refund_id=refund.pk,
-        )
+    _tell_sellers(items, type="refund.created", key=f"refund:{refund.pk}", refund_id=refund.pk)
 
 
 def _apply_tax(order: Order, figures: tax_rules.TaxFigures) -> None:
@@ -732,13 +722,7 @@ def order_dispute(*, order_id: int, reason: str) -> Order:
         if item.entitlement is not None:
             entitlement_revoke(entitlement=item.entitlement, reason="The payment was disputed.")
         ledger.ledger_record_dispute(item=item)
-    for seller_id in _sellers_of(items):
-        seller_event(
-            type="dispute.created",
-            seller_id=seller_id,
-            key=f"dispute:{order.pk}:{seller_id}",
-            order_id=order.pk,
-        )
+    _tell_sellers(items, type="dispute.created", key=f"dispute:{order.pk}", order_id=order.pk)
     return order
 
 

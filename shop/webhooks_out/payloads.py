@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from django.db.models import QuerySet
+
 from catalog.follows.models import Follow
 from catalog.follows.services import followers_count
 from shop.funding.models import HOLDING, Campaign, Pledge
@@ -53,15 +55,20 @@ def sale_created(*, seller_id: int, order_id: int) -> dict[str, Any]:
     }
 
 
+def _debits(entries: QuerySet[LedgerEntry]) -> list[dict[str, Any]]:
+    """What each of the seller's sales lost, from the ledger's debits."""
+    return [
+        {"sale_id": e.item_id, "product_id": e.item.product_id, "seller_debit": -e.amount}
+        for e in entries.select_related("item").order_by("pk")
+    ]
+
+
 def refund_created(*, seller_id: int, refund_id: int) -> dict[str, Any]:
     refund = Refund.objects.select_related("order").get(pk=refund_id)
     entries = LedgerEntry.objects.filter(
         refund=refund, seller_id=seller_id, kind=LedgerEntry.Kind.REFUND
-    ).order_by("pk")
-    lines = [
-        {"sale_id": e.item_id, "product_id": e.item.product_id, "seller_debit": -e.amount}
-        for e in entries.select_related("item")
-    ]
+    )
+    lines = _debits(entries)
     return {
         "refund": refund.pk,
         "order": str(refund.order.public_id),
@@ -74,13 +81,11 @@ def refund_created(*, seller_id: int, refund_id: int) -> dict[str, Any]:
 
 def dispute_created(*, seller_id: int, order_id: int) -> dict[str, Any]:
     order = Order.objects.get(pk=order_id)
-    entries = LedgerEntry.objects.filter(
-        item__order=order, seller_id=seller_id, kind=LedgerEntry.Kind.DISPUTE
-    ).select_related("item")
-    lines = [
-        {"sale_id": e.item_id, "product_id": e.item.product_id, "seller_debit": -e.amount}
-        for e in entries.order_by("pk")
-    ]
+    lines = _debits(
+        LedgerEntry.objects.filter(
+            item__order=order, seller_id=seller_id, kind=LedgerEntry.Kind.DISPUTE
+        )
+    )
     return {
         "order": str(order.public_id),
         "currency": order.currency,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
@@ -32,12 +34,7 @@ def endpoints(request: HttpRequest) -> HttpResponse:
     form = EndpointForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            endpoint, secret = services.endpoint_create(
-                seller=seller,
-                url=form.cleaned_data["url"],
-                events=form.cleaned_data["events"],
-                description=form.cleaned_data["description"],
-            )
+            endpoint, secret = services.endpoint_create(seller=seller, **form.cleaned_data)
         except services.WebhookError as exc:
             form.add_error(exc.field, exc.message)
         else:
@@ -105,12 +102,7 @@ def endpoint(request: HttpRequest, endpoint: int) -> HttpResponse:
     form = EndpointForm(request.POST)
     if form.is_valid():
         try:
-            services.endpoint_update(
-                endpoint=found,
-                url=form.cleaned_data["url"],
-                events=form.cleaned_data["events"],
-                description=form.cleaned_data["description"],
-            )
+            services.endpoint_update(endpoint=found, **form.cleaned_data)
         except services.WebhookError as exc:
             form.add_error(exc.field, exc.message)
         else:
@@ -147,13 +139,12 @@ def endpoint_roll(request: HttpRequest, endpoint: int) -> HttpResponse:
 @require_POST
 def endpoint_test(request: HttpRequest, endpoint: int) -> HttpResponse:
     found = access_endpoint_for_seller(request, endpoint)
-    try:
-        services.endpoint_send_test(endpoint=found)
-    except services.WebhookError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, gettext("A test event is on its way: see it below."))
-    return redirect("webhooks_out:endpoint", endpoint=found.pk)
+    return _send(
+        request,
+        found,
+        lambda: services.endpoint_send_test(endpoint=found),
+        gettext("A test event is on its way: see it below."),
+    )
 
 
 @seller_required
@@ -169,14 +160,23 @@ def endpoint_delete(request: HttpRequest, endpoint: int) -> HttpResponse:
 @require_POST
 def delivery_replay(request: HttpRequest, delivery: int) -> HttpResponse:
     found = access_delivery_for_seller(request, delivery)
+    return _send(
+        request,
+        found.endpoint,
+        lambda: services.delivery_replay(delivery=found),
+        gettext("%(event)s is sent again, with the same event id.")
+        % {"event": found.event.public_id},
+    )
+
+
+def _send(
+    request: HttpRequest, endpoint: Endpoint, send: Callable[[], Delivery], done: str
+) -> HttpResponse:
+    """A test event or a replay: sent, or the reason why not, back on the endpoint's page."""
     try:
-        services.delivery_replay(delivery=found)
+        send()
     except services.WebhookError as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(
-            request,
-            gettext("%(event)s is sent again, with the same event id.")
-            % {"event": found.event.public_id},
-        )
-    return redirect("webhooks_out:endpoint", endpoint=found.endpoint_id)
+        messages.success(request, done)
+    return redirect("webhooks_out:endpoint", endpoint=endpoint.pk)

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import BaseCommand, CommandParser
 
-from shop.clock import run_every
+from shop.clock import once_or_every
 from shop.webhooks_out.services import deliveries_sweep
 
 
@@ -23,15 +23,9 @@ class Command(BaseCommand):
         parser.add_argument("--runs", type=int, metavar="N", help="With --every: stop after N.")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        every, runs = options["every"], options["runs"]
-        if every is None:
-            if runs is not None:
-                raise CommandError("--runs goes with --every.")
-            self._once()
-            return
-        if every <= 0:
-            raise CommandError("--every takes a number of seconds above 0.")
-        run_every(seconds=every, runs=runs, job=lambda _: self._once(), what="Webhook sweep")
+        once_or_every(
+            every=options["every"], runs=options["runs"], job=self._once, what="Webhook sweep"
+        )
 
     def _once(self) -> None:
         handed = deliveries_sweep()
