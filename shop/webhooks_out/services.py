@@ -27,7 +27,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.mail import EmailMessage
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -248,9 +248,12 @@ def event_record(*, type: str, seller_id: int, key: str, ref: dict[str, Any]) ->
     ]
     if not endpoints or Event.objects.filter(key=key).exists():
         return None
-    event = _event_create(
-        seller_id=seller_id, type=type, key=key, data=BUILDERS[type](seller_id=seller_id, **ref)
-    )
+    data = BUILDERS[type](seller_id=seller_id, **ref)
+    try:
+        with transaction.atomic():  # a savepoint: a duplicate never undoes the caller's change
+            event = _event_create(seller_id=seller_id, type=type, key=key, data=data)
+    except IntegrityError:
+        return None  # the same happening, recorded by a concurrent transaction
     for endpoint in endpoints:
         _delivery_create(endpoint=endpoint, event=event)
     return event

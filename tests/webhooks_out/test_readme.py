@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
 
 import pytest
 
+from shop.webhooks_out import signing
 from shop.webhooks_out.services import delivery_attempt, endpoint_secret_roll, endpoint_send_test
 from tests.webhooks_out.conftest import hooked
 
@@ -46,3 +48,13 @@ def test_the_readme_example_accepts_both_secrets_during_a_roll(receiver):
     [got] = receiver.received
     header = got.headers["Echoppe-Signature"]
     assert verify(got.body, header, new) and verify(got.body, header, hook.secret)
+
+
+def test_the_readme_example_refuses_an_old_delivery():
+    verify = _readme_verify()
+    body = b'{"id":"evt_1"}'
+    old = signing.signature_header(
+        secrets_=["whsec_a"], timestamp=int(time.time()) - 600, body=body
+    )
+    fresh = signing.signature_header(secrets_=["whsec_a"], timestamp=int(time.time()), body=body)
+    assert verify(body, fresh, "whsec_a") and not verify(body, old, "whsec_a")

@@ -324,3 +324,25 @@ def test_two_concurrent_sweeps_never_send_one_attempt_twice(receiver):
     ids = [json.loads(r.body)["id"] for r in receiver.received]
     assert sorted(ids) == sorted(d.event.public_id for d in deliveries)
     assert Attempt.objects.count() == 12
+
+
+def test_the_clock_sends_a_retry_that_is_due(receiver):
+    import io
+
+    from django.core.management import call_command
+
+    hook = hooked(receiver.url)
+    delivery = endpoint_send_test(endpoint=hook.endpoint)
+    Delivery.objects.filter(pk=delivery.pk).update(
+        next_attempt_at=timezone.now() - timedelta(seconds=1)
+    )
+    call_command("clock", runs=1, no_rollup=True, no_funding=True, stdout=io.StringIO())
+    assert len(receiver.received) == 1
+    assert Delivery.objects.get(pk=delivery.pk).status == Delivery.Status.SUCCEEDED
+
+
+def test_webhooks_send_refuses_runs_without_every():
+    from django.core.management import CommandError, call_command
+
+    with pytest.raises(CommandError, match="--runs goes with --every"):
+        call_command("webhooks_send", runs=2)
