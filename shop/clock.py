@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Callable
 
+from django.core.management.base import CommandError
 from django.db import close_old_connections, connection
 
 log = logging.getLogger(__name__)
@@ -38,3 +39,17 @@ def run_every(*, seconds: float, runs: int | None, job: Callable[[int], None], w
             break
         stop.wait(max(seconds - (time.monotonic() - began), 0))
     return done
+
+
+def once_or_every(
+    *, every: float | None, runs: int | None, job: Callable[[], None], what: str
+) -> None:
+    """A command's ``--every SECONDS`` and ``--runs N``: ``job`` once, or on the loop."""
+    if every is None:
+        if runs is not None:
+            raise CommandError("--runs goes with --every.")
+        job()
+        return
+    if every <= 0:
+        raise CommandError("--every takes a number of seconds above 0.")
+    run_every(seconds=every, runs=runs, job=lambda _: job(), what=what)

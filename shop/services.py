@@ -30,6 +30,7 @@ from catalog.money import (
     to_decimal_string,
 )
 from catalog.outbox.services import outbox_add
+from catalog.seller_events import seller_event
 from delivery.services import entitlement_grant, entitlement_revoke
 from shop import ledger
 from shop import tax as tax_rules
@@ -418,7 +419,18 @@ def order_fulfil(
         )
     if order.provider == "stripe":
         outbox_add(ledger.payout_order_sellers, key=f"order:{order.pk}:payout", order_id=order.pk)
+    _tell_sellers(order.items.all(), type="sale.created", key=f"sale:{order.pk}", order_id=order.pk)
     return order
+
+
+def _tell_sellers(items: Iterable[OrderItem], *, type: str, key: str, **ref: int) -> None:
+    """One ``seller_event`` per seller of ``items`` (their webhooks), in this transaction."""
+    for seller_id in sorted({item.seller_id for item in items}):
+        seller_event(type=type, seller_id=seller_id, key=f"{key}:{seller_id}", **ref)
+
+
+def _refund_events(refund: Refund, items: Iterable[OrderItem]) -> None:
+    _tell_sellers(items, type="refund.created", key=f"refund:{refund.pk}", refund_id=refund.pk)
 
 
 def _apply_tax(order: Order, figures: tax_rules.TaxFigures) -> None:
@@ -659,6 +671,7 @@ def order_item_refund(
             order.save(update_fields=["flagged", "flag_reason"])
         _apply_item_refund(item=item, amount=amount, refund=refund, reason=reason or "Refunded.")
         _refresh_refund_status(order)
+        _refund_events(refund, [item])
     return refund
 
 
@@ -684,8 +697,10 @@ def order_refund_record(
         reason="Refunded at the payment provider.",
     )
     items = list(order.items.select_related("entitlement"))
-    for item, share in _spread(missing, items):
+    spread = _spread(missing, items)
+    for item, share in spread:
         _apply_item_refund(item=item, amount=share, refund=refund, reason="Refunded.")
+    _refund_events(refund, [item for item, _share in spread])
     if full:
         for item in items:
             if item.entitlement_id and item.entitlement is not None:
@@ -702,10 +717,12 @@ def order_dispute(*, order_id: int, reason: str) -> Order:
     order.flag_reason = reason[:300]
     order.status = Order.Status.DISPUTED
     order.save(update_fields=["flagged", "flag_reason", "status"])
-    for item in order.items.select_related("entitlement"):
+    items = list(order.items.select_related("entitlement"))
+    for item in items:
         if item.entitlement is not None:
             entitlement_revoke(entitlement=item.entitlement, reason="The payment was disputed.")
         ledger.ledger_record_dispute(item=item)
+    _tell_sellers(items, type="dispute.created", key=f"dispute:{order.pk}", order_id=order.pk)
     return order
 
 

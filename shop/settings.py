@@ -146,6 +146,8 @@ INSTALLED_APPS = [
     # Fan-funded releases (pledges charged at the deadline, all or nothing).
     "shop.funding",
     "shop.stats",
+    # Outgoing webhooks: a seller's endpoints, signed deliveries of their events, retried.
+    "shop.webhooks_out",
     # The seller API (/api/v1/) and its tokens page; "ninja" serves the docs page's own files.
     "ninja",
     "shop.api",
@@ -490,6 +492,16 @@ CLOCK_SWEEP_SECONDS = env_int("CLOCK_SWEEP_SECONDS", 30)
 CLOCK_ROLLUP_SECONDS = env_int("CLOCK_ROLLUP_SECONDS", 3600)
 # Fan-funding settlement (campaigns past their deadline, payments due, releases).
 CLOCK_FUNDING_SECONDS = env_int("CLOCK_FUNDING_SECONDS", 300)
+# Outgoing webhooks (shop/webhooks_out): an endpoint failing without a success this long
+# is turned off and its seller mailed; a rolled secret keeps signing this long beside the
+# new one; a sender holds a delivery this long before a sweep takes it as dead.
+WEBHOOKS_DISABLE_AFTER_SECONDS = env_int("WEBHOOKS_DISABLE_AFTER_SECONDS", 3 * 24 * 3600)
+WEBHOOKS_SECRET_OVERLAP_SECONDS = env_int("WEBHOOKS_SECRET_OVERLAP_SECONDS", 24 * 3600)
+WEBHOOKS_LEASE_SECONDS = env_int("WEBHOOKS_LEASE_SECONDS", 60)
+# Never from the environment: only the test settings let deliveries reach loopback,
+# private addresses or plain http (server-side request forgery, shop/webhooks_out/sender.py).
+WEBHOOKS_ALLOW_PRIVATE = False
+WEBHOOKS_ALLOW_HTTP = False
 
 # --- Commerce ---------------------------------------------------------------
 

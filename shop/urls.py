@@ -86,6 +86,7 @@ urlpatterns += i18n_patterns(
     path("", include("shop.funding.urls")),
     path("", include("shop.stats.urls")),
     path("", include("shop.api.urls")),
+    path("", include("shop.webhooks_out.urls")),
     path("", include("catalog.seo.urls")),
     path("", include("catalog.follows.urls")),
     path("", include("catalog.discovery.urls")),

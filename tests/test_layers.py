@@ -15,7 +15,16 @@ ROOT = Path(__file__).resolve().parent.parent
 APPS = ("catalog", "delivery", "shop")
 
 # Bottom first. A module belongs to the longest prefix that names it.
-LAYERS = ("catalog", "delivery", "shop", "shop.funding", "shop.stats", "shop.api", "shop.demo")
+LAYERS = (
+    "catalog",
+    "delivery",
+    "shop",
+    "shop.funding",
+    "shop.stats",
+    "shop.webhooks_out",
+    "shop.api",
+    "shop.demo",
+)
 # The Django project (settings, root URLconf, servers) sits above every app:
 # it names them all, and nothing imports it.
 PROJECT = {"shop.settings", "shop.urls", "shop.wsgi", "shop.asgi"}

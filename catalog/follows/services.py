@@ -23,6 +23,7 @@ from catalog.l10n import current_language, language_or_default
 from catalog.mail import TRANSIENT, mail_task
 from catalog.markdown import markdown_plain
 from catalog.models import Product, Seller
+from catalog.seller_events import seller_event
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +84,7 @@ def follow_request(
         follow.confirmed_at = timezone.now()
         follow.unsubscribed_at = None
         follow.save()
+        _follower_event(follow)
         return None
     # Someone who left and asks again proves the address again.
     follow.confirmed_at = None
@@ -138,7 +140,18 @@ def follow_confirm(*, token: str) -> Follow:
     if follow.confirmed_at is None:
         follow.confirmed_at = timezone.now()
         follow.save(update_fields=["confirmed_at"])
+        _follower_event(follow)
     return follow
+
+
+def _follower_event(follow: Follow) -> None:
+    assert follow.confirmed_at is not None
+    seller_event(
+        type="follower.created",
+        seller_id=follow.seller_id,
+        key=f"follow:{follow.pk}:{int(follow.confirmed_at.timestamp())}",
+        follow_id=follow.pk,
+    )
 
 
 @transaction.atomic

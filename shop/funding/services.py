@@ -19,6 +19,7 @@ from catalog.l10n import current_language
 from catalog.limits import Rate, limit_hit
 from catalog.models import Asset, Product, Seller
 from catalog.money import AmountError, CountError, format_money, parse_amount, parse_count
+from catalog.seller_events import seller_event
 from delivery.models import Entitlement
 from delivery.services import entitlement_grant, entitlement_revoke
 from shop.funding.models import HOLDING, Campaign, CampaignUpdate, Pledge, StretchGoal, Tier
@@ -366,6 +367,12 @@ def pledge_card_saved(*, pledge_id: int, customer: str, payment_method: str) -> 
             pledge.teaser_granted = True
         pledge.save()
         transaction.on_commit(lambda: send_pledge_link.enqueue(pledge_id=pledge.pk, why="saved"))
+        seller_event(
+            type="pledge.created",
+            seller_id=campaign.seller_id,
+            key=f"pledge:{pledge.pk}",
+            pledge_id=pledge.pk,
+        )
     return pledge
 
 

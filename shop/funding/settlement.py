@@ -34,6 +34,7 @@ from django.utils.translation import gettext as _
 
 from catalog.l10n import language_or_default
 from catalog.models import Asset, Product
+from catalog.seller_events import seller_event
 from shop.funding.models import HOLDING, Campaign, Pledge
 from shop.funding.payments import cards_for
 from shop.funding.services import teaser_revoke
@@ -239,9 +240,7 @@ def campaign_settle(
     report.campaigns.append(campaign.title)
     if not campaign.goal_met:
         _unfunded(campaign, report)
-        Campaign.objects.filter(pk=campaign.pk).update(
-            status=Campaign.Status.FAILED, settled_at=timezone.now(), lease_until=None
-        )
+        _settled(campaign, Campaign.Status.FAILED)
         log.info("Campaign %s missed its goal: nobody charged", campaign.pk)
         return report
     backers = campaign.pledges.filter(status__in=HOLDING).count()
@@ -277,10 +276,22 @@ def campaign_settle(
     fresh = timezone.now() - KEY_LIFETIME
     if campaign.pledges.filter(status=Pledge.Status.CHARGING, updated_at__gte=fresh).exists():
         return report  # Stripe did not answer for some: the next run (after the lease) retries
-    Campaign.objects.filter(pk=campaign.pk).update(
-        status=Campaign.Status.SUCCEEDED, settled_at=timezone.now(), lease_until=None
-    )
+    _settled(campaign, Campaign.Status.SUCCEEDED)
     return report
+
+
+def _settled(campaign: Campaign, status: str) -> None:
+    with transaction.atomic():
+        done = Campaign.objects.filter(pk=campaign.pk, status=Campaign.Status.SETTLING).update(
+            status=status, settled_at=timezone.now(), lease_until=None
+        )
+        if done:
+            seller_event(
+                type="campaign.settled",
+                seller_id=campaign.seller_id,
+                key=f"campaign:{campaign.pk}:settled",
+                campaign_id=campaign.pk,
+            )
 
 
 def recovering_sync(report: Report) -> None:

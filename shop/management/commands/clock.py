@@ -1,4 +1,4 @@
-"""The one clock of a deployment: outbox sweeps, stale tasks, roll-ups, fan funding.
+"""The one clock of a deployment: outbox sweeps, stale tasks, webhooks, roll-ups, fan funding.
 
 Run exactly one (the Procfile's ``clock:`` line, one systemd unit on one
 node). Two would still be safe (a sweep hands each row out once, roll-ups are
@@ -24,7 +24,8 @@ log = logging.getLogger(__name__)
 class Command(BaseCommand):
     help = (
         "Every CLOCK_SWEEP_SECONDS hand out durable work that is due (retries, rows of dead "
-        "workers, work never enqueued) and requeue database tasks of dead workers; every "
+        "workers, work never enqueued), requeue database tasks of dead workers and send the "
+        "webhook deliveries that are due (webhooks_send); every "
         "CLOCK_FUNDING_SECONDS settle fan-funded campaigns (funding_settle); every "
         "CLOCK_ROLLUP_SECONDS roll up the dashboard."
     )
@@ -46,6 +47,7 @@ class Command(BaseCommand):
         periodic = [
             (name, every, [float("-inf")])
             for name, every, skip in (
+                ("webhooks_send", settings.CLOCK_SWEEP_SECONDS, False),
                 ("funding_settle", settings.CLOCK_FUNDING_SECONDS, options["no_funding"]),
                 ("dashboard_rollup", settings.CLOCK_ROLLUP_SECONDS, options["no_rollup"]),
             )

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import BaseCommand, CommandParser
 
-from shop.clock import run_every
+from shop.clock import once_or_every
 from shop.funding.settlement import funding_settle
 
 
@@ -32,15 +32,9 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        every, runs = options["every"], options["runs"]
-        if every is None:
-            if runs is not None:
-                raise CommandError("--runs goes with --every.")
-            self._once()
-            return
-        if every <= 0:
-            raise CommandError("--every takes a number of seconds above 0.")
-        run_every(seconds=every, runs=runs, job=lambda _: self._once(), what="Funding settlement")
+        once_or_every(
+            every=options["every"], runs=options["runs"], job=self._once, what="Funding settlement"
+        )
 
     def _once(self) -> None:
         report = funding_settle()
