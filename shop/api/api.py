@@ -129,6 +129,21 @@ def _declared_parameters(path: str, method: str) -> frozenset[str] | None:
     return frozenset(p["name"] for p in operation.get("parameters", ()) if p["in"] == "query")
 
 
+@cache
+def _declared_body(path: str, method: str) -> bool:
+    """Whether an operation takes a body; what is not an operation is judged as if it
+    did, so that an unknown route still answers in the API's words."""
+    operation = api.get_openapi_schema()["paths"].get(path, {}).get(method.lower())
+    return operation is None or "requestBody" in operation
+
+
+def _takes_json(request: HttpRequest) -> bool:
+    match = request.resolver_match
+    if match is None or request.method is None:
+        return True
+    return _declared_body("/" + re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", match.route), request.method)
+
+
 def _unknown_parameters(request: HttpRequest) -> list[str]:
     """Query parameters the operation does not take: refused, like unknown body fields."""
     match = request.resolver_match
@@ -165,7 +180,12 @@ def _protocol(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpRespon
                 "Unknown query parameters: this endpoint does not take them.",
                 fields={name: ["Unknown parameter."] for name in unknown},
             )
-        if request.method in BODY_METHODS and request.content_type != "application/json":
+        # An operation that takes no body (POST .../revoke) reads none, whatever its type.
+        if (
+            request.method in BODY_METHODS
+            and _takes_json(request)
+            and request.content_type != "application/json"
+        ):
             return error_response(
                 415,
                 "unsupported_media_type",

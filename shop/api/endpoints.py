@@ -22,6 +22,10 @@ from catalog.follows.services import followers_count
 from catalog.models import Asset, Product, Seller
 from catalog.services import CatalogError
 from catalog.services import products as product_services
+from delivery.licenses import services as license_services
+from delivery.licenses.access import access_license_for_seller
+from delivery.licenses.models import LicenseKey
+from delivery.licenses.selectors import seller_licenses
 from shop.api import schemas, scopes
 from shop.api.access import TokenAuth
 from shop.api.errors import ApiError
@@ -39,6 +43,9 @@ CATALOG_READ = TokenAuth(scopes.CATALOG_READ)
 CATALOG_WRITE = TokenAuth(scopes.CATALOG_WRITE)
 SALES_READ = TokenAuth(scopes.SALES_READ)
 FOLLOWERS_READ = TokenAuth(scopes.FOLLOWERS_READ)
+LICENSES_VERIFY = TokenAuth(scopes.LICENSES_VERIFY)
+LICENSES_READ = TokenAuth(scopes.LICENSES_READ)
+LICENSES_WRITE = TokenAuth(scopes.LICENSES_WRITE)
 
 ERRORS: dict[int, type[Schema]] = {
     code: schemas.ErrorOut for code in (400, 401, 403, 404, 405, 413, 415, 422, 429)
@@ -59,6 +66,10 @@ class PageQuery(Schema):
 class SalesQuery(PageQuery):
     since: date | None = Field(None, description="First day (in your timezone), YYYY-MM-DD.")
     until: date | None = Field(None, description="Last day (in your timezone), YYYY-MM-DD.")
+    product: int | None = Field(None, ge=1, description="Only this product's.")
+
+
+class LicenseQuery(PageQuery):
     product: int | None = Field(None, ge=1, description="Only this product's.")
 
 
@@ -472,3 +483,108 @@ def follower_list(request: HttpRequest, query: Query[PageQuery]) -> dict[str, An
         ],
         "next": page.next,
     }
+
+
+# --- License keys --------------------------------------------------------------------
+
+
+@router.post(
+    "/licenses/verify",
+    auth=LICENSES_VERIFY,
+    response={200: schemas.LicenseVerifyOut, **ERRORS},
+    tags=["licenses"],
+    summary="Check a license key, and take an activation if asked",
+)
+def license_verify(request: HttpRequest, payload: schemas.LicenseVerifyIn) -> dict[str, Any]:
+    # Another seller's product, an unknown key and a mistyped one answer alike.
+    verdict = license_services.license_verify(
+        seller=_seller(request),
+        product_id=payload.product,
+        key=payload.key,
+        activate=payload.activate,
+        instance=payload.instance or "",
+    )
+    license = verdict.license
+    return {
+        "valid": verdict.valid,
+        "reason": verdict.reason,
+        "product": payload.product,
+        "uses": verdict.uses,
+        "max_uses": verdict.max_uses,
+        "refunded": bool(license and license.is_refunded),
+        "revoked": bool(license and license.is_revoked),
+        "activated": verdict.activated,
+    }
+
+
+def _license_out(license: LicenseKey) -> dict[str, Any]:
+    return {
+        "id": license.pk,
+        "product_id": license.product_id,
+        "key": license.key,
+        "buyer_email": license.entitlement.library.email,
+        "uses": license.uses,
+        "max_uses": license.max_uses,
+        "refunded": license.is_refunded,
+        "revoked": license.is_revoked,
+        "created_at": license.created_at,
+        "last_checked_at": license.last_checked_at,
+    }
+
+
+@router.get(
+    "/licenses",
+    auth=LICENSES_READ,
+    response={200: schemas.LicenseList, **ERRORS},
+    tags=["licenses"],
+    summary="The license keys you sold, newest first",
+)
+def license_list(request: HttpRequest, query: Query[LicenseQuery]) -> dict[str, Any]:
+    product = _product(request, query.product) if query.product is not None else None
+    page = page_read(
+        seller_licenses(seller=_seller(request), product=product),
+        name="licenses",
+        time_field="created_at",
+        cursor=query.cursor,
+        limit=query.limit,
+        time_of=lambda row: row.created_at,
+    )
+    return {"items": [_license_out(row) for row in page.rows], "next": page.next}
+
+
+def _license_changed(request: HttpRequest, license_id: int, change: Any) -> dict[str, Any]:
+    license = change(license=access_license_for_seller(request, license_id))
+    return _license_out(access_license_for_seller(request, license.pk))
+
+
+@router.post(
+    "/licenses/{license_id}/reset",
+    auth=LICENSES_WRITE,
+    response={200: schemas.LicenseOut, **ERRORS},
+    tags=["licenses"],
+    summary="Give a key its activations back",
+)
+def license_reset(request: HttpRequest, license_id: int) -> dict[str, Any]:
+    return _license_changed(request, license_id, license_services.license_reset)
+
+
+@router.post(
+    "/licenses/{license_id}/revoke",
+    auth=LICENSES_WRITE,
+    response={200: schemas.LicenseOut, **ERRORS},
+    tags=["licenses"],
+    summary="Stop a key from verifying",
+)
+def license_revoke(request: HttpRequest, license_id: int) -> dict[str, Any]:
+    return _license_changed(request, license_id, license_services.license_revoke)
+
+
+@router.post(
+    "/licenses/{license_id}/regenerate",
+    auth=LICENSES_WRITE,
+    response={200: schemas.LicenseOut, **ERRORS},
+    tags=["licenses"],
+    summary="Replace a key by a new one (the buyer's library shows it)",
+)
+def license_regenerate(request: HttpRequest, license_id: int) -> dict[str, Any]:
+    return _license_changed(request, license_id, license_services.license_regenerate)

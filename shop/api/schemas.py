@@ -198,3 +198,45 @@ class CampaignOut(Schema):
     recovering: int
     failed: int
     tiers: dict[str, int] = Field(description="Backers per tier.")
+
+
+class LicenseVerifyIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    product: int = Field(ge=1, le=2**63 - 1, description="The product the key was sold with.")
+    key: str = Field(min_length=1, max_length=100, description="As the buyer typed it.")
+    activate: bool = Field(False, description="Take one activation (counted once per instance).")
+    instance: str | None = Field(
+        None, max_length=200, description="What is activated: a machine or install id."
+    )
+
+
+class LicenseVerifyOut(Schema):
+    valid: bool = Field(description="The key may be used (and, when asked, was activated).")
+    reason: str = Field(
+        description="Empty when valid; else unknown, revoked, refunded, limit_reached."
+    )
+    product: int
+    uses: int
+    max_uses: int | None = Field(description="Null: no limit.")
+    refunded: bool = Field(description="The purchase was refunded or disputed.")
+    revoked: bool = Field(description="You revoked the key.")
+    activated: bool = Field(description="This call took an activation.")
+
+
+class LicenseOut(Schema):
+    id: int
+    product_id: int
+    key: str
+    buyer_email: str
+    uses: int
+    max_uses: int | None
+    refunded: bool
+    revoked: bool
+    created_at: datetime
+    last_checked_at: datetime | None
+
+
+class LicenseList(Schema):
+    items: list[LicenseOut]
+    next: str | None

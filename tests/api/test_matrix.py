@@ -12,6 +12,9 @@ from typing import Any
 import pytest
 
 from catalog.models import Product
+from delivery.licenses.models import LicenseKey
+from delivery.licenses.services import license_issue
+from delivery.services import entitlement_grant
 from tests.api.conftest import Api, Shop, error_of
 from tests.api.operations import OPERATIONS
 
@@ -95,6 +98,48 @@ def follower_list(api: Api, a: Shop, b: Shop) -> None:
     assert [row["email"] for row in body["items"]] == [a.follow.email]
 
 
+def _keyed(shop: Shop) -> LicenseKey:
+    Product.objects.filter(pk=shop.product.pk).update(license_keys=True)
+    shop.product.refresh_from_db()
+    license = license_issue(
+        entitlement=entitlement_grant(email="k@example.com", product=shop.product)
+    )
+    assert license is not None
+    return license
+
+
+def license_verify(api: Api, a: Shop, b: Shop) -> None:
+    theirs = _keyed(b)
+    body = {"product": b.product.pk, "key": theirs.key, "activate": True}
+    answer = api.call("POST", "licenses/verify", token=a.token(), body=body).json()
+    assert answer["valid"] is False and answer["reason"] == "unknown"
+    theirs.refresh_from_db()
+    assert theirs.uses == 0
+    mine = _keyed(a)
+    body = {"product": a.product.pk, "key": mine.key}
+    assert api.call("POST", "licenses/verify", token=a.token(), body=body).json()["valid"]
+
+
+def license_list(api: Api, a: Shop, b: Shop) -> None:
+    theirs, mine = _keyed(b), _keyed(a)
+    rows = api.get("licenses", a.token()).json()["items"]
+    assert [row["id"] for row in rows] == [mine.pk]
+    assert theirs.key not in str(rows)
+    _not_found(api.get("licenses", a.token(), product=b.product.pk))
+
+
+def _license_change(action: str) -> Check:
+    def check(api: Api, a: Shop, b: Shop) -> None:
+        theirs = _keyed(b)
+        _not_found(api.call("POST", f"licenses/{theirs.pk}/{action}", token=a.token()))
+        after = LicenseKey.objects.get(pk=theirs.pk)
+        assert (after.key, after.revoked_at, after.uses) == (theirs.key, None, 0)
+        mine = _keyed(a)
+        assert api.call("POST", f"licenses/{mine.pk}/{action}", token=a.token()).status_code == 200
+
+    return check
+
+
 MATRIX: dict[tuple[str, str], Check] = {
     ("GET", "/products"): product_list,
     ("POST", "/products"): product_create,
@@ -106,6 +151,11 @@ MATRIX: dict[tuple[str, str], Check] = {
     ("GET", "/stats"): stats,
     ("GET", "/campaigns"): campaign_list,
     ("GET", "/followers"): follower_list,
+    ("POST", "/licenses/verify"): license_verify,
+    ("GET", "/licenses"): license_list,
+    ("POST", "/licenses/{license_id}/reset"): _license_change("reset"),
+    ("POST", "/licenses/{license_id}/revoke"): _license_change("revoke"),
+    ("POST", "/licenses/{license_id}/regenerate"): _license_change("regenerate"),
 }
 
 

@@ -7,7 +7,10 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from delivery.services import hash_token
+from catalog.models import Product
+from delivery.licenses.models import LicenseKey
+from delivery.licenses.services import license_issue
+from delivery.services import entitlement_grant, hash_token
 from shop.api.models import ApiToken
 from shop.api.scopes import SCOPES
 from shop.api.services import api_token_create, api_token_revoke
@@ -17,12 +20,35 @@ from tests.api.operations import OPERATIONS
 pytestmark = pytest.mark.django_db
 
 
+def _license(shop: Shop) -> LicenseKey:
+    found = LicenseKey.objects.filter(product=shop.product).first()
+    if found is None:
+        Product.objects.filter(pk=shop.product.pk).update(license_keys=True)
+        shop.product.refresh_from_db()
+        found = license_issue(
+            entitlement=entitlement_grant(email="k@example.com", product=shop.product)
+        )
+    assert found is not None
+    return found
+
+
 def _path(op_path: str, shop: Shop) -> str:
-    return "/api/v1" + op_path.replace("{product_id}", str(shop.product.pk))
+    path = op_path.replace("{product_id}", str(shop.product.pk))
+    if "{license_id}" in path:
+        path = path.replace("{license_id}", str(_license(shop).pk))
+    return "/api/v1" + path
+
+
+def _body(op, shop: Shop) -> dict | None:  # type: ignore[no-untyped-def]
+    if op.path == "/licenses/verify":
+        return {"product": shop.product.pk, "key": _license(shop).key}
+    if op.method == "PATCH" or op.path == "/products":
+        return {"title": "Scoped", "price": 500}
+    return None
 
 
 def _request(api: Api, op, shop: Shop, token: str | None, **extra):  # type: ignore[no-untyped-def]
-    body = {"title": "Scoped", "price": 500} if op.method in ("POST", "PATCH") else None
+    body = _body(op, shop)
     return api.call(op.method, _path(op.path, shop), token=token, body=body, **extra)
 
 
