@@ -17,9 +17,12 @@ from ninja.security import HttpBearer
 from catalog import access as catalog_access
 from catalog.limits import Limited, api_limit
 from catalog.money import CountError, parse_count
+from catalog.request_size import Allowance
+from catalog.uploads.base import CHUNK_MAX_BYTES
 from delivery.services import hash_token
 from shop.api.errors import ApiError
 from shop.api.models import ApiToken
+from shop.api.scopes import CATALOG_WRITE
 from shop.api.services import TOKEN_PREFIX, api_token_touch
 
 TOKEN_MAX_CHARS = 100
@@ -118,6 +121,21 @@ class TokenAuth(HttpBearer):
             )
         api_token_touch(token=found, now=timezone.now())
         return found
+
+
+def chunk_allowance(request: HttpRequest) -> Allowance | None:
+    """A chunk's allowance (``catalog.request_size``), judged before the body is read:
+    only a live token that may write the catalog sends more than the usual limit."""
+    kind, _, raw = request.headers.get("Authorization", "").partition(" ")
+    if kind.lower() != "bearer":
+        return None
+    try:
+        token = access_token(raw.strip())
+    except ApiError:
+        return None
+    if CATALOG_WRITE not in token.scopes:
+        return None
+    return Allowance(CHUNK_MAX_BYTES, why="one chunk of an upload")
 
 
 def access_token_for_seller(request: HttpRequest, token_id: object) -> ApiToken:

@@ -25,7 +25,7 @@ from django.utils.http import parse_etags
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
-from shop.api.access import token_in_query, token_in_query_error
+from shop.api.access import chunk_allowance, token_in_query, token_in_query_error
 from shop.api.endpoints import router
 from shop.api.errors import ApiError, api_error_response, error_response, too_large_response
 
@@ -130,17 +130,19 @@ def _declared_parameters(path: str, method: str) -> frozenset[str] | None:
 
 
 @cache
-def _declared_body(path: str, method: str) -> bool:
-    """Whether an operation takes a body; what is not an operation is judged as if it
-    did, so that an unknown route still answers in the API's words."""
+def _declared_body(path: str, method: str) -> frozenset[str]:
+    """The media types an operation's body may have (none: it takes no body); what is
+    not an operation wants JSON, so that an unknown route still answers in the API's words."""
     operation = api.get_openapi_schema()["paths"].get(path, {}).get(method.lower())
-    return operation is None or "requestBody" in operation
+    if operation is None:
+        return frozenset({"application/json"})
+    return frozenset(operation.get("requestBody", {}).get("content", {}))
 
 
-def _takes_json(request: HttpRequest) -> bool:
+def _body_types(request: HttpRequest) -> frozenset[str]:
     match = request.resolver_match
     if match is None or request.method is None:
-        return True
+        return frozenset({"application/json"})
     return _declared_body("/" + re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", match.route), request.method)
 
 
@@ -181,15 +183,16 @@ def _protocol(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpRespon
                 fields={name: ["Unknown parameter."] for name in unknown},
             )
         # An operation that takes no body (POST .../revoke) reads none, whatever its type.
-        if (
-            request.method in BODY_METHODS
-            and _takes_json(request)
-            and request.content_type != "application/json"
-        ):
+        accepted = _body_types(request) if request.method in BODY_METHODS else frozenset()
+        if accepted and request.content_type not in accepted:
             return error_response(
                 415,
                 "unsupported_media_type",
-                "Send the body as JSON, with the header Content-Type: application/json.",
+                "Send the body as JSON, with the header Content-Type: application/json."
+                if accepted == {"application/json"}
+                else "Send the body with the header Content-Type: "
+                + " or ".join(sorted(accepted))
+                + ".",
             )
         # One language for every answer, whatever Accept-Language or a cookie says: the
         # services' messages too (docs/decisions.md, 69).
@@ -225,6 +228,9 @@ def _wrapped(patterns: list[URLPattern | URLResolver]) -> list[URLPattern | URLR
     for pattern in patterns:
         if isinstance(pattern, URLPattern):
             pattern.callback = _protocol(pattern.callback)
+            if str(pattern.pattern).endswith("/uploads/<upload_id>"):
+                # A chunk of an upload may be larger than any other body.
+                pattern.callback.request_body_token_limit = chunk_allowance  # type: ignore[attr-defined]
         out.append(pattern)
     return out
 

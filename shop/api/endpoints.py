@@ -7,21 +7,24 @@ gate (``catalog.access`` / ``shop.access``), so another seller's object is a 404
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, BinaryIO, cast
 
 from django.conf import settings
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
-from ninja import Query, Router, Schema, Status
+from ninja import Header, Query, Router, Schema, Status
 from pydantic import Field
 
 from catalog import access as catalog_access
 from catalog.follows.models import Follow
 from catalog.follows.services import followers_count
-from catalog.models import Asset, Product, Seller
+from catalog.models import Asset, Product, Seller, UploadSession
+from catalog.request_size import content_length
 from catalog.services import CatalogError
 from catalog.services import products as product_services
+from catalog.uploads import services as upload_services
+from catalog.uploads.base import CHUNK_BYTES, CHUNK_MAX_BYTES, UploadError
 from delivery.licenses import services as license_services
 from delivery.licenses.access import access_license_for_seller
 from delivery.licenses.models import LicenseKey
@@ -231,26 +234,26 @@ def product_update(
 )
 def product_files(request: HttpRequest, product_id: int) -> list[dict[str, Any]]:
     product = _product(request, product_id)
-    out = []
-    for asset in Asset.objects.filter(product=product).order_by("role", "position", "pk"):
-        meta = asset.metadata or {}
-        duration, pages = meta.get("duration_seconds"), meta.get("pages")
-        out.append(
-            {
-                "id": asset.pk,
-                "role": asset.role,
-                "position": asset.position,
-                "filename": asset.original_filename,
-                "size": asset.size_bytes,
-                "type": asset.mime_type,
-                "kind": asset.kind,
-                "duration_seconds": duration if isinstance(duration, int | float) else None,
-                "pages": pages if isinstance(pages, int) else None,
-                "sha256": asset.sha256,
-                "created_at": asset.created_at,
-            }
-        )
-    return out
+    rows = Asset.objects.filter(product=product).order_by("role", "position", "pk")
+    return [_file_out(asset) for asset in rows]
+
+
+def _file_out(asset: Asset) -> dict[str, Any]:
+    meta = asset.metadata or {}
+    duration, pages = meta.get("duration_seconds"), meta.get("pages")
+    return {
+        "id": asset.pk,
+        "role": asset.role,
+        "position": asset.position,
+        "filename": asset.original_filename,
+        "size": asset.size_bytes,
+        "type": asset.mime_type,
+        "kind": asset.kind,
+        "duration_seconds": duration if isinstance(duration, int | float) else None,
+        "pages": pages if isinstance(pages, int) else None,
+        "sha256": asset.sha256,
+        "created_at": asset.created_at,
+    }
 
 
 # --- Sales -------------------------------------------------------------------------
@@ -588,3 +591,166 @@ def license_revoke(request: HttpRequest, license_id: int) -> dict[str, Any]:
 )
 def license_regenerate(request: HttpRequest, license_id: int) -> dict[str, Any]:
     return _license_changed(request, license_id, license_services.license_regenerate)
+
+
+# --- Uploads (the protocol of catalog/uploads, with a token instead of a session) -----
+
+CHUNK_TYPES = ("application/offset+octet-stream", "application/octet-stream")
+UPLOAD_ERRORS = {
+    400: "refused",
+    404: "not_found",
+    409: "conflict",
+    410: "expired",
+    413: "too_large",
+}
+
+
+def _upload_refusal(exc: CatalogError | UploadError, offset: int | None = None) -> ApiError:
+    status = exc.status if exc.status in UPLOAD_ERRORS else 400
+    headers = {"Upload-Offset": str(offset)} if offset is not None else None
+    return ApiError(status, UPLOAD_ERRORS[status], str(exc.message), headers=headers)
+
+
+def _upload(request: HttpRequest, product_id: int, upload_id: str) -> UploadSession:
+    product = _product(request, product_id)
+    upload = catalog_access.access_upload_for_seller(request, upload_id)
+    if upload.product_id != product.pk:
+        raise catalog_access.NotOwned("No such upload.")
+    return upload
+
+
+def _upload_out(upload: UploadSession) -> dict[str, Any]:
+    progress = upload_services.upload_progress(upload=upload)
+    parts = progress.get("parts")
+    return {
+        "id": upload.pk,
+        "backend": upload.backend,
+        "filename": upload.filename,
+        "size": upload.size_bytes,
+        "offset": progress.get("offset", 0),
+        "status": upload.status,
+        "chunk_size": CHUNK_BYTES,
+        "part_size": upload.part_size,
+        "parts": [{"number": p["number"], "size": p["size"]} for p in parts]
+        if parts is not None
+        else None,
+        "error": upload.error or None,
+    }
+
+
+@router.post(
+    "/products/{product_id}/uploads",
+    auth=CATALOG_WRITE,
+    response={201: schemas.UploadOut, **ERRORS},
+    tags=["uploads"],
+    summary="Start a resumable upload of a file (its size is reserved from your quota)",
+)
+def upload_start(request: HttpRequest, product_id: int, payload: schemas.UploadStart) -> Status:
+    product = _product(request, product_id)
+    try:
+        upload = upload_services.upload_create(
+            seller=product.seller,
+            product=product,
+            role=payload.role,
+            filename=payload.filename,
+            size=payload.size,
+        )
+    except CatalogError as exc:
+        raise _upload_refusal(exc) from None
+    return Status(201, _upload_out(upload))
+
+
+@router.get(
+    "/products/{product_id}/uploads/{upload_id}",
+    auth=CATALOG_WRITE,
+    response={200: schemas.UploadOut, **ERRORS},
+    tags=["uploads"],
+    summary="Where an upload stands: resume from its offset (or send the missing parts)",
+)
+def upload_status(request: HttpRequest, product_id: int, upload_id: str) -> dict[str, Any]:
+    return _upload_out(_upload(request, product_id, upload_id))
+
+
+@router.patch(
+    "/products/{product_id}/uploads/{upload_id}",
+    auth=CATALOG_WRITE,
+    response={200: schemas.UploadOut, **ERRORS},
+    tags=["uploads"],
+    summary="Send one chunk (local storage), at the offset the upload holds",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                kind: {"schema": {"type": "string", "format": "binary"}} for kind in CHUNK_TYPES
+            },
+        }
+    },
+)
+def upload_chunk(
+    request: HttpRequest,
+    product_id: int,
+    upload_id: str,
+    upload_offset: int = Header(..., alias="Upload-Offset", ge=0, le=2**53 - 1),
+) -> dict[str, Any]:
+    upload = _upload(request, product_id, upload_id)
+    length = content_length(request)
+    if length > CHUNK_MAX_BYTES:
+        raise ApiError(413, "too_large", f"Chunks up to {CHUNK_MAX_BYTES // 1024**2} MiB, please.")
+    try:
+        # The request is read as a stream, 1 MiB at a time: a chunk is never held whole.
+        upload_services.upload_receive(
+            upload=upload, offset=upload_offset, stream=cast(BinaryIO, request), length=length
+        )
+    except UploadError as exc:
+        raise _upload_refusal(exc, exc.offset) from None
+    except CatalogError as exc:
+        raise _upload_refusal(exc) from None
+    return _upload_out(upload)
+
+
+@router.post(
+    "/products/{product_id}/uploads/{upload_id}/parts",
+    auth=CATALOG_WRITE,
+    response={200: schemas.PartsOut, **ERRORS},
+    tags=["uploads"],
+    summary="Presigned addresses to PUT parts to (S3 storage), 100 at most at a time",
+)
+def upload_parts(
+    request: HttpRequest, product_id: int, upload_id: str, payload: schemas.PartsIn
+) -> dict[str, Any]:
+    upload = _upload(request, product_id, upload_id)
+    try:
+        urls = upload_services.upload_presign(upload=upload, numbers=payload.numbers)
+    except CatalogError as exc:
+        raise _upload_refusal(exc) from None
+    return {"part_size": upload.part_size, "urls": {str(n): url for n, url in urls.items()}}
+
+
+@router.post(
+    "/products/{product_id}/uploads/{upload_id}/complete",
+    auth=CATALOG_WRITE,
+    response={200: schemas.FileOut, **ERRORS},
+    tags=["uploads"],
+    summary="Check every byte arrived, inspect the file and add it to the product",
+)
+def upload_complete(
+    request: HttpRequest, product_id: int, upload_id: str, payload: schemas.UploadComplete
+) -> dict[str, Any]:
+    upload = _upload(request, product_id, upload_id)
+    try:
+        asset = upload_services.upload_finish(upload=upload, sha256=payload.sha256 or "")
+    except CatalogError as exc:
+        raise _upload_refusal(exc) from None
+    return _file_out(asset)
+
+
+@router.delete(
+    "/products/{product_id}/uploads/{upload_id}",
+    auth=CATALOG_WRITE,
+    response={204: None, **ERRORS},
+    tags=["uploads"],
+    summary="Give up an upload and remove what arrived",
+)
+def upload_abort(request: HttpRequest, product_id: int, upload_id: str) -> Status:
+    upload_services.upload_abort(upload=_upload(request, product_id, upload_id))
+    return Status(204, None)

@@ -240,3 +240,48 @@ class LicenseOut(Schema):
 class LicenseList(Schema):
     items: list[LicenseOut]
     next: str | None
+
+
+class UploadStart(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    filename: str = Field(min_length=1, max_length=255)
+    size: int = Field(ge=1, le=2**53 - 1, description="Bytes; reserved from your quota.")
+    role: Literal["deliverable", "preview"] = "deliverable"
+
+
+class UploadPart(Schema):
+    number: int
+    size: int
+
+
+class UploadOut(Schema):
+    id: UUID
+    backend: str = Field(description="local: PATCH the chunks here; s3: PUT parts to the bucket.")
+    filename: str
+    size: int
+    offset: int = Field(description="Bytes received: send the next chunk from here.")
+    status: str
+    chunk_size: int = Field(description="local: the chunk size to send (at most 4 times it).")
+    part_size: int = Field(description="s3: every part but the last has this size.")
+    parts: list[UploadPart] | None = Field(None, description="s3: the parts the bucket holds.")
+    error: str | None = None
+
+
+class PartsIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    numbers: list[int] = Field(min_length=1, max_length=100)
+
+
+class PartsOut(Schema):
+    part_size: int
+    urls: dict[str, str] = Field(description="Part number → a presigned PUT address.")
+
+
+class UploadComplete(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    sha256: str | None = Field(
+        None, pattern="^[0-9a-fA-F]{64}$", description="Refused unless the file has it."
+    )

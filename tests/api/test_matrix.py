@@ -6,17 +6,20 @@ One row per operation of the API; an operation without a row fails
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-from catalog.models import Product
+from catalog.models import Product, UploadSession
+from catalog.uploads.services import upload_create, upload_receive
 from delivery.licenses.models import LicenseKey
 from delivery.licenses.services import license_issue
 from delivery.services import entitlement_grant
 from tests.api.conftest import Api, Shop, error_of
 from tests.api.operations import OPERATIONS
+from tests.factories import pdf_bytes
 
 pytestmark = pytest.mark.django_db
 
@@ -140,6 +143,36 @@ def _license_change(action: str) -> Check:
     return check
 
 
+def _their_upload(b: Shop) -> UploadSession:
+    content = pdf_bytes(b"theirs")
+    upload = upload_create(
+        seller=b.seller, product=b.product, role="deliverable", filename="b.pdf", size=len(content)
+    )
+    upload_receive(upload=upload, offset=0, stream=io.BytesIO(content), length=len(content))
+    return upload
+
+
+def upload_start(api: Api, a: Shop, b: Shop) -> None:
+    body = {"filename": "x.pdf", "size": 10}
+    _not_found(api.call("POST", f"products/{b.product.pk}/uploads", token=a.token(), body=body))
+    assert not UploadSession.objects.filter(product=b.product).exists()
+    mine = api.call("POST", f"products/{a.product.pk}/uploads", token=a.token(), body=body)
+    assert mine.status_code == 201
+
+
+def _upload_call(method: str, suffix: str = "", **kwargs: Any) -> Check:
+    def check(api: Api, a: Shop, b: Shop) -> None:
+        theirs = _their_upload(b)
+        # Through B's product, and through A's product: neither reaches B's upload.
+        for product in (b.product, a.product):
+            path = f"products/{product.pk}/uploads/{theirs.pk}{suffix}"
+            _not_found(api.call(method, path, token=a.token(), **kwargs))
+        after = UploadSession.objects.get(pk=theirs.pk)
+        assert (after.status, after.asset_id) == (UploadSession.Status.RECEIVING, None)
+
+    return check
+
+
 MATRIX: dict[tuple[str, str], Check] = {
     ("GET", "/products"): product_list,
     ("POST", "/products"): product_create,
@@ -151,6 +184,21 @@ MATRIX: dict[tuple[str, str], Check] = {
     ("GET", "/stats"): stats,
     ("GET", "/campaigns"): campaign_list,
     ("GET", "/followers"): follower_list,
+    ("POST", "/products/{product_id}/uploads"): upload_start,
+    ("GET", "/products/{product_id}/uploads/{upload_id}"): _upload_call("GET"),
+    ("PATCH", "/products/{product_id}/uploads/{upload_id}"): _upload_call(
+        "PATCH",
+        raw=b"x",
+        content_type="application/offset+octet-stream",
+        headers={"Upload-Offset": "0"},
+    ),
+    ("DELETE", "/products/{product_id}/uploads/{upload_id}"): _upload_call("DELETE"),
+    ("POST", "/products/{product_id}/uploads/{upload_id}/parts"): _upload_call(
+        "POST", "/parts", body={"numbers": [1]}
+    ),
+    ("POST", "/products/{product_id}/uploads/{upload_id}/complete"): _upload_call(
+        "POST", "/complete", body={}
+    ),
     ("POST", "/licenses/verify"): license_verify,
     ("GET", "/licenses"): license_list,
     ("POST", "/licenses/{license_id}/reset"): _license_change("reset"),
