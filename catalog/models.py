@@ -163,7 +163,7 @@ class Product(models.Model):
     # A license key with each sale (delivery/licenses), made from this pattern
     # (catalog/license_format.py); each key copies the activation limit when minted.
     license_keys = models.BooleanField(default=False)
-    license_format = models.CharField(max_length=64, default=DEFAULT_PATTERN)
+    license_format = models.CharField(max_length=64, default=DEFAULT_PATTERN, blank=True)
     license_max_activations = models.PositiveIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

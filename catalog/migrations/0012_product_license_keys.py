@@ -13,7 +13,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='product',
             name='license_format',
-            field=models.CharField(default='XXXX-XXXX-XXXX-XXXX', max_length=64),
+            field=models.CharField(blank=True, default='XXXX-XXXX-XXXX-XXXX', max_length=64),
         ),
         migrations.AddField(
             model_name='product',

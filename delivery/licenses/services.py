@@ -10,7 +10,12 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from catalog.license_format import license_key_make, license_key_normalize
+from catalog.license_format import (
+    DEFAULT_PATTERN,
+    license_key_make,
+    license_key_normalize,
+    license_pattern_error,
+)
 from catalog.models import Product, Seller
 from delivery.licenses.models import LicenseActivation, LicenseKey
 from delivery.models import Entitlement
@@ -25,7 +30,11 @@ def license_key_hash(key: str) -> str:
 
 
 def _minted(product: Product) -> str:
-    return license_key_normalize(license_key_make(product.license_format))
+    # The form refuses a weak pattern; one left empty or edited elsewhere gets the default.
+    pattern = product.license_format
+    if license_pattern_error(pattern) is not None:
+        pattern = DEFAULT_PATTERN
+    return license_key_normalize(license_key_make(pattern))
 
 
 def _store_key(license: LicenseKey, product: Product) -> None:

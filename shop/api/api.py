@@ -25,7 +25,12 @@ from django.utils.http import parse_etags
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
-from shop.api.access import chunk_allowance, token_in_query, token_in_query_error
+from shop.api.access import (
+    chunk_allowance,
+    import_allowance,
+    token_in_query,
+    token_in_query_error,
+)
 from shop.api.endpoints import router
 from shop.api.errors import ApiError, api_error_response, error_response, too_large_response
 
@@ -228,9 +233,12 @@ def _wrapped(patterns: list[URLPattern | URLResolver]) -> list[URLPattern | URLR
     for pattern in patterns:
         if isinstance(pattern, URLPattern):
             pattern.callback = _protocol(pattern.callback)
-            if str(pattern.pattern).endswith("/uploads/<upload_id>"):
-                # A chunk of an upload may be larger than any other body.
+            # A chunk of an upload, a catalog ZIP: larger than any other body.
+            route = str(pattern.pattern)
+            if route.endswith("/uploads/<upload_id>"):
                 pattern.callback.request_body_token_limit = chunk_allowance  # type: ignore[attr-defined]
+            elif route == "imports":
+                pattern.callback.request_body_token_limit = import_allowance  # type: ignore[attr-defined]
         out.append(pattern)
     return out
 

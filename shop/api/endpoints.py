@@ -6,10 +6,12 @@ gate (``catalog.access`` / ``shop.access``), so another seller's object is a 404
 
 from __future__ import annotations
 
+import tempfile
 from datetime import date, datetime, timedelta
 from typing import Any, BinaryIO, cast
 
 from django.conf import settings
+from django.core.files import File
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
@@ -17,14 +19,15 @@ from ninja import Header, Query, Router, Schema, Status
 from pydantic import Field
 
 from catalog import access as catalog_access
+from catalog import imports as catalog_imports
 from catalog.follows.models import Follow
 from catalog.follows.services import followers_count
-from catalog.models import Asset, Product, Seller, UploadSession
+from catalog.models import Asset, ImportJob, Product, Seller, UploadSession
 from catalog.request_size import content_length
 from catalog.services import CatalogError
 from catalog.services import products as product_services
 from catalog.uploads import services as upload_services
-from catalog.uploads.base import CHUNK_BYTES, CHUNK_MAX_BYTES, UploadError
+from catalog.uploads.base import CHUNK_BYTES, CHUNK_MAX_BYTES, READ_BYTES, UploadError
 from delivery.licenses import services as license_services
 from delivery.licenses.access import access_license_for_seller
 from delivery.licenses.models import LicenseKey
@@ -754,3 +757,96 @@ def upload_complete(
 def upload_abort(request: HttpRequest, product_id: int, upload_id: str) -> Status:
     upload_services.upload_abort(upload=_upload(request, product_id, upload_id))
     return Status(204, None)
+
+
+# --- Catalog imports (the format of catalog/imports.py, as the Import page takes it) ----
+
+ZIP_TYPES = ("application/zip", "application/octet-stream")
+
+
+def _import_out(job: ImportJob) -> dict[str, Any]:
+    return {
+        "id": job.pk,
+        "status": job.status,
+        "dry_run": job.dry_run,
+        "filename": job.source_name,
+        "total": job.total_rows,
+        "processed": job.processed_rows,
+        "created": job.created_count,
+        "updated": job.updated_count,
+        "failed": job.failed_count,
+        "error": job.error,
+        "plan": job.report or None,
+        "created_at": job.created_at,
+    }
+
+
+@router.post(
+    "/imports",
+    auth=CATALOG_WRITE,
+    response={201: schemas.ImportOut, **ERRORS},
+    tags=["imports"],
+    summary="Send a catalog ZIP: it is checked (a dry run) before anything is written",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                kind: {"schema": {"type": "string", "format": "binary"}} for kind in ZIP_TYPES
+            },
+        }
+    },
+)
+def import_create(request: HttpRequest) -> Status:
+    length = content_length(request)
+    if length <= 0:
+        raise ApiError(400, "refused", "Send the catalog ZIP as the body.")
+    # Spooled to a temporary file in 1 MiB reads, never held whole in memory.
+    with tempfile.TemporaryFile() as spool:
+        remaining = length
+        while remaining > 0:
+            piece = request.read(min(READ_BYTES, remaining))
+            if not piece:
+                break
+            spool.write(piece)
+            remaining -= len(piece)
+        if remaining:
+            raise ApiError(400, "refused", "The body ended before its Content-Length.")
+        spool.seek(0)
+        file = File(spool, name="catalog.zip")
+        file.size = length
+        try:
+            job = catalog_imports.import_job_upload(
+                seller=_seller(request), file=file, filename="catalog.zip"
+            )
+        except catalog_imports.ImportRefused as exc:
+            raise ApiError(400, "refused", str(exc)) from None
+    return Status(201, _import_out(job))
+
+
+@router.get(
+    "/imports/{job_id}",
+    auth=CATALOG_WRITE,
+    response={200: schemas.ImportOut, **ERRORS},
+    tags=["imports"],
+    summary="An import's plan and progress",
+)
+def import_status(request: HttpRequest, job_id: int) -> dict[str, Any]:
+    job = catalog_access.access_import_for_seller(request, job_id)
+    return _import_out(job)
+
+
+@router.post(
+    "/imports/{job_id}/start",
+    auth=CATALOG_WRITE,
+    response={200: schemas.ImportOut, **ERRORS},
+    tags=["imports"],
+    summary="Import a checked catalog (the rows without a problem)",
+)
+def import_start(request: HttpRequest, job_id: int) -> dict[str, Any]:
+    job = catalog_access.access_import_for_seller(request, job_id)
+    try:
+        catalog_imports.import_job_start(job=job)
+    except catalog_imports.ImportRefused as exc:
+        raise ApiError(409, "conflict", str(exc)) from None
+    job.refresh_from_db()
+    return _import_out(job)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
 from uuid import UUID
 
 from ninja import Schema
@@ -285,3 +285,22 @@ class UploadComplete(Schema):
     sha256: str | None = Field(
         None, pattern="^[0-9a-fA-F]{64}$", description="Refused unless the file has it."
     )
+
+
+class ImportOut(Schema):
+    id: int
+    status: str = Field(
+        description="planning, planned (checked, nothing written), queued, running, done, failed."
+    )
+    dry_run: bool = Field(description="True until started: the plan wrote nothing.")
+    filename: str
+    total: int
+    processed: int
+    created: int
+    updated: int
+    failed: int
+    error: str
+    plan: dict[str, Any] | None = Field(
+        description="Row by row: what will be (or was) done, and each problem."
+    )
+    created_at: datetime

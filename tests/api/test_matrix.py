@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from catalog.models import Product, UploadSession
+from catalog.models import ImportJob, Product, UploadSession
 from catalog.uploads.services import upload_create, upload_receive
 from delivery.licenses.models import LicenseKey
 from delivery.licenses.services import license_issue
@@ -173,6 +173,36 @@ def _upload_call(method: str, suffix: str = "", **kwargs: Any) -> Check:
     return check
 
 
+def _their_job(b: Shop) -> ImportJob:
+    return ImportJob.objects.create(
+        seller=b.seller,
+        source="imports/b.zip",
+        source_name="b.zip",
+        status=ImportJob.Status.PLANNED,
+        dry_run=True,
+    )
+
+
+def import_create(api: Api, a: Shop, b: Shop) -> None:
+    # A ZIP is always the token's own seller's: nothing of B's is named or changed.
+    response = api.call(
+        "POST", "imports", token=a.token(), raw=b"x", content_type="application/zip"
+    )
+    assert response.status_code == 400
+    assert not ImportJob.objects.filter(seller=b.seller).exists()
+
+
+def import_status(api: Api, a: Shop, b: Shop) -> None:
+    _not_found(api.get(f"imports/{_their_job(b).pk}", a.token()))
+
+
+def import_start(api: Api, a: Shop, b: Shop) -> None:
+    theirs = _their_job(b)
+    _not_found(api.call("POST", f"imports/{theirs.pk}/start", token=a.token()))
+    theirs.refresh_from_db()
+    assert (theirs.status, theirs.dry_run) == (ImportJob.Status.PLANNED, True)
+
+
 MATRIX: dict[tuple[str, str], Check] = {
     ("GET", "/products"): product_list,
     ("POST", "/products"): product_create,
@@ -199,6 +229,9 @@ MATRIX: dict[tuple[str, str], Check] = {
     ("POST", "/products/{product_id}/uploads/{upload_id}/complete"): _upload_call(
         "POST", "/complete", body={}
     ),
+    ("POST", "/imports"): import_create,
+    ("GET", "/imports/{job_id}"): import_status,
+    ("POST", "/imports/{job_id}/start"): import_start,
     ("POST", "/licenses/verify"): license_verify,
     ("GET", "/licenses"): license_list,
     ("POST", "/licenses/{license_id}/reset"): _license_change("reset"),

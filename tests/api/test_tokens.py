@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from catalog.models import Product, UploadSession
+from catalog.models import ImportJob, Product, UploadSession
 from catalog.uploads.services import upload_create, upload_receive
 from delivery.licenses.models import LicenseKey
 from delivery.licenses.services import license_issue
@@ -55,8 +55,21 @@ def _upload(shop: Shop) -> UploadSession:
     return found
 
 
+def _job(shop: Shop) -> ImportJob:
+    found = ImportJob.objects.filter(seller=shop.seller).first()
+    return found or ImportJob.objects.create(
+        seller=shop.seller,
+        source="imports/x.zip",
+        source_name="x.zip",
+        status=ImportJob.Status.PLANNED,
+        dry_run=True,
+    )
+
+
 def _path(op_path: str, shop: Shop) -> str:
     path = op_path.replace("{product_id}", str(shop.product.pk))
+    if "{job_id}" in path:
+        path = path.replace("{job_id}", str(_job(shop).pk))
     if "{upload_id}" in path:
         path = path.replace("{upload_id}", str(_upload(shop).pk))
     if "{license_id}" in path:
@@ -79,6 +92,16 @@ def _body(op, shop: Shop) -> dict | None:  # type: ignore[no-untyped-def]
 
 
 def _request(api: Api, op, shop: Shop, token: str | None, **extra):  # type: ignore[no-untyped-def]
+    if op.name == "import_create":
+        # Not a ZIP: refused by the import's check (400), after the token was let in.
+        return api.call(
+            op.method,
+            _path(op.path, shop),
+            token=token,
+            raw=b"not a zip",
+            content_type="application/zip",
+            **extra,
+        )
     if op.name == "upload_chunk":
         # A chunk past the end: refused by the protocol (413), after the token was let in.
         return api.call(
@@ -96,7 +119,7 @@ def _request(api: Api, op, shop: Shop, token: str | None, **extra):  # type: ign
 
 # What an operation answers once the token is let in, when that is not a success:
 # the shop's storage is local, so presigned parts do not apply; the scoped upload is whole.
-LET_IN = {"upload_parts": 409, "upload_chunk": 413}
+LET_IN = {"upload_parts": 409, "upload_chunk": 413, "import_create": 400}
 
 
 def test_a_token_is_shown_once_with_a_prefix_and_only_its_hash_is_kept(shop_a: Shop) -> None:
