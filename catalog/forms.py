@@ -18,6 +18,7 @@ from PIL import Image, UnidentifiedImageError
 
 from catalog.currencies import currency_choices
 from catalog.l10n import language_or_default
+from catalog.license_format import DEFAULT_PATTERN, license_key_normalize, license_pattern_error
 from catalog.models import Asset, Product, Seller
 from catalog.money import TYPED_MAX_CHARS, AmountError, parse_amount, to_decimal_string
 from catalog.services import CatalogError
@@ -247,6 +248,31 @@ class ProductForm(forms.Form):
         help_text=_("Up to 10, separated by commas: ambient, field recordings."),
     )
 
+    license_keys = forms.BooleanField(
+        label=_("Give each buyer a license key"),
+        required=False,
+        help_text=_(
+            "For software: every sale gets its own key, shown in the buyer’s library. "
+            "Your program checks it through the API."
+        ),
+    )
+    license_format = forms.CharField(
+        label=_("Key format"),
+        required=False,
+        max_length=64,
+        help_text=_(
+            "Each X becomes a random character; the rest is kept as written, "
+            "for example NIGHT-XXXX-XXXX-XXXX-XXXX."
+        ),
+    )
+    license_max_activations = forms.IntegerField(
+        label=_("Activations per key"),
+        required=False,
+        min_value=1,
+        max_value=1_000_000,
+        help_text=_("Empty means no limit. Changing it applies to keys sold afterwards."),
+    )
+
     def __init__(self, *args: Any, keep_currency: str = "", **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # An older product priced in a currency the shop no longer offers keeps it
@@ -258,6 +284,15 @@ class ProductForm(forms.Form):
         if file:
             validate_uploaded_image(file)
         return file or None
+
+    def clean_license_format(self) -> str:
+        pattern = license_key_normalize(self.cleaned_data.get("license_format") or "")
+        if not pattern:
+            return DEFAULT_PATTERN
+        error = license_pattern_error(pattern)
+        if error is not None:
+            raise forms.ValidationError(error)
+        return pattern
 
     def clean_tags(self) -> list[str]:
         return [t.strip() for t in self.cleaned_data["tags"].split(",") if t.strip()]
@@ -305,6 +340,9 @@ class ProductForm(forms.Form):
             "status": product.status,
             "release_date": product.release_date,
             "tags": ", ".join(t.slug for t in product.tags.all()),
+            "license_keys": product.license_keys,
+            "license_format": product.license_format,
+            "license_max_activations": product.license_max_activations,
         }
 
 

@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from catalog.audio_formats import all_audio_formats
 from catalog.currencies import chargeable_currencies
+from catalog.license_format import DEFAULT_PATTERN
 from catalog.money import Money
 from catalog.storage import private_storage, public_storage
 
@@ -159,6 +160,11 @@ class Product(models.Model):
     # Downloads each buyer gets per file; empty means unlimited (delivery's gate reads
     # each purchase's own copy, set from this at purchase and when the seller changes it).
     download_limit = models.PositiveIntegerField(null=True, blank=True)
+    # A license key with each sale (delivery/licenses), made from this pattern
+    # (catalog/license_format.py); each key copies the activation limit when minted.
+    license_keys = models.BooleanField(default=False)
+    license_format = models.CharField(max_length=64, default=DEFAULT_PATTERN, blank=True)
+    license_max_activations = models.PositiveIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -10,6 +10,8 @@ the product form, the profile          ``REQUEST_MAX_BYTES_IMAGES`` (a cover, an
 ``PATCH /sell/uploads/<id>/``          ``CHUNK_MAX_BYTES``: one chunk of the protocol
 ``POST /sell/products/<id>/files/``    ``UPLOAD_MAX_BYTES`` or the quota left, + a margin
 ``POST /sell/imports/``                the ZIP limit or the whole quota, + a margin
+``PATCH /api/v1/.../uploads/<id>``     ``CHUNK_MAX_BYTES``, for a live token with
+                                       ``catalog:write`` (``request_body_token_limit``)
 =====================================  ===========================================
 
 `RequestSizeMiddleware` comes first in ``MIDDLEWARE``. It judges the request
@@ -88,6 +90,12 @@ def route_allowance(request: HttpRequest, view: Callable[..., Any]) -> Allowance
     """The largest body this request may carry to `view`."""
     declared: Limit | None = getattr(view, "request_body_limit", None)
     default = Allowance(settings.REQUEST_MAX_BYTES)
+    # A view authenticated by a token (the API) says itself whose request it is.
+    by_token: Callable[[HttpRequest], Allowance | None] | None = getattr(
+        view, "request_body_token_limit", None
+    )
+    if by_token is not None:
+        return by_token(request) or default
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return default

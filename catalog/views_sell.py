@@ -13,6 +13,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -39,6 +40,7 @@ from catalog.forms import (
     add_service_error,
 )
 from catalog.headers import bearer_token_page
+from catalog.license_format import DEFAULT_PATTERN
 from catalog.limits import Limited, Rate, limit_hit, limited_response, mail_limit
 from catalog.markdown import render_markdown
 from catalog.models import Asset, ImportJob, Product, Seller
@@ -232,6 +234,15 @@ def _product_values(data: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _license_set(product: Product, data: dict[str, Any]) -> Product:
+    return products.product_license_set(
+        product=product,
+        enabled=data["license_keys"],
+        pattern=data["license_format"],
+        max_activations=data["license_max_activations"],
+    )
+
+
 def _previewed(request: HttpRequest) -> tuple[ProductForm, str]:
     """The form as typed, unchecked, with the description rendered: previewing is
     not saving, so a price not typed yet is no error."""
@@ -259,6 +270,7 @@ def product_new(request: HttpRequest) -> HttpResponse:
             "pricing": Product.Pricing.FIXED,
             "status": Product.Status.DRAFT,
             "kind": Product.Kind.EBOOK,
+            "license_format": DEFAULT_PATTERN,
         },
     )
     preview: str | None = None
@@ -266,7 +278,11 @@ def product_new(request: HttpRequest) -> HttpResponse:
         form, preview = _previewed(request)
     elif request.method == "POST" and form.is_valid():
         try:
-            product = products.product_create(seller=seller, **_product_values(form.cleaned_data))
+            with transaction.atomic():
+                product = products.product_create(
+                    seller=seller, **_product_values(form.cleaned_data)
+                )
+                _license_set(product, form.cleaned_data)
         except CatalogError as exc:
             add_service_error(form, exc)
         else:
@@ -300,11 +316,13 @@ def product_edit(request: HttpRequest, product_id: int) -> HttpResponse:
         form, preview = _previewed(request)
     elif request.method == "POST" and form.is_valid():
         try:
-            product = products.product_update(
-                product=product,
-                remove_cover=form.cleaned_data["remove_cover"],
-                **_product_values(form.cleaned_data),
-            )
+            with transaction.atomic():
+                product = products.product_update(
+                    product=product,
+                    remove_cover=form.cleaned_data["remove_cover"],
+                    **_product_values(form.cleaned_data),
+                )
+                product = _license_set(product, form.cleaned_data)
         except CatalogError as exc:
             add_service_error(form, exc)
         else:

@@ -25,7 +25,7 @@ def holder_entitlements(*, holder: Holder) -> QuerySet[Entitlement]:
     deliverables = Asset.objects.filter(role=Asset.Role.DELIVERABLE).order_by("position", "id")
     return (
         Entitlement.objects.filter(holder.entitlements())
-        .select_related("product", "product__seller")
+        .select_related("product", "product__seller", "license_key")
         .prefetch_related(Prefetch("product__assets", queryset=deliverables, to_attr="files"))
         .order_by("-created_at")
     )

@@ -31,6 +31,7 @@ from catalog.money import (
 )
 from catalog.outbox.services import outbox_add
 from catalog.seller_events import seller_event
+from delivery.licenses.services import license_issue
 from delivery.services import entitlement_grant, entitlement_revoke
 from shop import ledger
 from shop import tax as tax_rules
@@ -458,6 +459,8 @@ def _grant_missing(order: Order) -> int:
                 email=order.buyer_email, product=item.product, note=item.note
             )
             item.save(update_fields=["entitlement"])
+            # In the payment's transaction: a key exists exactly when the purchase does.
+            license_issue(entitlement=item.entitlement)
             granted += 1
     return granted
 

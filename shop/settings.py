@@ -142,6 +142,8 @@ INSTALLED_APPS = [
     "catalog.outbox",
     "delivery",
     "delivery.formats",
+    # License keys sold with software: minted on payment, checked through the API.
+    "delivery.licenses",
     "shop",
     # Fan-funded releases (pledges charged at the deadline, all or nothing).
     "shop.funding",

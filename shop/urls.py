@@ -82,6 +82,7 @@ urlpatterns += i18n_patterns(
         auth_views.PasswordResetCompleteView.as_view(),
         name="password_reset_complete",
     ),
+    path("", include("delivery.licenses.urls")),
     path("", include("shop.shop_urls")),
     path("", include("shop.funding.urls")),
     path("", include("shop.stats.urls")),

@@ -37,7 +37,7 @@ def sales(request: HttpRequest) -> HttpResponse:
     seller = access_seller(request)
     items = (
         OrderItem.objects.filter(seller=seller, order__paid_at__isnull=False)
-        .select_related("order", "order__invoice", "product")
+        .select_related("order", "order__invoice", "product", "entitlement__license_key")
         .order_by("-order__paid_at", "-pk")
     )
     page, error = page_of(items, 50, request.GET.get("page"))

@@ -14,6 +14,7 @@ from django.utils.translation import gettext
 from catalog.currencies import CURRENCY_CODES, chargeable_currencies
 from catalog.discovery.services import product_index
 from catalog.follows.services import release_published
+from catalog.license_format import license_key_normalize, license_pattern_error
 from catalog.models import Asset, Product, Seller, Tag, UploadSession
 from catalog.selectors import product_has_sales
 from catalog.services import CatalogError
@@ -253,6 +254,35 @@ def product_update(
     product_index(product=product)
     if product.status == Product.Status.PUBLISHED and was != product.status:
         release_published(product=product)
+    return product
+
+
+MAX_ACTIVATIONS = 1_000_000
+
+
+@transaction.atomic
+def product_license_set(
+    *, product: Product, enabled: bool, pattern: str, max_activations: int | None
+) -> Product:
+    """Whether each sale comes with a license key, what keys look like and how many
+    activations each allows (empty: no limit). Keys already minted keep theirs."""
+    pattern = license_key_normalize(pattern)
+    error = license_pattern_error(pattern)
+    if error is not None:
+        raise CatalogError(error, field="license_format")
+    if max_activations is not None and not 1 <= max_activations <= MAX_ACTIVATIONS:
+        raise CatalogError(
+            gettext("Allow from 1 to %(max)s activations, or leave it empty for no limit.")
+            % {"max": format(MAX_ACTIVATIONS, ",")},
+            field="license_max_activations",
+        )
+    product = Product.objects.select_for_update().get(pk=product.pk)
+    product.license_keys = enabled
+    product.license_format = pattern
+    product.license_max_activations = max_activations
+    product.save(
+        update_fields=["license_keys", "license_format", "license_max_activations", "updated_at"]
+    )
     return product
 
 

@@ -6,6 +6,7 @@ bytes are the backend's business (``upload_backend``), whichever it is.
 
 from __future__ import annotations
 
+import hmac
 import logging
 from datetime import datetime, timedelta
 from typing import Any, BinaryIO, NoReturn
@@ -136,8 +137,11 @@ def upload_presign(*, upload: UploadSession, numbers: list[int]) -> dict[int, st
     return urls
 
 
-def upload_finish(*, upload: UploadSession) -> Asset:
+def upload_finish(*, upload: UploadSession, sha256: str = "") -> Asset:
     """Check every byte arrived, inspect the file and make it an asset of the product.
+
+    ``sha256``, when the client gives one, must be the file's: otherwise the
+    upload is refused and its bytes removed, like a file the inspection refuses.
 
     Runs outside one long transaction: hashing 20 GB takes a while, and SQLite
     would hold its write lock all that time. The status column claims the
@@ -152,7 +156,7 @@ def upload_finish(*, upload: UploadSession) -> Asset:
     if not claimed:
         raise CatalogError(gettext("This upload is already being finished."), status=409)
     try:
-        return _finish(upload)
+        return _finish(upload, sha256=sha256.strip().lower())
     except CatalogError:
         raise  # a refusal, already recorded on the upload
     except UploadError as exc:
@@ -163,7 +167,7 @@ def upload_finish(*, upload: UploadSession) -> Asset:
         raise
 
 
-def _finish(upload: UploadSession) -> Asset:
+def _finish(upload: UploadSession, *, sha256: str = "") -> Asset:
     if upload.product_id is None:
         raise CatalogError(gettext("This upload is not meant for a product."))
     product = Product.objects.get(pk=upload.product_id)
@@ -189,6 +193,9 @@ def _finish(upload: UploadSession) -> Asset:
     if asset.size_bytes != upload.size_bytes:
         backend.discard(upload)
         _refuse(upload, "The file changed while it was being read; upload it again.")
+    if sha256 and not hmac.compare_digest(sha256, asset.sha256):
+        backend.discard(upload)
+        _refuse(upload, gettext("The file that arrived does not have the SHA-256 you sent."))
     if upload.role == Asset.Role.PREVIEW:
         try:
             name = preview_path(preview_name(asset))

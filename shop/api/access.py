@@ -15,11 +15,16 @@ from django.utils import timezone
 from ninja.security import HttpBearer
 
 from catalog import access as catalog_access
+from catalog.imports import ZIP_MAX_BYTES, import_max_bytes
 from catalog.limits import Limited, api_limit
 from catalog.money import CountError, parse_count
+from catalog.quotas import human_size
+from catalog.request_size import Allowance
+from catalog.uploads.base import CHUNK_MAX_BYTES
 from delivery.services import hash_token
 from shop.api.errors import ApiError
 from shop.api.models import ApiToken
+from shop.api.scopes import CATALOG_WRITE
 from shop.api.services import TOKEN_PREFIX, api_token_touch
 
 TOKEN_MAX_CHARS = 100
@@ -118,6 +123,34 @@ class TokenAuth(HttpBearer):
             )
         api_token_touch(token=found, now=timezone.now())
         return found
+
+
+def _writing_token(request: HttpRequest) -> ApiToken | None:
+    kind, _, raw = request.headers.get("Authorization", "").partition(" ")
+    if kind.lower() != "bearer":
+        return None
+    try:
+        token = access_token(raw.strip())
+    except ApiError:
+        return None
+    return token if CATALOG_WRITE in token.scopes else None
+
+
+def chunk_allowance(request: HttpRequest) -> Allowance | None:
+    """A chunk's allowance (``catalog.request_size``), judged before the body is read:
+    only a live token that may write the catalog sends more than the usual limit."""
+    if _writing_token(request) is None:
+        return None
+    return Allowance(CHUNK_MAX_BYTES, why="one chunk of an upload")
+
+
+def import_allowance(request: HttpRequest) -> Allowance | None:
+    """A catalog ZIP's allowance: what the Import page allows the token's seller."""
+    token = _writing_token(request)
+    if token is None:
+        return None
+    most = min(ZIP_MAX_BYTES, import_max_bytes(token.seller))
+    return Allowance(most, why=f"your whole storage quota is {human_size(most)}")
 
 
 def access_token_for_seller(request: HttpRequest, token_id: object) -> ApiToken:

@@ -25,7 +25,12 @@ from django.utils.http import parse_etags
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
-from shop.api.access import token_in_query, token_in_query_error
+from shop.api.access import (
+    chunk_allowance,
+    import_allowance,
+    token_in_query,
+    token_in_query_error,
+)
 from shop.api.endpoints import router
 from shop.api.errors import ApiError, api_error_response, error_response, too_large_response
 
@@ -129,6 +134,23 @@ def _declared_parameters(path: str, method: str) -> frozenset[str] | None:
     return frozenset(p["name"] for p in operation.get("parameters", ()) if p["in"] == "query")
 
 
+@cache
+def _declared_body(path: str, method: str) -> frozenset[str]:
+    """The media types an operation's body may have (none: it takes no body); what is
+    not an operation wants JSON, so that an unknown route still answers in the API's words."""
+    operation = api.get_openapi_schema()["paths"].get(path, {}).get(method.lower())
+    if operation is None:
+        return frozenset({"application/json"})
+    return frozenset(operation.get("requestBody", {}).get("content", {}))
+
+
+def _body_types(request: HttpRequest) -> frozenset[str]:
+    match = request.resolver_match
+    if match is None or request.method is None:
+        return frozenset({"application/json"})
+    return _declared_body("/" + re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", match.route), request.method)
+
+
 def _unknown_parameters(request: HttpRequest) -> list[str]:
     """Query parameters the operation does not take: refused, like unknown body fields."""
     match = request.resolver_match
@@ -165,11 +187,17 @@ def _protocol(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpRespon
                 "Unknown query parameters: this endpoint does not take them.",
                 fields={name: ["Unknown parameter."] for name in unknown},
             )
-        if request.method in BODY_METHODS and request.content_type != "application/json":
+        # An operation that takes no body (POST .../revoke) reads none, whatever its type.
+        accepted = _body_types(request) if request.method in BODY_METHODS else frozenset()
+        if accepted and request.content_type not in accepted:
             return error_response(
                 415,
                 "unsupported_media_type",
-                "Send the body as JSON, with the header Content-Type: application/json.",
+                "Send the body as JSON, with the header Content-Type: application/json."
+                if accepted == {"application/json"}
+                else "Send the body with the header Content-Type: "
+                + " or ".join(sorted(accepted))
+                + ".",
             )
         # One language for every answer, whatever Accept-Language or a cookie says: the
         # services' messages too (docs/decisions.md, 69).
@@ -205,6 +233,12 @@ def _wrapped(patterns: list[URLPattern | URLResolver]) -> list[URLPattern | URLR
     for pattern in patterns:
         if isinstance(pattern, URLPattern):
             pattern.callback = _protocol(pattern.callback)
+            # A chunk of an upload, a catalog ZIP: larger than any other body.
+            route = str(pattern.pattern)
+            if route.endswith("/uploads/<upload_id>"):
+                pattern.callback.request_body_token_limit = chunk_allowance  # type: ignore[attr-defined]
+            elif route == "imports":
+                pattern.callback.request_body_token_limit = import_allowance  # type: ignore[attr-defined]
         out.append(pattern)
     return out
 

@@ -6,22 +6,32 @@ gate (``catalog.access`` / ``shop.access``), so another seller's object is a 404
 
 from __future__ import annotations
 
+import tempfile
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, BinaryIO, cast
 
 from django.conf import settings
+from django.core.files import File
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
-from ninja import Query, Router, Schema, Status
+from ninja import Header, Query, Router, Schema, Status
 from pydantic import Field
 
 from catalog import access as catalog_access
+from catalog import imports as catalog_imports
 from catalog.follows.models import Follow
 from catalog.follows.services import followers_count
-from catalog.models import Asset, Product, Seller
+from catalog.models import Asset, ImportJob, Product, Seller, UploadSession
+from catalog.request_size import content_length
 from catalog.services import CatalogError
 from catalog.services import products as product_services
+from catalog.uploads import services as upload_services
+from catalog.uploads.base import CHUNK_BYTES, CHUNK_MAX_BYTES, READ_BYTES, UploadError
+from delivery.licenses import services as license_services
+from delivery.licenses.access import access_license_for_seller
+from delivery.licenses.models import LicenseKey
+from delivery.licenses.selectors import seller_licenses
 from shop.api import schemas, scopes
 from shop.api.access import TokenAuth
 from shop.api.errors import ApiError
@@ -39,6 +49,9 @@ CATALOG_READ = TokenAuth(scopes.CATALOG_READ)
 CATALOG_WRITE = TokenAuth(scopes.CATALOG_WRITE)
 SALES_READ = TokenAuth(scopes.SALES_READ)
 FOLLOWERS_READ = TokenAuth(scopes.FOLLOWERS_READ)
+LICENSES_VERIFY = TokenAuth(scopes.LICENSES_VERIFY)
+LICENSES_READ = TokenAuth(scopes.LICENSES_READ)
+LICENSES_WRITE = TokenAuth(scopes.LICENSES_WRITE)
 
 ERRORS: dict[int, type[Schema]] = {
     code: schemas.ErrorOut for code in (400, 401, 403, 404, 405, 413, 415, 422, 429)
@@ -59,6 +72,10 @@ class PageQuery(Schema):
 class SalesQuery(PageQuery):
     since: date | None = Field(None, description="First day (in your timezone), YYYY-MM-DD.")
     until: date | None = Field(None, description="Last day (in your timezone), YYYY-MM-DD.")
+    product: int | None = Field(None, ge=1, description="Only this product's.")
+
+
+class LicenseQuery(PageQuery):
     product: int | None = Field(None, ge=1, description="Only this product's.")
 
 
@@ -220,26 +237,26 @@ def product_update(
 )
 def product_files(request: HttpRequest, product_id: int) -> list[dict[str, Any]]:
     product = _product(request, product_id)
-    out = []
-    for asset in Asset.objects.filter(product=product).order_by("role", "position", "pk"):
-        meta = asset.metadata or {}
-        duration, pages = meta.get("duration_seconds"), meta.get("pages")
-        out.append(
-            {
-                "id": asset.pk,
-                "role": asset.role,
-                "position": asset.position,
-                "filename": asset.original_filename,
-                "size": asset.size_bytes,
-                "type": asset.mime_type,
-                "kind": asset.kind,
-                "duration_seconds": duration if isinstance(duration, int | float) else None,
-                "pages": pages if isinstance(pages, int) else None,
-                "sha256": asset.sha256,
-                "created_at": asset.created_at,
-            }
-        )
-    return out
+    rows = Asset.objects.filter(product=product).order_by("role", "position", "pk")
+    return [_file_out(asset) for asset in rows]
+
+
+def _file_out(asset: Asset) -> dict[str, Any]:
+    meta = asset.metadata or {}
+    duration, pages = meta.get("duration_seconds"), meta.get("pages")
+    return {
+        "id": asset.pk,
+        "role": asset.role,
+        "position": asset.position,
+        "filename": asset.original_filename,
+        "size": asset.size_bytes,
+        "type": asset.mime_type,
+        "kind": asset.kind,
+        "duration_seconds": duration if isinstance(duration, int | float) else None,
+        "pages": pages if isinstance(pages, int) else None,
+        "sha256": asset.sha256,
+        "created_at": asset.created_at,
+    }
 
 
 # --- Sales -------------------------------------------------------------------------
@@ -472,3 +489,364 @@ def follower_list(request: HttpRequest, query: Query[PageQuery]) -> dict[str, An
         ],
         "next": page.next,
     }
+
+
+# --- License keys --------------------------------------------------------------------
+
+
+@router.post(
+    "/licenses/verify",
+    auth=LICENSES_VERIFY,
+    response={200: schemas.LicenseVerifyOut, **ERRORS},
+    tags=["licenses"],
+    summary="Check a license key, and take an activation if asked",
+)
+def license_verify(request: HttpRequest, payload: schemas.LicenseVerifyIn) -> dict[str, Any]:
+    # Another seller's product, an unknown key and a mistyped one answer alike.
+    verdict = license_services.license_verify(
+        seller=_seller(request),
+        product_id=payload.product,
+        key=payload.key,
+        activate=payload.activate,
+        instance=payload.instance or "",
+    )
+    license = verdict.license
+    return {
+        "valid": verdict.valid,
+        "reason": verdict.reason,
+        "product": payload.product,
+        "uses": verdict.uses,
+        "max_uses": verdict.max_uses,
+        "refunded": bool(license and license.is_refunded),
+        "revoked": bool(license and license.is_revoked),
+        "activated": verdict.activated,
+    }
+
+
+def _license_out(license: LicenseKey) -> dict[str, Any]:
+    return {
+        "id": license.pk,
+        "product_id": license.product_id,
+        "key": license.key,
+        "buyer_email": license.entitlement.library.email,
+        "uses": license.uses,
+        "max_uses": license.max_uses,
+        "refunded": license.is_refunded,
+        "revoked": license.is_revoked,
+        "created_at": license.created_at,
+        "last_checked_at": license.last_checked_at,
+    }
+
+
+@router.get(
+    "/licenses",
+    auth=LICENSES_READ,
+    response={200: schemas.LicenseList, **ERRORS},
+    tags=["licenses"],
+    summary="The license keys you sold, newest first",
+)
+def license_list(request: HttpRequest, query: Query[LicenseQuery]) -> dict[str, Any]:
+    product = _product(request, query.product) if query.product is not None else None
+    page = page_read(
+        seller_licenses(seller=_seller(request), product=product),
+        name="licenses",
+        time_field="created_at",
+        cursor=query.cursor,
+        limit=query.limit,
+        time_of=lambda row: row.created_at,
+    )
+    return {"items": [_license_out(row) for row in page.rows], "next": page.next}
+
+
+def _license_changed(request: HttpRequest, license_id: int, change: Any) -> dict[str, Any]:
+    license = change(license=access_license_for_seller(request, license_id))
+    return _license_out(access_license_for_seller(request, license.pk))
+
+
+@router.post(
+    "/licenses/{license_id}/reset",
+    auth=LICENSES_WRITE,
+    response={200: schemas.LicenseOut, **ERRORS},
+    tags=["licenses"],
+    summary="Give a key its activations back",
+)
+def license_reset(request: HttpRequest, license_id: int) -> dict[str, Any]:
+    return _license_changed(request, license_id, license_services.license_reset)
+
+
+@router.post(
+    "/licenses/{license_id}/revoke",
+    auth=LICENSES_WRITE,
+    response={200: schemas.LicenseOut, **ERRORS},
+    tags=["licenses"],
+    summary="Stop a key from verifying",
+)
+def license_revoke(request: HttpRequest, license_id: int) -> dict[str, Any]:
+    return _license_changed(request, license_id, license_services.license_revoke)
+
+
+@router.post(
+    "/licenses/{license_id}/regenerate",
+    auth=LICENSES_WRITE,
+    response={200: schemas.LicenseOut, **ERRORS},
+    tags=["licenses"],
+    summary="Replace a key by a new one (the buyer's library shows it)",
+)
+def license_regenerate(request: HttpRequest, license_id: int) -> dict[str, Any]:
+    return _license_changed(request, license_id, license_services.license_regenerate)
+
+
+# --- Uploads (the protocol of catalog/uploads, with a token instead of a session) -----
+
+CHUNK_TYPES = ("application/offset+octet-stream", "application/octet-stream")
+UPLOAD_ERRORS = {
+    400: "refused",
+    404: "not_found",
+    409: "conflict",
+    410: "expired",
+    413: "too_large",
+}
+
+
+def _upload_refusal(exc: CatalogError | UploadError, offset: int | None = None) -> ApiError:
+    status = exc.status if exc.status in UPLOAD_ERRORS else 400
+    headers = {"Upload-Offset": str(offset)} if offset is not None else None
+    return ApiError(status, UPLOAD_ERRORS[status], str(exc.message), headers=headers)
+
+
+def _upload(request: HttpRequest, product_id: int, upload_id: str) -> UploadSession:
+    product = _product(request, product_id)
+    upload = catalog_access.access_upload_for_seller(request, upload_id)
+    if upload.product_id != product.pk:
+        raise catalog_access.NotOwned("No such upload.")
+    return upload
+
+
+def _upload_out(upload: UploadSession) -> dict[str, Any]:
+    progress = upload_services.upload_progress(upload=upload)
+    parts = progress.get("parts")
+    return {
+        "id": upload.pk,
+        "backend": upload.backend,
+        "filename": upload.filename,
+        "size": upload.size_bytes,
+        "offset": progress.get("offset", 0),
+        "status": upload.status,
+        "chunk_size": CHUNK_BYTES,
+        "part_size": upload.part_size,
+        "parts": [{"number": p["number"], "size": p["size"]} for p in parts]
+        if parts is not None
+        else None,
+        "error": upload.error or None,
+    }
+
+
+@router.post(
+    "/products/{product_id}/uploads",
+    auth=CATALOG_WRITE,
+    response={201: schemas.UploadOut, **ERRORS},
+    tags=["uploads"],
+    summary="Start a resumable upload of a file (its size is reserved from your quota)",
+)
+def upload_start(request: HttpRequest, product_id: int, payload: schemas.UploadStart) -> Status:
+    product = _product(request, product_id)
+    try:
+        upload = upload_services.upload_create(
+            seller=product.seller,
+            product=product,
+            role=payload.role,
+            filename=payload.filename,
+            size=payload.size,
+        )
+    except CatalogError as exc:
+        raise _upload_refusal(exc) from None
+    return Status(201, _upload_out(upload))
+
+
+@router.get(
+    "/products/{product_id}/uploads/{upload_id}",
+    auth=CATALOG_WRITE,
+    response={200: schemas.UploadOut, **ERRORS},
+    tags=["uploads"],
+    summary="Where an upload stands: resume from its offset (or send the missing parts)",
+)
+def upload_status(request: HttpRequest, product_id: int, upload_id: str) -> dict[str, Any]:
+    return _upload_out(_upload(request, product_id, upload_id))
+
+
+@router.patch(
+    "/products/{product_id}/uploads/{upload_id}",
+    auth=CATALOG_WRITE,
+    response={200: schemas.UploadOut, **ERRORS},
+    tags=["uploads"],
+    summary="Send one chunk (local storage), at the offset the upload holds",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                kind: {"schema": {"type": "string", "format": "binary"}} for kind in CHUNK_TYPES
+            },
+        }
+    },
+)
+def upload_chunk(
+    request: HttpRequest,
+    product_id: int,
+    upload_id: str,
+    upload_offset: int = Header(..., alias="Upload-Offset", ge=0, le=2**53 - 1),
+) -> dict[str, Any]:
+    upload = _upload(request, product_id, upload_id)
+    length = content_length(request)
+    if length > CHUNK_MAX_BYTES:
+        raise ApiError(413, "too_large", f"Chunks up to {CHUNK_MAX_BYTES // 1024**2} MiB, please.")
+    try:
+        # The request is read as a stream, 1 MiB at a time: a chunk is never held whole.
+        upload_services.upload_receive(
+            upload=upload, offset=upload_offset, stream=cast(BinaryIO, request), length=length
+        )
+    except UploadError as exc:
+        raise _upload_refusal(exc, exc.offset) from None
+    except CatalogError as exc:
+        raise _upload_refusal(exc) from None
+    return _upload_out(upload)
+
+
+@router.post(
+    "/products/{product_id}/uploads/{upload_id}/parts",
+    auth=CATALOG_WRITE,
+    response={200: schemas.PartsOut, **ERRORS},
+    tags=["uploads"],
+    summary="Presigned addresses to PUT parts to (S3 storage), 100 at most at a time",
+)
+def upload_parts(
+    request: HttpRequest, product_id: int, upload_id: str, payload: schemas.PartsIn
+) -> dict[str, Any]:
+    upload = _upload(request, product_id, upload_id)
+    try:
+        urls = upload_services.upload_presign(upload=upload, numbers=payload.numbers)
+    except CatalogError as exc:
+        raise _upload_refusal(exc) from None
+    return {"part_size": upload.part_size, "urls": {str(n): url for n, url in urls.items()}}
+
+
+@router.post(
+    "/products/{product_id}/uploads/{upload_id}/complete",
+    auth=CATALOG_WRITE,
+    response={200: schemas.FileOut, **ERRORS},
+    tags=["uploads"],
+    summary="Check every byte arrived, inspect the file and add it to the product",
+)
+def upload_complete(
+    request: HttpRequest, product_id: int, upload_id: str, payload: schemas.UploadComplete
+) -> dict[str, Any]:
+    upload = _upload(request, product_id, upload_id)
+    try:
+        asset = upload_services.upload_finish(upload=upload, sha256=payload.sha256 or "")
+    except CatalogError as exc:
+        raise _upload_refusal(exc) from None
+    return _file_out(asset)
+
+
+@router.delete(
+    "/products/{product_id}/uploads/{upload_id}",
+    auth=CATALOG_WRITE,
+    response={204: None, **ERRORS},
+    tags=["uploads"],
+    summary="Give up an upload and remove what arrived",
+)
+def upload_abort(request: HttpRequest, product_id: int, upload_id: str) -> Status:
+    upload_services.upload_abort(upload=_upload(request, product_id, upload_id))
+    return Status(204, None)
+
+
+# --- Catalog imports (the format of catalog/imports.py, as the Import page takes it) ----
+
+ZIP_TYPES = ("application/zip", "application/octet-stream")
+
+
+def _import_out(job: ImportJob) -> dict[str, Any]:
+    return {
+        "id": job.pk,
+        "status": job.status,
+        "dry_run": job.dry_run,
+        "filename": job.source_name,
+        "total": job.total_rows,
+        "processed": job.processed_rows,
+        "created": job.created_count,
+        "updated": job.updated_count,
+        "failed": job.failed_count,
+        "error": job.error,
+        "plan": job.report or None,
+        "created_at": job.created_at,
+    }
+
+
+@router.post(
+    "/imports",
+    auth=CATALOG_WRITE,
+    response={201: schemas.ImportOut, **ERRORS},
+    tags=["imports"],
+    summary="Send a catalog ZIP: it is checked (a dry run) before anything is written",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                kind: {"schema": {"type": "string", "format": "binary"}} for kind in ZIP_TYPES
+            },
+        }
+    },
+)
+def import_create(request: HttpRequest) -> Status:
+    length = content_length(request)
+    if length <= 0:
+        raise ApiError(400, "refused", "Send the catalog ZIP as the body.")
+    # Spooled to a temporary file in 1 MiB reads, never held whole in memory.
+    with tempfile.TemporaryFile() as spool:
+        remaining = length
+        while remaining > 0:
+            piece = request.read(min(READ_BYTES, remaining))
+            if not piece:
+                break
+            spool.write(piece)
+            remaining -= len(piece)
+        if remaining:
+            raise ApiError(400, "refused", "The body ended before its Content-Length.")
+        spool.seek(0)
+        file = File(spool, name="catalog.zip")
+        file.size = length
+        try:
+            job = catalog_imports.import_job_upload(
+                seller=_seller(request), file=file, filename="catalog.zip"
+            )
+        except catalog_imports.ImportRefused as exc:
+            raise ApiError(400, "refused", str(exc)) from None
+    return Status(201, _import_out(job))
+
+
+@router.get(
+    "/imports/{job_id}",
+    auth=CATALOG_WRITE,
+    response={200: schemas.ImportOut, **ERRORS},
+    tags=["imports"],
+    summary="An import's plan and progress",
+)
+def import_status(request: HttpRequest, job_id: int) -> dict[str, Any]:
+    job = catalog_access.access_import_for_seller(request, job_id)
+    return _import_out(job)
+
+
+@router.post(
+    "/imports/{job_id}/start",
+    auth=CATALOG_WRITE,
+    response={200: schemas.ImportOut, **ERRORS},
+    tags=["imports"],
+    summary="Import a checked catalog (the rows without a problem)",
+)
+def import_start(request: HttpRequest, job_id: int) -> dict[str, Any]:
+    job = catalog_access.access_import_for_seller(request, job_id)
+    try:
+        catalog_imports.import_job_start(job=job)
+    except catalog_imports.ImportRefused as exc:
+        raise ApiError(409, "conflict", str(exc)) from None
+    job.refresh_from_db()
+    return _import_out(job)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
 from uuid import UUID
 
 from ninja import Schema
@@ -198,3 +198,109 @@ class CampaignOut(Schema):
     recovering: int
     failed: int
     tiers: dict[str, int] = Field(description="Backers per tier.")
+
+
+class LicenseVerifyIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    product: int = Field(ge=1, le=2**63 - 1, description="The product the key was sold with.")
+    key: str = Field(min_length=1, max_length=100, description="As the buyer typed it.")
+    activate: bool = Field(False, description="Take one activation (counted once per instance).")
+    instance: str | None = Field(
+        None, max_length=200, description="What is activated: a machine or install id."
+    )
+
+
+class LicenseVerifyOut(Schema):
+    valid: bool = Field(description="The key may be used (and, when asked, was activated).")
+    reason: str = Field(
+        description="Empty when valid; else unknown, revoked, refunded, limit_reached."
+    )
+    product: int
+    uses: int
+    max_uses: int | None = Field(description="Null: no limit.")
+    refunded: bool = Field(description="The purchase was refunded or disputed.")
+    revoked: bool = Field(description="You revoked the key.")
+    activated: bool = Field(description="This call took an activation.")
+
+
+class LicenseOut(Schema):
+    id: int
+    product_id: int
+    key: str
+    buyer_email: str
+    uses: int
+    max_uses: int | None
+    refunded: bool
+    revoked: bool
+    created_at: datetime
+    last_checked_at: datetime | None
+
+
+class LicenseList(Schema):
+    items: list[LicenseOut]
+    next: str | None
+
+
+class UploadStart(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    filename: str = Field(min_length=1, max_length=255)
+    size: int = Field(ge=1, le=2**53 - 1, description="Bytes; reserved from your quota.")
+    role: Literal["deliverable", "preview"] = "deliverable"
+
+
+class UploadPart(Schema):
+    number: int
+    size: int
+
+
+class UploadOut(Schema):
+    id: UUID
+    backend: str = Field(description="local: PATCH the chunks here; s3: PUT parts to the bucket.")
+    filename: str
+    size: int
+    offset: int = Field(description="Bytes received: send the next chunk from here.")
+    status: str
+    chunk_size: int = Field(description="local: the chunk size to send (at most 4 times it).")
+    part_size: int = Field(description="s3: every part but the last has this size.")
+    parts: list[UploadPart] | None = Field(None, description="s3: the parts the bucket holds.")
+    error: str | None = None
+
+
+class PartsIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    numbers: list[int] = Field(min_length=1, max_length=100)
+
+
+class PartsOut(Schema):
+    part_size: int
+    urls: dict[str, str] = Field(description="Part number → a presigned PUT address.")
+
+
+class UploadComplete(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    sha256: str | None = Field(
+        None, pattern="^[0-9a-fA-F]{64}$", description="Refused unless the file has it."
+    )
+
+
+class ImportOut(Schema):
+    id: int
+    status: str = Field(
+        description="planning, planned (checked, nothing written), queued, running, done, failed."
+    )
+    dry_run: bool = Field(description="True until started: the plan wrote nothing.")
+    filename: str
+    total: int
+    processed: int
+    created: int
+    updated: int
+    failed: int
+    error: str
+    plan: dict[str, Any] | None = Field(
+        description="Row by row: what will be (or was) done, and each problem."
+    )
+    created_at: datetime

@@ -6,14 +6,20 @@ One row per operation of the API; an operation without a row fails
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-from catalog.models import Product
+from catalog.models import ImportJob, Product, UploadSession
+from catalog.uploads.services import upload_create, upload_receive
+from delivery.licenses.models import LicenseKey
+from delivery.licenses.services import license_issue
+from delivery.services import entitlement_grant
 from tests.api.conftest import Api, Shop, error_of
 from tests.api.operations import OPERATIONS
+from tests.factories import pdf_bytes
 
 pytestmark = pytest.mark.django_db
 
@@ -95,6 +101,108 @@ def follower_list(api: Api, a: Shop, b: Shop) -> None:
     assert [row["email"] for row in body["items"]] == [a.follow.email]
 
 
+def _keyed(shop: Shop) -> LicenseKey:
+    Product.objects.filter(pk=shop.product.pk).update(license_keys=True)
+    shop.product.refresh_from_db()
+    license = license_issue(
+        entitlement=entitlement_grant(email="k@example.com", product=shop.product)
+    )
+    assert license is not None
+    return license
+
+
+def license_verify(api: Api, a: Shop, b: Shop) -> None:
+    theirs = _keyed(b)
+    body = {"product": b.product.pk, "key": theirs.key, "activate": True}
+    answer = api.call("POST", "licenses/verify", token=a.token(), body=body).json()
+    assert answer["valid"] is False and answer["reason"] == "unknown"
+    theirs.refresh_from_db()
+    assert theirs.uses == 0
+    mine = _keyed(a)
+    body = {"product": a.product.pk, "key": mine.key}
+    assert api.call("POST", "licenses/verify", token=a.token(), body=body).json()["valid"]
+
+
+def license_list(api: Api, a: Shop, b: Shop) -> None:
+    theirs, mine = _keyed(b), _keyed(a)
+    rows = api.get("licenses", a.token()).json()["items"]
+    assert [row["id"] for row in rows] == [mine.pk]
+    assert theirs.key not in str(rows)
+    _not_found(api.get("licenses", a.token(), product=b.product.pk))
+
+
+def _license_change(action: str) -> Check:
+    def check(api: Api, a: Shop, b: Shop) -> None:
+        theirs = _keyed(b)
+        _not_found(api.call("POST", f"licenses/{theirs.pk}/{action}", token=a.token()))
+        after = LicenseKey.objects.get(pk=theirs.pk)
+        assert (after.key, after.revoked_at, after.uses) == (theirs.key, None, 0)
+        mine = _keyed(a)
+        assert api.call("POST", f"licenses/{mine.pk}/{action}", token=a.token()).status_code == 200
+
+    return check
+
+
+def _their_upload(b: Shop) -> UploadSession:
+    content = pdf_bytes(b"theirs")
+    upload = upload_create(
+        seller=b.seller, product=b.product, role="deliverable", filename="b.pdf", size=len(content)
+    )
+    upload_receive(upload=upload, offset=0, stream=io.BytesIO(content), length=len(content))
+    return upload
+
+
+def upload_start(api: Api, a: Shop, b: Shop) -> None:
+    body = {"filename": "x.pdf", "size": 10}
+    _not_found(api.call("POST", f"products/{b.product.pk}/uploads", token=a.token(), body=body))
+    assert not UploadSession.objects.filter(product=b.product).exists()
+    mine = api.call("POST", f"products/{a.product.pk}/uploads", token=a.token(), body=body)
+    assert mine.status_code == 201
+
+
+def _upload_call(method: str, suffix: str = "", **kwargs: Any) -> Check:
+    def check(api: Api, a: Shop, b: Shop) -> None:
+        theirs = _their_upload(b)
+        # Through B's product, and through A's product: neither reaches B's upload.
+        for product in (b.product, a.product):
+            path = f"products/{product.pk}/uploads/{theirs.pk}{suffix}"
+            _not_found(api.call(method, path, token=a.token(), **kwargs))
+        after = UploadSession.objects.get(pk=theirs.pk)
+        assert (after.status, after.asset_id) == (UploadSession.Status.RECEIVING, None)
+
+    return check
+
+
+def _their_job(b: Shop) -> ImportJob:
+    return ImportJob.objects.create(
+        seller=b.seller,
+        source="imports/b.zip",
+        source_name="b.zip",
+        status=ImportJob.Status.PLANNED,
+        dry_run=True,
+    )
+
+
+def import_create(api: Api, a: Shop, b: Shop) -> None:
+    # A ZIP is always the token's own seller's: nothing of B's is named or changed.
+    response = api.call(
+        "POST", "imports", token=a.token(), raw=b"x", content_type="application/zip"
+    )
+    assert response.status_code == 400
+    assert not ImportJob.objects.filter(seller=b.seller).exists()
+
+
+def import_status(api: Api, a: Shop, b: Shop) -> None:
+    _not_found(api.get(f"imports/{_their_job(b).pk}", a.token()))
+
+
+def import_start(api: Api, a: Shop, b: Shop) -> None:
+    theirs = _their_job(b)
+    _not_found(api.call("POST", f"imports/{theirs.pk}/start", token=a.token()))
+    theirs.refresh_from_db()
+    assert (theirs.status, theirs.dry_run) == (ImportJob.Status.PLANNED, True)
+
+
 MATRIX: dict[tuple[str, str], Check] = {
     ("GET", "/products"): product_list,
     ("POST", "/products"): product_create,
@@ -106,6 +214,29 @@ MATRIX: dict[tuple[str, str], Check] = {
     ("GET", "/stats"): stats,
     ("GET", "/campaigns"): campaign_list,
     ("GET", "/followers"): follower_list,
+    ("POST", "/products/{product_id}/uploads"): upload_start,
+    ("GET", "/products/{product_id}/uploads/{upload_id}"): _upload_call("GET"),
+    ("PATCH", "/products/{product_id}/uploads/{upload_id}"): _upload_call(
+        "PATCH",
+        raw=b"x",
+        content_type="application/offset+octet-stream",
+        headers={"Upload-Offset": "0"},
+    ),
+    ("DELETE", "/products/{product_id}/uploads/{upload_id}"): _upload_call("DELETE"),
+    ("POST", "/products/{product_id}/uploads/{upload_id}/parts"): _upload_call(
+        "POST", "/parts", body={"numbers": [1]}
+    ),
+    ("POST", "/products/{product_id}/uploads/{upload_id}/complete"): _upload_call(
+        "POST", "/complete", body={}
+    ),
+    ("POST", "/imports"): import_create,
+    ("GET", "/imports/{job_id}"): import_status,
+    ("POST", "/imports/{job_id}/start"): import_start,
+    ("POST", "/licenses/verify"): license_verify,
+    ("GET", "/licenses"): license_list,
+    ("POST", "/licenses/{license_id}/reset"): _license_change("reset"),
+    ("POST", "/licenses/{license_id}/revoke"): _license_change("revoke"),
+    ("POST", "/licenses/{license_id}/regenerate"): _license_change("regenerate"),
 }
 
 
