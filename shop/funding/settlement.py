@@ -191,12 +191,21 @@ def pledge_charge_apply(*, pledge_id: int, result: OffSessionCharge) -> str:
             return pledge.status  # the payment_intent webhook will say
         elif pledge.status == Pledge.Status.CHARGING:
             pledge.status = Pledge.Status.RECOVERING
+            pledge.payment_intent = result.payment_intent or ""
             pledge.failure_reason = (result.message or result.code)[:300]
             pledge.recover_until = timezone.now() + timedelta(days=settings.FUNDING_GRACE_DAYS)
             transaction.on_commit(lambda: send_payment_needed.enqueue(pledge_id=pledge_id))
         else:
             return pledge.status
-        pledge.save(update_fields=["status", "failure_reason", "recover_until", "updated_at"])
+        pledge.save(
+            update_fields=[
+                "status",
+                "failure_reason",
+                "recover_until",
+                "payment_intent",
+                "updated_at",
+            ]
+        )
     return pledge.status
 
 
@@ -361,19 +370,43 @@ def funding_settle(*, after_charge: Callable[[], None] | None = None) -> Report:
     return report
 
 
-def pledge_recovery_order(*, pledge_id: int) -> Order:
-    """The order a backer pays on session after a failed charge (a new one after a decline)."""
+def _recovery_check(pledge: Pledge) -> None:
     from shop.funding.services import FundingError
 
+    late = pledge.recover_until is None or pledge.recover_until < timezone.now()
+    if pledge.status != Pledge.Status.RECOVERING or late or pledge.order is None:
+        raise FundingError(_("This pledge has no payment waiting."))
+
+
+def pledge_recovery_order(*, pledge_id: int) -> Order | None:
+    """The order a backer pays on session after a failed charge (a new one after a decline);
+    None when the failed charge turned out paid after all (nothing more to pay).
+
+    The on-session payment is a new Checkout Session, so the failed off-session
+    PaymentIntent is cancelled first (no transaction open): from then on it can never
+    charge, and the order's one payment is the session's. Should Stripe answer that it
+    succeeded meanwhile, that answer is recorded instead and no page is opened.
+    """
+    pledge = Pledge.objects.select_related("order").get(pk=pledge_id)
+    _recovery_check(pledge)
+    if pledge.payment_intent and not pledge.payment_intent_cancelled:
+        answer = cards_for(pledge.provider).void(pledge=pledge)
+        if answer is not None:
+            if answer.status == "succeeded":
+                pledge_charge_apply(pledge_id=pledge.pk, result=answer)
+                return None
+            raise stripe_api.PaymentProviderError(
+                _("The failed payment is still being processed; try again in a few minutes.")
+            )
+        Pledge.objects.filter(pk=pledge.pk).update(payment_intent_cancelled=True)
     with transaction.atomic():
         pledge = (
             Pledge.objects.select_for_update(of=("self",))
             .select_related("order", "campaign")
             .get(pk=pledge_id)
         )
-        late = pledge.recover_until is None or pledge.recover_until < timezone.now()
-        if pledge.status != Pledge.Status.RECOVERING or late or pledge.order is None:
-            raise FundingError(_("This pledge has no payment waiting."))
+        _recovery_check(pledge)
+        assert pledge.order is not None
         order = pledge.order
         if order.status in (Order.Status.PENDING, Order.Status.PAID):
             return order
@@ -387,6 +420,7 @@ def pledge_recovery_order(*, pledge_id: int) -> Order:
             provider=pledge.provider,
             note=item.note,
             release_held=True,
+            language=pledge.language,
         )
         pledge.save(update_fields=["order", "updated_at"])
         return pledge.order

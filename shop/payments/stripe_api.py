@@ -650,6 +650,13 @@ def off_session_charge_from(obj: Any, *, code: str = "", message: str = "") -> O
     )
 
 
+def _error_body(exc: stripe.StripeError) -> dict[str, Any]:
+    """The ``error`` object of Stripe's answer (it may carry the PaymentIntent)."""
+    body = exc.json_body if isinstance(exc.json_body, dict) else {}
+    error = body.get("error")
+    return error if isinstance(error, dict) else {}
+
+
 def payment_intent_off_session(
     *,
     amount: int,
@@ -681,9 +688,7 @@ def payment_intent_off_session(
             {"idempotency_key": idempotency_key},
         )
     except stripe.CardError as exc:
-        body = exc.json_body if isinstance(exc.json_body, dict) else {}
-        error = body.get("error") if isinstance(body.get("error"), dict) else {}
-        assert isinstance(error, dict)
+        error = _error_body(exc)
         code = str(error.get("code") or exc.code or "card_declined")
         message = str(error.get("message") or exc.user_message or "The card was declined.")
         intent_obj = error.get("payment_intent")
@@ -693,6 +698,31 @@ def payment_intent_off_session(
     except stripe.StripeError as exc:
         raise _wrap(exc) from exc
     return off_session_charge_from(intent)
+
+
+def payment_intent_cancel(
+    payment_intent_id: str, *, idempotency_key: str
+) -> OffSessionCharge | None:
+    """Cancel a PaymentIntent that failed, so it can never be confirmed and charge later.
+
+    None once it is cancelled (now or before); when Stripe refuses because it is no
+    longer cancellable (it succeeded, or is processing), what it is now.
+    """
+    try:
+        _client().v1.payment_intents.cancel(
+            payment_intent_id,
+            {"cancellation_reason": "abandoned"},
+            {"idempotency_key": idempotency_key},
+        )
+    except stripe.InvalidRequestError as exc:
+        intent = _error_body(exc).get("payment_intent")
+        if not isinstance(intent, dict):
+            raise _wrap(exc) from exc
+        state = off_session_charge_from(intent)
+        return None if state.status == "canceled" else state
+    except stripe.StripeError as exc:
+        raise _wrap(exc) from exc
+    return None
 
 
 def events_since(*, since: int, types: Sequence[str]) -> Iterator[WebhookEvent]:
