@@ -147,6 +147,11 @@ class FakeStripe(stripe.HTTPClient):
             ("GET", re.compile(r"^/v1/checkout/sessions$"), self._session_list),
             ("GET", re.compile(r"^/v1/checkout/sessions/(?P<id>[^/]+)$"), self._session_get),
             (
+                "POST",
+                re.compile(r"^/v1/checkout/sessions/(?P<id>[^/]+)/expire$"),
+                self._session_expire,
+            ),
+            (
                 "GET",
                 re.compile(r"^/v1/checkout/sessions/(?P<id>[^/]+)/line_items$"),
                 self._line_items_list,
@@ -491,6 +496,15 @@ class FakeStripe(stripe.HTTPClient):
             cancellation_reason=params.get("cancellation_reason"),
         )
         return intent
+
+    def _session_expire(self, params: dict[str, Any], id: str) -> Any:
+        """Only an open session can be expired; Stripe refuses the others."""
+        session = self.sessions[id]
+        if session["status"] != "open":
+            message = "Only Checkout Sessions with a status in [open] can be expired."
+            return 400, {"error": {"type": "invalid_request_error", "message": message}}
+        session["status"] = "expired"
+        return session
 
     def _session_get(self, params: dict[str, Any], id: str) -> dict[str, Any]:
         return self.sessions[id]

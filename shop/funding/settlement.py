@@ -305,6 +305,8 @@ def recovering_sync(report: Report) -> None:
         status=Pledge.Status.RECOVERING, recover_until__lt=timezone.now()
     ).select_related("campaign", "order")
     for pledge in expired:
+        if not _payment_page_closed(pledge):
+            continue
         with transaction.atomic():
             if not Pledge.objects.filter(pk=pledge.pk, status=Pledge.Status.RECOVERING).update(
                 status=Pledge.Status.DROPPED
@@ -314,6 +316,21 @@ def recovering_sync(report: Report) -> None:
                 order_expire(order_id=pledge.order.pk)
             teaser_revoke(pledge, _("The pledge was not paid."))
             report.dropped += 1
+
+
+def _payment_page_closed(pledge: Pledge) -> bool:
+    """Before a pledge is dropped, its on-session payment page (a Checkout Session lives
+    24 hours) is closed at Stripe, so nobody pays for a dropped pledge. False when it was
+    paid meanwhile (its webhook settles it) or Stripe cannot say yet (the next run asks)."""
+    order = pledge.order
+    if order is None or order.provider != "stripe" or not order.provider_session_id:
+        return True
+    try:
+        status = stripe_api.checkout_session_expire(order.provider_session_id)
+    except stripe_api.PaymentProviderError as exc:
+        log.warning("Pledge %s not dropped yet: %s", pledge.public_id, exc)
+        return False
+    return status != "complete"
 
 
 def campaign_releasable(campaign: Campaign) -> bool:

@@ -339,6 +339,21 @@ def checkout_session_retrieve(session_id: str) -> CheckoutSession:
         raise _wrap(exc) from exc
 
 
+def checkout_session_expire(session_id: str) -> str:
+    """Close an open Checkout Session so it can no longer be paid; its status after.
+
+    A session already complete (paid) or expired cannot be expired: Stripe says
+    so, and its status is read instead.
+    """
+    try:
+        session = _client().v1.checkout.sessions.expire(session_id)
+    except stripe.InvalidRequestError:
+        return checkout_session_retrieve(session_id).status or ""
+    except stripe.StripeError as exc:
+        raise _wrap(exc) from exc
+    return checkout_session_from(session).status or ""
+
+
 def checkout_sessions_complete(*, since: int) -> Iterator[CheckoutSession]:
     """Every completed session created at or after the Unix time ``since``."""
     try:

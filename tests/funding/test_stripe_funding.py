@@ -6,6 +6,7 @@ tests/stripe_fake.py; no call is made with a transaction open (the fixture check
 
 from __future__ import annotations
 
+import copy
 from datetime import timedelta
 
 import pytest
@@ -313,3 +314,32 @@ def test_a_failed_intent_found_paid_when_cancelled_is_recorded_not_paid_again(
     # Its event, when it comes, is the same answer: nothing changes.
     assert deliver(event("payment_intent.succeeded", intent)).content == b"pledge charged"
     assert Order.objects.filter(status=Order.Status.PAID).count() == 2
+
+
+@pytest.mark.parametrize("paid_meanwhile", [False, True])
+def test_the_grace_period_ends_by_closing_the_payment_page_unless_it_was_paid(
+    client, campaign, tiers, stripe_fake, deliver, paid_meanwhile
+):
+    from tests.funding.test_pledges import pledge_link
+
+    failing = failed_charge(client, stripe_fake, deliver, campaign, tiers)
+    client.post(pledge_link("auth@example.com"), {"action": "pay"})
+    [session] = [s for s in stripe_fake.sessions.values() if s["mode"] == "payment"]
+    if paid_meanwhile:
+        stripe_fake.complete(session["id"])  # its webhook is still on the way
+    Pledge.objects.filter(pk=failing.pk).update(recover_until=timezone.now() - timedelta(1))
+    report = funding_settle()
+    failing.refresh_from_db()
+    assert stripe_fake.called("POST", f"/v1/checkout/sessions/{session['id']}/expire")
+    if not paid_meanwhile:
+        # Closed at Stripe first: nobody can pay for a pledge that is dropped.
+        assert session["status"] == "expired"
+        assert (report.dropped, failing.status) == (1, Pledge.Status.DROPPED)
+        assert failing.order.status == Order.Status.EXPIRED
+        return
+    assert (report.dropped, failing.status) == (0, Pledge.Status.RECOVERING)
+    paid = copy.deepcopy(session)
+    assert deliver(event("checkout.session.completed", paid)).content == b"fulfilled"
+    funding_settle()
+    failing.refresh_from_db()
+    assert failing.status == Pledge.Status.CHARGED
