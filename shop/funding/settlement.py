@@ -292,15 +292,22 @@ def campaign_settle(
     return report
 
 
-def recovering_sync(report: Report) -> None:
-    """Backers who paid on session after a failed charge; those past the grace period dropped."""
-    for pledge in Pledge.objects.filter(
-        status=Pledge.Status.RECOVERING, order__status=Order.Status.PAID
-    ):
+def recovering_paid(report: Report, *, pledge_id: int | None = None) -> None:
+    """Backers who paid on session after a failed charge are charged backers (database only:
+    the pledge's own page asks it for its pledge)."""
+    paid = Pledge.objects.filter(status=Pledge.Status.RECOVERING, order__status=Order.Status.PAID)
+    if pledge_id is not None:
+        paid = paid.filter(pk=pledge_id)
+    for pledge in paid:
         if Pledge.objects.filter(pk=pledge.pk, status=Pledge.Status.RECOVERING).update(
             status=Pledge.Status.CHARGED, failure_reason=""
         ):
             report.charged += 1
+
+
+def recovering_sync(report: Report) -> None:
+    """Backers who paid on session after a failed charge; those past the grace period dropped."""
+    recovering_paid(report)
     expired = Pledge.objects.filter(
         status=Pledge.Status.RECOVERING, recover_until__lt=timezone.now()
     ).select_related("campaign", "order")

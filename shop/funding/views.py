@@ -23,7 +23,7 @@ from shop.funding.services import (
     pledge_change,
     pledge_start,
 )
-from shop.funding.settlement import Report, pledge_recovery_order, recovering_sync
+from shop.funding.settlement import Report, pledge_recovery_order, recovering_paid
 from shop.funding.webhooks import card_for, card_saved_apply
 from shop.payments import stripe_api
 from shop.payments.base import PaymentsUnavailable, get_provider
@@ -172,7 +172,7 @@ def pledge(request: HttpRequest, token: str) -> HttpResponse:
     if found is None:
         return render(request, "funding/link_invalid.html", status=404)
     if found.status == Pledge.Status.RECOVERING:
-        recovering_sync(Report())  # paid on session meanwhile?
+        recovering_paid(Report(), pledge_id=found.pk)  # paid on session meanwhile?
         found.refresh_from_db()
     if request.method == "GET":
         return render(request, "funding/pledge.html", _pledge_context(found, token))
