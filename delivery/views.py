@@ -44,6 +44,7 @@ from delivery.formats.views import (
     stamped_served,
 )
 from delivery.models import Entitlement, Library
+from delivery.samples import library_samples
 from delivery.services import Logged, download_record, ip_network
 from delivery.serving import serve, serve_asset, serve_inline
 from delivery.tasks import send_library_link
@@ -228,7 +229,12 @@ def _render_library(request: HttpRequest, library: Library, holder: access.Holde
     return render(
         request,
         "delivery/library.html",
-        {"library": library, "entitlements": entitlements, "token": holder.token},
+        {
+            "library": library,
+            "entitlements": entitlements,
+            "samples": library_samples(holder=holder),
+            "token": holder.token,
+        },
     )
 
 

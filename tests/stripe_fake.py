@@ -147,12 +147,22 @@ class FakeStripe(stripe.HTTPClient):
             ("GET", re.compile(r"^/v1/checkout/sessions$"), self._session_list),
             ("GET", re.compile(r"^/v1/checkout/sessions/(?P<id>[^/]+)$"), self._session_get),
             (
+                "POST",
+                re.compile(r"^/v1/checkout/sessions/(?P<id>[^/]+)/expire$"),
+                self._session_expire,
+            ),
+            (
                 "GET",
                 re.compile(r"^/v1/checkout/sessions/(?P<id>[^/]+)/line_items$"),
                 self._line_items_list,
             ),
             ("GET", re.compile(r"^/v1/payment_intents/(?P<id>[^/]+)$"), self._intent_get),
             ("POST", re.compile(r"^/v1/payment_intents$"), self._intent_create),
+            (
+                "POST",
+                re.compile(r"^/v1/payment_intents/(?P<id>[^/]+)/cancel$"),
+                self._intent_cancel,
+            ),
             ("POST", re.compile(r"^/v1/customers$"), self._customer_create),
             ("GET", re.compile(r"^/v1/setup_intents/(?P<id>[^/]+)$"), self._setup_intent_get),
             ("POST", re.compile(r"^/v1/refunds$"), self._refund_create),
@@ -468,6 +478,33 @@ class FakeStripe(stripe.HTTPClient):
             "payment_intent": intent,
         }
         return 402, {"error": error}
+
+    def _intent_cancel(self, params: dict[str, Any], id: str) -> Any:
+        """Stripe cancels an intent that has not succeeded; otherwise says why not."""
+        intent = self.intents[id]
+        if intent["status"] in ("succeeded", "processing"):
+            error = {
+                "type": "invalid_request_error",
+                "code": "payment_intent_unexpected_state",
+                "message": f"This PaymentIntent's status is {intent['status']}.",
+                "payment_intent": intent,
+            }
+            return 400, {"error": error}
+        intent.update(
+            status="canceled",
+            canceled_at=int(time.time()),
+            cancellation_reason=params.get("cancellation_reason"),
+        )
+        return intent
+
+    def _session_expire(self, params: dict[str, Any], id: str) -> Any:
+        """Only an open session can be expired; Stripe refuses the others."""
+        session = self.sessions[id]
+        if session["status"] != "open":
+            message = "Only Checkout Sessions with a status in [open] can be expired."
+            return 400, {"error": {"type": "invalid_request_error", "message": message}}
+        session["status"] = "expired"
+        return session
 
     def _session_get(self, params: dict[str, Any], id: str) -> dict[str, Any]:
         return self.sessions[id]

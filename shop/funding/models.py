@@ -113,6 +113,10 @@ class Pledge(models.Model):
     order = models.ForeignKey(
         Order, null=True, blank=True, on_delete=models.PROTECT, related_name="pledges"
     )
+    # The off-session PaymentIntent of the deadline's charge, whatever it answered; after a
+    # failure it is cancelled before the backer pays on session, so it can never charge too.
+    payment_intent = models.CharField(max_length=255, blank=True, default="")
+    payment_intent_cancelled = models.BooleanField(default=False)
     failure_reason = models.CharField(max_length=300, blank=True)
     recover_until = models.DateTimeField(null=True, blank=True)
     teaser_granted = models.BooleanField(default=False)

@@ -36,6 +36,10 @@ class CardProvider(Protocol):
 
     def charge(self, *, pledge: Pledge, idempotency_key: str) -> OffSessionCharge: ...
 
+    def void(self, *, pledge: Pledge) -> OffSessionCharge | None:
+        """Cancel the pledge's failed charge; None once it can never charge, else its state."""
+        ...
+
 
 def charge_terms(pledge: Pledge) -> str:
     campaign = pledge.campaign
@@ -73,6 +77,9 @@ class TestCards:
         return OffSessionCharge(
             reference, status, None, pledge.amount, pledge.currency, outcome, message
         )
+
+    def void(self, *, pledge: Pledge) -> OffSessionCharge | None:
+        return None  # a test charge that failed never charges later
 
 
 class StripeCards:
@@ -112,6 +119,11 @@ class StripeCards:
             metadata={"pledge": str(pledge.public_id), "order": str(pledge.order.public_id)},
             # The same transfer group as any sale, so Connect transfers find the charge.
             transfer_group=f"order_{pledge.order.public_id}",
+        )
+
+    def void(self, *, pledge: Pledge) -> OffSessionCharge | None:
+        return stripe_api.payment_intent_cancel(
+            pledge.payment_intent, idempotency_key=f"pledge-void-{pledge.public_id}"
         )
 
 

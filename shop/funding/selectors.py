@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, Prefetch, Q, QuerySet, Sum
+from django.db.models.functions import Lower
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from catalog.models import Asset, Seller
 from catalog.money import to_decimal_string
+from delivery.samples import LibrarySamples
 from shop.funding.models import HOLDING, Campaign, Pledge, Tier
 
 
@@ -180,3 +184,43 @@ def seller_campaign_summaries(seller: Seller) -> list[CampaignSummary]:
         elif status == Pledge.Status.DROPPED:
             summary.failed += total
     return list(found.values())
+
+
+# Pledges whose backer hears the campaign's samples in their library: from the card saved
+# on, charged or not funded alike; a cancelled or dropped (unpaid) pledge loses them.
+SAMPLES_KEPT = (*HOLDING, Pledge.Status.RELEASED)
+
+
+def backer_samples(emails: Sequence[str]) -> list[LibrarySamples]:
+    """The sample tracks of every campaign these addresses back (a library's source)."""
+    wanted = [email.lower() for email in emails]
+    pledges = (
+        Pledge.objects.annotate(email_lower=Lower("email"))
+        .filter(email_lower__in=wanted, status__in=SAMPLES_KEPT)
+        .select_related("campaign__seller")
+        .prefetch_related(
+            Prefetch(
+                "campaign__samples",
+                queryset=Asset.objects.filter(role=Asset.Role.PREVIEW).order_by("position", "pk"),
+                to_attr="sample_list",
+            )
+        )
+        .order_by("-created_at")
+    )
+    found, seen = [], set()
+    for pledge in pledges:
+        campaign = pledge.campaign
+        assets = campaign.sample_list  # type: ignore[attr-defined]
+        if campaign.pk in seen or not assets:
+            continue
+        seen.add(campaign.pk)
+        found.append(
+            LibrarySamples(
+                title=campaign.title,
+                seller=campaign.seller.display_name,
+                note=_("Backer #%(number)d") % {"number": pledge.number or 0},
+                url=campaign.get_absolute_url(),
+                assets=assets,
+            )
+        )
+    return found

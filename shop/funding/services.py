@@ -170,8 +170,9 @@ def tier_save(
     cap_text: str,
     rewards: str,
 ) -> Tier:
-    """Add or edit a tier. Pledges keep what they were promised (``Pledge.promised``);
-    a tier with backers can neither drop below them in places nor be made dearer."""
+    """Add or edit a tier. Pledges keep what they were promised (``Pledge.promised``) and
+    their amount (``Pledge.amount``), whatever the new words and price; a tier with
+    backers cannot have fewer places than it has backers."""
     title, rewards = (title or "").strip(), (rewards or "").strip()
     if not title or len(title) > 120:
         raise FundingError(_("Give the tier a name (at most 120 characters)."), "title")

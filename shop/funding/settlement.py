@@ -192,12 +192,21 @@ def pledge_charge_apply(*, pledge_id: int, result: OffSessionCharge) -> str:
             return pledge.status  # the payment_intent webhook will say
         elif pledge.status == Pledge.Status.CHARGING:
             pledge.status = Pledge.Status.RECOVERING
+            pledge.payment_intent = result.payment_intent or ""
             pledge.failure_reason = (result.message or result.code)[:300]
             pledge.recover_until = timezone.now() + timedelta(days=settings.FUNDING_GRACE_DAYS)
             transaction.on_commit(lambda: send_payment_needed.enqueue(pledge_id=pledge_id))
         else:
             return pledge.status
-        pledge.save(update_fields=["status", "failure_reason", "recover_until", "updated_at"])
+        pledge.save(
+            update_fields=[
+                "status",
+                "failure_reason",
+                "recover_until",
+                "payment_intent",
+                "updated_at",
+            ]
+        )
     return pledge.status
 
 
@@ -294,19 +303,28 @@ def _settled(campaign: Campaign, status: str) -> None:
             )
 
 
-def recovering_sync(report: Report) -> None:
-    """Backers who paid on session after a failed charge; those past the grace period dropped."""
-    for pledge in Pledge.objects.filter(
-        status=Pledge.Status.RECOVERING, order__status=Order.Status.PAID
-    ):
+def recovering_paid(report: Report, *, pledge_id: int | None = None) -> None:
+    """Backers who paid on session after a failed charge are charged backers (database only:
+    the pledge's own page asks it for its pledge)."""
+    paid = Pledge.objects.filter(status=Pledge.Status.RECOVERING, order__status=Order.Status.PAID)
+    if pledge_id is not None:
+        paid = paid.filter(pk=pledge_id)
+    for pledge in paid:
         if Pledge.objects.filter(pk=pledge.pk, status=Pledge.Status.RECOVERING).update(
             status=Pledge.Status.CHARGED, failure_reason=""
         ):
             report.charged += 1
+
+
+def recovering_sync(report: Report) -> None:
+    """Backers who paid on session after a failed charge; those past the grace period dropped."""
+    recovering_paid(report)
     expired = Pledge.objects.filter(
         status=Pledge.Status.RECOVERING, recover_until__lt=timezone.now()
     ).select_related("campaign", "order")
     for pledge in expired:
+        if not _payment_page_closed(pledge):
+            continue
         with transaction.atomic():
             if not Pledge.objects.filter(pk=pledge.pk, status=Pledge.Status.RECOVERING).update(
                 status=Pledge.Status.DROPPED
@@ -316,6 +334,21 @@ def recovering_sync(report: Report) -> None:
                 order_expire(order_id=pledge.order.pk)
             teaser_revoke(pledge, _("The pledge was not paid."))
             report.dropped += 1
+
+
+def _payment_page_closed(pledge: Pledge) -> bool:
+    """Before a pledge is dropped, its on-session payment page (a Checkout Session lives
+    24 hours) is closed at Stripe, so nobody pays for a dropped pledge. False when it was
+    paid meanwhile (its webhook settles it) or Stripe cannot say yet (the next run asks)."""
+    order = pledge.order
+    if order is None or order.provider != "stripe" or not order.provider_session_id:
+        return True
+    try:
+        status = stripe_api.checkout_session_expire(order.provider_session_id)
+    except stripe_api.PaymentProviderError as exc:
+        log.warning("Pledge %s not dropped yet: %s", pledge.public_id, exc)
+        return False
+    return status != "complete"
 
 
 def campaign_releasable(campaign: Campaign) -> bool:
@@ -372,19 +405,43 @@ def funding_settle(*, after_charge: Callable[[], None] | None = None) -> Report:
     return report
 
 
-def pledge_recovery_order(*, pledge_id: int) -> Order:
-    """The order a backer pays on session after a failed charge (a new one after a decline)."""
+def _recovery_check(pledge: Pledge) -> None:
     from shop.funding.services import FundingError
 
+    late = pledge.recover_until is None or pledge.recover_until < timezone.now()
+    if pledge.status != Pledge.Status.RECOVERING or late or pledge.order is None:
+        raise FundingError(_("This pledge has no payment waiting."))
+
+
+def pledge_recovery_order(*, pledge_id: int) -> Order | None:
+    """The order a backer pays on session after a failed charge (a new one after a decline);
+    None when the failed charge turned out paid after all (nothing more to pay).
+
+    The on-session payment is a new Checkout Session, so the failed off-session
+    PaymentIntent is cancelled first (no transaction open): from then on it can never
+    charge, and the order's one payment is the session's. Should Stripe answer that it
+    succeeded meanwhile, that answer is recorded instead and no page is opened.
+    """
+    pledge = Pledge.objects.select_related("order").get(pk=pledge_id)
+    _recovery_check(pledge)
+    if pledge.payment_intent and not pledge.payment_intent_cancelled:
+        answer = cards_for(pledge.provider).void(pledge=pledge)
+        if answer is not None:
+            if answer.status == "succeeded":
+                pledge_charge_apply(pledge_id=pledge.pk, result=answer)
+                return None
+            raise stripe_api.PaymentProviderError(
+                _("The failed payment is still being processed; try again in a few minutes.")
+            )
+        Pledge.objects.filter(pk=pledge.pk).update(payment_intent_cancelled=True)
     with transaction.atomic():
         pledge = (
             Pledge.objects.select_for_update(of=("self",))
             .select_related("order", "campaign")
             .get(pk=pledge_id)
         )
-        late = pledge.recover_until is None or pledge.recover_until < timezone.now()
-        if pledge.status != Pledge.Status.RECOVERING or late or pledge.order is None:
-            raise FundingError(_("This pledge has no payment waiting."))
+        _recovery_check(pledge)
+        assert pledge.order is not None
         order = pledge.order
         if order.status in (Order.Status.PENDING, Order.Status.PAID):
             return order
@@ -398,6 +455,7 @@ def pledge_recovery_order(*, pledge_id: int) -> Order:
             provider=pledge.provider,
             note=item.note,
             release_held=True,
+            language=pledge.language,
         )
         pledge.save(update_fields=["order", "updated_at"])
         return pledge.order

@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -22,7 +23,7 @@ from shop.funding.services import (
     pledge_change,
     pledge_start,
 )
-from shop.funding.settlement import Report, pledge_recovery_order, recovering_sync
+from shop.funding.settlement import Report, pledge_recovery_order, recovering_paid
 from shop.funding.webhooks import card_for, card_saved_apply
 from shop.payments import stripe_api
 from shop.payments.base import PaymentsUnavailable, get_provider
@@ -154,7 +155,9 @@ def _pledge_context(pledge: Pledge, token: str, **extra: object) -> dict[str, ob
         "campaign": campaign,
         "figures": selectors.campaign_figures(campaign),
         "samples": selectors.campaign_samples(campaign),
-        "open": campaign.status == Campaign.Status.LIVE and pledge.status == Pledge.Status.ACTIVE,
+        "open": campaign.status == Campaign.Status.LIVE
+        and pledge.status == Pledge.Status.ACTIVE
+        and campaign.deadline > timezone.now(),
         "values": {"tier": pledge.tier_id, "amount": ""},
         "errors": {},
         **extra,
@@ -169,7 +172,7 @@ def pledge(request: HttpRequest, token: str) -> HttpResponse:
     if found is None:
         return render(request, "funding/link_invalid.html", status=404)
     if found.status == Pledge.Status.RECOVERING:
-        recovering_sync(Report())  # paid on session meanwhile?
+        recovering_paid(Report(), pledge_id=found.pk)  # paid on session meanwhile?
         found.refresh_from_db()
     if request.method == "GET":
         return render(request, "funding/pledge.html", _pledge_context(found, token))
@@ -197,14 +200,18 @@ def pledge(request: HttpRequest, token: str) -> HttpResponse:
             if (
                 found.status != Pledge.Status.ACTIVE
                 or found.campaign.status != Campaign.Status.LIVE
+                or found.campaign.deadline <= timezone.now()
             ):
                 raise FundingError(_("The card can be changed until the deadline."))
             _hold(request, found)
             return redirect(cards_for(found.provider).card_start(pledge=found))
         elif action == "pay":
             order = pledge_recovery_order(pledge_id=found.pk)
-            provider = get_provider()
-            return redirect(provider.start(order=order, request=request))
+            if order is None:
+                messages.success(request, _("Your payment went through: nothing more to pay."))
+            else:
+                provider = get_provider()
+                return redirect(provider.start(order=order, request=request))
         else:
             raise FundingError(_("Choose what to do with the pledge."))
     except FundingError as exc:

@@ -339,6 +339,21 @@ def checkout_session_retrieve(session_id: str) -> CheckoutSession:
         raise _wrap(exc) from exc
 
 
+def checkout_session_expire(session_id: str) -> str:
+    """Close an open Checkout Session so it can no longer be paid; its status after.
+
+    A session already complete (paid) or expired cannot be expired: Stripe says
+    so, and its status is read instead.
+    """
+    try:
+        session = _client().v1.checkout.sessions.expire(session_id)
+    except stripe.InvalidRequestError:
+        return checkout_session_retrieve(session_id).status or ""
+    except stripe.StripeError as exc:
+        raise _wrap(exc) from exc
+    return checkout_session_from(session).status or ""
+
+
 def checkout_sessions_complete(*, since: int) -> Iterator[CheckoutSession]:
     """Every completed session created at or after the Unix time ``since``."""
     try:
@@ -650,6 +665,13 @@ def off_session_charge_from(obj: Any, *, code: str = "", message: str = "") -> O
     )
 
 
+def _error_body(exc: stripe.StripeError) -> dict[str, Any]:
+    """The ``error`` object of Stripe's answer (it may carry the PaymentIntent)."""
+    body = exc.json_body if isinstance(exc.json_body, dict) else {}
+    error = body.get("error")
+    return error if isinstance(error, dict) else {}
+
+
 def payment_intent_off_session(
     *,
     amount: int,
@@ -681,9 +703,7 @@ def payment_intent_off_session(
             {"idempotency_key": idempotency_key},
         )
     except stripe.CardError as exc:
-        body = exc.json_body if isinstance(exc.json_body, dict) else {}
-        error = body.get("error") if isinstance(body.get("error"), dict) else {}
-        assert isinstance(error, dict)
+        error = _error_body(exc)
         code = str(error.get("code") or exc.code or "card_declined")
         message = str(error.get("message") or exc.user_message or "The card was declined.")
         intent_obj = error.get("payment_intent")
@@ -693,6 +713,31 @@ def payment_intent_off_session(
     except stripe.StripeError as exc:
         raise _wrap(exc) from exc
     return off_session_charge_from(intent)
+
+
+def payment_intent_cancel(
+    payment_intent_id: str, *, idempotency_key: str
+) -> OffSessionCharge | None:
+    """Cancel a PaymentIntent that failed, so it can never be confirmed and charge later.
+
+    None once it is cancelled (now or before); when Stripe refuses because it is no
+    longer cancellable (it succeeded, or is processing), what it is now.
+    """
+    try:
+        _client().v1.payment_intents.cancel(
+            payment_intent_id,
+            {"cancellation_reason": "abandoned"},
+            {"idempotency_key": idempotency_key},
+        )
+    except stripe.InvalidRequestError as exc:
+        intent = _error_body(exc).get("payment_intent")
+        if not isinstance(intent, dict):
+            raise _wrap(exc) from exc
+        state = off_session_charge_from(intent)
+        return None if state.status == "canceled" else state
+    except stripe.StripeError as exc:
+        raise _wrap(exc) from exc
+    return None
 
 
 def events_since(*, since: int, types: Sequence[str]) -> Iterator[WebhookEvent]:

@@ -85,6 +85,19 @@ def test_the_whole_funding_story_in_the_browser(page, live_server, shot):
     page.get_by_role("button", name="Save the change").click()
     assert page.get_by_text("Your pledge is changed.").is_visible()
     assert Pledge.objects.get(email="pays@example.com").amount == 2000
+    # From the pledge on, the sample plays in the backer's library.
+    from delivery.services import library_get_or_create, library_link_create
+
+    token = library_link_create(library=library_get_or_create(email="pays@example.com"))
+    page.goto(f"{live_server.url}/library/{token}/")
+    sample = page.get_by_label("Play the sample sample.mp3")
+    assert sample.is_visible()
+    sample.evaluate("audio => { audio.preload = 'auto'; audio.load(); }")
+    page.wait_for_function(
+        "() => document.querySelector('audio[aria-label^=\"Play the sample\"]').readyState >= 1"
+    )
+    assert sample.evaluate("audio => audio.duration") > 1
+    shot("funding-library-sample")
 
     _pledge(page, url, "auth@example.com", "Save a card whose bank asks for authentication")
     _pledge(page, url, "declines@example.com", "Save a card that will be declined")
@@ -97,6 +110,9 @@ def test_the_whole_funding_story_in_the_browser(page, live_server, shot):
     Campaign.objects.filter(pk=campaign.pk).update(deadline=timezone.now() - timedelta(seconds=1))
     report = funding_settle()
     assert (report.charged, report.recovering) == (1, 2)
+    # After the deadline the pledge's tier and amount no longer change.
+    page.goto(live_server.url + _link("pays@example.com", r"/pledges/\S+/"))
+    assert page.get_by_role("button", name="Save the change").count() == 0
 
     # The backer whose bank wants authentication pays on session from the emailed link.
     page.goto(live_server.url + _link("auth@example.com", r"/pledges/\S+/"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 
 import pytest
@@ -141,3 +142,31 @@ def test_the_sales_dashboard_shows_the_campaigns_figures(client, seller_client, 
     page = seller_client.get(reverse("stats:dashboard")).content.decode()
     assert "Low Tide, the first album" in page
     assert "Credit line: 1" in page and "€30.00" in page
+
+
+def test_after_the_deadline_the_seller_sees_collected_recovering_and_failed(
+    client, seller_client, campaign, tiers
+):
+    from django.utils import timezone
+
+    from shop.funding.settlement import funding_settle
+
+    pledge(client, campaign, tiers["credit"], email="pays@example.com")
+    auth, declines = "pm_test_needs_authentication", "pm_test_declines"
+    pledge(client, campaign, tiers["album"], email="auth@example.com", card=auth)
+    pledge(client, campaign, tiers["free"], email="no@example.com", amount="7", card=declines)
+    past = timezone.now() - timedelta(seconds=1)
+    Campaign.objects.filter(pk=campaign.pk).update(deadline=past)
+    funding_settle()
+    Pledge.objects.filter(email="no@example.com").update(recover_until=past)
+    funding_settle()
+    detail = seller_client.get(reverse("funding:sell_campaign", args=[campaign.pk])).content
+    detail = detail.decode()
+    assert "€30.00</strong> collected from 1 backer" in detail
+    assert "€15.00</strong> still being recovered (1)" in detail
+    assert "€7.00</strong> failed (1 dropped)" in detail
+    listing = seller_client.get(reverse("funding:sell_campaigns")).content.decode()
+    dashboard = seller_client.get(reverse("stats:dashboard")).content.decode()
+    for page in (listing, dashboard):
+        cells = re.findall(r'<td class="num">([^<]*)</td>', page)
+        assert '€30.00</td><td class="num">€15.00</td><td class="num">€7.00' in page, cells

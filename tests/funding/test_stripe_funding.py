@@ -6,6 +6,7 @@ tests/stripe_fake.py; no call is made with a transaction open (the fixture check
 
 from __future__ import annotations
 
+import copy
 from datetime import timedelta
 
 import pytest
@@ -235,3 +236,110 @@ def test_a_charge_unanswered_for_a_day_is_left_to_a_person(
     assert pledge.order.flagged and str(pledge.public_id) in pledge.order.flag_reason
     # The rest of the campaign goes on: it is funded, and its release is not held up.
     assert Campaign.objects.get().status == Campaign.Status.SUCCEEDED
+
+
+def failed_charge(client, stripe_fake, deliver, campaign, tiers, code="authentication_required"):
+    """Two backers (the goal met); the second card fails off session at the deadline."""
+    saved(client, stripe_fake, deliver, campaign, tiers["credit"], "pays@example.com")
+    failing = saved(
+        client, stripe_fake, deliver, campaign, tiers["credit"], "auth@example.com", card="pm_x"
+    )
+    stripe_fake.card_errors = {"pm_x": code}
+    Campaign.objects.filter(pk=campaign.pk).update(deadline=timezone.now() - timedelta(seconds=1))
+    funding_settle()
+    failing.refresh_from_db()
+    assert failing.status == Pledge.Status.RECOVERING
+    assert failing.payment_intent in stripe_fake.intents
+    return failing
+
+
+@pytest.mark.parametrize("code", ["authentication_required", "card_declined"])
+def test_paying_on_session_cancels_the_failed_intent_and_settles_one_order_once(
+    client, campaign, tiers, stripe_fake, deliver, code
+):
+    from tests.funding.test_pledges import pledge_link
+
+    failing = failed_charge(client, stripe_fake, deliver, campaign, tiers, code)
+    failed_intent = stripe_fake.intents[failing.payment_intent]
+    link = pledge_link("auth@example.com")
+    response = client.post(link, {"action": "pay"})
+    # The failed PaymentIntent is cancelled first: it can never charge too.
+    [cancel] = stripe_fake.called("POST", f"/v1/payment_intents/{failing.payment_intent}/cancel")
+    assert cancel["cancellation_reason"] == "abandoned"
+    assert failed_intent["status"] == "canceled"
+    [session] = [s for s in stripe_fake.sessions.values() if s["mode"] == "payment"]
+    assert response.status_code == 302 and response["Location"] == session["url"]
+    assert session["metadata"] == {"order": str(failing.order.public_id)}
+    # A second click opens the same page and cancels nothing more.
+    assert client.post(link, {"action": "pay"})["Location"] == session["url"]
+    assert (
+        len(stripe_fake.called("POST", f"/v1/payment_intents/{failing.payment_intent}/cancel")) == 1
+    )
+    # 3-D Secure (or another card) on Stripe's page; the signed event settles the order.
+    paid = stripe_fake.complete(session["id"])
+    assert deliver(event("checkout.session.completed", paid)).content == b"fulfilled"
+    # The failed intent's own late event changes nothing.
+    assert deliver(event("payment_intent.payment_failed", failed_intent)).content == (
+        b"pledge recovering"
+    )
+    report = funding_settle()
+    assert report.charged == 1
+    failing.refresh_from_db()
+    assert failing.status == Pledge.Status.CHARGED
+    assert failing.order.status == Order.Status.PAID
+    assert failing.order.provider_payment_id == paid["payment_intent"]
+    orders = Order.objects.filter(pledges=failing)
+    assert orders.count() == 1
+    assert Order.objects.filter(status=Order.Status.PAID).count() == 2  # one per backer
+    assert client.post(link, {"action": "pay"}).status_code == 302
+    assert len([s for s in stripe_fake.sessions.values() if s["mode"] == "payment"]) == 1
+
+
+def test_a_failed_intent_found_paid_when_cancelled_is_recorded_not_paid_again(
+    client, campaign, tiers, stripe_fake, deliver
+):
+    from tests.funding.test_pledges import pledge_link
+
+    failing = failed_charge(client, stripe_fake, deliver, campaign, tiers)
+    intent = stripe_fake.intents[failing.payment_intent]
+    # The backer confirmed it some other way meanwhile (its event not arrived yet).
+    stripe_fake.charges[intent["id"]] = "ch_test_late"
+    intent.update(status="succeeded", latest_charge="ch_test_late", last_payment_error=None)
+    response = client.post(pledge_link("auth@example.com"), {"action": "pay"})
+    assert response.status_code == 302 and response["Location"].startswith("/pledges/")
+    assert not [s for s in stripe_fake.sessions.values() if s["mode"] == "payment"]
+    failing.refresh_from_db()
+    assert failing.status == Pledge.Status.CHARGED
+    assert failing.order.provider_payment_id == intent["id"]
+    # Its event, when it comes, is the same answer: nothing changes.
+    assert deliver(event("payment_intent.succeeded", intent)).content == b"pledge charged"
+    assert Order.objects.filter(status=Order.Status.PAID).count() == 2
+
+
+@pytest.mark.parametrize("paid_meanwhile", [False, True])
+def test_the_grace_period_ends_by_closing_the_payment_page_unless_it_was_paid(
+    client, campaign, tiers, stripe_fake, deliver, paid_meanwhile
+):
+    from tests.funding.test_pledges import pledge_link
+
+    failing = failed_charge(client, stripe_fake, deliver, campaign, tiers)
+    client.post(pledge_link("auth@example.com"), {"action": "pay"})
+    [session] = [s for s in stripe_fake.sessions.values() if s["mode"] == "payment"]
+    if paid_meanwhile:
+        stripe_fake.complete(session["id"])  # its webhook is still on the way
+    Pledge.objects.filter(pk=failing.pk).update(recover_until=timezone.now() - timedelta(1))
+    report = funding_settle()
+    failing.refresh_from_db()
+    assert stripe_fake.called("POST", f"/v1/checkout/sessions/{session['id']}/expire")
+    if not paid_meanwhile:
+        # Closed at Stripe first: nobody can pay for a pledge that is dropped.
+        assert session["status"] == "expired"
+        assert (report.dropped, failing.status) == (1, Pledge.Status.DROPPED)
+        assert failing.order.status == Order.Status.EXPIRED
+        return
+    assert (report.dropped, failing.status) == (0, Pledge.Status.RECOVERING)
+    paid = copy.deepcopy(session)
+    assert deliver(event("checkout.session.completed", paid)).content == b"fulfilled"
+    funding_settle()
+    failing.refresh_from_db()
+    assert failing.status == Pledge.Status.CHARGED
