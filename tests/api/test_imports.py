@@ -6,6 +6,7 @@ import io
 import zipfile
 
 import pytest
+from django.core.files.storage import default_storage
 
 from catalog.models import ImportJob, Product
 from shop.api.scopes import CATALOG_READ
@@ -13,6 +14,23 @@ from tests.api.conftest import Api, Shop, error_of
 from tests.catalog.test_import import BOOK, make_catalog
 
 pytestmark = pytest.mark.django_db
+
+
+def _stored() -> set[str]:
+    try:
+        return set(default_storage.listdir("imports")[1])
+    except FileNotFoundError:
+        return set()
+
+
+@pytest.fixture(autouse=True)
+def _stored_imports_removed():
+    """The test's transaction rolls its jobs back, not their stored ZIPs: other tests
+    count what is stored."""
+    before = _stored()
+    yield
+    for name in _stored() - before:
+        default_storage.delete(f"imports/{name}")
 
 
 def catalog_zip(tmp_path, rows: str = BOOK) -> bytes:
