@@ -36,8 +36,9 @@ from shop.api import schemas, scopes
 from shop.api.access import TokenAuth
 from shop.api.errors import ApiError
 from shop.api.paging import LIMIT_DEFAULT, LIMIT_MAX, page_read
-from shop.funding.selectors import seller_campaign_summaries
-from shop.models import LedgerEntry, Order, OrderItem
+from shop.funding.selectors import seller_campaign_summaries, seller_campaigns
+from shop.ledger import seller_balance
+from shop.models import LedgerEntry, Order, OrderItem, PayoutAccount, SellerTransfer
 from shop.stats.facts import Scope
 from shop.stats.localtime import day_start, zone
 from shop.stats.rollups import book_timezone
@@ -457,6 +458,84 @@ def campaign_list(request: HttpRequest) -> list[dict[str, Any]]:
         }
         for c in seller_campaign_summaries(_seller(request))
     ]
+
+
+@router.get(
+    "/campaigns/{campaign_id}/pledges",
+    auth=SALES_READ,
+    response={200: schemas.PledgeList, **ERRORS},
+    tags=["sales"],
+    summary="One of your campaigns' pledges, newest first",
+)
+def pledge_list(request: HttpRequest, campaign_id: int, query: Query[PageQuery]) -> dict[str, Any]:
+    campaign = seller_campaigns(_seller(request)).filter(pk=campaign_id).first()
+    if campaign is None:
+        raise ApiError(404, "not_found", "No such campaign.")
+    page = page_read(
+        campaign.pledges.select_related("tier"),
+        name="pledges",
+        time_field="created_at",
+        cursor=query.cursor,
+        limit=query.limit,
+        time_of=lambda row: row.created_at,
+    )
+    return {
+        "items": [
+            {
+                "id": p.pk,
+                "number": p.number,
+                "tier": p.tier.title,
+                "amount": p.amount,
+                "currency": p.currency,
+                "status": p.status,
+                "email": p.email,
+                "wall_name": p.wall_name,
+                "created_at": p.created_at,
+            }
+            for p in page.rows
+        ],
+        "next": page.next,
+    }
+
+
+@router.get(
+    "/payouts",
+    auth=SALES_READ,
+    response={200: schemas.PayoutsOut, **ERRORS},
+    tags=["sales"],
+    summary="What you are owed, your payout account, and the transfers sent to you",
+)
+def payout_list(request: HttpRequest, query: Query[PageQuery]) -> dict[str, Any]:
+    seller = _seller(request)
+    account = PayoutAccount.objects.filter(seller=seller).first()
+    page = page_read(
+        SellerTransfer.objects.filter(seller=seller),
+        name="payouts",
+        time_field="created_at",
+        cursor=query.cursor,
+        limit=query.limit,
+        time_of=lambda row: row.created_at,
+    )
+    return {
+        "currency": settings.STORE_CURRENCY,
+        "owed": seller_balance(seller=seller),
+        "account": {
+            "connected": account is not None,
+            "details_submitted": bool(account and account.details_submitted),
+            "payouts_enabled": bool(account and account.payouts_enabled),
+        },
+        "items": [
+            {
+                "id": t.pk,
+                "amount": t.amount,
+                "currency": t.currency,
+                "confirmed": bool(t.stripe_transfer_id),
+                "created_at": t.created_at,
+            }
+            for t in page.rows
+        ],
+        "next": page.next,
+    }
 
 
 # --- Followers -----------------------------------------------------------------------

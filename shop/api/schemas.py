@@ -186,6 +186,45 @@ class FollowerList(Schema):
     next: str | None
 
 
+class PayoutAccountOut(Schema):
+    connected: bool = Field(description="A Stripe account is linked.")
+    details_submitted: bool
+    payouts_enabled: bool
+
+
+class TransferOut(Schema):
+    id: int
+    amount: int = Field(description="Minor units.")
+    currency: str
+    confirmed: bool = Field(description="Stripe has confirmed the transfer.")
+    created_at: datetime
+
+
+class PayoutsOut(Schema):
+    currency: str
+    owed: int = Field(description="What the shop still owes you, minor units (negative: you owe).")
+    account: PayoutAccountOut
+    items: list[TransferOut]
+    next: str | None
+
+
+class PledgeOut(Schema):
+    id: int
+    number: int | None = Field(description="Backer number, once the card is saved.")
+    tier: str
+    amount: int = Field(description="Minor units.")
+    currency: str
+    status: str
+    email: str
+    wall_name: str = Field(description="The name the backer chose to show; empty if none.")
+    created_at: datetime
+
+
+class PledgeList(Schema):
+    items: list[PledgeOut]
+    next: str | None
+
+
 class CampaignOut(Schema):
     id: int
     title: str

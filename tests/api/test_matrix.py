@@ -17,6 +17,9 @@ from catalog.uploads.services import upload_create, upload_receive
 from delivery.licenses.models import LicenseKey
 from delivery.licenses.services import license_issue
 from delivery.services import entitlement_grant
+from shop.funding.models import Campaign
+from shop.ledger import seller_balance
+from shop.models import SellerTransfer
 from tests.api.conftest import Api, Shop, error_of
 from tests.api.operations import OPERATIONS
 from tests.factories import pdf_bytes
@@ -93,6 +96,22 @@ def stats(api: Api, a: Shop, b: Shop) -> None:
 def campaign_list(api: Api, a: Shop, b: Shop) -> None:
     titles = [row["title"] for row in api.get("campaigns", a.token()).json()]
     assert titles == [a.campaign_title]
+
+
+def pledge_list(api: Api, a: Shop, b: Shop) -> None:
+    theirs = Campaign.objects.get(seller=b.seller)
+    _not_found(api.get(f"campaigns/{theirs.pk}/pledges", a.token()))
+    mine = Campaign.objects.get(seller=a.seller)
+    rows = api.get(f"campaigns/{mine.pk}/pledges", a.token()).json()["items"]
+    assert [r["id"] for r in rows] == list(mine.pledges.values_list("pk", flat=True))
+
+
+def payout_list(api: Api, a: Shop, b: Shop) -> None:
+    SellerTransfer.objects.create(seller=b.seller, amount=700, currency="EUR")
+    mine = SellerTransfer.objects.create(seller=a.seller, amount=300, currency="EUR")
+    body = api.get("payouts", a.token()).json()
+    assert [t["id"] for t in body["items"]] == [mine.pk]
+    assert body["owed"] == seller_balance(seller=a.seller)
 
 
 def follower_list(api: Api, a: Shop, b: Shop) -> None:
@@ -213,6 +232,8 @@ MATRIX: dict[tuple[str, str], Check] = {
     ("GET", "/refunds"): refund_list,
     ("GET", "/stats"): stats,
     ("GET", "/campaigns"): campaign_list,
+    ("GET", "/campaigns/{campaign_id}/pledges"): pledge_list,
+    ("GET", "/payouts"): payout_list,
     ("GET", "/followers"): follower_list,
     ("POST", "/products/{product_id}/uploads"): upload_start,
     ("GET", "/products/{product_id}/uploads/{upload_id}"): _upload_call("GET"),

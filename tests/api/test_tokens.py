@@ -16,6 +16,7 @@ from delivery.services import entitlement_grant, hash_token
 from shop.api.models import ApiToken
 from shop.api.scopes import SCOPES
 from shop.api.services import api_token_create, api_token_revoke
+from shop.funding.models import Campaign
 from tests.api.conftest import ALL_SCOPES, Api, Shop, error_of
 from tests.api.operations import OPERATIONS
 from tests.factories import pdf_bytes
@@ -74,6 +75,8 @@ def _path(op_path: str, shop: Shop) -> str:
         path = path.replace("{upload_id}", str(_upload(shop).pk))
     if "{license_id}" in path:
         path = path.replace("{license_id}", str(_license(shop).pk))
+    if "{campaign_id}" in path:
+        path = path.replace("{campaign_id}", str(Campaign.objects.get(seller=shop.seller).pk))
     return "/api/v1" + path
 
 
