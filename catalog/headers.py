@@ -77,6 +77,7 @@ PERMISSIONS_POLICY = ", ".join(
 )
 
 BEARER_REFERRER_POLICY = "same-origin"
+DATA_IMAGES_ALLOWED = "_echoppe_data_images_allowed"
 FRAME_ALLOWED = "frame_allowed"
 BEARER_MARK = "bearer_token_page"
 
@@ -118,9 +119,12 @@ def _form_origins() -> list[str]:
 
 
 @cache
-def content_security_policy(*, framed: bool = False, style_hashes: tuple[str, ...] = ()) -> str:
+def content_security_policy(
+    *, framed: bool = False, style_hashes: tuple[str, ...] = (), data_images: bool = False
+) -> str:
     """The policy; ``style_hashes`` allows inline ``<style>`` blocks by their
-    digest (``'sha256-...'``): only the standalone 500 page has one."""
+    digest (``'sha256-...'``): only the standalone 500 page has one. ``data_images``
+    allows ``data:`` images: only the API's documentation page (Swagger UI's icons)."""
     # STATIC_URL may name a CDN: the shop's own scripts, styles and icons come from there.
     static = [o for o in [origin(settings.STATIC_URL)] if o]
     media = " ".join(["'self'", *_public_media_origins()])
@@ -128,7 +132,7 @@ def content_security_policy(*, framed: bool = False, style_hashes: tuple[str, ..
         "default-src": "'self'",
         "script-src": " ".join(["'self'", *static]),
         "style-src": " ".join(["'self'", *static, *style_hashes]),
-        "img-src": " ".join([media, *static]),
+        "img-src": " ".join([media, *static, *(["data:"] if data_images else [])]),
         "media-src": media,
         "font-src": " ".join(["'self'", *static]),
         "connect-src": " ".join(["'self'", *_upload_origins()]),
@@ -158,8 +162,10 @@ class SecurityHeadersMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponseBase:
         response = self.get_response(request)
         framed = bool(getattr(response, FRAME_ALLOWED, False))
+        data_images = bool(getattr(response, DATA_IMAGES_ALLOWED, False))
         response.headers.setdefault(
-            "Content-Security-Policy", content_security_policy(framed=framed)
+            "Content-Security-Policy",
+            content_security_policy(framed=framed, data_images=data_images),
         )
         response.headers.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
         if getattr(request, BEARER_MARK, False):
@@ -177,6 +183,19 @@ def frame_allowed(view: View) -> View:
         return response
 
     return xframe_options_exempt(wrapper)  # type: ignore[return-value]
+
+
+def data_images_allowed(view: View) -> View:
+    """Let this page show ``data:`` images (the API's documentation: Swagger UI draws its
+    icons so); scripts stay the shop's own."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        response = view(request, *args, **kwargs)
+        setattr(response, DATA_IMAGES_ALLOWED, True)
+        return response
+
+    return wrapper  # type: ignore[return-value]
 
 
 def bearer_token_page(view: View) -> View:

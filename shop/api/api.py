@@ -25,6 +25,7 @@ from django.utils.http import parse_etags
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
+from catalog.headers import data_images_allowed
 from shop.api.access import (
     chunk_allowance,
     import_allowance,
@@ -45,6 +46,7 @@ api = NinjaAPI(
     ),
     urls_namespace="api_v1",
     docs_url="/docs",
+    docs_decorator=data_images_allowed,
     openapi_url="/openapi.json",
 )
 api.add_router("/", router)
@@ -119,6 +121,7 @@ def _etag(body: bytes) -> str:
 def _methods(view: Callable[..., HttpResponseBase]) -> frozenset[str]:
     """The methods a ninja view answers: its ``PathView``'s operations; the document and
     the docs page (not operations) are read with GET."""
+    view = inspect.unwrap(view)  # the docs page's decorator (catalog.headers)
     if not inspect.isfunction(view):
         return frozenset({"GET"})
     path_view = inspect.getclosurevars(view).nonlocals.get("self")
