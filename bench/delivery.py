@@ -214,14 +214,26 @@ def load_python(urls: list[str], seconds: float, connections: int) -> float:
             counts[slot] += 1
         conn.close()
 
-    threads = [threading.Thread(target=worker, args=(n,)) for n in range(connections)]
+    return in_threads(worker, connections, counts, failures, f"from {urls[0]}")
+
+
+def in_threads(
+    client: Callable[[int], None],
+    connections: int,
+    counts: list[int],
+    failures: list[str],
+    where: str = "",
+) -> float:
+    """Run ``client(slot)`` in ``connections`` threads; the requests/s they counted in
+    ``counts``, or stop at the first of their ``failures``."""
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(connections)]
     started = time.monotonic()
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
     if failures:
-        raise SystemExit(f"HTTP {failures[0]} from {urls[0]}")
+        raise SystemExit(f"HTTP {failures[0]} {where}".rstrip())
     return sum(counts) / (time.monotonic() - started)
 
 

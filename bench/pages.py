@@ -36,7 +36,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import urllib.parse
 from contextlib import ExitStack
@@ -230,15 +229,7 @@ def checkouts(base: str, product: dict, seconds: float, connections: int) -> flo
                 return
             counts[slot] += len(steps)
 
-    threads = [threading.Thread(target=buyer, args=(n,)) for n in range(connections)]
-    started = time.monotonic()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    if failures:
-        raise SystemExit(f"checkout failed: {failures[0]}")
-    return sum(counts) / (time.monotonic() - started)
+    return bench_delivery.in_threads(buyer, connections, counts, failures, "during checkouts")
 
 
 def run(

@@ -36,7 +36,8 @@ from shop.api import schemas, scopes
 from shop.api.access import TokenAuth
 from shop.api.errors import ApiError
 from shop.api.paging import LIMIT_DEFAULT, LIMIT_MAX, page_read
-from shop.funding.selectors import seller_campaign_summaries, seller_campaigns
+from shop.funding.access import access_campaign_for_seller
+from shop.funding.selectors import seller_campaign_summaries
 from shop.ledger import seller_balance
 from shop.models import LedgerEntry, Order, OrderItem, PayoutAccount, SellerTransfer
 from shop.stats.facts import Scope
@@ -63,6 +64,12 @@ SOLD = (
     Order.Status.REFUNDED,
     Order.Status.DISPUTED,
 )
+
+
+def _binary_body(types: tuple[str, ...]) -> dict[str, Any]:
+    """The OpenAPI description of a raw body (a chunk, a ZIP) of one of ``types``."""
+    binary = {"schema": {"type": "string", "format": "binary"}}
+    return {"requestBody": {"required": True, "content": dict.fromkeys(types, binary)}}
 
 
 class PageQuery(Schema):
@@ -468,9 +475,7 @@ def campaign_list(request: HttpRequest) -> list[dict[str, Any]]:
     summary="One of your campaigns' pledges, newest first",
 )
 def pledge_list(request: HttpRequest, campaign_id: int, query: Query[PageQuery]) -> dict[str, Any]:
-    campaign = seller_campaigns(_seller(request)).filter(pk=campaign_id).first()
-    if campaign is None:
-        raise ApiError(404, "not_found", "No such campaign.")
+    campaign = access_campaign_for_seller(request, campaign_id)
     page = page_read(
         campaign.pledges.select_related("tier"),
         name="pledges",
@@ -759,14 +764,7 @@ def upload_status(request: HttpRequest, product_id: int, upload_id: str) -> dict
     response={200: schemas.UploadOut, **ERRORS},
     tags=["uploads"],
     summary="Send one chunk (local storage), at the offset the upload holds",
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {
-                kind: {"schema": {"type": "string", "format": "binary"}} for kind in CHUNK_TYPES
-            },
-        }
-    },
+    openapi_extra=_binary_body(CHUNK_TYPES),
 )
 def upload_chunk(
     request: HttpRequest,
@@ -866,14 +864,7 @@ def _import_out(job: ImportJob) -> dict[str, Any]:
     response={201: schemas.ImportOut, **ERRORS},
     tags=["imports"],
     summary="Send a catalog ZIP: it is checked (a dry run) before anything is written",
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {
-                kind: {"schema": {"type": "string", "format": "binary"}} for kind in ZIP_TYPES
-            },
-        }
-    },
+    openapi_extra=_binary_body(ZIP_TYPES),
 )
 def import_create(request: HttpRequest) -> Status:
     length = content_length(request)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
@@ -13,6 +13,7 @@ from catalog.limits import Limited
 from catalog.models import Asset, Product
 from catalog.money import to_decimal_string
 from shop.funding import selectors
+from shop.funding.access import access_campaign_for_seller
 from shop.funding.models import HOLDING, Campaign
 from shop.funding.services import (
     FundingError,
@@ -25,17 +26,6 @@ from shop.funding.services import (
     tier_save,
 )
 from shop.funding.settlement import campaign_releasable, campaign_release
-
-
-def _own(request: HttpRequest, campaign_id: int) -> Campaign:
-    found = (
-        Campaign.objects.filter(seller=request_seller(request), pk=campaign_id)
-        .select_related("product", "seller")
-        .first()
-    )
-    if found is None:
-        raise Http404("No such campaign.")
-    return found
 
 
 def _ids(values: list[str]) -> list[int]:
@@ -82,7 +72,7 @@ def _form_values(request: HttpRequest, found: Campaign | None) -> dict[str, obje
 @require_http_methods(["GET", "POST"])
 def campaign_form(request: HttpRequest, campaign: int | None = None) -> HttpResponse:
     seller = request_seller(request)
-    found = _own(request, campaign) if campaign is not None else None
+    found = access_campaign_for_seller(request, campaign) if campaign is not None else None
     values = _form_values(request, found)
     errors: dict[str, str] = {}
     if request.method == "POST":
@@ -136,7 +126,7 @@ def campaign_form(request: HttpRequest, campaign: int | None = None) -> HttpResp
 @seller_required
 @require_http_methods(["GET", "POST"])
 def campaign_detail(request: HttpRequest, campaign: int) -> HttpResponse:
-    found = _own(request, campaign)
+    found = access_campaign_for_seller(request, campaign)
     errors: dict[str, str] = {}
     tier_values = {"title": "", "minimum": "", "cap": "", "rewards": "", "free_amount": False}
     update_values = {"subject": "", "body": ""}
