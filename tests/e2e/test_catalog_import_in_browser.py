@@ -35,7 +35,7 @@ def test_a_seller_checks_then_imports_a_catalog_zip(page, live_server, shot, tmp
     page.get_by_label("Catalog ZIP").set_input_files(archive)
     page.get_by_role("button", name="Check the catalog").click()
     page.get_by_text("Nothing has been written yet").wait_for()
-    assert page.get_by_text("“nowhere.mp3” is missing.").is_visible()
+    expect(page.get_by_text("“nowhere.mp3” is missing.")).to_be_visible()
     shot("import-plan")
     assert not Product.objects.exists()
 
@@ -65,7 +65,7 @@ def test_the_page_follows_the_check_in_the_worker_then_shows_the_plan(page, live
     )
     _log_in(page, live_server, seller.user)
     page.goto(f"{live_server.url}/sell/imports/{job.pk}/")
-    assert page.get_by_role("heading", name="Checking the catalog").is_visible()
+    expect(page.get_by_role("heading", name="Checking the catalog")).to_be_visible()
     assert "10 of 1000 checked" in page.locator("#import-counts").inner_text()
     # The worker moves on: the bar follows without a reload.
     ImportJob.objects.filter(pk=job.pk).update(processed_rows=600)
@@ -83,4 +83,4 @@ def test_the_page_follows_the_check_in_the_worker_then_shows_the_plan(page, live
         status=ImportJob.Status.PLANNED, report=plan, total_rows=1, processed_rows=0
     )
     page.get_by_text("Nothing has been written yet").wait_for()
-    assert page.get_by_role("button", name="Import 1 product").is_visible()
+    expect(page.get_by_role("button", name="Import 1 product")).to_be_visible()

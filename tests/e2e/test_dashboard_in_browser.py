@@ -9,6 +9,7 @@ import re
 
 import pytest
 from django.test import Client
+from playwright.sync_api import expect
 
 from tests.e2e.conftest import ARTIFACTS
 from tests.factories import UserFactory
@@ -60,12 +61,12 @@ def test_a_seller_reads_the_dashboard(browser, page, live_server, shot, clock: C
     # O4, a free claim, is no order.
     assert page.locator('[data-figure="orders"]').inner_text() == "4"
     chart = page.get_by_role("img", name=re.compile("Gross sales by day"))
-    assert chart.is_visible()
+    expect(chart).to_be_visible()
     shot("dashboard-seller")
     page.locator("#revenue-chart-heading").locator("xpath=../..").get_by_text(
         "Show the numbers"
     ).click()
-    assert page.get_by_role("rowheader", name="Thursday 20 March 2025").first.is_visible()
+    expect(page.get_by_role("rowheader", name="Thursday 20 March 2025").first).to_be_visible()
 
     page.get_by_role("link", name="Été à Paris").first.click()
     page.wait_for_url(re.compile(r"/sell/stats/products/\d+/"))
@@ -73,7 +74,7 @@ def test_a_seller_reads_the_dashboard(browser, page, live_server, shot, clock: C
     shot("dashboard-product")
 
     page.goto(live_server.url + "/sell/stats/?range=custom&from=2025-03-01&to=2025-03-25&by=week")
-    assert page.get_by_role("img", name=re.compile("Gross sales by week")).is_visible()
+    expect(page.get_by_role("img", name=re.compile("Gross sales by week"))).to_be_visible()
     with page.expect_download() as download:
         page.get_by_role("link", name="Orders", exact=True).click()
     content = download.value.path().read_bytes()
@@ -93,6 +94,6 @@ def test_staff_read_the_whole_shop(browser, page, live_server, shot, clock: Cloc
     log_in(page, live_server, "staffer")
     page.goto(live_server.url + "/staff/stats/?range=7d")
     assert page.locator('[data-figure="gross"]').inner_text() == "€59.00"
-    assert page.get_by_role("rowheader", name="Atelier Paris", exact=True).is_visible()
+    expect(page.get_by_role("rowheader", name="Atelier Paris", exact=True)).to_be_visible()
     shot("dashboard-shop")
     on_a_phone(browser, page, live_server, {"shop": "/staff/stats/?range=30d"})

@@ -12,6 +12,7 @@ from unittest import mock
 
 import pytest
 from django.urls import reverse
+from playwright.sync_api import expect
 
 from delivery import access
 from delivery.models import Download
@@ -68,7 +69,7 @@ def test_an_expired_link_downloads_again_in_one_click(page, live_server, shot, b
     token = library_link_create(library=entitlement.library)
     page.goto(live_server.url + reverse("delivery:library", kwargs={"token": token}))
     page.goto(live_server.url + _old_link(entitlement, asset, age=3600))
-    assert page.get_by_role("heading", name="This download link has expired").is_visible()
+    expect(page.get_by_role("heading", name="This download link has expired")).to_be_visible()
     shot("delivery-expired")
     with page.expect_download() as info:
         page.get_by_role("link", name="Download again").click()
@@ -99,8 +100,8 @@ def test_a_revoked_purchase_and_a_reached_limit_explain_themselves(
     revoked_link = _old_link(entitlement, asset, age=0)
     entitlement_revoke(entitlement=entitlement, reason="Refunded on 3 May at your request")
     page.goto(live_server.url + revoked_link)
-    assert page.get_by_role("heading", name="This purchase is no longer available").is_visible()
-    assert page.get_by_text("Refunded on 3 May at your request").is_visible()
+    expect(page.get_by_role("heading", name="This purchase is no longer available")).to_be_visible()
+    expect(page.get_by_text("Refunded on 3 May at your request")).to_be_visible()
     shot("delivery-revoked")
     _fits_a_phone(browser, live_server.url + revoked_link, "delivery-revoked")
 
@@ -112,8 +113,8 @@ def test_a_revoked_purchase_and_a_reached_limit_explain_themselves(
         Download.objects.filter(counted=True, entitlement=limited).update(at="2000-01-01T00:00Z")
     limit_link = _old_link(limited, asset, age=0)
     page.goto(live_server.url + limit_link)
-    assert page.get_by_role("heading", name="Download limit reached").is_visible()
-    assert page.get_by_role("heading", name="How to get it again").is_visible()
+    expect(page.get_by_role("heading", name="Download limit reached")).to_be_visible()
+    expect(page.get_by_role("heading", name="How to get it again")).to_be_visible()
     shot("delivery-limit")
     _fits_a_phone(browser, live_server.url + limit_link, "delivery-limit")
 
@@ -121,11 +122,11 @@ def test_a_revoked_purchase_and_a_reached_limit_explain_themselves(
 def test_an_unknown_library_link_and_a_tampered_file_link(page, live_server, shot, bought):
     entitlement, asset = bought
     page.goto(live_server.url + reverse("delivery:library", kwargs={"token": "x" * 43}))
-    assert page.get_by_role("heading", name="This library link does not work").is_visible()
+    expect(page.get_by_role("heading", name="This library link does not work")).to_be_visible()
     shot("delivery-library-link-invalid")
     response = page.goto(live_server.url + _old_link(entitlement, asset, age=0)[:-5] + "xxxx/")
     assert response is not None and response.status == 404
-    assert page.get_by_role("heading", name="Not found").is_visible()
+    expect(page.get_by_role("heading", name="Not found")).to_be_visible()
     shot("delivery-tampered")
 
 

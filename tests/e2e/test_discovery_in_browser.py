@@ -9,6 +9,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from django.core import mail
+from playwright.sync_api import expect
 
 from catalog.follows.models import Follow
 from tests.catalog.seo_helpers import album
@@ -67,7 +68,7 @@ def test_the_embed_works_on_another_site_and_other_pages_refuse_to_be_framed(
     assert buy.get_attribute("href") == shop + product.get_absolute_url()
     assert buy.get_attribute("target") == "_blank"
     assert embed.locator("audio[controls]").count() == 1
-    assert embed.get_by_text("€7.00").is_visible()
+    expect(embed.get_by_text("€7.00")).to_be_visible()
     shot("discovery-embed-on-another-site")
     # The product page itself is refused inside the blog's frame (Chromium says so in the console).
     framed = page.frame(name="product")
@@ -97,12 +98,12 @@ def test_a_fan_follows_a_seller_and_confirms_by_the_mailed_link(page, live_serve
     page.get_by_label("Your email").fill("fan@example.com")
     shot("discovery-seller-follow")
     page.get_by_role("button", name="Follow", exact=True).click()
-    assert page.get_by_role("heading", name="Check your email").is_visible()
+    expect(page.get_by_role("heading", name="Check your email")).to_be_visible()
     (message,) = mail.outbox
     link = re.search(r"http://testserver(/follow/confirm/\S+/)", message.body).group(1)
     page.goto(live_server.url + link)
     page.get_by_role("button", name="Yes, follow").click()
-    assert page.get_by_role("heading", name=f"You follow {seller.display_name}").is_visible()
+    expect(page.get_by_role("heading", name=f"You follow {seller.display_name}")).to_be_visible()
     shot("discovery-follow-confirmed")
     assert Follow.objects.get(email="fan@example.com").active
     # On a phone: the form and the embed still fit.
@@ -112,5 +113,5 @@ def test_a_fan_follows_a_seller_and_confirms_by_the_mailed_link(page, live_serve
     assert box is not None and box["x"] + box["width"] <= 390
     shot("discovery-seller-follow-phone")
     page.goto(live_server.url + f"/embed/@{seller.slug}/{product.slug}/")
-    assert page.get_by_role("link", name=re.compile("^Buy")).is_visible()
+    expect(page.get_by_role("link", name=re.compile("^Buy"))).to_be_visible()
     shot("discovery-embed-phone")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 from catalog.models import Product
 from shop.models import Order
@@ -24,19 +25,19 @@ def test_a_declined_buyer_goes_back_then_tries_again_and_pays(page, live_server,
     page.get_by_role("button", name="Pay").click()
     page.wait_for_url(re.compile("/pay/test/"))
     shot("five-test-payment")
-    assert page.get_by_role("link", name=re.compile("Back to “Night Trains”")).is_visible()
+    expect(page.get_by_role("link", name=re.compile("Back to “Night Trains”"))).to_be_visible()
     page.get_by_role("button", name="Decline payment").click()
     page.wait_for_url(re.compile("/orders/"))
-    assert page.get_by_role("heading", name="Payment failed").is_visible()
+    expect(page.get_by_role("heading", name="Payment failed")).to_be_visible()
     footer = page.locator("footer")
-    assert footer.get_by_role("link", name="Terms").is_visible()
-    assert footer.get_by_role("link", name="help@example.com").is_visible()
+    expect(footer.get_by_role("link", name="Terms")).to_be_visible()
+    expect(footer.get_by_role("link", name="help@example.com")).to_be_visible()
     shot("five-declined")
     page.get_by_role("button", name="Try again").click()
     page.wait_for_url(re.compile("/pay/test/"))
     page.get_by_role("button", name="Pay €4.00").click()
     page.wait_for_url(re.compile("/orders/"))
-    assert page.get_by_role("heading", name="Thank you!").is_visible()
+    expect(page.get_by_role("heading", name="Thank you!")).to_be_visible()
     assert list(Order.objects.order_by("created_at").values_list("status", flat=True)) == [
         "failed",
         "paid",
@@ -54,12 +55,12 @@ def test_a_seller_publishes_from_the_files_page(page, live_server, shot):
     page.get_by_role("button", name=re.compile("Log in", re.I)).click()
     page.goto(live_server.url + f"/sell/products/{product.pk}/files/")
     page.get_by_role("button", name="Publish").click()
-    assert page.get_by_text("Before publishing, add at least one file for buyers").is_visible()
+    expect(page.get_by_text("Before publishing, add at least one file for buyers")).to_be_visible()
     shot("five-files-refused")
     add_file(product)
     page.reload()
     page.get_by_role("button", name="Publish").click()
-    assert page.get_by_text("“Field Notes” is published").is_visible()
+    expect(page.get_by_text("“Field Notes” is published")).to_be_visible()
     # The keyboard focus ring, as a keyboard user sees it.
     page.get_by_role("button", name="Unpublish").focus()
     page.keyboard.press("Shift+Tab")
@@ -72,9 +73,9 @@ def test_a_seller_publishes_from_the_files_page(page, live_server, shot):
 def test_the_error_pages_look_like_the_shop(page, live_server, shot, settings):
     settings.ROOT_URLCONF = "tests.shop.urls_failing"
     page.goto(live_server.url + "/no-such-page/")
-    assert page.get_by_role("heading", name="Not found").is_visible()
+    expect(page.get_by_role("heading", name="Not found")).to_be_visible()
     shot("five-404")
     page.goto(live_server.url + "/boom/")
-    assert page.get_by_role("heading", name="Something went wrong").is_visible()
-    assert page.get_by_role("link", name="Back to the shop").is_visible()
+    expect(page.get_by_role("heading", name="Something went wrong")).to_be_visible()
+    expect(page.get_by_role("link", name="Back to the shop")).to_be_visible()
     shot("five-500")

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from django.urls import reverse
+from playwright.sync_api import expect
 
 from catalog.inspection import audio
 from catalog.models import Product
@@ -128,8 +129,8 @@ def test_the_preparing_page_shows_progress_and_fits_a_phone(browser, live_server
     try:
         phone = context.new_page()
         phone.goto(live_server.url + url)
-        assert phone.get_by_role("heading", name="Preparing your file").is_visible()
-        assert phone.get_by_text("Converting: 42%").is_visible()
+        expect(phone.get_by_role("heading", name="Preparing your file")).to_be_visible()
+        expect(phone.get_by_text("Converting: 42%")).to_be_visible()
         overflow = phone.evaluate("document.documentElement.scrollWidth - window.innerWidth")
         assert overflow <= 0
         from tests.e2e.conftest import ARTIFACTS
@@ -180,8 +181,8 @@ def test_the_sellers_delivery_page(page, live_server, shot, album):
     page.get_by_label("Opus 160 kbit/s").uncheck()
     page.get_by_label("Downloads per buyer and file").fill("5")
     page.get_by_role("button", name="Save").click()
-    assert page.get_by_text("Delivery settings saved.").is_visible()
-    assert page.get_by_text("fan@example.com").is_visible()
+    expect(page.get_by_text("Delivery settings saved.")).to_be_visible()
+    expect(page.get_by_text("fan@example.com")).to_be_visible()
     shot("formats-seller-delivery")
     entitlement.product.refresh_from_db()
     assert "opus-160" not in entitlement.product.audio_formats

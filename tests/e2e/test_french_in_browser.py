@@ -11,6 +11,7 @@ import re
 
 import pytest
 from django.core import mail
+from playwright.sync_api import expect
 
 from catalog.models import Asset, Product
 from shop.models import Order
@@ -84,7 +85,7 @@ def test_a_french_seller_opens_a_shop_and_publishes(french, live_server):
     assert "Merci de confirmer que cette adresse est bien la vôtre" in verify.body
     link = re.search(r"http://testserver(/fr/sell/verify/\S+/)", verify.body).group(1)
     page.goto(live_server.url + link)
-    assert page.get_by_role("heading", name="E-mail confirmé").is_visible()
+    expect(page.get_by_role("heading", name="E-mail confirmé")).to_be_visible()
     check(page, "seller-verified")
 
     page.get_by_role("link", name="Aller à mes produits").click()
@@ -127,12 +128,12 @@ def test_a_french_buyer_buys_and_downloads(french, live_server):
     page = french
     page.goto(live_server.url + product.get_absolute_url())
     page.wait_for_url(re.compile("/fr/@"))
-    assert page.get_by_role("button", name="Payer 12,50\u00a0€").is_visible()
+    expect(page.get_by_role("button", name="Payer 12,50\u00a0€")).to_be_visible()
     check(page, "product")
 
     page.get_by_label("Votre e-mail").fill("pas-une-adresse")
     page.get_by_role("button", name="Payer 12,50\u00a0€").click()
-    assert page.get_by_text("Saisissez une adresse e-mail valide").first.is_visible()
+    expect(page.get_by_text("Saisissez une adresse e-mail valide").first).to_be_visible()
     check(page, "product-error")
 
     page.get_by_label("Votre e-mail").fill("lea@example.com")
@@ -141,7 +142,7 @@ def test_a_french_buyer_buys_and_downloads(french, live_server):
     check(page, "test-payment")
     page.get_by_role("button", name="Payer 12,50\u00a0€").click()
     page.wait_for_url(re.compile("/fr/orders/"))
-    assert page.get_by_role("heading", name="Merci\u202f!").is_visible()
+    expect(page.get_by_role("heading", name="Merci\u202f!")).to_be_visible()
     check(page, "receipt")
     order = Order.objects.get()
     assert (order.status, order.language) == (Order.Status.PAID, "fr")
@@ -153,7 +154,7 @@ def test_a_french_buyer_buys_and_downloads(french, live_server):
     assert receipt.subject == "Votre reçu Échoppe et vos téléchargements"
     library = re.search(r"http://testserver(/fr/library/[^\s]+/)", receipt.body).group(1)
     page.goto(live_server.url + library)
-    assert page.get_by_role("heading", name="Votre bibliothèque").is_visible()
+    expect(page.get_by_role("heading", name="Votre bibliothèque")).to_be_visible()
     check(page, "library")
 
     # The switcher takes the buyer back to the same page in English, and remembers it.
@@ -162,6 +163,6 @@ def test_a_french_buyer_buys_and_downloads(french, live_server):
     page.wait_for_url(re.compile(r"/library/"))
     assert page.evaluate("document.documentElement.lang") == "en"
     assert "/fr/" not in page.url
-    assert page.get_by_role("heading", name="Your library").is_visible()
+    expect(page.get_by_role("heading", name="Your library")).to_be_visible()
     page.goto(live_server.url + product.get_absolute_url())
-    assert page.get_by_role("button", name="Pay €12.50").is_visible()
+    expect(page.get_by_role("button", name="Pay €12.50")).to_be_visible()

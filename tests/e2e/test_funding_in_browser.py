@@ -10,6 +10,7 @@ from datetime import timedelta
 import pytest
 from django.core import mail
 from django.utils import timezone
+from playwright.sync_api import expect
 
 from catalog.models import Asset, Product
 from shop.funding.models import Campaign, Pledge, Tier
@@ -73,17 +74,17 @@ def test_the_whole_funding_story_in_the_browser(page, live_server, shot):
     url = live_server.url + campaign.get_absolute_url()
     page.goto(url)
     assert page.locator("audio").count() == 1
-    assert page.get_by_text("Cards are saved, not charged").is_visible()
+    expect(page.get_by_text("Cards are saved, not charged")).to_be_visible()
     shot("funding-campaign")
 
     _pledge(page, url, "pays@example.com", "Save a card that pays")
-    assert page.get_by_text("Backer #1 of 1").is_visible()
+    expect(page.get_by_text("Backer #1 of 1")).to_be_visible()
     shot("funding-pledge")
     # Change: to the free-amount tier, €20.
     page.get_by_label("Tier", exact=True).select_option(label="Pay what you want — from €5.00")
     page.get_by_label("Amount (EUR), for a free-amount tier").fill("20")
     page.get_by_role("button", name="Save the change").click()
-    assert page.get_by_text("Your pledge is changed.").is_visible()
+    expect(page.get_by_text("Your pledge is changed.")).to_be_visible()
     assert Pledge.objects.get(email="pays@example.com").amount == 2000
     # From the pledge on, the sample plays in the backer's library.
     from delivery.services import library_get_or_create, library_link_create
@@ -91,7 +92,7 @@ def test_the_whole_funding_story_in_the_browser(page, live_server, shot):
     token = library_link_create(library=library_get_or_create(email="pays@example.com"))
     page.goto(f"{live_server.url}/library/{token}/")
     sample = page.get_by_label("Play the sample sample.mp3")
-    assert sample.is_visible()
+    expect(sample).to_be_visible()
     sample.evaluate("audio => { audio.preload = 'auto'; audio.load(); }")
     page.wait_for_function(
         "() => document.querySelector('audio[aria-label^=\"Play the sample\"]').readyState >= 1"
@@ -103,7 +104,7 @@ def test_the_whole_funding_story_in_the_browser(page, live_server, shot):
     _pledge(page, url, "declines@example.com", "Save a card that will be declined")
     _pledge(page, url, "changes-mind@example.com", "Save a card that pays")
     page.get_by_role("button", name="Cancel my pledge").click()
-    assert page.get_by_text("Your pledge is cancelled").is_visible()
+    expect(page.get_by_text("Your pledge is cancelled")).to_be_visible()
     assert Pledge.objects.get(email="changes-mind@example.com").status == Pledge.Status.CANCELLED
 
     # The deadline passes: the clock settles (20 + 15 + 15 ≥ 40).
@@ -131,7 +132,7 @@ def test_the_whole_funding_story_in_the_browser(page, live_server, shot):
     Product.objects.filter(pk=campaign.product_id).update(status=Product.Status.PUBLISHED)
     assert funding_settle().delivered == 2
     page.goto(live_server.url + _link("pays@example.com", r"/library/\S+/"))
-    assert page.get_by_text("Backer #1 of 3").is_visible()
+    expect(page.get_by_text("Backer #1 of 3")).to_be_visible()
     shot("funding-library")
     with page.expect_download() as info:
         page.get_by_role("link", name="Download 02 tunnel.mp3").click()
@@ -148,7 +149,7 @@ def test_a_campaign_that_misses_its_goal_charges_nobody(page, live_server):
     assert not Order.objects.exists()
     assert Campaign.objects.get().status == Campaign.Status.FAILED
     page.goto(live_server.url + _link("hopeful@example.com", r"/pledges/\S+/"))
-    assert page.get_by_text("The goal was not met: nothing was charged.").is_visible()
+    expect(page.get_by_text("The goal was not met: nothing was charged.")).to_be_visible()
     assert any("nothing was charged" in m.subject for m in mail.outbox)
 
 
@@ -162,9 +163,9 @@ def test_the_seller_sees_the_campaigns_figures(page, live_server, shot):
     page.get_by_role("button", name="Log in").click()
     page.wait_for_url(re.compile("/library|/sell|/$"))
     page.goto(live_server.url + "/sell/campaigns/")
-    assert page.get_by_role("link", name="Slow Rivers").is_visible()
-    assert page.get_by_text("The album: 1").is_visible()
+    expect(page.get_by_role("link", name="Slow Rivers")).to_be_visible()
+    expect(page.get_by_text("The album: 1")).to_be_visible()
     shot("funding-seller-list")
     page.get_by_role("link", name="Slow Rivers").click()
-    assert page.get_by_role("cell", name="one@example.com").is_visible()
+    expect(page.get_by_role("cell", name="one@example.com")).to_be_visible()
     shot("funding-seller-campaign")

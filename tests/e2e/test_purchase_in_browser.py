@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 from catalog.models import Product
 from shop.models import Order
@@ -28,7 +29,7 @@ def test_a_buyer_buys_and_downloads_in_the_browser(page, live_server, shot):
     add_file(product, content, "Field Notes – édition.pdf")
 
     page.goto(live_server.url + "/")
-    assert page.get_by_text("Test mode: no real payments").is_visible()
+    expect(page.get_by_text("Test mode: no real payments")).to_be_visible()
     shot("home")
     page.get_by_role("link", name=re.compile("Field Notes")).first.click()
     page.wait_for_url(re.compile(product.slug))
@@ -38,7 +39,7 @@ def test_a_buyer_buys_and_downloads_in_the_browser(page, live_server, shot):
     page.get_by_label("Your price (EUR)").fill("2")
     page.get_by_label("Your email").fill("fan@example.com")
     page.get_by_role("button", name="Pay").click()
-    assert page.get_by_text(re.compile(r"minimum price of .* is €5\.00")).is_visible()
+    expect(page.get_by_text(re.compile(r"minimum price of .* is €5\.00"))).to_be_visible()
     assert page.get_by_label("Your email").input_value() == "fan@example.com"
     shot("product-error")
 
@@ -48,14 +49,14 @@ def test_a_buyer_buys_and_downloads_in_the_browser(page, live_server, shot):
     shot("test-payment")
     page.get_by_role("button", name="Pay €7.50").click()
     page.wait_for_url(re.compile("/orders/"))
-    assert page.get_by_role("heading", name="Thank you!").is_visible()
+    expect(page.get_by_role("heading", name="Thank you!")).to_be_visible()
     shot("receipt")
     order = Order.objects.get()
     assert order.status == Order.Status.PAID and order.total == 750
 
     # The receipt offers this order's files to the browser that paid for it.
-    assert page.get_by_role("heading", name="Your downloads").is_visible()
-    assert page.get_by_role("heading", name="Field Notes").is_visible()
+    expect(page.get_by_role("heading", name="Your downloads")).to_be_visible()
+    expect(page.get_by_role("heading", name="Field Notes")).to_be_visible()
     with page.expect_download() as info:
         page.get_by_role("link", name="Download Field Notes – édition.pdf").click()
     download = info.value
@@ -64,8 +65,8 @@ def test_a_buyer_buys_and_downloads_in_the_browser(page, live_server, shot):
         assert handle.read() == content
     # The library itself opens from the link in the receipt email.
     page.goto(live_server.url + library_url_from_last_email())
-    assert page.get_by_role("heading", name="Your library").is_visible()
-    assert page.get_by_role("link", name="Download Field Notes – édition.pdf").is_visible()
+    expect(page.get_by_role("heading", name="Your library")).to_be_visible()
+    expect(page.get_by_role("link", name="Download Field Notes – édition.pdf")).to_be_visible()
     shot("library")
 
 

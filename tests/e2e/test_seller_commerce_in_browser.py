@@ -6,6 +6,7 @@ import re
 
 import pytest
 from django.test import Client
+from playwright.sync_api import expect
 
 from shop.models import DiscountCode, Order
 from shop.services import OrderLine, checkout_key_new, order_create, order_fulfil
@@ -37,7 +38,7 @@ def test_a_seller_refunds_a_sale_and_creates_a_code(page, live_server, shot):
     _log_in(page, live_server, seller.user)
 
     page.goto(live_server.url + "/sell/sales/")
-    assert page.get_by_role("cell", name="fan0@example.com").is_visible()
+    expect(page.get_by_role("cell", name="fan0@example.com")).to_be_visible()
     shot("seller-sales")
     page.get_by_role("row", name=re.compile("fan1@example.com")).get_by_role(
         "link", name="Refund"
@@ -47,7 +48,7 @@ def test_a_seller_refunds_a_sale_and_creates_a_code(page, live_server, shot):
     shot("seller-refund")
     page.get_by_role("button", name="Refund").click()
     page.wait_for_url(re.compile("/sell/sales/$"))
-    assert page.get_by_text("Refunded 3 EUR").is_visible()
+    expect(page.get_by_text("Refunded 3 EUR")).to_be_visible()
     refunded = Order.objects.get(buyer_email="fan1@example.com")
     assert refunded.status == Order.Status.PARTIALLY_REFUNDED and refunded.refunded_amount == 300
 
@@ -57,12 +58,12 @@ def test_a_seller_refunds_a_sale_and_creates_a_code(page, live_server, shot):
     page.get_by_label(re.compile("Number of uses")).fill("100")
     page.get_by_role("button", name="Create code").click()
     page.wait_for_url(re.compile("/sell/codes/$"))
-    assert page.get_by_role("cell", name="SPRING").is_visible()
+    expect(page.get_by_role("cell", name="SPRING")).to_be_visible()
     shot("seller-codes")
     assert DiscountCode.objects.get(seller=seller).value == 2500
 
     page.goto(live_server.url + "/sell/payouts/")
-    assert page.get_by_role("heading", name="Owed to you").is_visible()
+    expect(page.get_by_role("heading", name="Owed to you")).to_be_visible()
     shot("seller-payouts")
     page.set_viewport_size({"width": 375, "height": 800})
     for path in ("/sell/sales/", "/sell/codes/", "/sell/payouts/"):

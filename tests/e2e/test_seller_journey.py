@@ -12,6 +12,7 @@ import time
 
 import pytest
 from django.core import mail
+from playwright.sync_api import expect
 
 from catalog.models import Asset, Product, Seller
 from tests.e2e.conftest import ARTIFACTS
@@ -48,12 +49,12 @@ def test_a_seller_signs_up_uploads_with_resume_and_publishes(browser, page, live
     page.get_by_label("Password").fill("gentle-trains-at-night")
     page.get_by_role("button", name="Create my shop").click()
     page.wait_for_url(re.compile("/sell/$"))
-    assert page.get_by_text("Confirm your email to publish.").is_visible()
+    expect(page.get_by_text("Confirm your email to publish.")).to_be_visible()
     shot("seller-dashboard-empty")
 
     link = re.search(r"http://testserver(/sell/verify/\S+/)", mail.outbox[-1].body).group(1)
     page.goto(live_server.url + link)
-    assert page.get_by_role("heading", name="Email confirmed").is_visible()
+    expect(page.get_by_role("heading", name="Email confirmed")).to_be_visible()
     shot("seller-verified")
 
     page.goto(live_server.url + "/sell/products/new/")
@@ -61,7 +62,7 @@ def test_a_seller_signs_up_uploads_with_resume_and_publishes(browser, page, live
     page.get_by_label("Kind").select_option("music")
     page.get_by_label("Description").fill("Four tracks recorded **between two stations**.")
     page.get_by_role("button", name="Preview the description").click()
-    assert page.locator(".preview-box strong", has_text="between two stations").is_visible()
+    expect(page.locator(".preview-box strong", has_text="between two stations")).to_be_visible()
     page.get_by_role("textbox", name="Price", exact=True).fill("7,50")
     page.get_by_label("Tags").fill("ambient, electronic")
     shot("seller-product-new")
@@ -87,7 +88,7 @@ def test_a_seller_signs_up_uploads_with_resume_and_publishes(browser, page, live
     )
     page.get_by_role("button", name="Upload").click()
     row = page.locator(".upload-row", has_text="01 Departure.wav")
-    assert row.locator("progress").is_visible()
+    expect(row.locator("progress")).to_be_visible()
     started = time.monotonic()
     row.get_by_text(re.compile("Added")).wait_for(timeout=60_000)
     print(f"upload of {len(BIG):,} bytes took {time.monotonic() - started:.1f}s")
@@ -108,18 +109,18 @@ def test_a_seller_signs_up_uploads_with_resume_and_publishes(browser, page, live
     page.get_by_role("link", name="Edit the product").click()
     page.get_by_label("Status").select_option("published")
     page.get_by_role("button", name="Save changes").click()
-    assert page.get_by_text("“Night Trains” is saved.").is_visible()
+    expect(page.get_by_text("“Night Trains” is saved.")).to_be_visible()
     shot("seller-product-edit")
 
     page.goto(live_server.url + "/sell/profile/")
     page.get_by_label("About you").fill("Gentle electronic music for *trains*.")
     page.get_by_label("Links").fill("https://ondes.example")
     page.get_by_role("button", name="Save profile").click()
-    assert page.get_by_text("Profile saved.").is_visible()
+    expect(page.get_by_text("Profile saved.")).to_be_visible()
     shot("seller-profile")
 
     page.goto(live_server.url + "/sell/")
-    assert page.get_by_text("Published").is_visible()
+    expect(page.get_by_text("Published")).to_be_visible()
     shot("seller-dashboard")
 
     page.goto(live_server.url + product.get_absolute_url())
@@ -129,7 +130,7 @@ def test_a_seller_signs_up_uploads_with_resume_and_publishes(browser, page, live
     shot("seller-public-product")
     seller = Seller.objects.get()
     page.goto(live_server.url + seller.get_absolute_url())
-    assert page.get_by_role("link", name="ondes.example").is_visible()
+    expect(page.get_by_role("link", name="ondes.example")).to_be_visible()
     shot("seller-public-page")
 
     phone_shots(

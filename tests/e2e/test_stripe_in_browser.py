@@ -12,6 +12,7 @@ import re
 import urllib.request
 
 import pytest
+from playwright.sync_api import expect
 
 from shop.models import Order
 from shop.payments import stripe_api
@@ -60,8 +61,8 @@ def test_a_buyer_pays_a_two_seller_cart_through_stripe(
         page.goto(live_server.url + product.get_absolute_url())
         page.get_by_role("button", name="Add to cart").click()
         page.wait_for_url(re.compile("/cart/"))
-    assert page.get_by_role("link", name="Field Notes").is_visible()
-    assert page.get_by_role("button", name="Pay €16.00").is_visible()
+    expect(page.get_by_role("link", name="Field Notes")).to_be_visible()
+    expect(page.get_by_role("button", name="Pay €16.00")).to_be_visible()
     shot("cart")
     page.get_by_label("Your email").fill("fan@example.com")
     page.get_by_role("button", name="Pay €16.00").click()
@@ -82,10 +83,10 @@ def test_a_buyer_pays_a_two_seller_cart_through_stripe(
 
     page.get_by_role("link", name="Pay").click()
     page.wait_for_url(re.compile("/orders/"))
-    assert page.get_by_role("heading", name="Thank you!").is_visible()
-    assert page.get_by_role("heading", name="Your downloads").is_visible()
-    assert page.get_by_role("heading", name="Field Notes").is_visible()
-    assert page.get_by_role("heading", name="Night Trains").is_visible()
+    expect(page.get_by_role("heading", name="Thank you!")).to_be_visible()
+    expect(page.get_by_role("heading", name="Your downloads")).to_be_visible()
+    expect(page.get_by_role("heading", name="Field Notes")).to_be_visible()
+    expect(page.get_by_role("heading", name="Night Trains")).to_be_visible()
     shot("library-after-stripe")
     with page.expect_download() as info:
         page.get_by_role("link", name=f"Download {album.slug}.pdf").click()

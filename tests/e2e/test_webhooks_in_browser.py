@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 from django.test import Client
+from playwright.sync_api import expect
 
 from shop.webhooks_out.models import Endpoint
 from tests.factories import SellerFactory
@@ -22,7 +23,7 @@ def test_a_seller_adds_an_endpoint_and_sees_a_test_delivery(page, live_server, s
     )
     page.set_viewport_size({"width": 390, "height": 844})
     page.goto(live_server.url + "/sell/webhooks/")
-    assert page.get_by_text("No endpoints yet.").is_visible()
+    expect(page.get_by_text("No endpoints yet.")).to_be_visible()
     page.get_by_label("Address").fill(receiver.url + "/hook")
     page.locator("label.check", has_text="sale.created").locator("input").check()
     page.get_by_role("button", name="Add the endpoint").click()
