@@ -434,7 +434,7 @@ def invoice_response(order: Order, *, pdf: bool, request: HttpRequest) -> HttpRe
 def vat_report(request: HttpRequest) -> HttpResponse:
     """The quarter's OSS VAT table for the platform's staff (it files it), and its CSV."""
     access_staff(request)
-    today = django_timezone.now()
+    today = django_timezone.now().astimezone(oss.report_zone())
     text = request.GET.get("quarter") or f"{today.year}Q{(today.month - 1) // 3 + 1}"
     try:
         quarter = oss.Quarter.parse(text)
@@ -459,6 +459,7 @@ def vat_report(request: HttpRequest) -> HttpResponse:
             "currency": settings.STORE_CURRENCY,
             "total_net": sum(r.net for r in rows),
             "total_vat": sum(r.vat for r in rows),
+            "zone": settings.VAT_REPORT_TIME_ZONE,
         },
     )
 
