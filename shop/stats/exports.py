@@ -9,8 +9,8 @@ apostrophe: a product title or a utm tag is other people's input.
 
 Column names are identifiers, not prose: the same in every language (as in
 Stripe's and Gumroad's exports), so a seller's formulas and import scripts keep
-working when they switch the dashboard to French. docs/exports.md says what
-each column means, in both languages.
+working when they switch the dashboard to French (decision 91). The comments
+beside the headers below say what a column means where its name does not.
 
 Orders are read a month at a time, in order, each through a database cursor,
 so the first line goes out at once and memory holds a chunk of lines at most.
