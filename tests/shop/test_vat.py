@@ -517,3 +517,41 @@ def test_vat_inside_the_price_is_not_the_seller_s_share_in_the_export(
     )
     assert (line["price_paid"], line["gross"], line["net"]) == ("12.00", "12.00", "10.08")
     assert line["seller_share"] == "9.58"  # 10.08 less the 5 % fee of 0.50
+
+
+@pytest.mark.parametrize("first", ["charge.refunded", "charge.dispute.created"])
+def test_a_refund_or_dispute_that_overtakes_a_taxed_payment_settles_it_first(
+    client, stripe_fake, deliver, django_capture_on_commit_callbacks, first
+):
+    from tests.stripe_fake import fixture
+
+    seller = SellerFactory(tax_behavior=Seller.TaxBehavior.EXCLUSIVE)
+    order = _checkout(client, _product(Product.Kind.MUSIC, 1000, seller))
+    stripe_fake.apply_tax(order.provider_session_id, country="FR", percent=20)
+    session = stripe_fake.complete(order.provider_session_id)
+    charge = stripe_fake.charge_for(order.provider_session_id)  # 12.00: VAT on top
+    if first == "charge.refunded":
+        obj = {**charge, "amount_refunded": 1200, "refunded": True, "refunds": {"data": []}}
+    else:
+        obj = fixture(
+            "dispute",
+            charge=charge["id"],
+            payment_intent=charge["payment_intent"],
+            amount=1200,
+            currency="eur",
+        )
+    with django_capture_on_commit_callbacks(execute=True):
+        response = deliver(event(first, obj))
+    order.refresh_from_db()
+    # The session was settled from Stripe first: the VAT is known, no amount mismatch.
+    assert response.content in (b"refund recorded", b"dispute recorded")
+    assert "the order is for" not in order.flag_reason
+    assert order.flagged == (first == "charge.dispute.created")  # a dispute needs a look
+    assert (order.tax_amount, order.tax_added, order.gross) == (200, 200, 1200)
+    assert order.status in (Order.Status.REFUNDED, Order.Status.DISPUTED)
+    assert order.items.get().entitlement.status == "revoked"
+    # The payment's own event, arriving last, changes nothing.
+    with django_capture_on_commit_callbacks(execute=True):
+        deliver(event("checkout.session.completed", session))
+    assert Entitlement.objects.count() == 1
+    assert Order.objects.get().status == order.status
