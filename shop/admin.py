@@ -3,7 +3,7 @@ from typing import Any
 from django.contrib import admin, messages
 from django.db.models import F, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
-from django.utils.translation import gettext, gettext_lazy, ngettext
+from django.utils.translation import gettext, gettext_lazy, gettext_noop, ngettext
 
 from catalog.admin_numbers import ParsedNumbersAdmin
 from shop.models import (
@@ -126,7 +126,7 @@ class OrderAdmin(admin.ModelAdmin):
                     order_item_refund(
                         item_id=item.pk,
                         amount=item.refundable,
-                        reason="Refunded by the shop.",
+                        reason=gettext_noop("Refunded by the shop."),
                         by=request.user,  # type: ignore[arg-type]
                     )
                     done += 1

@@ -10,7 +10,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadReque
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone as django_timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_noop
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -321,7 +321,9 @@ def test_pay(request: HttpRequest, order: str) -> HttpResponse:
             if request.POST.get("outcome") == "pay":
                 order_fulfil(order_id=found.pk, payment_id=f"test_{found.public_id.hex}")
             else:
-                order_fail(order_id=found.pk, reason="Declined on the test payment page.")
+                order_fail(
+                    order_id=found.pk, reason=gettext_noop("Declined on the test payment page.")
+                )
         except OrderStateError as exc:
             return render(
                 request, "shop/conflict.html", {"order": found, "message": str(exc)}, status=409

@@ -28,6 +28,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext_noop
 
 from catalog.money import format_money
 from shop import services, tax
@@ -206,7 +207,9 @@ def _session_failed(obj: Any, _: object) -> str:
     if order is None:
         return "unknown order"
     try:
-        services.order_fail(order_id=order.pk, reason="The payment did not go through.")
+        services.order_fail(
+            order_id=order.pk, reason=gettext_noop("The payment did not go through.")
+        )
     except services.OrderStateError:
         return "ignored: order already settled"
     return "failed"
