@@ -65,6 +65,11 @@ TARGET_LINK_CHECK_MS = 1.0
 # The download view against a bare FileResponse view under the same gunicorn.
 TARGET_DOWNLOAD_VS_BARE = 0.8
 SPREAD_ENTITLEMENTS = 200
+# "Download all" (issue 14): a 20-track album streamed as one stored ZIP against nginx
+# serving one file of the same size, with the worker's memory flat.
+TARGET_ZIP_VS_NGINX = 0.75
+TARGET_ZIP_RSS_GROWTH_MIB = 16.0
+ZIP_TRACKS = 20
 
 
 # --- Small helpers -----------------------------------------------------------
@@ -410,10 +415,83 @@ def setup_app(small_source: str, big_source: str | None, label: str) -> None:
         for n in range(200)
     ]
     Download.objects.bulk_create(limited_rows)
+    info["zip"] = _zip_album(seller, int(os.environ.get("BENCH_ZIP_TRACK_MIB", "20")))
     info["link_check_us"] = _time_gate(access, info["small"]["path"])
     info["link_check_limited_us"] = _time_gate(access, info["small"]["limited"])
     info["signature_only_us"] = _time_gate(access, info["small"]["path"], signature_only=True)
     print(json.dumps(info))
+
+
+def _zip_album(seller: Any, track_mib: int) -> dict[str, Any]:
+    """An album of ``ZIP_TRACKS`` files for "Download all", its ZIP link, and a file of the
+    ZIP's exact size beside the private files, for nginx to serve as the baseline."""
+    from django.conf import settings
+    from django.core.files import File
+
+    from catalog.models import Product
+    from catalog.services.assets import asset_create
+    from catalog.storage import private_storage
+    from delivery import access, bundles
+    from delivery.services import entitlement_grant
+
+    album = Product.objects.create(
+        seller=seller,
+        slug=f"{seller.slug}-album",
+        title="Benchmark album",
+        kind=Product.Kind.MUSIC,
+        pricing=Product.Pricing.FREE,
+        price=0,
+        currency=settings.STORE_CURRENCY,
+        status=Product.Status.PUBLISHED,
+    )
+    block = os.urandom(MIB)
+    with tempfile.TemporaryDirectory() as work:
+        for number in range(1, ZIP_TRACKS + 1):
+            name = f"track-{number:02d}.bin"  # names that claim no format: stored as given
+            path = Path(work) / name
+            with open(path, "wb") as handle:
+                for _ in range(track_mib):
+                    handle.write(block)
+            with open(path, "rb") as handle:
+                asset_create(
+                    product=album,
+                    file=File(handle, name=name),
+                    original_filename=name,
+                    position=number,
+                )
+    entitlement = entitlement_grant(email=f"album-{seller.slug}@example.com", product=album)
+    entries = bundles.bundle_entries(product=album, preset=None)
+    size = len(bundles.zip_of(entries, private_storage()))
+    twin = "bench-zip-twin.bin"
+    with open(private_storage().path(twin), "wb") as handle:  # real bytes, not a sparse file
+        for _ in range(size // MIB):
+            handle.write(block)
+        handle.write(block[: size % MIB])
+    return {
+        "path": "zip/" + access.zip_link_mint(entitlement=entitlement),
+        "size": size,
+        "twin": twin,
+        "tracks": ZIP_TRACKS,
+        "product": album.pk,
+    }
+
+
+def build_zip(product_id: int) -> None:
+    """Run as ``delivery.py --build-zip ID``: what a worker does after a first download."""
+    sys.path.insert(0, str(ROOT))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "shop.settings")
+    import django
+
+    django.setup()
+    from catalog.models import Product
+    from delivery import bundles
+
+    album = Product.objects.get(pk=product_id)
+    entries = bundles.bundle_entries(product=album, preset=None)
+    build = bundles.zip_build_request(product=album, preset=None, entries=entries)
+    bundles.zip_build_task.call(build_id=build.pk, product_id=album.pk, preset="")
+    build.refresh_from_db()
+    assert build.is_ready, build.error
 
 
 def _time_gate(access: Any, token: str, *, signature_only: bool = False) -> dict[str, float]:
@@ -782,10 +860,43 @@ def measure_local(bench: Bench) -> None:
                 direct_big,
                 abba=True,
             )
+        album = info["zip"]
+        zip_url = bench.app_url(album["path"], via_nginx=False)
+        twin_url = bench.direct_url(album["twin"])
+        for run in range(runs):
+            say(f"  ZIP run {run + 1}/{runs}")
+            bench.pair(
+                "stream-zip",
+                lambda: curl_speed(curl, zip_url, album["size"]),
+                "nginx-zip@stream",
+                lambda: curl_speed(curl, twin_url, album["size"]),
+                abba=True,
+            )
         pid = app.popen.pid
         for _ in range(3):
             bench.record(
                 "rss", peak_rss_growth_mib(pid, lambda: curl_speed(curl, big_url, big["size"]))
+            )
+            bench.record(
+                "rss-zip",
+                peak_rss_growth_mib(pid, lambda: curl_speed(curl, zip_url, album["size"])),
+            )
+        say("  the worker stores the ZIP (as after a first download); the next ones send it")
+        subprocess.run(
+            [sys.executable, __file__, "--build-zip", str(album["product"])],
+            env=bench.app_env(DELIVERY_BACKEND="stream"),
+            cwd=ROOT,
+            check=True,
+            timeout=600,
+        )
+        for run in range(runs):
+            say(f"  stored ZIP run {run + 1}/{runs}")
+            bench.pair(
+                "stored-zip",
+                lambda: curl_speed(curl, zip_url, album["size"]),
+                "nginx-zip@stored",
+                lambda: curl_speed(curl, twin_url, album["size"]),
+                abba=True,
             )
         # A client slower than gunicorn's 10 s timeout: gthread keeps the worker alive.
         rate = max(1, big["size"] // (15 * MIB))
@@ -935,6 +1046,31 @@ def build_rows(bench: Bench) -> None:
         rows.append(
             below(f"worker RSS growth, {big} stream", med("rss"), "MiB", TARGET_RSS_GROWTH_MIB)
         )
+        if bench.samples.get("stream-zip"):
+            album = info["zip"]
+            what = f"{album['tracks']}-track ZIP ({album['size'] // MIB} MiB), stream"
+            zip_row = ratio_target(
+                what, "stream-zip", "nginx-zip@stream", "MB/s", TARGET_ZIP_VS_NGINX
+            )
+            zip_row.note = "first download, streamed as built; baseline: nginx, same size"
+            rows.append(zip_row)
+            stored_row = ratio_target(
+                f"{album['tracks']}-track ZIP, stored once, stream backend",
+                "stored-zip",
+                "nginx-zip@stored",
+                "MB/s",
+                TARGET_ZIP_VS_NGINX,
+            )
+            stored_row.note = "every download after; baseline: nginx, same size"
+            rows.append(stored_row)
+            rows.append(
+                below(
+                    "worker RSS growth, ZIP stream",
+                    med("rss-zip"),
+                    "MiB",
+                    TARGET_ZIP_RSS_GROWTH_MIB,
+                )
+            )
         rows.append(Row(f"worker RSS growth, {big} x-accel", med("rss-xaccel"), "MiB"))
         slow_ok = bool(med("slow-ok"))
         rows.append(
@@ -1065,8 +1201,12 @@ def main() -> int:
     parser.add_argument("--database-url", help="default: a temporary SQLite database")
     parser.add_argument("--only", choices=["local", "s3", "small"], help="measure one part only")
     parser.add_argument("--setup", nargs=3, help=argparse.SUPPRESS)
+    parser.add_argument("--build-zip", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))  # tests.s3server starts SeaweedFS
+    if args.build_zip:
+        build_zip(args.build_zip)
+        return 0
     if args.setup:
         small, big, label = args.setup
         setup_app(small, big or None, label)

@@ -7,7 +7,8 @@ On loopback, with real processes (tests/cluster.py): PostgreSQL (a fresh
 database, dropped after), Redis, SeaweedFS, two gunicorn nodes as in the
 Procfile, nginx, a worker and a clock. A seller lists one product with a
 file, then each setup gets the same bounded traffic from ``--clients``
-threads: browsing (home, seller and product pages), purchases (product page,
+threads: browsing (home, seller and product pages, a search for the product's
+title word and for a word nothing has), purchases (product page,
 checkout, test payment) and downloads (receipt page, file link, the bucket's
 presigned GET). Faults, in the middle of each run:
 
@@ -142,6 +143,8 @@ def traffic(
     done = 0
     counter = threading.Lock()
     seller_path = product["path"].rsplit("/", 2)[0] + "/"
+    # The shop's search (catalog/discovery), a match and a miss, among the pages browsed.
+    pages = ["/", seller_path, product["path"], "/search/?q=trains", "/search/?q=zephyrine"]
 
     def take(n: int) -> bool:
         nonlocal done
@@ -175,7 +178,7 @@ def traffic(
                     if link:
                         buyer.get(base + link.group(1))
                 elif take(1):
-                    visitor.get(base + rng.choice(["/", seller_path, product["path"]]))
+                    visitor.get(base + rng.choice(pages))
                 else:
                     return
             except (requests.ConnectionError, AssertionError):

@@ -32,6 +32,31 @@ def retry_safe(view: View) -> View:
     return view
 
 
+# PostgreSQL's codes for a connection the server ended: class 08 (connection
+# exceptions) and the shutdowns of class 57 (pg_terminate_backend, a crash, a restart).
+_LOST_STATES = ("57P01", "57P02", "57P03")
+_LOST_WORDS = (
+    "server closed the connection",
+    "terminating connection",
+    "connection already closed",
+    "connection is closed",
+    "consuming input failed",
+)
+
+
+def _connection_lost(exception: Exception) -> bool:
+    """Whether the error says the connection went away, whatever its state is now:
+    leaving a transaction, Django rolls back, drops the dead connection and opens
+    a new one (``set_autocommit``), so by the time the middleware looks the
+    connection works again, though the view did fail for a lost connection."""
+    cause = exception.__cause__
+    state = str(getattr(cause, "sqlstate", "") or "")
+    if state in _LOST_STATES or state.startswith("08"):
+        return True
+    text = str(exception).lower()
+    return any(words in text for words in _LOST_WORDS)
+
+
 def _disconnected() -> bool:
     if connection.connection is None:
         return True
@@ -56,7 +81,7 @@ class RetryOnDisconnectMiddleware:
             return None
         if request.method not in SAFE_METHODS and not getattr(match.func, "retry_safe", False):
             return None
-        if connection.in_atomic_block or not _disconnected():
+        if connection.in_atomic_block or not (_disconnected() or _connection_lost(exception)):
             return None  # a real error of the query, or a transaction that cannot be redone
         log.warning(
             "Database connection lost during %s %s; trying once more",

@@ -6,8 +6,11 @@ pass (the server refuses the connection, times out, answers an SMTP error),
 the task enqueues itself again with ``run_after`` set by ``RETRY_DELAYS`` and
 an attempt count, up to ``len(RETRY_DELAYS)`` retries; then it fails and
 says so in the log. A backend that cannot defer a task (the immediate
-backend of development and tests) gets no retry: the failure is logged and
-the request that enqueued the mail answers as usual.
+backend, the one-machine default) hands the mail to the outbox instead
+(``mail_later``): a row committed at once, retried with the outbox's backoff
+by the clock's sweep, failed and listed in the admin after
+``OUTBOX_MAX_ATTEMPTS``. Either way the request that enqueued the mail
+answers as usual and the mail is not lost.
 
 A mail is written in its recipient's language: the task runs under
 ``translation.override(language)``, ``language`` being a keyword the caller
@@ -25,15 +28,18 @@ from __future__ import annotations
 import functools
 import logging
 import smtplib
+import uuid
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
 from django.utils import timezone, translation
+from django.utils.module_loading import import_string
 from django_tasks import task
 from django_tasks.base import Task
 
 from catalog.l10n import language_or_default
+from catalog.outbox.services import durable_task, outbox_later
 
 log = logging.getLogger(__name__)
 
@@ -68,8 +74,21 @@ def _again(
 ) -> None:
     name = mailer.name
     if not mailer.get_backend().supports_defer:
+        language = kwargs.pop("language", "")
+        row = outbox_later(
+            mail_later,
+            key=f"mail:{uuid.uuid4().hex}",
+            after=1,
+            mailer=mailer.module_path,
+            language=language,
+            mail_kwargs=kwargs,
+        )
         log.error(
-            "Mail %s %s not sent, and this task backend cannot retry: %s", name, kwargs, error
+            "Mail %s %s not sent; kept in the outbox (row %s), the clock sends it later: %s",
+            name,
+            kwargs,
+            row.pk,
+            error,
         )
         return
     if attempt > len(RETRY_DELAYS):
@@ -87,3 +106,12 @@ def _again(
         delay,
         error,
     )
+
+
+@durable_task
+def mail_later(*, mailer: str, language: str, mail_kwargs: dict[str, Any]) -> None:
+    """A mail the immediate backend could not send: sent from the outbox, its failures
+    retried by the outbox (``OUTBOX_RETRY_*``) rather than by re-enqueueing."""
+    send = import_string(mailer).func.__wrapped__
+    with translation.override(language_or_default(language)):
+        send(**mail_kwargs)

@@ -51,6 +51,7 @@ from django.db.models.base import ModelState
 from django.db.models.options import Options
 from django.db.models.signals import post_init, pre_init
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from catalog.models import Asset
 from delivery.models import Download, Entitlement, LibraryLink
@@ -410,7 +411,8 @@ def limit_reached(entitlement: Entitlement) -> LimitReached:
 def _check_active(entitlement: Entitlement) -> None:
     if not entitlement.is_active:
         raise EntitlementRevoked(
-            entitlement.revoked_reason or "This purchase was revoked.", entitlement=entitlement
+            entitlement.revoked_reason or gettext_noop("This purchase was revoked."),
+            entitlement=entitlement,
         )
 
 

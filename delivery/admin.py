@@ -3,17 +3,21 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html
+from django.utils.translation import gettext, gettext_lazy
 
 from delivery import selectors
 from delivery.models import Download, Entitlement, Library, LibraryLink
 
 
 class SharedWidelyFilter(admin.SimpleListFilter):
-    title = "sharing"
+    title = gettext_lazy("sharing")
     parameter_name = "shared"
 
     def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
-        return [("yes", f"Used from {settings.DELIVERY_SHARED_NETWORKS}+ networks in 24 h")]
+        label = gettext("Used from %(count)d or more networks in 24 hours") % {
+            "count": settings.DELIVERY_SHARED_NETWORKS
+        }
+        return [("yes", label)]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Library]) -> QuerySet[Library]:
         if self.value() == "yes":
@@ -31,14 +35,19 @@ class LibraryAdmin(admin.ModelAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet[Library]:
         return selectors.libraries_with_networks().select_related("user")
 
-    @admin.display(description="networks (24 h)", ordering="networks")
+    @admin.display(description=gettext_lazy("networks (24 h)"), ordering="networks")
     def networks_24h(self, library: Library) -> str:
         count = getattr(library, "networks", 0)
         if count >= settings.DELIVERY_SHARED_NETWORKS:
-            return format_html('<strong title="probably shared">⚠ {} — shared?</strong>', count)
+            return format_html(
+                '<strong title="{}">⚠ {} — {}</strong>',
+                gettext("probably shared"),
+                count,
+                gettext("shared?"),
+            )
         return str(count)
 
-    @admin.display(description="last download", ordering="last_download_at")
+    @admin.display(description=gettext_lazy("last download"), ordering="last_download_at")
     def last_download_at(self, library: Library) -> object:
         return getattr(library, "last_download_at", None) or "—"
 

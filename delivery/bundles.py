@@ -9,7 +9,11 @@ first byte. Entry dates are the stored files' own, so every request builds
 the same bytes. The other backends (``x-accel``, ``x-sendfile``, ``s3``)
 cannot run code while they send, so the ZIP is built once in the worker,
 stored in the private storage (``ZipBuild``, keyed by its entries) and sent
-like any stored file.
+like any stored file. On ``stream`` too, once a worker has built it: the first
+download of a product streams as built (and asks a worker for the stored
+copy, unless tasks run in the request), the ones after are sent from the
+stored file with ``sendfile()``, as fast as nginx sends a file, where Python
+streaming the entries reaches about half of it.
 """
 
 from __future__ import annotations
@@ -43,7 +47,6 @@ from delivery.formats.services import asset_is_lossless
 from delivery.serving import CHUNK, Served, parse_range
 
 ZIP_MIME = "application/zip"
-_PASS_THROUGH = 16 * 1024
 
 
 class BundleNotReady(Exception):
@@ -122,6 +125,12 @@ def streams_as_built(storage: Storage | None = None) -> bool:
     return True
 
 
+def builds_in_background() -> bool:
+    """Whether a ZIP build would run in a worker: never in the request (the immediate
+    backend runs a task where it is enqueued), so a buyer's first download never waits."""
+    return bool(zip_build_task.get_backend().supports_defer)
+
+
 # --- streamed as built ---------------------------------------------------------
 
 
@@ -146,22 +155,24 @@ def _span(chunks: Iterator[bytes], first: int, length: int) -> Iterator[bytes]:
             break
 
 
-def rechunk(chunks: Iterator[bytes]) -> Iterator[bytes]:
-    """zipstream-ng yields headers of a few bytes between 64 KiB blocks of data:
-    the small pieces are joined to the next block, the blocks pass untouched."""
-    small: list[bytes] = []
+def rechunk(chunks: Iterator[bytes], size: int = CHUNK) -> Iterator[bytes]:
+    """zipstream-ng yields headers of a few bytes between 64 KiB blocks of data: they
+    are joined into pieces of ``size`` (256 KiB, as a file is sent), so each piece
+    costs one pass through Django and one write to the socket, not four or more."""
+    pending: list[bytes] = []
+    held = 0
     for chunk in chunks:
-        if len(chunk) >= _PASS_THROUGH:
-            if small:
-                small.append(chunk)
-                yield b"".join(small)
-                small.clear()
-            else:
-                yield chunk
-        else:
-            small.append(chunk)
-    if small:
-        yield b"".join(small)
+        if not pending and len(chunk) >= size:
+            yield chunk
+            continue
+        pending.append(chunk)
+        held += len(chunk)
+        if held >= size:
+            yield b"".join(pending)
+            pending.clear()
+            held = 0
+    if pending:
+        yield b"".join(pending)
 
 
 def stream_zip(request: HttpRequest, *, entries: list[Entry], filename: str) -> HttpResponseBase:
@@ -257,9 +268,14 @@ def zip_build_task(*, build_id: int, product_id: int, preset: str) -> None:
         entries = bundle_entries(product=product, preset=preset or None)
         if bundle_key(entries) != build.key:
             raise BundleNotReady(_("The product's files changed meanwhile."))
-        archive = ZipStream(compress_type=ZIP_STORED, sized=True)
-        for entry in entries:
-            archive.add(_chunks(entry.name), entry.arcname, size=entry.size)
+        if streams_as_built():
+            # Files on disk: the very bytes a streamed download of it had (the files'
+            # own dates), so a resume that crosses from one to the other stays whole.
+            archive = zip_of(entries, private_storage())
+        else:
+            archive = ZipStream(compress_type=ZIP_STORED, sized=True)
+            for entry in entries:
+                archive.add(_chunks(entry.name), entry.arcname, size=entry.size)
         with tempfile.TemporaryFile(prefix="echoppe-zip-") as out:
             for chunk in archive:
                 out.write(chunk)

@@ -509,11 +509,17 @@ def download_zip(request: HttpRequest, signed: str) -> HttpResponseBase:
         return _refusal(request, exc)
     filename = bundles.zip_filename(granted.entitlement.product)
     served = None
-    if not bundles.streams_as_built():
-        build = ZipBuild.objects.filter(key=bundles.bundle_key(entries)).first()
-        if build is None or not build.is_ready:
-            raise Http404("No such file.")
+    build = ZipBuild.objects.filter(key=bundles.bundle_key(entries)).first()
+    if build is not None and build.is_ready:
+        # Built once already: sent like any stored file (sendfile, x-accel, a presigned URL).
         served = bundles.zip_served(build, filename=filename)
+    elif not bundles.streams_as_built():
+        raise Http404("No such file.")
+    elif request.method == "GET" and bundles.builds_in_background():
+        # Streamed as built this time; the worker stores it for the buyers after.
+        bundles.zip_build_request(
+            product=granted.entitlement.product, preset=granted.preset, entries=entries
+        )
     if request.method == "GET" and not _recorded(
         request, granted.entitlement, granted.assets, granted.at
     ):

@@ -3,7 +3,7 @@ from typing import Any
 from django.contrib import admin, messages
 from django.db.models import F, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
-from django.utils.translation import gettext, gettext_lazy
+from django.utils.translation import gettext, gettext_lazy, gettext_noop, ngettext
 
 from catalog.admin_numbers import ParsedNumbersAdmin
 from shop.models import (
@@ -113,7 +113,9 @@ class OrderAdmin(admin.ModelAdmin):
             )
         return super().change_view(request, object_id, form_url, extra_context)
 
-    @admin.action(description="Refund what is left of the selected orders (revokes access)")
+    @admin.action(
+        description=gettext_lazy("Refund what is left of the selected orders (revokes access)")
+    )
     def refund_in_full(self, request: HttpRequest, queryset: QuerySet[Order]) -> None:
         done = 0
         for order in queryset:
@@ -124,13 +126,18 @@ class OrderAdmin(admin.ModelAdmin):
                     order_item_refund(
                         item_id=item.pk,
                         amount=item.refundable,
-                        reason="Refunded by the shop.",
+                        reason=gettext_noop("Refunded by the shop."),
                         by=request.user,  # type: ignore[arg-type]
                     )
                     done += 1
                 except RefundError as exc:
                     self.message_user(request, f"{order.public_id}: {exc}", messages.ERROR)
-        self.message_user(request, f"{done} item(s) refunded.", messages.SUCCESS)
+        self.message_user(
+            request,
+            ngettext("%(count)d item refunded.", "%(count)d items refunded.", done)
+            % {"count": done},
+            messages.SUCCESS,
+        )
 
 
 @admin.register(PaymentEvent)

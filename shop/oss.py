@@ -8,8 +8,11 @@ item's rate; a refund of a whole order (made on Stripe's dashboard) spread
 over its lines in proportion to what the buyer paid for each, the last line
 taking the remainder. The VAT in a refund is ``amount × line VAT // line
 gross`` (rounded down, as the ledger rounds the seller's part), the rest of
-it net. Quarters are UTC calendar quarters. Amounts are minor units of the
-shop's currency.
+it net. Quarters are calendar quarters in ``VAT_REPORT_TIME_ZONE`` (by
+default the site's ``TIME_ZONE``): a French operator files on Paris time, so a
+sale paid at 00:30 on 1 April in Paris (22:30 UTC on 31 March) is in Q2;
+``VAT_REPORT_TIME_ZONE=UTC`` matches Stripe's own tax reports instead. Amounts
+are minor units of the shop's currency.
 """
 
 from __future__ import annotations
@@ -19,7 +22,8 @@ import io
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 
@@ -28,6 +32,10 @@ from shop.models import OrderItem, Refund
 from shop.tax import EU_COUNTRIES, rate_text
 
 QUARTER = re.compile(r"^(\d{4})Q([1-4])$")
+
+
+def report_zone() -> ZoneInfo:
+    return ZoneInfo(settings.VAT_REPORT_TIME_ZONE)
 
 
 class QuarterError(ValueError):
@@ -48,13 +56,13 @@ class Quarter:
 
     @property
     def start(self) -> datetime:
-        return datetime(self.year, 3 * self.number - 2, 1, tzinfo=UTC)
+        return datetime(self.year, 3 * self.number - 2, 1, tzinfo=report_zone())
 
     @property
     def end(self) -> datetime:
         if self.number == 4:
-            return datetime(self.year + 1, 1, 1, tzinfo=UTC)
-        return datetime(self.year, 3 * self.number + 1, 1, tzinfo=UTC)
+            return datetime(self.year + 1, 1, 1, tzinfo=report_zone())
+        return datetime(self.year, 3 * self.number + 1, 1, tzinfo=report_zone())
 
     def __str__(self) -> str:
         return f"{self.year}Q{self.number}"

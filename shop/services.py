@@ -16,7 +16,7 @@ from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.db.models import F, Prefetch, Q, prefetch_related_objects
 from django.utils import timezone, translation
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_noop
 
 from catalog.accounts import email_normalize
 from catalog.attribution import Attribution
@@ -748,17 +748,17 @@ def order_refund_record(
         order=order,
         amount=missing,
         provider_refund_id=provider_refund_id,
-        reason="Refunded at the payment provider.",
+        reason=gettext_noop("Refunded at the payment provider."),
     )
     items = list(order.items.select_related("entitlement"))
     spread = _spread(missing, items)
     for item, share in spread:
-        _apply_item_refund(item=item, amount=share, refund=refund, reason="Refunded.")
+        _apply_item_refund(item=item, amount=share, refund=refund, reason=gettext_noop("Refunded."))
     _refund_events(refund, [item for item, _share in spread])
     if full:
         for item in items:
             if item.entitlement_id and item.entitlement is not None:
-                entitlement_revoke(entitlement=item.entitlement, reason="Refunded.")
+                entitlement_revoke(entitlement=item.entitlement, reason=gettext_noop("Refunded."))
     _refresh_refund_status(order)
     return order
 
@@ -774,7 +774,9 @@ def order_dispute(*, order_id: int, reason: str) -> Order:
     items = list(order.items.select_related("entitlement"))
     for item in items:
         if item.entitlement is not None:
-            entitlement_revoke(entitlement=item.entitlement, reason="The payment was disputed.")
+            entitlement_revoke(
+                entitlement=item.entitlement, reason=gettext_noop("The payment was disputed.")
+            )
         ledger.ledger_record_dispute(item=item)
     _tell_sellers(items, type="dispute.created", key=f"dispute:{order.pk}", order_id=order.pk)
     return order

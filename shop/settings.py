@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import zoneinfo
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -536,6 +537,15 @@ STRIPE_PUBLISHABLE_KEY = env_str("STRIPE_PUBLISHABLE_KEY")
 STRIPE_WEBHOOK_SECRET = env_str("STRIPE_WEBHOOK_SECRET")
 # Let Stripe Tax compute and add tax at checkout (needs Stripe Tax set up on the account).
 STRIPE_AUTOMATIC_TAX = env_bool("STRIPE_AUTOMATIC_TAX", False)
+# The calendar the OSS VAT report's quarters follow (shop/oss.py): the operator's own.
+VAT_REPORT_TIME_ZONE = env_str("VAT_REPORT_TIME_ZONE") or TIME_ZONE
+try:
+    zoneinfo.ZoneInfo(VAT_REPORT_TIME_ZONE)
+except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+    raise ImproperlyConfigured(
+        "VAT_REPORT_TIME_ZONE must be a time zone such as Europe/Paris, "
+        f"not {VAT_REPORT_TIME_ZONE!r}"
+    ) from None
 # The platform sells (separate charges and transfers make it the seller of record):
 # its legal details head every invoice (shop/invoices.py).
 PLATFORM_LEGAL_NAME = env_str("PLATFORM_LEGAL_NAME", STORE_NAME)

@@ -13,7 +13,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadReque
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone as django_timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_noop
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -332,7 +332,9 @@ def test_pay(request: HttpRequest, order: uuid.UUID) -> HttpResponse:
                 found = order_fulfil(public_id=order, payment_id=f"test_{order.hex}")
             else:
                 found = get_object_or_404(Order, public_id=order)
-                order_fail(order_id=found.pk, reason="Declined on the test payment page.")
+                order_fail(
+                    order_id=found.pk, reason=gettext_noop("Declined on the test payment page.")
+                )
         except Order.DoesNotExist:
             raise Http404("No such order.") from None
         except OrderStateError as exc:
@@ -454,7 +456,7 @@ def invoice_response(order: Order, *, pdf: bool, request: HttpRequest) -> HttpRe
 def vat_report(request: HttpRequest) -> HttpResponse:
     """The quarter's OSS VAT table for the platform's staff (it files it), and its CSV."""
     access_staff(request)
-    today = django_timezone.now()
+    today = django_timezone.now().astimezone(oss.report_zone())
     text = request.GET.get("quarter") or f"{today.year}Q{(today.month - 1) // 3 + 1}"
     try:
         quarter = oss.Quarter.parse(text)
@@ -479,6 +481,7 @@ def vat_report(request: HttpRequest) -> HttpResponse:
             "currency": settings.STORE_CURRENCY,
             "total_net": sum(r.net for r in rows),
             "total_vat": sum(r.vat for r in rows),
+            "zone": settings.VAT_REPORT_TIME_ZONE,
         },
     )
 

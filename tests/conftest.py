@@ -15,6 +15,13 @@ def _clear_cache() -> None:
     cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def _commands_in_english(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Management commands speak the shell's language (catalog/cli.py); the tests read
+    # English whatever the developer's locale is, unless a test asks for French.
+    monkeypatch.setenv("ECHOPPE_LANGUAGE", "en")
+
+
 @pytest.fixture(scope="session")
 def s3_server() -> Iterator[S3Server]:
     """SeaweedFS on loopback for the whole run (tests/s3server.py); skips without `weed`."""

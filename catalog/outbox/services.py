@@ -100,6 +100,22 @@ def outbox_add(durable: Task[..., None], *, key: str, **kwargs: Any) -> OutboxTa
     return row
 
 
+def outbox_later(durable: Task[..., None], *, key: str, after: int, **kwargs: Any) -> OutboxTask:
+    """Promise ``durable(**kwargs)`` for the sweeper only, as if ``after`` attempts had
+    failed already: for work whose first try just failed where it could not be deferred
+    (the immediate backend), so the request does not wait for a second failure."""
+    now = timezone.now()
+    return OutboxTask.objects.create(
+        key=key,
+        task_path=durable.module_path,
+        kwargs=kwargs,
+        request_id=current_request_id.get(),
+        attempts=after,
+        run_after=now + timedelta(seconds=retry_delay(after)),
+        created_at=now,
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class Promise:
     """One piece of durable work for ``outbox_add_new``: ``durable(**kwargs)``, once per key."""

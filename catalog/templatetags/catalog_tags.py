@@ -3,6 +3,7 @@ from __future__ import annotations
 from django import template
 from django.db.models.fields.files import FieldFile
 from django.utils.safestring import SafeString
+from django.utils.translation import gettext
 
 from catalog.l10n import format_number, format_size
 from catalog.markdown import markdown_plain, render_markdown
@@ -13,6 +14,14 @@ from catalog.seller_menu import seller_menu as menu_entries
 from catalog.services.images import SIZED_IMAGE, image_variant
 
 register = template.Library()
+
+
+@register.filter
+def stored_text(value: str) -> str:
+    """A sentence the shop wrote and stored in English (marked with ``gettext_noop`` where
+    it is written: "Refunded.", a failed payment's reason), in the reader's language; text
+    that is not in the catalogue (a seller's own words, Stripe's decline message) as is."""
+    return gettext(value) if value else value
 
 
 @register.filter

@@ -13,6 +13,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from catalog.accounts import email_normalize
 from catalog.l10n import current_language
@@ -416,7 +417,7 @@ def pledge_cancel(*, pledge: Pledge) -> Pledge:
             raise FundingError(_("This pledge can no longer be cancelled."))
         pledge.status = Pledge.Status.CANCELLED
         pledge.save(update_fields=["status", "updated_at"])
-        teaser_revoke(pledge, _("The pledge was cancelled."))
+        teaser_revoke(pledge, gettext_noop("The pledge was cancelled."))
     return pledge
 
 

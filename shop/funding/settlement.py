@@ -31,6 +31,7 @@ from django.db import transaction
 from django.db.models import Q, Sum
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from catalog.l10n import language_or_default
 from catalog.models import Asset, Product
@@ -332,7 +333,7 @@ def recovering_sync(report: Report) -> None:
                 continue
             if pledge.order is not None:
                 order_expire(order_id=pledge.order.pk)
-            teaser_revoke(pledge, _("The pledge was not paid."))
+            teaser_revoke(pledge, gettext_noop("The pledge was not paid."))
             report.dropped += 1
 
 

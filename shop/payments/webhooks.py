@@ -28,6 +28,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext_noop
 
 from catalog.money import format_money
 from shop import services, tax
@@ -206,7 +207,9 @@ def _session_failed(obj: Any, _: object) -> str:
     if order is None:
         return "unknown order"
     try:
-        services.order_fail(order_id=order.pk, reason="The payment did not go through.")
+        services.order_fail(
+            order_id=order.pk, reason=gettext_noop("The payment did not go through.")
+        )
     except services.OrderStateError:
         return "ignored: order already settled"
     return "failed"
@@ -228,14 +231,41 @@ def _order_for_charge(charge: Any) -> Order | None:
     found = Order.objects.filter(provider_charge_id=charge_id).first() if charge_id else None
     if found is None and intent:
         found = Order.objects.filter(provider_payment_id=intent).first()
+    session = None
     if found is None and intent:
         # The payment event has not arrived yet: ask Stripe which session made the payment.
-        try:
-            session = stripe_api.checkout_session_for_payment_intent(intent)
-        except stripe_api.PaymentProviderError:
-            session = None
+        session = _session_for_payment(intent)
         found = _order_for_session(session) if session else None
+    if found is not None and intent and found.status == Order.Status.PENDING:
+        found = _settled_first(found, charge, session or _session_for_payment(intent))
     return found
+
+
+def _session_for_payment(intent: str) -> stripe_api.CheckoutSession | None:
+    try:
+        return stripe_api.checkout_session_for_payment_intent(intent)
+    except stripe_api.PaymentProviderError:
+        return None
+
+
+def _settled_first(order: Order, charge: Any, session: stripe_api.CheckoutSession | None) -> Order:
+    """A refund or dispute that overtook the payment event of an order whose charge is
+    more than the order knows (VAT that Stripe Tax added on top, known only from the
+    session's lines): settle the payment from the session first, outside any
+    transaction as the success page does, so the refund is weighed against the
+    order's gross. Only a charge in the order's currency for more than its gross asks:
+    one that fits needs no question, and one in another currency is flagged as it is."""
+    amount = stripe_api.minor_units(charge.get("amount"))
+    currency = stripe_api.currency_code(charge.get("currency"))
+    more = currency == order.currency.upper() and amount is not None and amount > order.gross
+    if not more or session is None or not _is_paid(session):
+        return order
+    try:
+        session_settle(session)
+    except stripe_api.PaymentProviderError:
+        return order  # the write below flags the order, as without the session
+    order.refresh_from_db()
+    return order
 
 
 def _paid_before(order: Order, charge: Any) -> None:
@@ -287,6 +317,10 @@ def _dispute_charge(obj: Any) -> dict[str, Any]:
     return {
         "id": stripe_api.object_id(obj.get("charge")),
         "payment_intent": stripe_api.object_id(obj.get("payment_intent")),
+        # What the dispute is for: at most the charge, so a dispute that overtook a
+        # taxed payment's event also settles it first.
+        "amount": obj.get("amount"),
+        "currency": obj.get("currency"),
         "metadata": {},
     }
 
@@ -419,7 +453,7 @@ def event_replay(event: stripe_api.WebhookEvent) -> str:
     """
     if PaymentEvent.objects.filter(provider="stripe", event_id=event.id).exists():
         return "duplicate"
-    return _apply(event, HANDLERS.get(event.type))
+    return _apply(event, _handler_for(event))
 
 
 def _record_unreadable(exc: stripe_api.WebhookEventMalformed) -> bool:

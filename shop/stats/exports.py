@@ -7,6 +7,11 @@ are local to the dashboard's timezone. Text that a spreadsheet would take
 for a formula (starting with ``=``, ``+``, ``-``, ``@``) gets a leading
 apostrophe: a product title or a utm tag is other people's input.
 
+Column names are identifiers, not prose: the same in every language (as in
+Stripe's and Gumroad's exports), so a seller's formulas and import scripts keep
+working when they switch the dashboard to French (decision 91). The comments
+beside the headers below say what a column means where its name does not.
+
 Orders are read a month at a time, in order, each through a database cursor,
 so the first line goes out at once and memory holds a chunk of lines at most.
 """
@@ -76,6 +81,11 @@ ORDER_HEADER = [
     "product",
     "currency",
     "price_paid",
+    "tax_behavior",  # inclusive: price_paid holds the VAT; exclusive: VAT was added on top
+    "vat_rate_percent",
+    "vat",
+    "gross",  # what the buyer paid for the line, VAT included
+    "net",  # gross less VAT
     "list_price",
     "discount",
     "discount_code",
@@ -97,6 +107,9 @@ _ORDER_FIELDS = (
     "title",
     "order__currency",
     "unit_price",
+    "tax_behavior",
+    "tax_rate",
+    "tax_amount",
     "list_price",
     "discount_amount",
     "discount_code__code",
@@ -149,8 +162,10 @@ def order_rows(*, scope: Scope, period: Period, tz_name: str) -> Iterator[list[o
         )
         # A cursor on the server (PostgreSQL) or fetchmany (SQLite): never a whole window in memory.
         for row in rows.iterator(chunk_size=2000):
-            (paid_at, public_id, seller, title, currency, price, listed, discount, code) = row[:9]
-            (minimum, fee, refunded, status, email, country, ref, source, campaign) = row[9:]
+            (paid_at, public_id, seller, title, currency, price, behavior, rate, vat) = row[:9]
+            (listed, discount, code, minimum, fee, refunded, status, email) = row[9:17]
+            (country, ref, source, campaign) = row[17:]
+            gross = price + (vat if behavior == "exclusive" else 0)
             yield [
                 paid_at.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S"),
                 str(public_id),
@@ -158,12 +173,17 @@ def order_rows(*, scope: Scope, period: Period, tz_name: str) -> Iterator[list[o
                 text(title),
                 currency,
                 _amount(price, currency),
+                behavior,
+                "" if rate is None else f"{Decimal(rate) / 100:.2f}",
+                _amount(vat, currency),
+                _amount(gross, currency),
+                _amount(gross - vat, currency),
                 _amount(listed, currency),
                 _amount(discount, currency),
                 text(code or ""),
                 _amount(minimum, currency),
                 _amount(fee, currency),
-                _amount(price - fee, currency),
+                _amount(gross - vat - fee, currency),  # VAT is owed, not earned
                 _amount(refunded, currency),
                 status,
                 text(email),
@@ -183,6 +203,8 @@ FIGURE_HEADER = [
     "units",  # units sold: items that cost something
     "free_downloads",  # free products and zero prices claimed
     "gross",
+    "vat",  # VAT in the gross, less the VAT given back with refunds
+    "net_sales",  # gross less VAT
     "refunds",
     "refunded",
     "fees",
@@ -205,6 +227,8 @@ def _figure_cells(figures: Figures, currency: str) -> list[object]:
         figures.paid_units,
         figures.free_units,
         _amount(figures.gross, currency),
+        _amount(figures.vat, currency),
+        _amount(figures.net_sales, currency),
         figures.refunds,
         _amount(figures.refunded, currency),
         _amount(figures.fees, currency),
@@ -240,6 +264,7 @@ PRODUCT_HEADER = [
     "product_page_views",
     "sales",
     "gross",
+    "vat",
     "net",
     "conversion_percent",
     "downloads",
@@ -257,6 +282,7 @@ def product_rows(rows: Iterable[dict[str, Any]], currency: str) -> Iterator[list
             figures.views,
             figures.paid_units,
             _amount(figures.gross, currency),
+            _amount(figures.vat, currency),
             _amount(figures.net, currency),
             _percent(figures.conversion),
             figures.downloads,

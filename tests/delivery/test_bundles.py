@@ -174,3 +174,40 @@ def test_on_s3_the_zip_is_built_once_stored_and_presigned(
         assert archive.read(f"{product.title}/02 Body.pdf") == FILES["02 Body.pdf"]
     status, _headers, part = fetch(response["Location"], Range="bytes=10-19")
     assert status == 206 and part == body[10:20]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_on_stream_the_first_zip_streams_and_the_next_come_from_the_stored_copy(
+    client, bought, settings
+):
+    from django.http import FileResponse
+
+    from delivery.bundles import zip_build_task
+
+    # A queue that runs in a worker: the first download never waits for a build.
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    assert settings.DELIVERY_BACKEND == "stream"
+    link = _zip_link(client, bought)
+    first = client.get(link)
+    streamed = _body(first)
+    assert first.status_code == 200 and not isinstance(first, FileResponse)
+    build = ZipBuild.objects.get()
+    assert build.status == ZipBuild.Status.QUEUED  # asked of the worker, not built here
+    zip_build_task.call(build_id=build.pk, product_id=bought[0].product_id, preset="")
+    build.refresh_from_db()
+    assert build.is_ready
+    second = client.get(link)
+    assert isinstance(second, FileResponse)  # sendfile(), as any stored file
+    stored = _body(second)
+    # The same bytes: a resume that crosses from the stream to the stored copy stays whole.
+    assert stored == streamed and int(second["Content-Length"]) == len(streamed)
+    resumed = client.get(link, HTTP_RANGE="bytes=100-")
+    assert resumed.status_code == 206 and _body(resumed) == streamed[100:]
+    assert Download.objects.filter(counted=True).count() == 3  # the files, counted once
+
+
+def test_with_tasks_run_in_the_request_no_build_is_asked(client, bought):
+    # The immediate backend would build the whole ZIP inside the buyer's request.
+    response = client.get(_zip_link(client, bought))
+    assert response.status_code == 200 and _body(response)
+    assert not ZipBuild.objects.exists()

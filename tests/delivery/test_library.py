@@ -126,3 +126,25 @@ def test_a_lost_link_is_sent_by_a_task_with_no_token_in_the_queue(
     links_before = LibraryLink.objects.count()
     callbacks[0]()
     assert len(mail.outbox) == 1 and LibraryLink.objects.count() == links_before + 1
+
+
+@pytest.mark.parametrize(
+    ("language", "reason", "shown"),
+    [
+        ("en", "Refunded.", "Access to this purchase was removed. Refunded."),
+        ("fr", "Refunded.", "L’accès à cet achat a été retiré. Remboursé."),
+        ("fr", "The payment was disputed.", "retiré. Le paiement a été contesté."),
+        # A seller's own words are shown as they wrote them.
+        ("fr", "Wrong file, sorry", "retiré. Wrong file, sorry"),
+    ],
+)
+def test_why_a_purchase_was_removed_is_said_in_the_reader_s_language(
+    client, bought, language, reason, shown
+):
+    from delivery.services import entitlement_revoke
+
+    entitlement, token = bought
+    entitlement_revoke(entitlement=entitlement, reason=reason)
+    path = reverse("delivery:library", kwargs={"token": token})
+    html = client.get(path, HTTP_ACCEPT_LANGUAGE=language, follow=True).content.decode()
+    assert shown in html

@@ -141,3 +141,44 @@ def test_retries_are_bounded_and_the_last_failure_is_recorded(
     assert DBTaskResult.objects.failed().count() == 1
     assert not DBTaskResult.objects.filter(status="READY").exists()
     assert "given up after 2 attempts" in caplog.text
+
+
+def test_under_the_immediate_backend_a_failed_mail_waits_in_the_outbox_and_is_sent_later(
+    client, settings, smtp_down, bought, django_capture_on_commit_callbacks, monkeypatch
+):
+    from catalog.outbox.models import OutboxTask
+    from catalog.outbox.services import outbox_sweep
+
+    # The one-machine default: tasks run in the request, and cannot be deferred.
+    assert "ImmediateBackend" in settings.TASKS["default"]["BACKEND"]
+    from django.utils import translation
+
+    with translation.override("fr"):
+        french = reverse("delivery:library_request")
+    with django_capture_on_commit_callbacks(execute=True):
+        lost = client.post(french, {"email": "fan@example.com"})
+        client.post(reverse("password_reset"), {"email": UserFactory(email="r@example.com").email})
+    assert lost.status_code == 200
+    rows = list(OutboxTask.objects.filter(task_path="catalog.mail.mail_later"))
+    assert len(rows) == 2 and {r.status for r in rows} == {"pending"}
+    assert all(r.run_after > timezone.now() for r in rows)  # not retried in the request
+    kept = {r.kwargs["mailer"]: r.kwargs for r in rows}
+    assert kept["delivery.tasks.send_library_link"]["language"] == "fr"
+
+    inbox = _Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=_free_port())
+    controller.start()
+    try:
+        settings.EMAIL_PORT = controller.port
+        assert outbox_sweep() == 0  # not before its time
+        later = timezone.now() + timedelta(hours=1)
+        monkeypatch.setattr(timezone, "now", lambda: later)
+        with django_capture_on_commit_callbacks(execute=True):
+            assert outbox_sweep() == 2  # the clock's sweep, run by the immediate backend
+    finally:
+        controller.stop()
+    sent = {to[0]: body for to, body in inbox.messages}
+    assert set(sent) == {"fan@example.com", "r@example.com"}
+    assert "/library/" in sent["fan@example.com"]
+    assert "bibliothèque" in sent["fan@example.com"].lower() or "Bonjour" in sent["fan@example.com"]
+    assert set(OutboxTask.objects.values_list("status", flat=True)) == {"done"}

@@ -126,6 +126,9 @@ def test_the_admin_flags_shared_libraries(client, owned, settings):
     every = client.get(url).content.decode()
     assert "fan@example.com" in every and "quiet@example.com" in every
     assert "shared?" in every
+    french = client.get(url, HTTP_ACCEPT_LANGUAGE="fr").content.decode()
+    assert "partagée\u202f?" in french and "Réseaux (24 h)" in french
+    assert "Utilisée depuis 3 réseaux ou plus en 24 heures" in french
     shared = client.get(url, {"shared": "yes"}).content.decode()
     assert "fan@example.com" in shared and "quiet@example.com" not in shared
 

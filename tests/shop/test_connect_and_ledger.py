@@ -135,7 +135,7 @@ def test_reconcile_fulfils_paid_sessions_the_webhook_missed(client, db, stripe_f
     assert Entitlement.objects.count() == 1
     quiet = StringIO()
     call_command("payments_reconcile", stdout=quiet)
-    assert "0 problem(s) found" in quiet.getvalue()
+    assert "0 problems found" in quiet.getvalue()
 
 
 def test_reconcile_grants_entitlements_a_paid_order_lacks(client, db, stripe_fake):

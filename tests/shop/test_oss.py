@@ -117,9 +117,46 @@ def test_the_staff_page_shows_the_table_and_its_csv(client, admin_user, quarter_
     html = page.content.decode()
     assert page.status_code == 200
     assert "<td>DE</td>" in html and "5.5" in html and "€0.55" in html
+    assert "Quarters begin and end at midnight, UTC time." in html
     download = client.get("/staff/vat/?quarter=2027Q1&format=csv")
     assert download["Content-Type"] == "text/csv"
     assert 'filename="vat-2027Q1.csv"' in download["Content-Disposition"]
     assert download.content.decode().count("\n") == 4  # the header and three rows
     bad = client.get("/staff/vat/?quarter=soon")
     assert bad.status_code == 400 and "2027Q1" in bad.content.decode()
+
+
+@pytest.mark.parametrize(("zone", "quarter"), [("UTC", "2027Q1"), ("Europe/Paris", "2027Q2")])
+def test_the_quarter_ends_at_midnight_in_the_operator_s_time_zone(
+    client, stripe_fake, deliver, django_capture_on_commit_callbacks, settings, zone, quarter
+):
+    # 22:30 UTC on 31 March is 00:30 on 1 April in Paris (summer time).
+    late = datetime(2027, 3, 31, 22, 30, tzinfo=UTC)
+    album = ProductFactory(kind=Product.Kind.MUSIC, price=1200)
+    add_file(album)
+    args = (client, stripe_fake, deliver, django_capture_on_commit_callbacks)
+    order = _sale(*args, "z", [album], late, country="FR", percent=20)
+    settings.VAT_REPORT_TIME_ZONE = zone
+    other = "2027Q2" if quarter == "2027Q1" else "2027Q1"
+    [row] = quarter_report(Quarter.parse(quarter))
+    assert (row.country, row.rate, row.vat, row.sales) == ("FR", 2000, order.tax_amount, 1)
+    assert quarter_report(Quarter.parse(other)) == []
+
+
+def test_a_time_zone_that_does_not_exist_stops_the_start_with_its_name():
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "VAT_REPORT_TIME_ZONE": "Europe/Atlantis"}
+    done = subprocess.run(
+        [sys.executable, "-c", "import django; django.setup()"],
+        env={**env, "DJANGO_SETTINGS_MODULE": "shop.settings"},
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode != 0
+    assert (
+        "VAT_REPORT_TIME_ZONE must be a time zone such as Europe/Paris, not 'Europe/Atlantis'"
+        in done.stderr
+    )

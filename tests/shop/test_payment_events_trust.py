@@ -116,7 +116,7 @@ def test_reconcile_flags_a_paid_session_in_another_currency_instead_of_fulfillin
     out = StringIO()
     call_command("payments_reconcile", stdout=out)
     assert "-> amount mismatch" in out.getvalue()
-    assert "1 problem(s) found, 0 fixed" in out.getvalue()
+    assert "1 problem found, 0 fixed" in out.getvalue()
     assert _untouched(order).flagged
 
 

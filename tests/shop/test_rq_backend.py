@@ -68,3 +68,55 @@ def test_a_paid_order_s_receipt_goes_through_redis_and_is_sent_once(
     _work(rq_queue)
     assert [m.to for m in mail.outbox].count(["fan@example.com"]) == 1
     assert set(OutboxTask.objects.values_list("status", flat=True)) == {"done"}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_real_rq_worker_process_sends_the_receipt_once(client, rq_queue, tmp_path):
+    """``manage.py rqworker`` as the README runs it, in its own process, on the same
+    PostgreSQL database and Redis queue as the web process that took the payment."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("a worker process needs a database it can open: SQLite's test one is in memory")
+    root = Path(__file__).resolve().parents[2]
+    product = ProductFactory(price=900)
+    start_checkout(client, product)
+    order = Order.objects.get()
+    order_fulfil(order_id=order.pk, payment_id="pi_rq_process")
+    assert rq_queue.count == 2 and mail.outbox == []  # the receipt and the notice, in Redis
+    from django.conf import settings
+
+    (tmp_path / "rq_worker_settings.py").write_text(
+        "from tests.settings import *  # noqa: F403\n"
+        f"DATABASES['default']['NAME'] = {connection.settings_dict['NAME']!r}\n"
+        "TASKS = {'default': {'BACKEND': 'django_tasks_rq.RQBackend'}}\n"
+        "INSTALLED_APPS = [*INSTALLED_APPS, 'django_rq']\n"
+        f"RQ_QUEUES = {settings.RQ_QUEUES!r}\n"
+        "EMAIL_BACKEND = 'django.core.mail.backends.filebased.EmailBackend'\n"
+        f"EMAIL_FILE_PATH = {str(tmp_path / 'mail')!r}\n"
+    )
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "rq_worker_settings",
+        "PYTHONPATH": os.pathsep.join([str(tmp_path), str(root)]),
+    }
+    command = [sys.executable, "manage.py", "rqworker", "default", "--burst"]
+    done = subprocess.run(
+        [*command, "--job-class", "django_tasks_rq.Job"],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert rq_queue.count == 0
+    assert set(OutboxTask.objects.values_list("status", flat=True)) == {"done"}
+    sent = [path.read_text() for path in (tmp_path / "mail").iterdir()]
+    receipts = [text for text in sent if "To: fan@example.com" in text]
+    assert len(receipts) == 1 and order.public_id.hex[:8] in receipts[0].replace("-", "")

@@ -452,3 +452,106 @@ def test_the_receipt_email_shows_gross_vat_and_net_and_links_the_invoice(
         assert "Total paid" in text and "€12.00" in text
         assert "Total excluding VAT" in text and "€10.00" in text
         assert f"/orders/{order.public_id}/invoice.pdf" in text
+
+
+def _export(client, seller, what):
+    import csv
+    import io
+
+    client.force_login(seller.user)
+    response = client.get(f"/sell/stats/{what}.csv", {"range": "7d"})
+    assert response.status_code == 200, response.content[:300]
+    body = b"".join(response.streaming_content).decode("utf-8-sig")
+    return list(csv.DictReader(io.StringIO(body, newline="")))
+
+
+def test_the_dashboard_exports_say_gross_vat_and_net(
+    client, stripe_fake, deliver, django_capture_on_commit_callbacks
+):
+    seller = SellerFactory(tax_behavior=Seller.TaxBehavior.EXCLUSIVE)
+    order = _checkout(client, _product(Product.Kind.MUSIC, 1000, seller))
+    _pay(
+        client,
+        stripe_fake,
+        deliver,
+        django_capture_on_commit_callbacks,
+        order,
+        country="FR",
+        percent=20,
+    )
+    [line] = _export(client, seller, "orders")
+    assert (line["price_paid"], line["tax_behavior"], line["vat_rate_percent"]) == (
+        "10.00",
+        "exclusive",
+        "20.00",
+    )
+    assert (line["vat"], line["gross"], line["net"]) == ("2.00", "12.00", "10.00")
+    # The platform's 5 % is of the net; the VAT is not the seller's.
+    assert (line["platform_fee"], line["seller_share"]) == ("0.50", "9.50")
+    total = _export(client, seller, "figures")[-1]
+    assert total["period_start"] == "total"
+    assert (total["gross"], total["vat"], total["net_sales"]) == ("12.00", "2.00", "10.00")
+    [product] = _export(client, seller, "products")
+    assert (product["gross"], product["vat"]) == ("12.00", "2.00")
+
+
+def test_vat_inside_the_price_is_not_the_seller_s_share_in_the_export(
+    client, stripe_fake, deliver, django_capture_on_commit_callbacks
+):
+    seller = SellerFactory()
+    order = _checkout(client, _product(Product.Kind.VIDEO, 1200, seller))
+    _pay(
+        client,
+        stripe_fake,
+        deliver,
+        django_capture_on_commit_callbacks,
+        order,
+        country="DE",
+        percent=19,
+    )
+    [line] = _export(client, seller, "orders")
+    assert (line["tax_behavior"], line["vat_rate_percent"], line["vat"]) == (
+        "inclusive",
+        "19.00",
+        "1.92",
+    )
+    assert (line["price_paid"], line["gross"], line["net"]) == ("12.00", "12.00", "10.08")
+    assert line["seller_share"] == "9.58"  # 10.08 less the 5 % fee of 0.50
+
+
+@pytest.mark.parametrize("first", ["charge.refunded", "charge.dispute.created"])
+def test_a_refund_or_dispute_that_overtakes_a_taxed_payment_settles_it_first(
+    client, stripe_fake, deliver, django_capture_on_commit_callbacks, first
+):
+    from tests.stripe_fake import fixture
+
+    seller = SellerFactory(tax_behavior=Seller.TaxBehavior.EXCLUSIVE)
+    order = _checkout(client, _product(Product.Kind.MUSIC, 1000, seller))
+    stripe_fake.apply_tax(order.provider_session_id, country="FR", percent=20)
+    session = stripe_fake.complete(order.provider_session_id)
+    charge = stripe_fake.charge_for(order.provider_session_id)  # 12.00: VAT on top
+    if first == "charge.refunded":
+        obj = {**charge, "amount_refunded": 1200, "refunded": True, "refunds": {"data": []}}
+    else:
+        obj = fixture(
+            "dispute",
+            charge=charge["id"],
+            payment_intent=charge["payment_intent"],
+            amount=1200,
+            currency="eur",
+        )
+    with django_capture_on_commit_callbacks(execute=True):
+        response = deliver(event(first, obj))
+    order.refresh_from_db()
+    # The session was settled from Stripe first: the VAT is known, no amount mismatch.
+    assert response.content in (b"refund recorded", b"dispute recorded")
+    assert "the order is for" not in order.flag_reason
+    assert order.flagged == (first == "charge.dispute.created")  # a dispute needs a look
+    assert (order.tax_amount, order.tax_added, order.gross) == (200, 200, 1200)
+    assert order.status in (Order.Status.REFUNDED, Order.Status.DISPUTED)
+    assert order.items.get().entitlement.status == "revoked"
+    # The payment's own event, arriving last, changes nothing.
+    with django_capture_on_commit_callbacks(execute=True):
+        deliver(event("checkout.session.completed", session))
+    assert Entitlement.objects.count() == 1
+    assert Order.objects.get().status == order.status

@@ -190,7 +190,7 @@ def test_the_command_rolls_every_book(clock: Clock, capsys: pytest.CaptureFixtur
     assert shop_total.aggregate(gross=Sum("gross"))["gross"] == 900
     call_command("dashboard_rollup", "--seller", "atelier", "--rebuild")
     assert "Rolled up atelier until 2025-08-05 (Europe/Paris)." in capsys.readouterr().out
-    with pytest.raises(CommandError, match="No seller with the slug 'nobody'"):
+    with pytest.raises(CommandError, match="No seller has the slug “nobody”"):
         call_command("dashboard_rollup", "--seller", "nobody")
 
 

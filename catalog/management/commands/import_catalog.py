@@ -13,8 +13,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop, ngettext
 
+from catalog.cli import PeopleCommand
 from catalog.imports import (
     ImportRefused,
     Plan,
@@ -28,32 +31,40 @@ from catalog.models import ImportJob, Seller
 BAR_WIDTH = 30
 
 
-class Command(BaseCommand):
-    help = "Import a catalog (folder or ZIP, with a manifest or tagged audio) for a seller."
+class Command(PeopleCommand):
+    help = gettext_noop(
+        "Import a catalog (folder or ZIP, with a manifest or tagged audio) for a seller."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("path", metavar="PATH", help="a folder or a ZIP archive")
-        parser.add_argument("--seller", required=True, metavar="SLUG", help="the seller's slug")
+        parser.add_argument("path", metavar="PATH", help=gettext_noop("a folder or a ZIP archive"))
         parser.add_argument(
-            "--dry-run", action="store_true", help="show what would happen; write nothing"
+            "--seller", required=True, metavar="SLUG", help=gettext_noop("the seller's slug")
+        )
+        parser.add_argument(
+            "--dry-run",
+            action="store_true",
+            help=gettext_noop("show what would happen; write nothing"),
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
         seller = Seller.objects.select_related("user").filter(slug=options["seller"]).first()
         if seller is None:
-            raise CommandError(f"No seller has the slug “{options['seller']}”.")
+            raise CommandError(
+                _("No seller has the slug “%(slug)s”.") % {"slug": options["seller"]}
+            )
         path = Path(options["path"])
         if not path.exists():
-            raise CommandError(f"{path} does not exist.")
+            raise CommandError(_("%(path)s does not exist.") % {"path": path})
         try:
             with opened_catalog(path) as root:
                 plan = plan_catalog(seller=seller, root=root)
                 self._show_plan(plan)
                 if options["dry_run"]:
-                    self.stdout.write("Dry run: nothing was written.")
+                    self.stdout.write(_("Dry run: nothing was written."))
                     return
                 if not plan.importable:
-                    self.stdout.write("Nothing to import.")
+                    self.stdout.write(_("Nothing to import."))
                     return
                 job = ImportJob.objects.create(
                     seller=seller,
@@ -74,12 +85,24 @@ class Command(BaseCommand):
         self._show_outcome(plan, job)
 
     def _show_plan(self, plan: Plan) -> None:
-        source = "the manifest" if plan.mode == "manifest" else "the audio tags"
-        self.stdout.write(f"Plan from {source}: {len(plan.rows)} product(s).")
+        count = len(plan.rows)
+        if plan.mode == "manifest":
+            heading = ngettext(
+                "Plan from the manifest: %(count)d product.",
+                "Plan from the manifest: %(count)d products.",
+                count,
+            )
+        else:
+            heading = ngettext(
+                "Plan from the audio tags: %(count)d product.",
+                "Plan from the audio tags: %(count)d products.",
+                count,
+            )
+        self.stdout.write(heading % {"count": count})
         for problem in plan.problems:
             self.stdout.write(self.style.WARNING(f"  ! {problem}"))
         for row in plan.rows:
-            self.stdout.write(self._line(row, row.action))
+            self.stdout.write(self._line(row, row.action_label))
             for note in row.notes:
                 self.stdout.write(f"      {note}")
             for problem in row.problems:
@@ -90,7 +113,9 @@ class Command(BaseCommand):
         previews = len(row.files) - files
         return (
             f"  {row.line:>4}  {word:<8} {row.slug or '-':<32} {row.title[:40]:<40} "
-            f"{files} file(s), {previews} preview(s)"
+            + ngettext("%(count)d file", "%(count)d files", files) % {"count": files}
+            + ", "
+            + ngettext("%(count)d preview", "%(count)d previews", previews) % {"count": previews}
         )
 
     def _bar(self, done: int, total: int) -> None:
@@ -101,16 +126,23 @@ class Command(BaseCommand):
 
     def _show_outcome(self, plan: Plan, job: ImportJob) -> None:
         if job.status == ImportJob.Status.FAILED:
-            raise CommandError(job.error or "The import failed.")
-        self.stdout.write("Result:")
+            raise CommandError(job.error or _("The import failed."))
+        self.stdout.write(_("Result:"))
         for row in plan.rows:
-            self.stdout.write(self._line(row, row.outcome))
+            self.stdout.write(self._line(row, row.outcome_label))
             if row.error:
                 self.stdout.write(self.style.ERROR(f"      ✗ {row.error}"))
         self.stdout.write(
             self.style.SUCCESS(
-                f"{job.created_count} created, {job.updated_count} updated, "
-                f"{job.failed_count} failed, "
-                f"{sum(1 for r in plan.rows if r.outcome == 'skipped')} skipped."
+                _(
+                    "%(created)d created, %(updated)d updated, %(failed)d failed, "
+                    "%(skipped)d skipped."
+                )
+                % {
+                    "created": job.created_count,
+                    "updated": job.updated_count,
+                    "failed": job.failed_count,
+                    "skipped": sum(1 for r in plan.rows if r.outcome == "skipped"),
+                }
             )
         )

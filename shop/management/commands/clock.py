@@ -13,16 +13,19 @@ from typing import Any
 
 from django.conf import settings
 from django.core.management import call_command
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop, ngettext
 
+from catalog.cli import PeopleCommand
 from catalog.outbox.services import outbox_sweep, tasks_requeue_stale
 from shop.clock import run_every
 
 log = logging.getLogger(__name__)
 
 
-class Command(BaseCommand):
-    help = (
+class Command(PeopleCommand):
+    help = gettext_noop(
         "Every CLOCK_SWEEP_SECONDS hand out durable work that is due (retries, rows of dead "
         "workers, work never enqueued), requeue database tasks of dead workers and send the "
         "webhook deliveries that are due (webhooks_send); every "
@@ -31,18 +34,24 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--runs", type=int, metavar="N", help="Stop after N sweeps.")
         parser.add_argument(
-            "--no-rollup", action="store_true", help="Sweep only (roll-ups run elsewhere)."
+            "--runs", type=int, metavar="N", help=gettext_noop("Stop after N sweeps.")
         )
         parser.add_argument(
-            "--no-funding", action="store_true", help="No fan-funding settlement here."
+            "--no-rollup",
+            action="store_true",
+            help=gettext_noop("Sweep only (roll-ups run elsewhere)."),
+        )
+        parser.add_argument(
+            "--no-funding",
+            action="store_true",
+            help=gettext_noop("No fan-funding settlement here."),
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
         runs = options["runs"]
         if runs is not None and runs <= 0:
-            raise CommandError("--runs takes a number above 0.")
+            raise CommandError(_("--runs takes a number above 0."))
         # Each periodic command, how often, and when it last ran (never, at first).
         periodic = [
             (name, every, [float("-inf")])
@@ -76,4 +85,11 @@ class Command(BaseCommand):
         done = run_every(
             seconds=settings.CLOCK_SWEEP_SECONDS, runs=runs, job=sweep, what="The clock's sweep"
         )
-        self.stdout.write(f"Clock stopped after {done} sweep{'s' if done != 1 else ''}.")
+        self.stdout.write(
+            ngettext(
+                "Clock stopped after %(count)d sweep.",
+                "Clock stopped after %(count)d sweeps.",
+                done,
+            )
+            % {"count": done}
+        )

@@ -5,9 +5,12 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop, ngettext
 
+from catalog.cli import PeopleCommand
 from shop.models import Order, PaymentEvent
 from shop.payments import stripe_api
 from shop.payments.webhooks import event_replay, session_settle
@@ -17,16 +20,18 @@ from shop.services import order_entitlements_repair
 LOST_TYPES = ("charge.refunded", "charge.dispute.created")
 
 
-class Command(BaseCommand):
-    help = (
+class Command(PeopleCommand):
+    help = gettext_noop(
         "List paid Stripe Checkout Sessions without a paid order, refunds and disputes whose "
         "webhooks were lost, and paid orders without entitlements; fulfil what can be "
         "fulfilled, revoke what refunds and disputes revoke."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--since", help="YYYY-MM-DD (default: 30 days ago)")
-        parser.add_argument("--dry-run", action="store_true", help="Report only; change nothing.")
+        parser.add_argument("--since", help=gettext_noop("YYYY-MM-DD (default: 30 days ago)"))
+        parser.add_argument(
+            "--dry-run", action="store_true", help=gettext_noop("Report only; change nothing.")
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         since = self._since(options["since"])
@@ -35,7 +40,9 @@ class Command(BaseCommand):
         try:
             sessions = list(stripe_api.checkout_sessions_complete(since=int(since.timestamp())))
         except stripe_api.PaymentProviderError as exc:
-            raise CommandError(f"Could not list Stripe sessions: {exc}") from exc
+            raise CommandError(
+                _("Could not list Stripe sessions: %(error)s") % {"error": exc}
+            ) from exc
         for session in sessions:
             if session.payment_status != "paid":
                 continue
@@ -43,14 +50,24 @@ class Command(BaseCommand):
             if order is not None and order.paid_at is not None:
                 continue
             problems += 1
-            where = f"order {order.public_id} is {order.status}" if order else "no order"
-            self.stdout.write(f"PAID SESSION {session.id}: {where}")
+            if order is None:
+                line = _("PAID SESSION %(session)s: no order")
+            else:
+                line = _("PAID SESSION %(session)s: order %(order)s is %(status)s")
+            self.stdout.write(
+                line
+                % {
+                    "session": session.id,
+                    "order": order and order.public_id,
+                    "status": order and order.get_status_display(),
+                }
+            )
             if order is not None and not dry:
                 try:
                     outcome = session_settle(session)
                 except stripe_api.PaymentProviderError as exc:
                     # A taxed session whose lines Stripe did not list: the next run retries.
-                    outcome = f"not settled: {exc}"
+                    outcome = _("not settled: %(error)s") % {"error": exc}
                 fixed += outcome == "fulfilled"
                 self.stdout.write(f"  -> {outcome}")
         lost_problems, lost_fixed = self._lost_events(since, dry=dry)
@@ -61,14 +78,27 @@ class Command(BaseCommand):
         ).distinct()
         for order in missing:
             problems += 1
-            self.stdout.write(f"PAID ORDER {order.public_id}: items without entitlements")
+            self.stdout.write(
+                _("PAID ORDER %(order)s: items without entitlements") % {"order": order.public_id}
+            )
             if not dry:
                 granted = order_entitlements_repair(order_id=order.pk)
                 fixed += 1
-                self.stdout.write(f"  -> {granted} entitlement(s) granted")
+                self.stdout.write(
+                    "  -> "
+                    + ngettext(
+                        "%(count)d entitlement granted", "%(count)d entitlements granted", granted
+                    )
+                    % {"count": granted}
+                )
         self.stdout.write(
             self.style.SUCCESS(
-                f"{problems} problem(s) found, {fixed} fixed since {since:%Y-%m-%d}."
+                ngettext(
+                    "%(count)d problem found, %(fixed)d fixed since %(since)s.",
+                    "%(count)d problems found, %(fixed)d fixed since %(since)s.",
+                    problems,
+                )
+                % {"count": problems, "fixed": fixed, "since": f"{since:%Y-%m-%d}"}
             )
         )
 
@@ -77,7 +107,9 @@ class Command(BaseCommand):
         try:
             events = list(stripe_api.events_since(since=int(since.timestamp()), types=LOST_TYPES))
         except stripe_api.PaymentProviderError as exc:
-            raise CommandError(f"Could not list Stripe events: {exc}") from exc
+            raise CommandError(
+                _("Could not list Stripe events: %(error)s") % {"error": exc}
+            ) from exc
         received = set(
             PaymentEvent.objects.filter(
                 provider="stripe", event_id__in=[e.id for e in events]
@@ -88,12 +120,14 @@ class Command(BaseCommand):
             if event.id in received:
                 continue
             problems += 1
-            self.stdout.write(f"LOST EVENT {event.id} ({event.type})")
+            self.stdout.write(
+                _("LOST EVENT %(event)s (%(type)s)") % {"event": event.id, "type": event.type}
+            )
             if not dry:
                 try:
                     outcome = event_replay(event)
                 except stripe_api.PaymentProviderError as exc:
-                    outcome = f"not applied: {exc}"
+                    outcome = _("not applied: %(error)s") % {"error": exc}
                 fixed += outcome in ("refund recorded", "dispute recorded")
                 self.stdout.write(f"  -> {outcome}")
         return problems, fixed
@@ -104,5 +138,7 @@ class Command(BaseCommand):
         try:
             day = datetime.strptime(text, "%Y-%m-%d").date()
         except ValueError:
-            raise CommandError(f"--since must be a date like 2026-01-31, not {text!r}") from None
+            raise CommandError(
+                _("--since must be a date like 2026-01-31, not “%(text)s”.") % {"text": text}
+            ) from None
         return timezone.make_aware(datetime.combine(day, time.min))

@@ -15,8 +15,12 @@ from collections.abc import Iterator
 from typing import Any
 
 from django.core.management import call_command
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import CommandParser
 from django.db import connections
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
+
+from catalog.cli import PeopleCommand
 
 # Any fixed 64-bit number, the same on every node: "échoppe" in ASCII-ish hex.
 LOCK_ID = 0x0EC0_0FFE_2E1E_A5E0
@@ -39,8 +43,10 @@ def release_lock(alias: str = "default") -> Iterator[float]:
             cursor.execute("SELECT pg_advisory_unlock(%s)", [LOCK_ID])
 
 
-class Command(BaseCommand):
-    help = "Apply migrations under a lock that every node shares (the Procfile's release step)."
+class Command(PeopleCommand):
+    help = gettext_noop(
+        "Apply migrations under a lock that every node shares (the Procfile's release step)."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--database", default="default")
@@ -49,7 +55,9 @@ class Command(BaseCommand):
         alias = options["database"]
         with release_lock(alias) as waited:
             if waited > 1:
-                self.stdout.write(f"Waited {waited:.1f} s for another release.")
+                self.stdout.write(
+                    _("Waited %(seconds).1f s for another release.") % {"seconds": waited}
+                )
             call_command(
                 "migrate",
                 database=alias,
@@ -57,4 +65,4 @@ class Command(BaseCommand):
                 verbosity=options["verbosity"],
                 stdout=self.stdout,
             )
-        self.stdout.write(self.style.SUCCESS("Release done."))
+        self.stdout.write(self.style.SUCCESS(_("Release done.")))

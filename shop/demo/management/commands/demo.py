@@ -10,10 +10,13 @@ from typing import Any
 from django.conf import settings
 from django.core import mail
 from django.core.management import call_command
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.test.utils import override_settings
 from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
+from catalog.cli import PeopleCommand
 from catalog.models import Product, Seller
 from shop.demo.build import (
     ADMIN_PASSWORD,
@@ -66,36 +69,47 @@ def _quiet(*, emails: bool) -> Iterator[list[mail.EmailMessage]]:
         tasks_logger.setLevel(level)
 
 
-class Command(BaseCommand):
-    help = "Create demo sellers, products (with real small media files) and a buyer. Idempotent."
+class Command(PeopleCommand):
+    help = gettext_noop(
+        "Create demo sellers, products (with real small media files) and a buyer. Idempotent."
+    )
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument(
-            "--force", action="store_true", help="Run even with DEBUG off (never on a real shop)."
+            "--force",
+            action="store_true",
+            help=gettext_noop("Run even with DEBUG off (never on a real shop)."),
         )
         parser.add_argument(
             "--serve",
             nargs="?",
             const="127.0.0.1:8000",
             metavar="ADDRESS",
-            help="Migrate first, then serve the shop (127.0.0.1:8000 unless given): "
-            "the quick start in one command. Links point at ADDRESS unless SITE_URL is set.",
+            help=gettext_noop(
+                "Migrate first, then serve the shop (127.0.0.1:8000 unless given): "
+                "the quick start in one command. Links point at ADDRESS unless SITE_URL is set."
+            ),
         )
         parser.add_argument(
             "--emails",
             action="store_true",
-            help="Send the demo's own emails (receipts, sale notices) through the email "
-            "backend (the console by default) instead of only counting them.",
+            help=gettext_noop(
+                "Send the demo's own emails (receipts, sale notices) through the email "
+                "backend (the console by default) instead of only counting them."
+            ),
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if not settings.DEBUG and not options["force"]:
             raise CommandError(
-                "The demo creates known passwords; run it with DEBUG=true or --force."
+                _("The demo creates known passwords; run it with DEBUG=true or --force.")
             )
         missing = demo_media_missing()
         if missing:
-            raise CommandError(f"Demo media missing from {MEDIA_DIR}: {', '.join(missing)}")
+            raise CommandError(
+                _("Demo media missing from %(folder)s: %(files)s")
+                % {"folder": MEDIA_DIR, "files": ", ".join(missing)}
+            )
         serve = options["serve"]
         site_url = settings.SITE_URL
         if serve and not settings.SITE_URL_EXPLICIT:
@@ -109,7 +123,10 @@ class Command(BaseCommand):
                 built = demo_build()
             self._summary(built, kept, site_url=site_url, emails_sent=options["emails"])
             if serve:
-                self.stdout.write(f"Serving on {serve}; Ctrl-C stops the server.\n")
+                self.stdout.write(
+                    _("Serving on %(address)s; Ctrl-C stops the server.") % {"address": serve}
+                    + "\n"
+                )
                 # No autoreloader: it would run this whole command again in a child process.
                 call_command("runserver", serve, use_reloader=False)
 
@@ -119,71 +136,89 @@ class Command(BaseCommand):
         product = Product.objects.select_related("seller").get(slug=SHOWCASE_PRODUCT)
         history = Seller.objects.select_related("user").get(slug=HISTORY_SELLER)
         rows = [
-            ("Open the shop", f"{site_url}/"),
-            ("A product", f"{site_url}{product.get_absolute_url()}"),
-            ("Log in at", f"{site_url}{reverse('login')} as"),
+            (_("Open the shop"), f"{site_url}/"),
+            (_("A product"), f"{site_url}{product.get_absolute_url()}"),
+            (_("Log in at"), _("%(url)s as") % {"url": f"{site_url}{reverse('login')}"}),
             (
-                "  the buyer",
-                f"buyer / {BUYER_PASSWORD}  ({len(OWNED_BY_BUYER)} products in My library)",
+                "  " + _("the buyer"),
+                f"buyer / {BUYER_PASSWORD}  "
+                + _("(%(count)d products in My library)") % {"count": len(OWNED_BY_BUYER)},
             ),
             (
-                "  the seller",
+                "  " + _("the seller"),
                 f"{history.user.email} / {SELLER_PASSWORD}  "
-                f"({HISTORY_DAYS} days of sales: {site_url}/sell/stats/)",
+                + _("(%(days)d days of sales: %(url)s)")
+                % {"days": HISTORY_DAYS, "url": f"{site_url}/sell/stats/"},
             ),
-            ("  the admin", f"admin / {ADMIN_PASSWORD}  ({site_url}/admin/)"),
+            ("  " + _("the admin"), f"admin / {ADMIN_PASSWORD}  ({site_url}/admin/)"),
             (
-                "Embed",
-                f"{site_url}{reverse('seo:embed', args=[FOLLOWED_SELLER, EMBEDDED_PRODUCT])}"
-                f"  (oEmbed, Atom feeds and {site_url}/sitemap.xml too)",
-            ),
-            (
-                "Followers",
-                f"{len(FOLLOWERS)} follow {site_url}/@{FOLLOWED_SELLER}/ "
-                "(publishing there mails them)",
+                _("Embed"),
+                f"{site_url}{reverse('seo:embed', args=[FOLLOWED_SELLER, EMBEDDED_PRODUCT])}  "
+                + _("(oEmbed, Atom feeds and %(url)s too)") % {"url": f"{site_url}/sitemap.xml"},
             ),
             (
-                "Background",
-                f"{site_url}/admin/outbox/outboxtask/  (each receipt and notice, sent or waiting)",
+                _("Followers"),
+                _("%(count)d follow %(url)s (publishing there mails them)")
+                % {"count": len(FOLLOWERS), "url": f"{site_url}/@{FOLLOWED_SELLER}/"},
             ),
-            ("Health", f"{site_url}/readyz  (database, cache, storage, task queue)"),
             (
-                "Search",
-                f"{site_url}/search/?q=trains  (filters, sorts; tag pages like "
-                f"{site_url}/tags/ambient/)",
+                _("Background"),
+                f"{site_url}/admin/outbox/outboxtask/  "
+                + _("(each receipt and notice, sent or waiting)"),
             ),
-            ("En français", f"{site_url}/fr/  (or the language switcher at the foot of a page)"),
+            (_("Health"), f"{site_url}/readyz  " + _("(database, cache, storage, task queue)")),
             (
-                "Seller API",
-                f"{site_url}/api/v1/docs  (tokens at {site_url}/sell/api/ as the seller)",
+                _("Search"),
+                f"{site_url}/search/?q=trains  "
+                + _("(filters, sorts; tag pages like %(url)s)")
+                % {"url": f"{site_url}/tags/ambient/"},
+            ),
+            (
+                "En français",
+                f"{site_url}/fr/  " + _("(or the language switcher at the foot of a page)"),
+            ),
+            (
+                _("Seller API"),
+                f"{site_url}/api/v1/docs  "
+                + _("(tokens at %(url)s as the seller)") % {"url": f"{site_url}/sell/api/"},
             ),
         ]
         if built.campaigns:
             rows.append(
                 (
-                    "Fan funding",
-                    f"{site_url}{built.campaigns[0].get_absolute_url()}  (live; a funded and "
-                    f"a missed one too: {site_url}/sell/campaigns/ as the seller)",
+                    _("Fan funding"),
+                    f"{site_url}{built.campaigns[0].get_absolute_url()}  "
+                    + _("(live; a funded and a missed one too: %(url)s as the seller)")
+                    % {"url": f"{site_url}/sell/campaigns/"},
                 )
             )
         if built.library_link:
             rows.append(
-                ("Library link", f"{built.library_link}  ({BUYER_EMAIL}, no password; shown once)")
+                (
+                    _("Library link"),
+                    f"{built.library_link}  "
+                    + _("(%(email)s, no password; shown once)") % {"email": BUYER_EMAIL},
+                )
             )
         if kept:
             rows.append(
-                ("Emails", f"{len(kept)} written by the demo, not printed (--emails prints them)")
+                (
+                    _("Emails"),
+                    _("%(count)d written by the demo, not printed (--emails prints them)")
+                    % {"count": len(kept)},
+                )
             )
         elif emails_sent:
-            rows.append(("Emails", "the demo's own emails went to the email backend, above"))
+            rows.append((_("Emails"), _("the demo's own emails went to the email backend, above")))
         if settings.EMAIL_BACKEND == CONSOLE_EMAIL:
-            rows.append(("", "the emails the shop sends from now on print in this console"))
-        width = max(len(label) for label, _ in rows) + 2
+            rows.append(("", _("the emails the shop sends from now on print in this console")))
+        width = max(len(label) for label, _text in rows) + 2
         products = sum(len(s.products) for s in SELLERS)
         self.stdout.write("")
         self.stdout.write(
             self.style.SUCCESS(
-                f"Demo ready: {len(SELLERS)} sellers, {products} products ({built.created} new)."
+                _("Demo ready: %(sellers)d sellers, %(products)d products (%(new)d new).")
+                % {"sellers": len(SELLERS), "products": products, "new": built.created}
             )
         )
         for label, text in rows:

@@ -10,14 +10,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import CommandParser
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
+from catalog.cli import PeopleCommand
 from shop.clock import once_or_every
 from shop.funding.settlement import funding_settle
 
 
-class Command(BaseCommand):
-    help = (
+class Command(PeopleCommand):
+    help = gettext_noop(
         "Settle fan-funded campaigns past their deadline (charge every pledge when the goal "
         "is met, release them otherwise), drop pledges past their grace period, and give "
         "charged backers their record once it is published."
@@ -25,10 +28,13 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
-            "--every", type=float, metavar="SECONDS", help="Keep running: settle every SECONDS."
+            "--every",
+            type=float,
+            metavar="SECONDS",
+            help=gettext_noop("Keep running: settle every SECONDS."),
         )
         parser.add_argument(
-            "--runs", type=int, metavar="N", help="With --every: stop after N runs."
+            "--runs", type=int, metavar="N", help=gettext_noop("With --every: stop after N runs.")
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -39,7 +45,17 @@ class Command(BaseCommand):
     def _once(self) -> None:
         report = funding_settle()
         self.stdout.write(
-            f"Campaigns settled: {len(report.campaigns)}; charged {report.charged}, "
-            f"payment needed {report.recovering}, released unfunded {report.released_unfunded}, "
-            f"dropped {report.dropped}, delivered {report.delivered}."
+            _(
+                "Campaigns settled: %(campaigns)d; charged %(charged)d, payment needed "
+                "%(recovering)d, released unfunded %(released)d, dropped %(dropped)d, "
+                "delivered %(delivered)d."
+            )
+            % {
+                "campaigns": len(report.campaigns),
+                "charged": report.charged,
+                "recovering": report.recovering,
+                "released": report.released_unfunded,
+                "dropped": report.dropped,
+                "delivered": report.delivered,
+            }
         )
