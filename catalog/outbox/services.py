@@ -35,6 +35,7 @@ import copy
 import functools
 import json
 import logging
+import time
 from collections.abc import Callable, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -42,7 +43,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.module_loading import import_string
@@ -229,10 +230,33 @@ def outbox_run(*, outbox_id: int, work: Callable[..., None], atomic: bool = Fals
     return True
 
 
+# The done marker after work that talked to the world (a mail): written even across
+# a cut database connection, or the clock would hand the row out again and the mail
+# would go twice. About half a minute of tries, as long as the worker waits to reconnect.
+OUTCOME_TRIES = 8
+
+
 def _done(row: OutboxTask) -> None:
-    OutboxTask.objects.filter(pk=row.pk).update(
-        status=Status.DONE, done_at=timezone.now(), last_error=""
-    )
+    def mark() -> None:
+        OutboxTask.objects.filter(pk=row.pk).update(
+            status=Status.DONE, done_at=timezone.now(), last_error=""
+        )
+
+    if connection.in_atomic_block:
+        mark()  # the work's own transaction: it commits with it, or not at all
+        return
+    delay = 0.25
+    for attempt in range(1, OUTCOME_TRIES + 1):
+        try:
+            mark()
+            return
+        except (OperationalError, InterfaceError):
+            if attempt == OUTCOME_TRIES:
+                raise
+            log.warning("Outbox %s done, but the database is gone; marking it again", row.key)
+            connection.close()
+            time.sleep(delay)
+            delay = min(delay * 2, 8)
 
 
 def _failed(row: OutboxTask, exc: BaseException) -> None:

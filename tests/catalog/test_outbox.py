@@ -217,3 +217,36 @@ def test_a_run_on_commit_is_handed_the_row_it_wrote_as_the_database_keeps_it(
     OutboxTask.objects.filter(pk=row.pk).update(status=OutboxTask.Status.PENDING)
     assert outbox_run(outbox_id=row.pk, work=_keep) is True
     assert CALLS == [{"values": [1, 2]}, {"values": [1, 2]}]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_work_done_while_the_database_went_away_is_marked_done_once_it_is_back(monkeypatch):
+    """A mail sent, then the connection cut before the done marker: the marker is written
+    on a new connection, so the clock never hands the row out again (the mail goes once)."""
+    from django.db import OperationalError
+    from django.db.models import QuerySet
+
+    from catalog.outbox import services
+
+    monkeypatch.setattr(services.time, "sleep", lambda seconds: None)
+    with transaction.atomic():
+        row = outbox_add(note, key="cut-after-work", value=7)
+    # Its on-commit run went through already; run it again from pending, by hand.
+    CALLS.clear()
+    OutboxTask.objects.filter(pk=row.pk).update(status="pending", run_after=timezone.now())
+    real_update, cuts = QuerySet.update, []
+
+    def update(queryset, **values):
+        if values.get("status") == "done" and len(cuts) < 2:
+            cuts.append(values)
+            raise OperationalError("server closed the connection unexpectedly")
+        return real_update(queryset, **values)
+
+    monkeypatch.setattr(QuerySet, "update", update)
+    assert outbox_run(outbox_id=row.pk, work=note.func.__wrapped__)
+    monkeypatch.setattr(QuerySet, "update", real_update)
+    assert CALLS == [{"value": 7}] and len(cuts) == 2  # the work once, the marker retried
+    row.refresh_from_db()
+    assert row.status == "done"
+    later = timezone.now() + timedelta(days=1)
+    assert outbox_sweep(now=later) == 0  # nothing left running to hand out again
