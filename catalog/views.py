@@ -51,5 +51,7 @@ def product(request: HttpRequest, seller: str, product: str) -> HttpResponse:
     found = selectors.product_public(seller_slug=seller, product_slug=product)
     if found is None:
         raise Http404("No such product.")
+    # The product shown, for whoever counts the view once the page is sent (shop.stats).
+    request.product_shown = found  # type: ignore[attr-defined]
     context = product_context(found, attribution=attribution_from_request(request))
     return render(request, "catalog/product.html", context)

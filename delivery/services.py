@@ -32,11 +32,13 @@ def library_get_or_create(*, email: str) -> Library:
     email = email_normalize(email)
     library = Library.objects.filter(email__iexact=email).first()
     if library is None:
-        library, _ = Library.objects.get_or_create(email=email)
+        # Insert unless a concurrent first purchase did (the address is unique whatever its
+        # case): no savepoint around the insert, so the caller's transaction stays whole.
+        Library.objects.bulk_create([Library(email=email)], ignore_conflicts=True)
+        library = Library.objects.get(email__iexact=email)
     return library
 
 
-@transaction.atomic
 def library_link_create(*, library: Library) -> str:
     """Mint a new library link; the token is returned once and only its hash is kept."""
     token = secrets.token_urlsafe(32)
@@ -51,15 +53,43 @@ def library_link_revoke(*, link: LibraryLink) -> None:
         link.save(update_fields=["revoked_at"])
 
 
-@transaction.atomic
+@dataclass(frozen=True, slots=True)
+class Grant:
+    """One purchase to grant; ``download_limit`` None is the product's own."""
+
+    product: Product
+    note: str = ""
+    download_limit: int | None = None
+
+
+@transaction.atomic(savepoint=False)
+def entitlements_grant(*, email: str, grants: list[Grant]) -> list[Entitlement]:
+    """Grant one buyer several purchases: their library found once, one insert.
+
+    No savepoint of its own: inside a payment, a failure undoes the payment."""
+    library = library_get_or_create(email=email)
+    return Entitlement.objects.bulk_create(
+        Entitlement(
+            library=library,
+            product=grant.product,
+            download_limit=(
+                grant.download_limit
+                if grant.download_limit is not None
+                else grant.product.download_limit
+            ),
+            note=grant.note[:200],
+        )
+        for grant in grants
+    )
+
+
 def entitlement_grant(
     *, email: str, product: Product, download_limit: int | None = None, note: str = ""
 ) -> Entitlement:
-    library = library_get_or_create(email=email)
-    limit = download_limit if download_limit is not None else product.download_limit
-    return Entitlement.objects.create(
-        library=library, product=product, download_limit=limit, note=note[:200]
+    [granted] = entitlements_grant(
+        email=email, grants=[Grant(product, note=note, download_limit=download_limit)]
     )
+    return granted
 
 
 @transaction.atomic

@@ -22,6 +22,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F
 from django.utils import formats, timezone, translation
 from django.utils.translation import gettext
 
@@ -36,7 +37,8 @@ SCOPE = "shop"
 
 
 def _details(order: Order) -> dict[str, Any]:
-    items = list(order.items.select_related("seller"))
+    # order_fulfil has read the items with their sellers.
+    items = list(order.items.all())
     sellers = {}
     for item in items:
         seller = item.seller
@@ -76,26 +78,33 @@ def _details(order: Order) -> dict[str, Any]:
     }
 
 
-def invoice_issue(*, order: Order) -> Invoice | None:
-    """Number and keep the invoice of a paid order, once; inside the caller's transaction.
+def _number_take() -> int:
+    """The next number of the sequence; the counter's row stays locked until the caller's
+    transaction ends, so a concurrent payment waits and takes the one after."""
+    counter = InvoiceCounter.objects.filter(scope=SCOPE)
+    if not counter.update(last=F("last") + 1):
+        # The very first invoice: the counter's row is made (by a concurrent one, maybe).
+        InvoiceCounter.objects.get_or_create(scope=SCOPE)
+        counter.update(last=F("last") + 1)
+    return counter.values_list("last", flat=True).get()
 
-    An order that cost nothing gets none: there was no sale to invoice.
+
+def invoice_issue(*, order: Order) -> Invoice | None:
+    """Number and keep the invoice of a paid order, inside the caller's transaction.
+
+    Called once, by ``order_fulfil`` as it marks the order paid (the order's one
+    invoice is unique in the database besides). An order that cost nothing gets
+    none: there was no sale to invoice.
     """
     if order.gross <= 0:
         return None
-    existing = Invoice.objects.filter(order=order).first()
-    if existing is not None:
-        return existing
-    with transaction.atomic():
-        InvoiceCounter.objects.get_or_create(scope=SCOPE)
-        counter = InvoiceCounter.objects.select_for_update().get(scope=SCOPE)
-        counter.last += 1
-        counter.save(update_fields=["last"])
+    with transaction.atomic(savepoint=False):
+        number = _number_take()
         return Invoice.objects.create(
             order=order,
             scope=SCOPE,
-            sequence=counter.last,
-            number=f"{settings.INVOICE_PREFIX}{counter.last:06d}",
+            sequence=number,
+            number=f"{settings.INVOICE_PREFIX}{number:06d}",
             issued_at=order.paid_at or timezone.now(),
             details=_details(order),
         )

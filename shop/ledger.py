@@ -24,17 +24,22 @@ log = logging.getLogger(__name__)
 
 
 def ledger_record_sales(*, order: Order) -> None:
-    for item in order.items.all():
-        if item.seller_share > 0:
-            LedgerEntry.objects.get_or_create(
+    """Credit each seller's share of a paid order, once per item: one insert, and the
+    unique sale entry of an item skips a row recorded before (no savepoint per row)."""
+    LedgerEntry.objects.bulk_create(
+        [
+            LedgerEntry(
                 item=item,
                 kind=LedgerEntry.Kind.SALE,
-                defaults={
-                    "seller_id": item.seller_id,
-                    "amount": item.seller_share,
-                    "currency": order.currency,
-                },
+                seller_id=item.seller_id,
+                amount=item.seller_share,
+                currency=order.currency,
             )
+            for item in order.items.all()
+            if item.seller_share > 0
+        ],
+        ignore_conflicts=True,
+    )
 
 
 def _seller_part(item: OrderItem, amount: int) -> int:

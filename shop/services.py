@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import secrets
+import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -13,7 +14,7 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import F, Prefetch, Q, prefetch_related_objects
 from django.utils import timezone, translation
 from django.utils.translation import gettext, gettext_noop
 
@@ -29,10 +30,10 @@ from catalog.money import (
     parse_percent,
     to_decimal_string,
 )
-from catalog.outbox.services import outbox_add
+from catalog.outbox.services import Promise, outbox_add, outbox_add_new
 from catalog.seller_events import seller_event
 from delivery.licenses.services import license_issue
-from delivery.services import entitlement_grant, entitlement_revoke
+from delivery.services import Grant, entitlement_revoke, entitlements_grant
 from shop import ledger
 from shop import tax as tax_rules
 from shop.invoices import invoice_issue
@@ -266,9 +267,43 @@ def order_create(
     attribution = attribution or Attribution()
     if not CHECKOUT_KEY.match(checkout_key or ""):
         raise CheckoutError(gettext("This form has expired. Please reload the page and try again."))
-    existing = Order.objects.filter(checkout_key=checkout_key).first()
-    if existing is not None:
-        raise CheckoutReplayed(existing)
+    # A form sent again is found by its key only when this one cannot be an order: the
+    # unique key refuses the second insert, and a refused form may be the first one's.
+    try:
+        order = _order_insert(
+            lines=lines,
+            email=email,
+            checkout_key=checkout_key,
+            code=code,
+            user=user,
+            provider=provider,
+            attribution=attribution,
+            language=language,
+        )
+    except CheckoutError:
+        existing = Order.objects.filter(checkout_key=checkout_key).first()
+        if existing is not None:
+            raise CheckoutReplayed(existing) from None
+        raise
+    except IntegrityError:
+        # Two submissions of one form: the other one created the order.
+        raise CheckoutReplayed(Order.objects.get(checkout_key=checkout_key)) from None
+    if order.total == 0:
+        order = order_fulfil(order_id=order.pk, payment_id=None)
+    return order
+
+
+def _order_insert(
+    *,
+    lines: Sequence[OrderLine],
+    email: str,
+    checkout_key: str,
+    code: str,
+    user: AbstractBaseUser | AnonymousUser | None,
+    provider: str,
+    attribution: Attribution,
+    language: str | None,
+) -> Order:
     email = email_normalize(email or "")
     try:
         validate_email(email)
@@ -279,48 +314,42 @@ def order_create(
     priced = lines_price(lines=lines, code=code)
     subtotal = sum(p.list_price for p in priced)
     total = sum(p.unit_price for p in priced)
-    try:
-        with transaction.atomic():
-            _use_codes(p.discount_code for p in priced if p.discount_code)
-            order = Order.objects.create(
-                buyer_email=email,
-                buyer_id=user.pk if user is not None and user.is_authenticated else None,
-                currency=settings.STORE_CURRENCY,
-                subtotal=subtotal,
-                discount_total=subtotal - total,
-                total=total,
-                platform_fee=sum(platform_fee_for(p.unit_price) for p in priced),
-                provider="free" if total == 0 else provider,
-                checkout_key=checkout_key,
-                language=language_or_default(language or translation.get_language()),
-                referrer_host=attribution.ref,
-                utm_source=attribution.utm_source,
-                utm_campaign=attribution.utm_campaign,
+    with transaction.atomic():
+        _use_codes(p.discount_code for p in priced if p.discount_code)
+        order = Order.objects.create(
+            buyer_email=email,
+            buyer_id=user.pk if user is not None and user.is_authenticated else None,
+            currency=settings.STORE_CURRENCY,
+            subtotal=subtotal,
+            discount_total=subtotal - total,
+            total=total,
+            platform_fee=sum(platform_fee_for(p.unit_price) for p in priced),
+            provider="free" if total == 0 else provider,
+            checkout_key=checkout_key,
+            language=language_or_default(language or translation.get_language()),
+            referrer_host=attribution.ref,
+            utm_source=attribution.utm_source,
+            utm_campaign=attribution.utm_campaign,
+        )
+        OrderItem.objects.bulk_create(
+            OrderItem(
+                order=order,
+                product=p.product,
+                seller_id=p.product.seller_id,
+                title=p.product.title,
+                list_price=p.list_price,
+                discount_amount=p.discount_amount,
+                discount_code=p.discount_code,
+                unit_price=p.unit_price,
+                minimum_price=(
+                    p.product.price if p.product.pricing == Product.Pricing.PWYW else None
+                ),
+                platform_fee=platform_fee_for(p.unit_price),
+                tax_behavior=p.product.seller.tax_behavior,
+                tax_code=tax_rules.tax_code_for(p.product.kind),
             )
-            OrderItem.objects.bulk_create(
-                OrderItem(
-                    order=order,
-                    product=p.product,
-                    seller_id=p.product.seller_id,
-                    title=p.product.title,
-                    list_price=p.list_price,
-                    discount_amount=p.discount_amount,
-                    discount_code=p.discount_code,
-                    unit_price=p.unit_price,
-                    minimum_price=(
-                        p.product.price if p.product.pricing == Product.Pricing.PWYW else None
-                    ),
-                    platform_fee=platform_fee_for(p.unit_price),
-                    tax_behavior=p.product.seller.tax_behavior,
-                    tax_code=tax_rules.tax_code_for(p.product.kind),
-                )
-                for p in priced
-            )
-    except IntegrityError:
-        # Two submissions of one form raced; the other one created the order.
-        raise CheckoutReplayed(Order.objects.get(checkout_key=checkout_key)) from None
-    if total == 0:
-        order = order_fulfil(order_id=order.pk, payment_id=None)
+            for p in priced
+        )
     return order
 
 
@@ -365,7 +394,8 @@ def order_retry(*, order_id: int, checkout_key: str, provider: str) -> Order:
 @transaction.atomic
 def order_fulfil(
     *,
-    order_id: int,
+    order_id: int | None = None,
+    public_id: uuid.UUID | None = None,
     payment_id: str | None,
     charge_id: str | None = None,
     country: str | None = None,
@@ -376,12 +406,20 @@ def order_fulfil(
     """Mark an order paid and grant its entitlements; calling it again changes nothing.
 
     Every path that learns of a payment (webhooks, the success page, the
-    reconcile command, the test provider) ends here, under a row lock.
-    ``tax`` is Stripe Tax's VAT, checked against the order by the caller: it
-    is kept on the order and its items, and the platform's fee is taken
-    again on each item's net amount (VAT is not revenue).
+    reconcile command, the test provider) ends here, under a row lock; the
+    order is named by its id or its ``public_id`` (``Order.DoesNotExist`` when
+    there is none). ``tax`` is Stripe Tax's VAT, checked against the order by
+    the caller: it is kept on the order and its items, and the platform's fee
+    is taken again on each item's net amount (VAT is not revenue).
+
+    Paying happens once per order (no order goes back to pending), so what it
+    writes (entitlements, sale entries, the invoice, the outbox rows named
+    after the order) is inserted without looking for an earlier copy: the
+    unique constraints are the backstop (decision 95). The items are read
+    once, with their products and sellers, and every step below uses them.
     """
-    order = Order.objects.select_for_update().get(pk=order_id)
+    lookup = {"pk": order_id} if public_id is None else {"public_id": public_id}
+    order = Order.objects.select_for_update().get(**lookup)
     if order.status != Order.Status.PENDING:
         if order.status == Order.Status.FAILED or order.status == Order.Status.EXPIRED:
             raise OrderStateError(
@@ -389,6 +427,9 @@ def order_fulfil(
                 % {"lower": order.get_status_display().lower()}
             )
         return order  # paid already, or further along (refunded, disputed)
+    # The items, once: granting needs their products, the invoice their sellers.
+    items_paid = OrderItem.objects.select_related("product", "seller")
+    prefetch_related_objects([order], Prefetch("items", queryset=items_paid))
     order.status = Order.Status.PAID
     order.paid_at = timezone.now()
     order.provider_payment_id = payment_id or order.provider_payment_id
@@ -404,23 +445,27 @@ def order_fulfil(
         fields += ["tax_amount", "tax_added", "tax_country", "tax_breakdown", "reverse_charge"]
         fields += ["platform_fee"]
     order.save(update_fields=fields)
-    _grant_missing(order)
+    items = list(order.items.all())
+    _grant_missing(order, items)
     ledger.ledger_record_sales(order=order)
     # Numbered under the counter's lock in this transaction: no gap, never twice.
     invoice_issue(order=order)
-    # Promised in this transaction: a process that dies right after the commit leaves
-    # the rows, and the clock's sweep sends them (catalog/outbox).
-    outbox_add(send_receipt, key=f"order:{order.pk}:receipt", order_id=order.pk)
-    for seller_id in sorted({item.seller_id for item in order.items.all()}):
-        outbox_add(
+    # Promised in this transaction, in one insert: a process that dies right after the
+    # commit leaves the rows, and the clock's sweep sends them (catalog/outbox).
+    promises = [Promise(send_receipt, f"order:{order.pk}:receipt", {"order_id": order.pk})]
+    promises += [
+        Promise(
             send_sale_notification,
-            key=f"order:{order.pk}:sale-notice:{seller_id}",
-            order_id=order.pk,
-            seller_id=seller_id,
+            f"order:{order.pk}:sale-notice:{seller_id}",
+            {"order_id": order.pk, "seller_id": seller_id},
         )
+        for seller_id in sorted({item.seller_id for item in items})
+    ]
     if order.provider == "stripe":
-        outbox_add(ledger.payout_order_sellers, key=f"order:{order.pk}:payout", order_id=order.pk)
-    _tell_sellers(order.items.all(), type="sale.created", key=f"sale:{order.pk}", order_id=order.pk)
+        key = f"order:{order.pk}:payout"
+        promises.append(Promise(ledger.payout_order_sellers, key, {"order_id": order.pk}))
+    outbox_add_new(promises)
+    _tell_sellers(items, type="sale.created", key=f"sale:{order.pk}", order_id=order.pk)
     return order
 
 
@@ -450,19 +495,25 @@ def _apply_tax(order: Order, figures: tax_rules.TaxFigures) -> None:
     order.platform_fee = sum(item.platform_fee for item in items)
 
 
-def _grant_missing(order: Order) -> int:
-    granted = 0
-    for item in order.items.select_related("product"):
-        # An item held for its release is granted by ``order_items_release``.
-        if item.entitlement_id is None and not item.release_held:
-            item.entitlement = entitlement_grant(
-                email=order.buyer_email, product=item.product, note=item.note
-            )
-            item.save(update_fields=["entitlement"])
-            # In the payment's transaction: a key exists exactly when the purchase does.
-            license_issue(entitlement=item.entitlement)
-            granted += 1
-    return granted
+def _grant_missing(order: Order, items: Sequence[OrderItem] | None = None) -> int:
+    """Grant the order's items that have no entitlement yet: one library, one insert."""
+    if items is None:
+        items = list(order.items.select_related("product"))
+    # An item held for its release is granted by ``order_items_release``.
+    missing = [item for item in items if item.entitlement_id is None and not item.release_held]
+    if not missing:
+        return 0
+    granted = entitlements_grant(
+        email=order.buyer_email, grants=[Grant(item.product, note=item.note) for item in missing]
+    )
+    for item, entitlement in zip(missing, granted, strict=True):
+        item.entitlement = entitlement
+    OrderItem.objects.bulk_update(missing, ["entitlement"])
+    for item in missing:
+        # In the payment's transaction: a key exists exactly when the purchase does.
+        if item.product.license_keys:
+            license_issue(entitlement=item.entitlement)  # type: ignore[arg-type]
+    return len(missing)
 
 
 @transaction.atomic

@@ -16,23 +16,25 @@ from django.utils.translation import gettext, ngettext
 from catalog.l10n import language_or_default
 from catalog.outbox.services import durable_task
 from delivery.services import library_get_or_create, library_link_create
-from shop.models import Order
+from shop.models import Order, OrderItem
 
 
 @durable_task
 def send_receipt(*, order_id: int) -> None:
     """Email the buyer their receipt with a fresh link to their library."""
-    order = Order.objects.prefetch_related("items").get(pk=order_id)
+    # The items with their order and its invoice, in one read.
+    items = list(OrderItem.objects.filter(order_id=order_id).select_related("order__invoice"))
+    order = items[0].order if items else Order.objects.select_related("invoice").get(pk=order_id)
     with translation.override(language_or_default(order.language)):
-        _receipt_send(order)
+        _receipt_send(order, items)
 
 
-def _receipt_send(order: Order) -> None:
+def _receipt_send(order: Order, items: list[OrderItem]) -> None:
     library = library_get_or_create(email=order.buyer_email)
     token = library_link_create(library=library)
     context = {
         "order": order,
-        "items": list(order.items.all()),
+        "items": items,
         "library_url": settings.SITE_URL + reverse("delivery:library", kwargs={"token": token}),
         "receipt_url": settings.SITE_URL + order.get_absolute_url(),
         "invoice_url": (
@@ -55,11 +57,18 @@ def _receipt_send(order: Order) -> None:
 def send_sale_notification(*, order_id: int, seller_id: int) -> None:
     """Tell one seller what they just sold in the order (one task per seller, so a
     mail server failing on the second seller never sends the first one's again)."""
-    order = Order.objects.get(pk=order_id)
-    mine = list(order.items.select_related("seller__user").filter(seller_id=seller_id))
-    if not mine or not mine[0].seller.user.email:
+    # The seller's items with the order, in one read.
+    mine = list(
+        OrderItem.objects.filter(order_id=order_id, seller_id=seller_id).select_related(
+            "order", "seller__user"
+        )
+    )
+    if not mine:
+        Order.objects.get(pk=order_id)  # an order that is gone fails the task
         return
-    seller = mine[0].seller
+    order, seller = mine[0].order, mine[0].seller
+    if not seller.user.email:
+        return
     context = {
         "order": order,
         "items": mine,

@@ -1,11 +1,14 @@
 from __future__ import annotations
 
 import logging
+import uuid
+from collections.abc import Iterable
 
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
+from django.db.models import Prefetch
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -28,7 +31,7 @@ from delivery.views import file_link_redirect, purchases_with_links
 from shop import invoices, oss
 from shop.access import access_staff
 from shop.cart import Cart
-from shop.models import Invoice, Order
+from shop.models import Invoice, Order, OrderItem
 from shop.payments import stripe_api
 from shop.payments.base import PaymentProvider, PaymentsUnavailable, get_provider
 from shop.payments.webhooks import session_settle, webhook_receive
@@ -50,17 +53,26 @@ from shop.services import (
 log = logging.getLogger(__name__)
 
 
+def _items_shown() -> Prefetch:
+    """An order's items as its pages show them (each links its product, names its seller)."""
+    return Prefetch("items", queryset=OrderItem.objects.select_related("product__seller"))
+
+
 def _buyable(product_id: int) -> Product:
     product = (
         Product.objects.filter(pk=product_id, status__in=VISIBLE_BY_URL)
         .select_related("seller")
-        .prefetch_related("assets")
         .first()
     )
     if product is None:
         raise Http404("No such product.")
-    product.ordered_assets = list(product.assets.all())  # type: ignore[attr-defined]
     return product
+
+
+def _product_page(product: Product, **extra: object) -> dict[str, object]:
+    """The product page's context, to show the form again; its files are read only now."""
+    product.ordered_assets = list(product.assets.all())  # type: ignore[attr-defined]
+    return product_context(product, **extra)
 
 
 def _go_pay(request: HttpRequest, provider: PaymentProvider, order: Order) -> HttpResponse:
@@ -159,14 +171,14 @@ def checkout(request: HttpRequest, product_id: int) -> HttpResponse:
     except Limited as exc:
         message = f"{exc.message} Please try again {exc.wait}."
         field = "code" if exc.scope == "discount-code" else "form"
-        context = product_context(
+        context = _product_page(
             product, form_values=values, errors={field: message}, attribution=attribution
         )
         return limited_response(request, exc, template="catalog/product.html", context=context)
     if response is not None:
         return response
     assert error is not None
-    context = product_context(
+    context = _product_page(
         product,
         form_values=values,
         errors={error.field or "form": error.message},
@@ -183,7 +195,7 @@ def cart_add(request: HttpRequest, product_id: int) -> HttpResponse:
         price_for(product=product, offered=amount)
     except CheckoutError as exc:
         values = {"email": request.POST.get("email", ""), "amount": amount or "", "code": ""}
-        context = product_context(
+        context = _product_page(
             product, form_values=values, errors={exc.field or "form": exc.message}
         )
         return render(request, "catalog/product.html", context, status=400)
@@ -305,7 +317,7 @@ def retry(request: HttpRequest, order: str) -> HttpResponse:
 @retry_safe
 @bearer_token_page
 @require_http_methods(["GET", "POST"])
-def test_pay(request: HttpRequest, order: str) -> HttpResponse:
+def test_pay(request: HttpRequest, order: uuid.UUID) -> HttpResponse:
     """The test-mode provider's stand-in for a hosted payment page."""
     try:
         provider = get_provider()
@@ -313,22 +325,25 @@ def test_pay(request: HttpRequest, order: str) -> HttpResponse:
         return render(request, "shop/unavailable.html", {"message": str(exc)}, status=403)
     if not provider.is_test:
         raise Http404("Test payments are off.")
-    found = get_object_or_404(
-        Order.objects.prefetch_related("items__product__seller"), public_id=order
-    )
     if request.method == "POST":
         try:
             if request.POST.get("outcome") == "pay":
-                order_fulfil(order_id=found.pk, payment_id=f"test_{found.public_id.hex}")
+                # The order is read once, under its row lock, by the payment itself.
+                found = order_fulfil(public_id=order, payment_id=f"test_{order.hex}")
             else:
+                found = get_object_or_404(Order, public_id=order)
                 order_fail(
                     order_id=found.pk, reason=gettext_noop("Declined on the test payment page.")
                 )
+        except Order.DoesNotExist:
+            raise Http404("No such order.") from None
         except OrderStateError as exc:
+            found = get_object_or_404(Order, public_id=order)
             return render(
                 request, "shop/conflict.html", {"order": found, "message": str(exc)}, status=409
             )
         return redirect(found)
+    found = get_object_or_404(Order.objects.prefetch_related(_items_shown()), public_id=order)
     if found.status != Order.Status.PENDING:
         return redirect(found)
     return render(request, "shop/test_pay.html", {"order": found})
@@ -369,14 +384,18 @@ def stripe_webhook(request: HttpRequest) -> HttpResponse:
     return HttpResponse(outcome, content_type="text/plain")
 
 
-def _receipt_holder(request: HttpRequest, order: Order) -> delivery_access.Holder | None:
-    """The order's own purchases, for the browser that placed it (the gate decides)."""
+def _receipt_holder(
+    request: HttpRequest, order: Order, items: list[OrderItem] | None = None
+) -> delivery_access.Holder | None:
+    """The order's own purchases, for the browser that placed it (the gate decides);
+    ``items``, when the caller has read them, say which they are."""
+    entitlement_ids: Iterable[int] = (
+        order.items.exclude(entitlement=None).values_list("entitlement_id", flat=True)
+        if items is None
+        else [item.entitlement_id for item in items if item.entitlement_id is not None]
+    )
     return delivery_access.holder_for_receipt(
-        request.session,
-        receipt=str(order.public_id),
-        entitlement_ids=order.items.exclude(entitlement=None).values_list(
-            "entitlement_id", flat=True
-        ),
+        request.session, receipt=str(order.public_id), entitlement_ids=entitlement_ids
     )
 
 
@@ -385,9 +404,10 @@ def _receipt_holder(request: HttpRequest, order: Order) -> delivery_access.Holde
 def receipt(request: HttpRequest, order: str) -> HttpResponse:
     """What an order bought; its files only to the browser that placed it."""
     found = get_object_or_404(
-        Order.objects.prefetch_related("items__product__seller"), public_id=order
+        Order.objects.select_related("invoice").prefetch_related(_items_shown()), public_id=order
     )
-    holder = _receipt_holder(request, found)
+    items = list(found.items.all())
+    holder = _receipt_holder(request, found, items)
     account = delivery_access.holder_for_account(request.user)
     entitlements = None
     if holder is not None:
@@ -399,9 +419,9 @@ def receipt(request: HttpRequest, order: str) -> HttpResponse:
         )
     context = {
         "order": found,
-        "items": found.items.all(),
+        "items": items,
         "entitlements": entitlements,
-        "invoice": Invoice.objects.filter(order=found).first(),
+        "invoice": getattr(found, "invoice", None),
         # A fresh key per page: "Try again" twice is one new order, not two.
         "retry_key": checkout_key_new() if found.status in RETRYABLE else "",
         # A signed-in owner of these purchases is pointed at their account's library.

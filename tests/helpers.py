@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import re
+import threading
+from collections.abc import Callable
 
 from django.core import mail
+from django.db import connections
 from django.test import Client
 from django.urls import reverse
 
@@ -45,3 +48,26 @@ def library_url_from_last_email() -> str:
         if match:
             return match.group(1)
     raise AssertionError("no email carries a library link")
+
+
+def at_once(*calls: Callable[[], object]) -> list[BaseException]:
+    """Run ``calls`` in threads that start together; what they raised. Each thread
+    closes its own database connection when it is done."""
+    barrier = threading.Barrier(len(calls))
+    errors: list[BaseException] = []
+
+    def run(call: Callable[[], object]) -> None:
+        barrier.wait()
+        try:
+            call()
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run, args=(call,)) for call in calls]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    return errors

@@ -5,7 +5,9 @@ A change that promises work (an order paid promises its receipt) calls
 or not at all. On commit the task is enqueued at once; if that never happens
 (the process died right after the commit, the queue was unreachable) or the
 task dies with its worker, ``outbox_sweep`` (run by ``manage.py clock``)
-hands the row out again once its ``run_after`` has passed.
+hands the row out again once its ``run_after`` has passed. A change made
+once, under a lock it holds, writes all its promises in one INSERT with
+``outbox_add_new`` (their keys cannot exist yet).
 
 A run first *claims* its row (one UPDATE from pending to running, with a
 lease of ``OUTBOX_LEASE_SECONDS``, longer than any run), so two copies of a
@@ -22,15 +24,21 @@ transaction with it (decision 32): it is marked done right after it
 succeeds, so only a crash inside that instant sends it twice.
 
 Every backend works, the immediate one included: there a failure is
-recorded and the sweeper runs the retry in the clock's process.
+recorded and the sweeper runs the retry in the clock's process. The
+immediate backend runs the task inside the on-commit enqueue, and the run is
+handed the row that was just written instead of reading it back.
 """
 
 from __future__ import annotations
 
+import copy
 import functools
+import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from contextvars import ContextVar
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -89,7 +97,7 @@ def outbox_add(durable: Task[..., None], *, key: str, **kwargs: Any) -> OutboxTa
         },
     )
     if created:
-        transaction.on_commit(lambda: _enqueue(durable, row.pk))
+        transaction.on_commit(lambda: _enqueue(durable, row.pk, written=row))
     return row
 
 
@@ -109,12 +117,82 @@ def outbox_later(durable: Task[..., None], *, key: str, after: int, **kwargs: An
     )
 
 
-def _enqueue(durable: Task[..., None], outbox_id: int) -> None:
+@dataclass(frozen=True, slots=True)
+class Promise:
+    """One piece of durable work for ``outbox_add_new``: ``durable(**kwargs)``, once per key."""
+
+    durable: Task[..., None]
+    key: str
+    kwargs: dict[str, Any]
+
+
+def outbox_add_new(promises: Sequence[Promise]) -> list[OutboxTask]:
+    """Promise several tasks in one INSERT, in the caller's transaction.
+
+    For keys that cannot exist yet: named after a change that happens once,
+    under a lock the caller holds (an order marked paid under its row lock).
+    Unlike ``outbox_add`` it does not look for the key first, so no savepoint
+    and no SELECT per task; a key that exists after all is an IntegrityError
+    that undoes the caller's change instead of hiding a second copy of it.
+    """
+    if not promises:
+        return []
+    now = timezone.now()
+    request_id = current_request_id.get()
+    # The sweeper leaves them to the enqueue below for a lease's time.
+    lease_end = now + timedelta(seconds=settings.OUTBOX_LEASE_SECONDS)
+    rows = OutboxTask.objects.bulk_create(
+        OutboxTask(
+            key=p.key,
+            task_path=p.durable.module_path,
+            kwargs=p.kwargs,
+            request_id=request_id,
+            run_after=lease_end,
+            created_at=now,
+        )
+        for p in promises
+    )
+    enqueued = [(p.durable, row) for p, row in zip(promises, rows, strict=True)]
+
+    def enqueue_all() -> None:
+        for durable, row in enqueued:
+            _enqueue(durable, row.pk, written=row)
+
+    transaction.on_commit(enqueue_all)
+    return rows
+
+
+# The row an enqueue on commit has just written, for a run inside that very call (the
+# immediate backend): it is what the database holds, so the run need not read it again.
+_written: ContextVar[OutboxTask | None] = ContextVar("outbox_written", default=None)
+
+
+def _enqueue(
+    durable: Task[..., None], outbox_id: int, *, written: OutboxTask | None = None
+) -> None:
+    handed = _written.set(written)
     try:
         durable.enqueue(outbox_id=outbox_id)
     except Exception:
         # The row is committed: the sweeper hands it out when its run_after passes.
         log.exception("Could not enqueue %s for outbox row %s", durable.name, outbox_id)
+    finally:
+        _written.reset(handed)
+
+
+def _claimed_row(outbox_id: int, *, lock: bool) -> OutboxTask:
+    """The row just claimed: the one this process wrote and enqueued on commit (what the
+    claim changed applied to it), else read (a worker, the sweeper's hand-out)."""
+    written = _written.get()
+    if written is not None and written.pk == outbox_id:
+        # Pending since its commit: nothing but this claim has touched it (the sweeper
+        # leaves it alone for a lease). Arguments as the database gives them back.
+        row = copy.copy(written)
+        row.kwargs = json.loads(json.dumps(written.kwargs))
+        row.status, row.attempts = Status.RUNNING, written.attempts + 1
+        return row
+    rows = OutboxTask.objects.select_for_update() if lock else OutboxTask.objects
+    return rows.get(pk=outbox_id)
 
 
 def _claim(outbox_id: int, now: datetime) -> int:
@@ -130,7 +208,7 @@ def outbox_run(*, outbox_id: int, work: Callable[..., None], atomic: bool = Fals
         with transaction.atomic():
             if not _claim(outbox_id, now):
                 return False
-            row = OutboxTask.objects.select_for_update().get(pk=outbox_id)
+            row = _claimed_row(outbox_id, lock=True)
             try:
                 with transaction.atomic(), request_id_set(row.request_id):
                     work(**row.kwargs)
@@ -141,7 +219,7 @@ def outbox_run(*, outbox_id: int, work: Callable[..., None], atomic: bool = Fals
         return True
     if not _claim(outbox_id, now):
         return False
-    row = OutboxTask.objects.get(pk=outbox_id)
+    row = _claimed_row(outbox_id, lock=False)
     try:
         with request_id_set(row.request_id):
             work(**row.kwargs)

@@ -63,13 +63,21 @@ def counts_as_view(request: HttpRequest, response: HttpResponse) -> bool:
 
 def product_view_record(request: HttpRequest) -> ProductView | None:
     """Store one view of the product page ``request`` showed; None for the seller's own visit."""
-    match = request.resolver_match
-    assert match is not None
-    found = (
-        Product.objects.filter(seller__slug=match.kwargs["seller"], slug=match.kwargs["product"])
-        .values_list("pk", "seller_id", "seller__user_id")
-        .first()
-    )
+    shown: Product | None = getattr(request, "product_shown", None)
+    found: tuple[int, int, int] | None
+    if shown is not None:
+        # The page's own product (catalog.views.product), with its seller.
+        found = (shown.pk, shown.seller_id, shown.seller.user_id)
+    else:
+        match = request.resolver_match
+        assert match is not None
+        found = (
+            Product.objects.filter(
+                seller__slug=match.kwargs["seller"], slug=match.kwargs["product"]
+            )
+            .values_list("pk", "seller_id", "seller__user_id")
+            .first()
+        )
     if found is None:
         return None
     product_id, seller_id, owner_id = found

@@ -5,13 +5,16 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from django.db import transaction
+from django.db import IntegrityError, connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from catalog.outbox.models import OutboxTask
 from catalog.outbox.services import (
+    Promise,
     durable_task,
     outbox_add,
+    outbox_add_new,
     outbox_retry,
     outbox_run,
     outbox_sweep,
@@ -40,6 +43,13 @@ def note_and_write(*, value: int) -> None:
     if FAILURES and FAILURES[0] > 0:
         FAILURES[0] -= 1
         raise ConnectionError("failed after writing")
+
+
+def _keep(*, values: list[int]) -> None:
+    CALLS.append({"values": values})
+
+
+keep = durable_task(_keep)
 
 
 @pytest.fixture(autouse=True)
@@ -168,6 +178,45 @@ def test_the_request_id_is_kept_with_the_row_and_set_while_it_runs():
     OutboxTask.objects.filter(pk=row.pk).update(status=OutboxTask.Status.PENDING)
     outbox_run(outbox_id=row.pk, work=lambda **_: seen.append(current.get()))
     assert seen == ["req-abc"]
+
+
+def test_several_promises_are_one_insert_and_each_runs_once_on_commit(commit):
+    promises = [Promise(note, f"many-{n}", {"value": n}) for n in range(3)]
+    with commit(), transaction.atomic():
+        with CaptureQueriesContext(connection) as queries:
+            rows = outbox_add_new(promises)
+        assert [q["sql"].split()[0] for q in queries.captured_queries] == ["INSERT"]
+        assert CALLS == []
+    assert CALLS == [{"value": 0}, {"value": 1}, {"value": 2}]
+    assert [r.key for r in rows] == ["many-0", "many-1", "many-2"]
+    assert set(OutboxTask.objects.values_list("status", flat=True)) == {"done"}
+
+
+def test_a_new_promise_whose_key_exists_undoes_the_change_it_came_with():
+    OutboxTask.objects.create(key="taken", task_path=note.module_path, kwargs={"value": 1})
+    with pytest.raises(IntegrityError), transaction.atomic():
+        OutboxTask.objects.create(key="the-change", task_path=note.module_path)
+        outbox_add_new([Promise(note, "taken", {"value": 2})])
+    assert list(OutboxTask.objects.values_list("key", flat=True)) == ["taken"]
+
+
+def test_a_run_on_commit_is_handed_the_row_it_wrote_as_the_database_keeps_it(
+    django_capture_on_commit_callbacks,
+):
+    with django_capture_on_commit_callbacks(execute=False) as enqueues, transaction.atomic():
+        row = outbox_add(keep, key="k9", values=(1, 2))
+    with CaptureQueriesContext(connection) as queries:
+        for enqueue in enqueues:
+            enqueue()
+    # The claim and the done marker only: the row was not read back ...
+    assert [q["sql"].split()[0] for q in queries.captured_queries] == ["UPDATE", "UPDATE"]
+    # ... and its arguments are what a worker reading it gets (JSON: a list, not a tuple).
+    assert CALLS == [{"values": [1, 2]}]
+    row.refresh_from_db()
+    assert row.status == OutboxTask.Status.DONE and row.attempts == 1
+    OutboxTask.objects.filter(pk=row.pk).update(status=OutboxTask.Status.PENDING)
+    assert outbox_run(outbox_id=row.pk, work=_keep) is True
+    assert CALLS == [{"values": [1, 2]}, {"values": [1, 2]}]
 
 
 @pytest.mark.django_db(transaction=True)
