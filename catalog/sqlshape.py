@@ -28,6 +28,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 from typing import Any, TypeVar, overload
 
 from django.db import connections
@@ -39,7 +40,7 @@ _SENTINEL_INT = 2_000_000_000
 _SENTINEL_STR = "\x00sqlshape:{}\x00"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class Compiled:
     sql: str
     params: tuple[Any, ...]
@@ -144,9 +145,11 @@ def compiled(
 _Converters = dict[int, tuple[list[Callable[..., Any]], Any]]
 
 
+@lru_cache(maxsize=1024)
 def _converters(query: Compiled, connection: Any) -> _Converters:
     """Per column: how the ORM converts its values from the driver's (SQLite's text for a
-    datetime, say), as ``SQLCompiler.get_converters`` finds them."""
+    datetime, say), as ``SQLCompiler.get_converters`` finds them; kept per compiled query
+    and connection (each thread has its own)."""
     found: _Converters = {}
     for place, column in enumerate(query.columns):
         functions = connection.ops.get_db_converters(column) + column.get_db_converters(connection)
@@ -227,6 +230,16 @@ class Rows(Sequence[M]):
     def value(self, index: int, model: type[Model], attname: str) -> Any:
         """Column ``attname`` of ``model`` in row ``index``, as the instance would hold it."""
         return self._convert(index, self._query.places[(model, attname)])
+
+    def values(self, fields: Sequence[tuple[type[Model], str]]) -> list[tuple[Any, ...]]:
+        """``value`` of each of ``fields`` (model, attname), for every row."""
+        places = [self._query.places[field] for field in fields]
+        if not self._converters.keys() & set(places):
+            return [tuple(row[place] for place in places) for row in self._rows]
+        return [
+            tuple(self._convert(index, place) for place in places)
+            for index in range(len(self._rows))
+        ]
 
 
 def fetch(

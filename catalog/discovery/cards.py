@@ -56,24 +56,30 @@ def _shown(product: Product) -> tuple[object, ...]:
     )
 
 
-def _shown_in_rows(rows: Rows[Product], index: int, terms: Sequence[str]) -> tuple[object, ...]:
-    """What ``card_key`` digests, read from row ``index``'s columns: no product is made."""
-    value = rows.value
-    shown: tuple[object, ...] = (
-        value(index, Product, "id"),
-        value(index, Product, "slug"),
-        value(index, Product, "title"),
-        value(index, Product, "kind"),
-        value(index, Product, "pricing"),
-        value(index, Product, "price"),
-        value(index, Product, "currency"),
-        value(index, Product, "cover") or "",
-        value(index, Seller, "slug"),
-        value(index, Seller, "display_name"),
-    )
-    if terms:
-        shown = (*shown, tuple(terms), value(index, Product, "description"))
-    return shown
+# ``_shown``'s values as a listing's columns, in its order.
+_SHOWN_COLUMNS = (
+    (Product, "id"), (Product, "slug"), (Product, "title"), (Product, "kind"),
+    (Product, "pricing"), (Product, "price"), (Product, "currency"), (Product, "cover"),
+    (Seller, "slug"), (Seller, "display_name"),
+)  # fmt: skip
+_COVER = _SHOWN_COLUMNS.index((Product, "cover"))
+
+
+def _shown_in_rows(rows: Rows[Product], terms: Sequence[str]) -> list[tuple[object, ...]]:
+    """``_shown`` (with the search's words and description, as ``card_key`` adds them) of
+    each row, read from its columns: no product is made."""
+    if not terms:
+        return [_cover_named(values) for values in rows.values(_SHOWN_COLUMNS)]
+    columns = (*_SHOWN_COLUMNS, (Product, "description"))
+    return [
+        (*_cover_named(values[:-1]), tuple(terms), values[-1]) for values in rows.values(columns)
+    ]
+
+
+def _cover_named(values: tuple[object, ...]) -> tuple[object, ...]:
+    # The column holds the cover's name, as ``product.cover.name``; a product without one
+    # shows "" either way.
+    return (*values[:_COVER], values[_COVER] or "", *values[_COVER + 1 :])
 
 
 def _key(shown: tuple[object, ...], language: str) -> str:
@@ -101,7 +107,7 @@ def product_cards(products: Sequence[Product], terms: Sequence[str] = ()) -> lis
     if isinstance(products, Rows):
         # A listing's rows: the keys come from their columns, and only the cards missing
         # from the cache make their products (decision 98).
-        keys = [_key(_shown_in_rows(products, i, terms), language) for i in range(len(products))]
+        keys = [_key(shown, language) for shown in _shown_in_rows(products, terms)]
     else:
         keys = [card_key(product, language, terms) for product in products]
     found: dict[str, str] = cache.get_many(keys)
