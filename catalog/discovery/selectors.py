@@ -142,7 +142,10 @@ def _page_build(
             products = products.only(*LISTED_FIELDS)
         else:
             products = backend.match_text(
-                products.only(*LISTED_FIELDS, "description"), values["text"], floor=values["floor"]
+                products.only(*LISTED_FIELDS, "description"),
+                values["text"],
+                floor=values["floor"],
+                ranked=sort == "relevance",
             )
         if values["after_pk"] is not None:
             products = products.filter(_after(sort, values["after_value"], values["after_pk"]))
