@@ -7,13 +7,13 @@ from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
 from django.db.models.fields.files import FieldFile
-from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from catalog.audio_formats import all_audio_formats
 from catalog.currencies import chargeable_currencies
 from catalog.license_format import DEFAULT_PATTERN
 from catalog.money import Money
+from catalog.paths import path_to
 from catalog.storage import private_storage, public_storage
 
 currency_validator = RegexValidator(r"^[A-Z]{3}$", "Use a three-letter ISO 4217 code, like EUR.")
@@ -100,7 +100,7 @@ class Seller(models.Model):
         return self.display_name
 
     def get_absolute_url(self) -> str:
-        return reverse("catalog:seller", kwargs={"seller": self.slug})
+        return path_to("catalog:seller", seller=self.slug)
 
     @property
     def is_verified(self) -> bool:
@@ -188,7 +188,7 @@ class Product(models.Model):
         return self.title
 
     def get_absolute_url(self) -> str:
-        return reverse("catalog:product", kwargs={"seller": self.seller.slug, "product": self.slug})
+        return path_to("catalog:product", seller=self.seller.slug, product=self.slug)
 
     @property
     def is_buyable(self) -> bool:

@@ -35,10 +35,13 @@ def product_context(product: Product, **extra: object) -> dict[str, object]:
         default_amount = to_decimal_string(
             product.suggested_price or product.price, product.currency
         )
+    # product_public read the tags with the product; a product from elsewhere reads them here.
+    tags = getattr(product, "listed_tags", None)
     context: dict[str, object] = {
         "product": product,
         "previews": previews,
         "files": files,
+        "tags": list(product.tags.all()) if tags is None else tags,
         "form_key": secrets.token_urlsafe(24),
         "form_values": {"email": "", "amount": default_amount},
         "errors": {},

@@ -51,6 +51,9 @@ urlpatterns = [
 urlpatterns += i18n_patterns(
     # Delivery first: a download, the hottest route, resolves without walking the others.
     path("", include("delivery.urls")),
+    # Then the storefront's pages (no path of theirs is one of the others').
+    path("", include("catalog.discovery.urls")),
+    path("", include("catalog.urls")),
     # The strings of the uploader and the import progress, as a same-origin script.
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript_catalog"),
     # A claim link followed while logged out comes back here in ?next=.
@@ -90,8 +93,6 @@ urlpatterns += i18n_patterns(
     path("", include("shop.webhooks_out.urls")),
     path("", include("catalog.seo.urls")),
     path("", include("catalog.follows.urls")),
-    path("", include("catalog.discovery.urls")),
-    path("", include("catalog.urls")),
     prefix_default_language=False,
 )
 

@@ -20,7 +20,8 @@ from django.template.loader import get_template
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language
 
-from catalog.models import Product
+from catalog.models import Product, Seller
+from catalog.sqlshape import Rows
 
 CARD_TEMPLATE = "catalog/_card.html"
 # What the card includes; a change to either file gives every card a new key.
@@ -39,9 +40,9 @@ def _version() -> str:
     return digest.hexdigest()
 
 
-def card_key(product: Product, language: str, terms: Sequence[str] = ()) -> str:
-    """The cache key of ``product``'s card in ``language``: a digest of what the card shows."""
-    shown: tuple[object, ...] = (
+def _shown(product: Product) -> tuple[object, ...]:
+    """What a card shows of ``product``: every value its key is a digest of."""
+    return (
         product.pk,
         product.slug,
         product.title,
@@ -53,11 +54,46 @@ def card_key(product: Product, language: str, terms: Sequence[str] = ()) -> str:
         product.seller.slug,
         product.seller.display_name,
     )
+
+
+# ``_shown``'s values as a listing's columns, in its order.
+_SHOWN_COLUMNS = (
+    (Product, "id"), (Product, "slug"), (Product, "title"), (Product, "kind"),
+    (Product, "pricing"), (Product, "price"), (Product, "currency"), (Product, "cover"),
+    (Seller, "slug"), (Seller, "display_name"),
+)  # fmt: skip
+_COVER = _SHOWN_COLUMNS.index((Product, "cover"))
+
+
+def _shown_in_rows(rows: Rows[Product], terms: Sequence[str]) -> list[tuple[object, ...]]:
+    """``_shown`` (with the search's words and description, as ``card_key`` adds them) of
+    each row, read from its columns: no product is made."""
+    if not terms:
+        return [_cover_named(values) for values in rows.values(_SHOWN_COLUMNS)]
+    columns = (*_SHOWN_COLUMNS, (Product, "description"))
+    return [
+        (*_cover_named(values[:-1]), tuple(terms), values[-1]) for values in rows.values(columns)
+    ]
+
+
+def _cover_named(values: tuple[object, ...]) -> tuple[object, ...]:
+    # The column holds the cover's name, as ``product.cover.name``; a product without one
+    # shows "" either way.
+    return (*values[:_COVER], values[_COVER] or "", *values[_COVER + 1 :])
+
+
+def _key(shown: tuple[object, ...], language: str) -> str:
+    digest = hashlib.blake2b(repr(shown).encode(), digest_size=12).hexdigest()
+    return f"card:{_version()}:{language}:{digest}"
+
+
+def card_key(product: Product, language: str, terms: Sequence[str] = ()) -> str:
+    """The cache key of ``product``'s card in ``language``: a digest of what the card shows."""
+    shown = _shown(product)
     if terms:
         # The excerpt is cut from the description around the words.
         shown = (*shown, tuple(terms), product.description)
-    digest = hashlib.blake2b(repr(shown).encode(), digest_size=12).hexdigest()
-    return f"card:{_version()}:{language}:{digest}"
+    return _key(shown, language)
 
 
 def _render(product: Product, terms: Sequence[str]) -> SafeString:
@@ -68,14 +104,19 @@ def _render(product: Product, terms: Sequence[str]) -> SafeString:
 def product_cards(products: Sequence[Product], terms: Sequence[str] = ()) -> list[SafeString]:
     """The cards of ``products``, in order: one cache round trip for the page."""
     language = get_language() or settings.LANGUAGE_CODE
-    keys = [card_key(product, language, terms) for product in products]
+    if isinstance(products, Rows):
+        # A listing's rows: the keys come from their columns, and only the cards missing
+        # from the cache make their products (decision 98).
+        keys = [_key(shown, language) for shown in _shown_in_rows(products, terms)]
+    else:
+        keys = [card_key(product, language, terms) for product in products]
     found: dict[str, str] = cache.get_many(keys)
     missing: dict[str, str] = {}
     cards = []
-    for product, key in zip(products, keys, strict=True):
+    for index, key in enumerate(keys):
         html = found.get(key)
         if html is None:
-            html = missing[key] = _render(product, terms)
+            html = missing[key] = _render(products[index], terms)
         cards.append(mark_safe(html))
     if missing:
         cache.set_many(missing, SEARCH_CARD_SECONDS if terms else CARD_SECONDS)

@@ -10,8 +10,10 @@ relevance is ranked over every match, so it is paged by number and stops at
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from django.conf import settings
 from django.core import signing
@@ -19,6 +21,7 @@ from django.db.models import Q, QuerySet
 
 from catalog.discovery.backends import SearchBackend, search_backend
 from catalog.models import Product, Seller
+from catalog.sqlshape import Rows, compiled, fetch
 
 PER_PAGE = 24
 RELEVANCE_MAX_PAGES = 20
@@ -46,7 +49,7 @@ class Filters:
 
 @dataclass
 class Listing:
-    items: list[Product]
+    items: Sequence[Product]
     next_cursor: str = ""
     page_number: int = 1
     has_next: bool = False
@@ -117,59 +120,148 @@ LISTED_FIELDS = (
 )  # fmt: skip
 
 
-def _ranked(matched: QuerySet[Product]) -> QuerySet[Product]:
-    return matched.order_by("-rank", "-created_at", "-id")  # type: ignore[misc]
+_RANKED = ("-rank", "-created_at", "-id")
+
+
+def _page_build(
+    sort: str, start: int, count: int, backend: SearchBackend | None
+) -> Callable[[Mapping[str, Any]], QuerySet[Product]]:
+    """How ``_page_rows`` builds a page's query with the ORM, from its values."""
+
+    def build(values: Mapping[str, Any]) -> QuerySet[Product]:
+        seller = values["seller"]
+        filters = Filters(
+            kind=values["kind"] or "",
+            price=values["price"] or "",
+            max_price=values["max_price"],
+            tag=values["tag"] or "",
+            seller=None if seller is None else Seller(pk=seller),
+        )
+        products = _filtered(filters)
+        if backend is None:
+            products = products.only(*LISTED_FIELDS)
+        else:
+            products = backend.match_text(
+                products.only(*LISTED_FIELDS, "description"),
+                values["text"],
+                floor=values["floor"],
+                ranked=sort == "relevance",
+            )
+        if values["after_pk"] is not None:
+            products = products.filter(_after(sort, values["after_value"], values["after_pk"]))
+        order = _RANKED if sort == "relevance" else _ORDER[sort]
+        return products.order_by(*order)[start : start + count]
+
+    return build
+
+
+def _page_rows(
+    filters: Filters,
+    sort: str,
+    *,
+    count: int,
+    start: int = 0,
+    bound: tuple[object, int] | None = None,
+    backend: SearchBackend | None = None,
+    floor: int | None = None,
+) -> Rows[Product]:
+    """``count`` listed products from ``start``, in ``sort``'s order (``relevance``: the
+    backend's rank), past ``bound`` (a cursor's value and id) if given; the words of
+    ``filters`` matched through ``backend``, from id ``floor`` up, when it is given.
+
+    The SQL is compiled once per shape (which filters are set, the sort, the place, a
+    cursor or not, the database; decision 98). The rows become products (with their
+    sellers) only when asked for: a card kept in the cache needs none (``cards.py``)."""
+    values = {
+        "kind": filters.kind or None,
+        "price": filters.price or None,
+        "max_price": filters.max_price,
+        "tag": filters.tag or None,
+        "seller": None if filters.seller is None else filters.seller.pk,
+        "text": None if backend is None else backend.query_text(filters.terms),
+        "floor": floor,
+        "after_value": None if bound is None else bound[0],
+        "after_pk": None if bound is None else bound[1],
+    }
+    query, params = compiled(
+        ("listing", sort, start, count, settings.STORE_CURRENCY, type(backend).__name__),
+        _page_build(sort, start, count, backend),
+        values,
+    )
+    return fetch(query, params, Product, related={"seller": Seller})
 
 
 def _ranked_rows(
-    backend: SearchBackend, products: QuerySet[Product], terms: list[str], start: int, count: int
-) -> list[Product]:
+    backend: SearchBackend, filters: Filters, start: int, count: int
+) -> Sequence[Product]:
     """``count`` ranked matches from ``start``. A word found in many products is ranked
     among its ``RELEVANCE_CANDIDATES`` newest matches only, so that ranking costs the
     same at any catalog size (decision 90); a page the candidates cannot fill (narrow
     filters) is ranked over every match."""
-    floor = backend.newest_floor(terms, RELEVANCE_CANDIDATES)
+    floor = backend.newest_floor(filters.terms, RELEVANCE_CANDIDATES)
     if floor is not None:
-        rows = list(_ranked(backend.match(products, terms, floor=floor))[start : start + count])
-        if len(rows) == count:
-            return rows
-    return list(_ranked(backend.match(products, terms))[start : start + count])
+        found = _page_rows(
+            filters, "relevance", count=count, start=start, backend=backend, floor=floor
+        )
+        if len(found) == count:
+            return found
+    return _page_rows(filters, "relevance", count=count, start=start, backend=backend)
 
 
 def listing(
     filters: Filters, *, after: str = "", page: int = 1, per_page: int = PER_PAGE
 ) -> Listing:
     """One page of listed products; raises ``CursorError`` for an ``after`` it cannot read."""
-    products = _filtered(filters).only(*LISTED_FIELDS)
-    fuzzy = False
-    if filters.terms:
-        products = products.only(*LISTED_FIELDS, "description")
-        backend = search_backend()
-        matched = backend.match(products, filters.terms)
-        if backend.fuzzy and not matched.exists():
-            matched, fuzzy = backend.similar(products, filters.terms), True
-        if filters.sort == "relevance":
-            if after:
-                raise CursorError(filters.sort)
-            page = min(max(page, 1), RELEVANCE_MAX_PAGES)
-            start = (page - 1) * per_page
-            if fuzzy:
-                rows = list(_ranked(matched)[start : start + per_page + 1])
-            else:
-                rows = _ranked_rows(backend, products, filters.terms, start, per_page + 1)
-            return Listing(
-                items=rows[:per_page],
-                page_number=page,
-                has_next=len(rows) > per_page and page < RELEVANCE_MAX_PAGES,
-                fuzzy=fuzzy,
-            )
-        products = matched
     sort = filters.sort if filters.sort in _ORDER else "new"
-    if after:
-        value, pk = cursor_decode(sort, after)
-        products = products.filter(_after(sort, value, pk))
-    rows = list(products.order_by(*_ORDER[sort])[: per_page + 1])
-    found = Listing(items=rows[:per_page], has_next=len(rows) > per_page, fuzzy=fuzzy)
+    ranked = bool(filters.terms) and filters.sort == "relevance"
+    if ranked and after:
+        raise CursorError(filters.sort)
+    page = min(max(page, 1), RELEVANCE_MAX_PAGES)
+    start = (page - 1) * per_page
+    bound = cursor_decode(sort, after) if after and not ranked else None
+    if not filters.terms:
+        return _keyset_page(
+            _page_rows(filters, sort, count=per_page + 1, bound=bound), sort, per_page
+        )
+    backend = search_backend()
+    if type(backend) is SearchBackend:
+        # A database without an index of its own finds nothing.
+        return Listing(items=[], page_number=page if ranked else 1)
+    if backend.fuzzy:
+        products = _filtered(filters).only(*LISTED_FIELDS, "description")
+        if not backend.match(products, filters.terms).exists():
+            # No word matched as typed: names that look like the words, through the ORM.
+            similar = backend.similar(products, filters.terms)
+            if ranked:
+                rows = list(similar.order_by(*_RANKED)[start : start + per_page + 1])
+                return _ranked_page(rows, page, per_page, fuzzy=True)
+            if bound is not None:
+                similar = similar.filter(_after(sort, *bound))
+            rows = list(similar.order_by(*_ORDER[sort])[: per_page + 1])
+            return _keyset_page(rows, sort, per_page, fuzzy=True)
+    if ranked:
+        return _ranked_page(_ranked_rows(backend, filters, start, per_page + 1), page, per_page)
+    found = _page_rows(filters, sort, count=per_page + 1, bound=bound, backend=backend)
+    return _keyset_page(found, sort, per_page)
+
+
+def _ranked_page(
+    found_rows: Sequence[Product], page: int, per_page: int, *, fuzzy: bool = False
+) -> Listing:
+    """Page ``page`` of a ranked list from its rows and one more (if any)."""
+    return Listing(
+        items=found_rows[:per_page],
+        page_number=page,
+        has_next=len(found_rows) > per_page and page < RELEVANCE_MAX_PAGES,
+        fuzzy=fuzzy,
+    )
+
+
+def _keyset_page(
+    found_rows: Sequence[Product], sort: str, per_page: int, *, fuzzy: bool = False
+) -> Listing:
+    """A page from its rows and one more (if any): the cursor names the page's last."""
+    found = Listing(items=found_rows[:per_page], has_next=len(found_rows) > per_page, fuzzy=fuzzy)
     if found.has_next:
         found.next_cursor = cursor_encode(sort, found.items[-1])
     return found

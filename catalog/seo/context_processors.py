@@ -1,8 +1,8 @@
 from __future__ import annotations
 
 from django.http import HttpRequest
-from django.urls import reverse
 
+from catalog.paths import path_to
 from catalog.seo.site import absolute, canonical_url
 
 
@@ -10,5 +10,5 @@ def seo(request: HttpRequest) -> dict[str, object]:
     """The canonical address of every page, and the shop's feed for ``<link rel=alternate>``."""
     return {
         "canonical_url": canonical_url(request),
-        "shop_feed_url": absolute(reverse("seo:feed_shop"), request),
+        "shop_feed_url": absolute(path_to("seo:feed_shop"), request),
     }

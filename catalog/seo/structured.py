@@ -15,13 +15,13 @@ from typing import Any
 
 from django.core.cache import cache
 from django.db.models.fields.files import FieldFile
-from django.urls import reverse
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext
 
 from catalog.markdown import markdown_plain
 from catalog.models import Asset, Product, Seller
 from catalog.money import to_decimal_string
+from catalog.paths import path_to
 
 SCHEMA = "https://schema.org"
 IN_STOCK = f"{SCHEMA}/InStock"
@@ -249,7 +249,7 @@ def _work(
 
 
 def embed_path(product: Product) -> str:
-    return reverse("seo:embed", kwargs={"seller": product.seller.slug, "product": product.slug})
+    return path_to("seo:embed", seller=product.seller.slug, product=product.slug)
 
 
 def product_json_ld(
@@ -284,7 +284,7 @@ def product_json_ld(
         breadcrumbs(
             root,
             [
-                (gettext("Home"), reverse("catalog:home")),
+                (gettext("Home"), path_to("catalog:home")),
                 (product.seller.display_name, product.seller.get_absolute_url()),
                 (product.title, product.get_absolute_url()),
             ],
@@ -311,7 +311,7 @@ def seller_json_ld(seller: Seller, *, root: str) -> list[dict[str, Any]]:
         breadcrumbs(
             root,
             [
-                (gettext("Home"), reverse("catalog:home")),
+                (gettext("Home"), path_to("catalog:home")),
                 (seller.display_name, seller.get_absolute_url()),
             ],
         ),

@@ -7,14 +7,17 @@ the home page filtered by the tag until then.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.db.models import Max, Q, QuerySet
 from django.urls import NoReverseMatch, reverse
 from django.utils.http import urlencode
 
 from catalog.models import Product, Tag
+from catalog.sqlshape import compiled, fetch
 
 # URL names the tag listing may take; the first that resolves wins.
 TAG_PAGE_NAMES = ("discovery:tag", "catalog:tag")
@@ -36,8 +39,14 @@ def tags_listed() -> QuerySet[Tag]:
     )
 
 
+def _tag_by_slug(values: Mapping[str, Any]) -> QuerySet[Tag]:
+    return Tag.objects.filter(slug=values["slug"]).order_by("pk")[:1]
+
+
 def tag_find(slug: str) -> Tag | None:
-    return Tag.objects.filter(slug=slug).first()
+    """The tag of a tag page: its query compiled once per process (decision 98)."""
+    found = fetch(*compiled(("tag_find",), _tag_by_slug, {"slug": slug}), Tag)
+    return found[0] if found else None
 
 
 def tag_products(tag: Tag) -> QuerySet[Product]:

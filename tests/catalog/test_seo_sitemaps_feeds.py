@@ -269,3 +269,11 @@ def test_sitemaps_and_feeds_are_built_once_per_window(client, settings):
     settings.SITEMAP_CACHE_SECONDS = settings.FEED_CACHE_SECONDS = 0
     assert newer.slug in client.get("/sitemap-products.xml").content.decode()
     assert "Brand New Record" in client.get("/feeds/shop.atom").content.decode()
+
+
+def test_a_feed_is_sent_in_one_piece(client):
+    """One write for the server, not one per element (decision 97)."""
+    ProductFactory.create_batch(5)
+    for _ in range(2):  # built, then from the cache
+        response = client.get("/feeds/shop.atom")
+        assert response.status_code == 200 and len(list(response)) == 1

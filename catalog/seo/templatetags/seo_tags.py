@@ -11,11 +11,11 @@ from typing import Any
 
 from django import template
 from django.conf import settings
-from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext
 
 from catalog.models import Asset, Product, Seller
+from catalog.paths import path_to
 from catalog.seo.site import site_root
 from catalog.seo.structured import (
     absolute_to,
@@ -46,9 +46,9 @@ def product_head(
             product_json_ld(product, files=files, previews=previews, root=root)
         ),
         "meta": product_meta(product, previews=previews, root=root, store_name=settings.STORE_NAME),
-        "seller_feed": root + reverse("seo:feed_seller", kwargs={"seller": product.seller.slug}),
+        "seller_feed": root + path_to("seo:feed_seller", seller=product.seller.slug),
         "oembed_url": root
-        + reverse("seo:oembed")
+        + path_to("seo:oembed")
         + "?"
         + urlencode({"url": url, "format": "json"}),
     }
@@ -61,7 +61,7 @@ def seller_head(context: template.Context, seller: Seller) -> dict[str, Any]:
     return {
         "seller": seller,
         "json_ld": json_ld_script(seller_json_ld(seller, root=root)),
-        "seller_feed": root + reverse("seo:feed_seller", kwargs={"seller": seller.slug}),
+        "seller_feed": root + path_to("seo:feed_seller", seller=seller.slug),
         "title": seller.display_name,
         "url": root + seller.get_absolute_url(),
         "description": description_text(seller.bio, 200),
@@ -74,9 +74,9 @@ def tag_head(context: template.Context, tag: str) -> dict[str, Any]:
     """For a tag's listing page: its feed and its breadcrumbs (``{% tag_head tag.slug %}``)."""
     request = context.get("request")
     root = site_root(request)
-    trail = [(gettext("Home"), reverse("catalog:home")), (tag, tag_location(tag))]
+    trail = [(gettext("Home"), path_to("catalog:home")), (tag, tag_location(tag))]
     return {
         "tag": tag,
-        "tag_feed": root + reverse("seo:feed_tag", kwargs={"tag": tag}),
+        "tag_feed": root + path_to("seo:feed_tag", tag=tag),
         "json_ld": json_ld_script([breadcrumbs(root, trail)]),
     }
