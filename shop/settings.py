@@ -427,7 +427,14 @@ def cache_settings(url: str) -> dict[str, dict[str, Any]]:
     processes it must be one they share, i.e. Redis.
     """
     if not url or url.startswith("locmem:"):
-        return {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+        # Django's default of 300 entries would not hold one listing's worth of cached
+        # product cards at catalog scale (decision 90); a card is about 1 KiB.
+        return {
+            "default": {
+                "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+                "OPTIONS": {"MAX_ENTRIES": env_int("CACHE_MAX_ENTRIES", 20000)},
+            }
+        }
     scheme = urlsplit(url).scheme
     if scheme not in ("redis", "rediss", "unix"):
         raise ImproperlyConfigured(

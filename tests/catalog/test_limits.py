@@ -89,6 +89,8 @@ def test_the_cache_url_picks_locmem_or_a_shared_redis():
 
     assert cache_settings("")["default"]["BACKEND"].endswith("LocMemCache")
     assert cache_settings("locmem://")["default"]["BACKEND"].endswith("LocMemCache")
+    # Room for the product cards of catalog-scale listings, not Django's 300 entries.
+    assert cache_settings("")["default"]["OPTIONS"]["MAX_ENTRIES"] == 20000
     redis = cache_settings("redis://127.0.0.1:6379/2")["default"]
     assert redis["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
     assert redis["LOCATION"] == "redis://127.0.0.1:6379/2"
