@@ -346,7 +346,6 @@ def setup_app(small_source: str, big_source: str | None, label: str) -> None:
     django.setup()
     from datetime import timedelta
 
-    from django.conf import settings
     from django.contrib.auth import get_user_model
     from django.core.files import File
     from django.core.management import call_command
@@ -361,16 +360,7 @@ def setup_app(small_source: str, big_source: str | None, label: str) -> None:
     call_command("migrate", verbosity=0)
     user = get_user_model().objects.create_user(f"bench-{label}", f"bench-{label}@example.com")
     seller = Seller.objects.create(user=user, slug=f"bench-{label}", display_name="Bench")
-    product = Product.objects.create(
-        seller=seller,
-        slug=f"bench-{label}",
-        title="Benchmark",
-        kind=Product.Kind.VIDEO,
-        pricing=Product.Pricing.FREE,
-        price=0,
-        currency=settings.STORE_CURRENCY,
-        status=Product.Status.PUBLISHED,
-    )
+    product = _free_product(seller, f"bench-{label}", "Benchmark", Product.Kind.VIDEO)
     info: dict[str, Any] = {}
     entitlement = entitlement_grant(email=f"buyer-{label}@example.com", product=product)
     limited = entitlement_grant(
@@ -422,10 +412,27 @@ def setup_app(small_source: str, big_source: str | None, label: str) -> None:
     print(json.dumps(info))
 
 
+def _free_product(seller: Any, slug: str, title: str, kind: str) -> Any:
+    """A published free product of the benchmark's seller."""
+    from django.conf import settings
+
+    from catalog.models import Product
+
+    return Product.objects.create(
+        seller=seller,
+        slug=slug,
+        title=title,
+        kind=kind,
+        pricing=Product.Pricing.FREE,
+        price=0,
+        currency=settings.STORE_CURRENCY,
+        status=Product.Status.PUBLISHED,
+    )
+
+
 def _zip_album(seller: Any, track_mib: int) -> dict[str, Any]:
     """An album of ``ZIP_TRACKS`` files for "Download all", its ZIP link, and a file of the
     ZIP's exact size beside the private files, for nginx to serve as the baseline."""
-    from django.conf import settings
     from django.core.files import File
 
     from catalog.models import Product
@@ -434,16 +441,7 @@ def _zip_album(seller: Any, track_mib: int) -> dict[str, Any]:
     from delivery import access, bundles
     from delivery.services import entitlement_grant
 
-    album = Product.objects.create(
-        seller=seller,
-        slug=f"{seller.slug}-album",
-        title="Benchmark album",
-        kind=Product.Kind.MUSIC,
-        pricing=Product.Pricing.FREE,
-        price=0,
-        currency=settings.STORE_CURRENCY,
-        status=Product.Status.PUBLISHED,
-    )
+    album = _free_product(seller, f"{seller.slug}-album", "Benchmark album", Product.Kind.MUSIC)
     block = os.urandom(MIB)
     with tempfile.TemporaryDirectory() as work:
         for number in range(1, ZIP_TRACKS + 1):
