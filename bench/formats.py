@@ -7,10 +7,12 @@
   run. Ratio = CLI time / ours (target >= 0.9), in wall time and in CPU time
   (the children's user + system time, plus this process's own for ours: what
   the delivery adds, which other work on the machine does not move).
-* ZIP: ``--tracks`` files of ``--track-mib`` MiB streamed as one stored ZIP by
-  ``delivery.bundles`` (zipstream-ng), read to the end, against reading one
-  file of the same total size in the same chunk size, in the same process;
-  and the process's peak RSS growth while streaming (target < 16 MiB).
+* ZIP: ``--tracks`` files of ``--track-mib`` MiB as one stored ZIP laid out by
+  ``delivery.ziplayout`` and read by Python (``parts_bytes``: the path without
+  gunicorn's socket; under gunicorn ``bench/delivery.py`` measures the
+  sendfile() path against nginx), against reading one file of the same total
+  size in the same chunk size, in the same process; and the process's peak
+  RSS growth while streaming (target < 16 MiB).
 * Stamping: a ``--pages`` page PDF through ``delivery.stamping.stamp_pdf``
   against pypdf merely reading and rewriting it.
 
@@ -127,41 +129,47 @@ def _rss_kib() -> int:
 
 
 def bench_zip(tracks: int, track_mib: int) -> tuple[float, float, float]:
-    from django.core.files.storage import FileSystemStorage
+    import zlib
 
-    from delivery.bundles import Entry, rechunk, zip_of
-    from delivery.serving import CHUNK
+    from delivery import ziplayout
 
     with tempfile.TemporaryDirectory() as work:
-        storage = FileSystemStorage(location=work)
-        entries = []
+        members = []
         block = os.urandom(1024 * 1024)
         for number in range(1, tracks + 1):
-            name = f"t{number:02d}.flac"
-            with open(Path(work) / name, "wb") as handle:
+            name = str(Path(work) / f"t{number:02d}.flac")
+            crc = 0
+            with open(name, "wb") as handle:
                 for _ in range(track_mib):
                     handle.write(block)
-            entries.append(
-                Entry(arcname=f"Album/{name}", name=name, size=track_mib << 20, sha256="")
+                    crc = zlib.crc32(block, crc)
+            members.append(
+                ziplayout.Member(
+                    arcname=f"Album/t{number:02d}.flac",
+                    name=name,
+                    size=track_mib << 20,
+                    crc32=crc,
+                    mtime=os.stat(name).st_mtime,
+                )
             )
-        archive = zip_of(entries, storage)
-        total = len(archive)
+        parts = ziplayout.zip_layout(members)
+        total = ziplayout.parts_size(parts)
         single = Path(work) / "single.bin"
         with open(single, "wb") as handle:
             for _ in range(tracks * track_mib):
                 handle.write(block)
         start = time.perf_counter()
         with open(single, "rb") as handle:
-            while handle.read(CHUNK):
+            while handle.read(ziplayout.READ_CHUNK):
                 pass
         plain = time.perf_counter() - start
         before = _rss_kib()
         peak = before
         start = time.perf_counter()
         sent = 0
-        for chunk in rechunk(iter(archive)):
+        for chunk in ziplayout.parts_bytes(parts, lambda name: open(name, "rb")):  # noqa: SIM115 (closed by parts_bytes)
             sent += len(chunk)
-            if sent % (64 << 20) < CHUNK:
+            if sent % (64 << 20) < ziplayout.READ_CHUNK:
                 peak = max(peak, _rss_kib())
         zipped = time.perf_counter() - start
         peak = max(peak, _rss_kib())

@@ -1,19 +1,17 @@
 """A whole product as one ZIP ("Download all"), in the file's own format or one preset.
 
 Entries are stored (no compression: audio, video and books are compressed
-already), so the archive's exact length is known before its first byte and
-any byte range of it can be produced again: with the ``stream`` backend and a
-private storage on disk the ZIP is streamed as it is built (zipstream-ng,
-constant memory, no temporary copy), and a ``Range`` request skips to its
-first byte. Entry dates are the stored files' own, so every request builds
-the same bytes. The other backends (``x-accel``, ``x-sendfile``, ``s3``)
-cannot run code while they send, so the ZIP is built once in the worker,
-stored in the private storage (``ZipBuild``, keyed by its entries) and sent
-like any stored file. On ``stream`` too, once a worker has built it: the first
-download of a product streams as built (and asks a worker for the stored
-copy, unless tasks run in the request), the ones after are sent from the
-stored file with ``sendfile()``, as fast as nginx sends a file, where Python
-streaming the entries reaches about half of it.
+already) and each file's CRC-32 is kept once computed (``FileChecksum``), so
+the archive is laid out before its first byte (``delivery.ziplayout``): its
+exact length, any byte range without reading what comes before it, and the
+same bytes on every request and every node (entry dates are the stored files'
+own). With the ``stream`` backend and a private storage on disk the ZIP is
+never stored: each download sends header bytes and the files themselves,
+under gunicorn with ``sendfile()`` for every file's bytes, as fast as nginx
+sends one file (decision 101). The other backends (``x-accel``,
+``x-sendfile``, ``s3``) cannot run code while they send, so the ZIP is built
+once in the worker, stored in the private storage (``ZipBuild``, keyed by its
+entries) and sent like any stored file.
 """
 
 from __future__ import annotations
@@ -21,6 +19,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import socket
+import ssl
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -35,16 +35,16 @@ from django.utils import timezone
 from django.utils.http import content_disposition_header, quote_etag
 from django.utils.translation import gettext as _
 from django_tasks import task
-from zipstream import ZIP_STORED, ZipStream
 
 from catalog.media import safe_filename
 from catalog.models import Asset, Product
 from catalog.storage import private_storage
 from catalog.uploads.backends import private_files
-from delivery.formats.models import Rendition, ZipBuild
+from delivery import ziplayout
+from delivery.formats.models import FileChecksum, Rendition, ZipBuild
 from delivery.formats.presets import PRESETS
 from delivery.formats.services import asset_is_lossless
-from delivery.serving import CHUNK, Served, parse_range
+from delivery.serving import Served, parse_range
 
 ZIP_MIME = "application/zip"
 
@@ -106,7 +106,7 @@ def _unique(arcname: str, seen: set[str]) -> str:
 
 def bundle_key(entries: list[Entry]) -> str:
     spec = json.dumps([[e.arcname, e.sha256, e.size] for e in entries], ensure_ascii=False)
-    return hashlib.sha256(("zip-v1:" + spec).encode()).hexdigest()
+    return hashlib.sha256(("zip-v2:" + spec).encode()).hexdigest()
 
 
 def zip_filename(product: Product) -> str:
@@ -125,62 +125,83 @@ def streams_as_built(storage: Storage | None = None) -> bool:
     return True
 
 
-def builds_in_background() -> bool:
-    """Whether a ZIP build would run in a worker: never in the request (the immediate
-    backend runs a task where it is enqueued), so a buyer's first download never waits."""
-    return bool(zip_build_task.get_backend().supports_defer)
+# --- laid out ----------------------------------------------------------------------
 
 
-# --- streamed as built ---------------------------------------------------------
-
-
-def zip_of(entries: list[Entry], storage: Storage) -> ZipStream:
-    archive = ZipStream(compress_type=ZIP_STORED, sized=True)
+def entry_checksums(entries: list[Entry], storage: Storage) -> dict[str, int]:
+    """Each entry's CRC-32 by its SHA-256: kept ones in one query, the others read
+    from the file once (and kept for every later archive holding the same bytes)."""
+    known = dict(
+        FileChecksum.objects.filter(sha256__in={e.sha256 for e in entries if e.sha256}).values_list(
+            "sha256", "crc32"
+        )
+    )
+    found: dict[str, int] = {}
     for entry in entries:
-        archive.add_path(storage.path(entry.name), entry.arcname)
-    return archive
-
-
-def _span(chunks: Iterator[bytes], first: int, length: int) -> Iterator[bytes]:
-    """Bytes ``first`` to ``first + length`` of the stream, skipping what comes before."""
-    position, remaining = 0, length
-    for chunk in chunks:
-        end = position + len(chunk)
-        if end > first and remaining > 0:
-            piece = chunk[max(0, first - position) :][:remaining]
-            remaining -= len(piece)
-            yield piece
-        position = end
-        if remaining <= 0:
-            break
-
-
-def rechunk(chunks: Iterator[bytes], size: int = CHUNK) -> Iterator[bytes]:
-    """zipstream-ng yields headers of a few bytes between 64 KiB blocks of data: they
-    are joined into pieces of ``size`` (256 KiB, as a file is sent), so each piece
-    costs one pass through Django and one write to the socket, not four or more."""
-    pending: list[bytes] = []
-    held = 0
-    for chunk in chunks:
-        if not pending and len(chunk) >= size:
-            yield chunk
+        if entry.sha256 in known or entry.sha256 in found:
             continue
-        pending.append(chunk)
-        held += len(chunk)
-        if held >= size:
-            yield b"".join(pending)
-            pending.clear()
-            held = 0
-    if pending:
-        yield b"".join(pending)
+        with storage.open(entry.name, "rb") as handle:
+            found[entry.sha256] = ziplayout.file_crc32(handle)
+    if found:
+        FileChecksum.objects.bulk_create(
+            [FileChecksum(sha256=d, crc32=c) for d, c in found.items() if d],
+            ignore_conflicts=True,
+        )
+    return {**known, **found}
+
+
+def _mtime(storage: Storage, name: str) -> float:
+    try:
+        return os.stat(storage.path(name)).st_mtime
+    except NotImplementedError:
+        return storage.get_modified_time(name).timestamp()
+
+
+def bundle_layout(entries: list[Entry], storage: Storage) -> list[ziplayout.Part]:
+    crcs = entry_checksums(entries, storage)
+    return ziplayout.zip_layout(
+        ziplayout.Member(
+            arcname=e.arcname,
+            name=e.name,
+            size=e.size,
+            crc32=crcs[e.sha256],
+            mtime=_mtime(storage, e.name),
+        )
+        for e in entries
+    )
+
+
+def _sendfile_socket(request: HttpRequest) -> socket.socket | None:
+    """The client's socket, when gunicorn runs this request: it writes each chunk it is
+    given before asking for the next, so a span can be sent on the socket in between."""
+    sock = request.META.get("gunicorn.socket")
+    wrapper = request.META.get("wsgi.file_wrapper")
+    if not settings.DELIVERY_ZIP_SENDFILE or not isinstance(sock, socket.socket):
+        return None
+    if isinstance(sock, ssl.SSLSocket) or not getattr(wrapper, "__module__", "").startswith(
+        "gunicorn."
+    ):
+        return None
+    return sock
+
+
+def _body(request: HttpRequest, parts: list[ziplayout.Part], storage: Storage) -> Iterator[bytes]:
+    sock = _sendfile_socket(request)
+    if sock is not None:
+        return ziplayout.parts_sent(parts, sock, storage.path)
+    return ziplayout.parts_bytes(parts, lambda name: storage.open(name, "rb"))
 
 
 def stream_zip(request: HttpRequest, *, entries: list[Entry], filename: str) -> HttpResponseBase:
     storage = private_storage()
-    archive = zip_of(entries, storage)
-    size = len(archive)
-    mtimes = [int(os.stat(storage.path(e.name)).st_mtime) for e in entries]
-    etag = quote_etag(hashlib.sha256(f"{bundle_key(entries)}:{mtimes}".encode()).hexdigest()[:32])
+    parts = bundle_layout(entries, storage)
+    size = ziplayout.parts_size(parts)
+    # The layout holds each file's date and CRC: it changes when any byte would.
+    layout_digest = hashlib.sha256(bundle_key(entries).encode())
+    for part in parts:
+        if isinstance(part, bytes):
+            layout_digest.update(part)
+    etag = quote_etag(layout_digest.hexdigest()[:32])
     wanted = parse_range(request.headers.get("Range", ""), size)
     if_range = request.headers.get("If-Range")
     if if_range is not None and if_range.strip() != etag:
@@ -193,10 +214,10 @@ def stream_zip(request: HttpRequest, *, entries: list[Entry], filename: str) -> 
         response = HttpResponse(status=206 if isinstance(wanted, tuple) else 200)
     elif isinstance(wanted, tuple):
         first, last = wanted
-        body = _span(rechunk(iter(archive)), first, last - first + 1)
-        response = StreamingHttpResponse(body, status=206)
+        chosen = ziplayout.parts_range(parts, first, last - first + 1)
+        response = StreamingHttpResponse(_body(request, chosen, storage), status=206)
     else:
-        response = StreamingHttpResponse(rechunk(iter(archive)))
+        response = StreamingHttpResponse(_body(request, parts, storage))
     if isinstance(wanted, tuple):
         response["Content-Range"] = f"bytes {wanted[0]}-{wanted[1]}/{size}"
         response["Content-Length"] = str(wanted[1] - wanted[0] + 1)
@@ -246,14 +267,6 @@ def zip_served(build: ZipBuild, *, filename: str) -> Served:
     )
 
 
-def _chunks(name: str) -> Iterator[bytes]:
-    handle = private_files().file_open(name)
-    try:
-        yield from handle.chunks(CHUNK)
-    finally:
-        handle.close()
-
-
 @task()
 def zip_build_task(*, build_id: int, product_id: int, preset: str) -> None:
     """Build the ZIP through the storage seam (a temporary file), then store it."""
@@ -268,16 +281,10 @@ def zip_build_task(*, build_id: int, product_id: int, preset: str) -> None:
         entries = bundle_entries(product=product, preset=preset or None)
         if bundle_key(entries) != build.key:
             raise BundleNotReady(_("The product's files changed meanwhile."))
-        if streams_as_built():
-            # Files on disk: the very bytes a streamed download of it had (the files'
-            # own dates), so a resume that crosses from one to the other stays whole.
-            archive = zip_of(entries, private_storage())
-        else:
-            archive = ZipStream(compress_type=ZIP_STORED, sized=True)
-            for entry in entries:
-                archive.add(_chunks(entry.name), entry.arcname, size=entry.size)
+        storage = private_storage()
+        parts = bundle_layout(entries, storage)
         with tempfile.TemporaryFile(prefix="echoppe-zip-") as out:
-            for chunk in archive:
+            for chunk in ziplayout.parts_bytes(parts, lambda name: storage.open(name, "rb")):
                 out.write(chunk)
             size = out.tell()
             out.seek(0)

@@ -515,11 +515,6 @@ def download_zip(request: HttpRequest, signed: str) -> HttpResponseBase:
         served = bundles.zip_served(build, filename=filename)
     elif not bundles.streams_as_built():
         raise Http404("No such file.")
-    elif request.method == "GET" and bundles.builds_in_background():
-        # Streamed as built this time; the worker stores it for the buyers after.
-        bundles.zip_build_request(
-            product=granted.entitlement.product, preset=granted.preset, entries=entries
-        )
     if request.method == "GET" and not _recorded(
         request, granted.entitlement, granted.assets, granted.at
     ):

@@ -568,6 +568,9 @@ INVOICE_FONT = env_str("INVOICE_FONT", "/usr/share/fonts/truetype/dejavu/DejaVuS
 DELIVERY_BACKEND = env_choice(
     "DELIVERY_BACKEND", "stream", ("stream", "x-accel", "x-sendfile", "s3")
 )
+# "Download all" under gunicorn on the `stream` backend: each file's bytes go to the
+# socket with sendfile() between the ZIP's headers (decision 101). Off: Python reads them.
+DELIVERY_ZIP_SENDFILE = env_bool("DELIVERY_ZIP_SENDFILE", True)
 # Where nginx's `internal` location maps the private storage root.
 DELIVERY_X_ACCEL_PREFIX = env_str("DELIVERY_X_ACCEL_PREFIX", "/_protected/")
 FILE_LINK_MAX_AGE = env_int("FILE_LINK_MAX_AGE", 5 * 60)

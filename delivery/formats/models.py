@@ -150,3 +150,15 @@ class StampedCopy(models.Model):
     @property
     def is_ready(self) -> bool:
         return self.status == self.Status.READY
+
+
+class FileChecksum(models.Model):
+    """The CRC-32 of some bytes, by their SHA-256: what a ZIP's headers need of a file
+    before its first byte is sent (``delivery.ziplayout``). Computed once for every
+    buyer (a rendition's when it is made, a file's at its first "Download all")."""
+
+    sha256 = models.CharField(max_length=64, primary_key=True)
+    crc32 = models.PositiveBigIntegerField()
+
+    def __str__(self) -> str:
+        return f"{self.sha256[:12]} crc32 {self.crc32:08x}"

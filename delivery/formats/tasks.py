@@ -6,6 +6,7 @@ import hashlib
 import logging
 import os
 import tempfile
+import zlib
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
@@ -25,7 +26,7 @@ from catalog.inspection.sandbox import Limits, run_bounded
 from catalog.mail import mail_task
 from catalog.models import Asset
 from catalog.uploads.backends import private_files
-from delivery.formats.models import Rendition, RenditionWait, StampedCopy
+from delivery.formats.models import FileChecksum, Rendition, RenditionWait, StampedCopy
 from delivery.formats.presets import PRESETS, Preset
 from delivery.formats.transcode import Bounds, Cover, TranscodeFailed, transcode, write_tags
 from delivery.services import library_link_create
@@ -126,12 +127,20 @@ def _local_source(name: str, workdir: str, suffix: str) -> str:
         handle.close()
 
 
-def _sha256(path: str) -> tuple[str, int]:
-    digest, size = hashlib.sha256(), 0
+def _sha256(path: str, *, crc: bool = False) -> tuple[str, int]:
+    """The file's SHA-256 and size; with ``crc``, its CRC-32 is kept too (a ZIP's
+    headers need it: ``delivery.ziplayout``), from the same read."""
+    digest, size, crc32 = hashlib.sha256(), 0, 0
     with open(path, "rb") as handle:
         while chunk := handle.read(_CHUNK):
             digest.update(chunk)
             size += len(chunk)
+            if crc:
+                crc32 = zlib.crc32(chunk, crc32)
+    if crc:
+        FileChecksum.objects.bulk_create(
+            [FileChecksum(sha256=digest.hexdigest(), crc32=crc32)], ignore_conflicts=True
+        )
     return digest.hexdigest(), size
 
 
@@ -226,7 +235,7 @@ def _make(rendition: Rendition, asset: Asset, preset: Preset) -> str:
                 _("The tags could not be written: %(error)s") % {"error": error}
             ) from None
         _check_output(output, preset, facts.duration_seconds)
-        digest, size = _sha256(output)
+        digest, size = _sha256(output, crc=True)
         source_hash = rendition.source_sha256
         name = f"renditions/{source_hash[:2]}/{source_hash}/{preset.key}.{preset.extension}"
         with open(output, "rb") as handle:

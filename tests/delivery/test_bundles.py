@@ -177,33 +177,64 @@ def test_on_s3_the_zip_is_built_once_stored_and_presigned(
 
 
 @pytest.mark.django_db(transaction=True)
-def test_on_stream_the_first_zip_streams_and_the_next_come_from_the_stored_copy(
-    client, bought, settings
-):
-    from django.http import FileResponse
+def test_on_stream_every_zip_streams_and_nothing_is_stored(client, bought, settings, monkeypatch):
+    from delivery import ziplayout
+    from delivery.formats.models import FileChecksum
 
-    from delivery.bundles import zip_build_task
-
-    # A queue that runs in a worker: the first download never waits for a build.
+    # A queue that runs in a worker: still nothing to build, the files are sent as they are.
     settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
     assert settings.DELIVERY_BACKEND == "stream"
     link = _zip_link(client, bought)
-    first = client.get(link)
-    streamed = _body(first)
-    assert first.status_code == 200 and not isinstance(first, FileResponse)
-    build = ZipBuild.objects.get()
-    assert build.status == ZipBuild.Status.QUEUED  # asked of the worker, not built here
-    zip_build_task.call(build_id=build.pk, product_id=bought[0].product_id, preset="")
-    build.refresh_from_db()
-    assert build.is_ready
-    second = client.get(link)
-    assert isinstance(second, FileResponse)  # sendfile(), as any stored file
-    stored = _body(second)
-    # The same bytes: a resume that crosses from the stream to the stored copy stays whole.
-    assert stored == streamed and int(second["Content-Length"]) == len(streamed)
-    resumed = client.get(link, HTTP_RANGE="bytes=100-")
-    assert resumed.status_code == 206 and _body(resumed) == streamed[100:]
+    first = _body(client.get(link))
+    assert not ZipBuild.objects.exists()
+    # Each file's CRC-32 was read once and kept: the next download reads none.
+    assert set(FileChecksum.objects.values_list("sha256", flat=True)) == {
+        a.sha256 for a in bought[1]
+    }
+    monkeypatch.setattr(ziplayout, "file_crc32", lambda handle: pytest.fail("read again"))
+    again = client.get(link)
+    assert _body(again) == first and again["ETag"]
+    resumed = client.get(link, HTTP_RANGE="bytes=100-", HTTP_IF_RANGE=again["ETag"])
+    assert resumed.status_code == 206 and _body(resumed) == first[100:]
+    assert zipfile.ZipFile(io.BytesIO(first)).testzip() is None
     assert Download.objects.filter(counted=True).count() == 3  # the files, counted once
+
+
+def test_under_gunicorn_the_files_go_to_the_socket_with_sendfile(client, bought, monkeypatch):
+    import socket
+    import threading
+
+    from gunicorn.http.wsgi import FileWrapper
+
+    link = _zip_link(client, bought)
+    plain = _body(client.get(link))
+    sent: list[int] = []
+    real_sendfile = socket.socket.sendfile
+
+    def counted(sock, handle, offset=0, count=None):
+        sent.append(count)
+        return real_sendfile(sock, handle, offset, count)
+
+    monkeypatch.setattr(socket.socket, "sendfile", counted)
+    ours, theirs = socket.socketpair()
+    received = bytearray()
+
+    def read() -> None:
+        while chunk := theirs.recv(1 << 16):
+            received.extend(chunk)
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    # What gunicorn puts in the environ, and what its worker does with the iterator.
+    response = client.get(link, **{"gunicorn.socket": ours, "wsgi.file_wrapper": FileWrapper})
+    for chunk in response.streaming_content:
+        ours.sendall(chunk)
+    ours.shutdown(socket.SHUT_WR)
+    reader.join(10)
+    ours.close()
+    theirs.close()
+    assert bytes(received) == plain
+    assert sorted(sent) == sorted(len(data) for data in FILES.values())  # each file, whole
 
 
 def test_with_tasks_run_in_the_request_no_build_is_asked(client, bought):
