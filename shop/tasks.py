@@ -14,9 +14,15 @@ from django.utils import translation
 from django.utils.translation import gettext, ngettext
 
 from catalog.l10n import language_or_default
-from catalog.outbox.services import durable_task
+from catalog.outbox.services import durable_task, outbox_message_id
 from delivery.services import library_get_or_create, library_link_create
 from shop.models import Order, OrderItem
+
+
+def _message_id() -> dict[str, str]:
+    """The outbox row's own Message-ID: a mail sent again after a crash is one message."""
+    message_id = outbox_message_id()
+    return {"Message-ID": message_id} if message_id else {}
 
 
 @durable_task
@@ -48,6 +54,7 @@ def _receipt_send(order: Order, items: list[OrderItem]) -> None:
         subject=gettext("Your %(store)s receipt and downloads") % {"store": settings.STORE_NAME},
         body=render_to_string("shop/email/receipt.txt", context),
         to=[order.buyer_email],
+        headers=_message_id(),
     )
     message.attach_alternative(render_to_string("shop/email/receipt.html", context), "text/html")
     message.send()
@@ -86,5 +93,6 @@ def send_sale_notification(*, order_id: int, seller_id: int) -> None:
             subject=subject,
             body=render_to_string("shop/email/sale.txt", context),
             to=[seller.user.email],
+            headers=_message_id(),
         )
     message.send()

@@ -23,6 +23,12 @@ exactly once. Work that talks to the world (a mail) cannot share a
 transaction with it (decision 32): it is marked done right after it
 succeeds, so only a crash inside that instant sends it twice.
 
+A mail sent by durable work carries a Message-ID made from its row's key
+(``outbox_message_id``), the same on every run of it: if a crash between the
+send and the done marker sends it again, the copy has the first one's
+Message-ID, which mail services (Gmail among them) and many readers collapse
+into one message.
+
 Every backend works, the immediate one included: there a failure is
 recorded and the sweeper runs the retry in the clock's process. The
 immediate backend runs the task inside the on-commit enqueue, and the run is
@@ -33,14 +39,17 @@ from __future__ import annotations
 
 import copy
 import functools
+import hashlib
 import json
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, connection, transaction
@@ -195,6 +204,33 @@ def _claimed_row(outbox_id: int, *, lock: bool) -> OutboxTask:
     return rows.get(pk=outbox_id)
 
 
+# The key of the outbox row whose work runs in this context, for outbox_message_id().
+_running_key: ContextVar[str | None] = ContextVar("outbox_running_key", default=None)
+
+
+def outbox_message_id(part: str = "") -> str | None:
+    """A Message-ID for a mail the running outbox work sends (None outside it): the
+    same on every run of the same row, so a mail sent twice is one message to the
+    services and readers that collapse duplicates by their Message-ID. ``part`` tells
+    apart mails of one row. The key is hashed: it names orders and sellers."""
+    key = _running_key.get()
+    if key is None:
+        return None
+    digest = hashlib.sha256(f"{key}\x00{part}".encode()).hexdigest()[:32]
+    domain = urlsplit(settings.SITE_URL).hostname or "localhost"
+    return f"<{digest}.outbox@{domain}>"
+
+
+@contextmanager
+def _running(row: OutboxTask) -> Iterator[None]:
+    token = _running_key.set(row.key)
+    try:
+        with request_id_set(row.request_id):
+            yield
+    finally:
+        _running_key.reset(token)
+
+
 def _claim(outbox_id: int, now: datetime) -> int:
     lease = now + timedelta(seconds=settings.OUTBOX_LEASE_SECONDS)
     free = OutboxTask.objects.filter(pk=outbox_id, status=Status.PENDING)
@@ -210,7 +246,7 @@ def outbox_run(*, outbox_id: int, work: Callable[..., None], atomic: bool = Fals
                 return False
             row = _claimed_row(outbox_id, lock=True)
             try:
-                with transaction.atomic(), request_id_set(row.request_id):
+                with transaction.atomic(), _running(row):
                     work(**row.kwargs)
             except Exception as exc:
                 _failed(row, exc)
@@ -221,7 +257,7 @@ def outbox_run(*, outbox_id: int, work: Callable[..., None], atomic: bool = Fals
         return False
     row = _claimed_row(outbox_id, lock=False)
     try:
-        with request_id_set(row.request_id):
+        with _running(row):
             work(**row.kwargs)
     except Exception as exc:
         _failed(row, exc)

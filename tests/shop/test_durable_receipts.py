@@ -170,3 +170,33 @@ def test_each_seller_is_told_once_even_when_the_mail_fails_for_another(
     with django_capture_on_commit_callbacks(execute=True):
         _clock()
     assert len(told("ana@example.com")) == 1 and len(told("bea@example.com")) == 1
+
+
+def test_a_receipt_sent_again_after_a_lost_done_marker_has_the_same_message_id(
+    client, settings, django_capture_on_commit_callbacks
+):
+    order = _buy(client, django_capture_on_commit_callbacks)
+    receipts = [m for m in mail.outbox if m.to == [order.buyer_email]]
+    assert len(receipts) == 1
+    first = receipts[0].message()["Message-ID"]
+    assert first.startswith("<") and first.endswith(".outbox@testserver>")
+    notice = next(m for m in mail.outbox if m.to != [order.buyer_email])
+    assert notice.message()["Message-ID"] != first  # another row, another message
+    # The worker sent the mail, then died before marking its row done: once its lease
+    # is over the clock hands the row out again and the mail goes a second time...
+    OutboxTask.objects.filter(key=f"order:{order.pk}:receipt").update(
+        status=OutboxTask.Status.PENDING
+    )
+    _make_due()
+    _clock()
+    again = [m for m in mail.outbox if m.to == [order.buyer_email]]
+    assert len(again) == 2
+    # ...as the same message: services and readers that collapse duplicates show one.
+    assert again[1].message()["Message-ID"] == first
+    # Another order's receipt is another message; outside outbox work, Django's own id.
+    from catalog.outbox import services
+
+    other = OutboxTask(key=f"order:{order.pk + 1}:receipt", request_id="")
+    with services._running(other):
+        assert services.outbox_message_id() not in (None, first)
+    assert services.outbox_message_id() is None
