@@ -21,8 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import F
+from django.db import connection, transaction
 from django.utils import formats, timezone, translation
 from django.utils.translation import gettext
 
@@ -78,15 +77,26 @@ def _details(order: Order) -> dict[str, Any]:
     }
 
 
+# One statement takes the number and reads it back (SQLite 3.35+ and PostgreSQL both
+# have RETURNING): the counter's row stays locked until the caller's transaction ends.
+_TAKE_SQL = (
+    f"UPDATE {InvoiceCounter._meta.db_table} SET last = last + 1 "  # noqa: S608
+    "WHERE scope = %s RETURNING last"
+)
+
+
 def _number_take() -> int:
     """The next number of the sequence; the counter's row stays locked until the caller's
     transaction ends, so a concurrent payment waits and takes the one after."""
-    counter = InvoiceCounter.objects.filter(scope=SCOPE)
-    if not counter.update(last=F("last") + 1):
-        # The very first invoice: the counter's row is made (by a concurrent one, maybe).
-        InvoiceCounter.objects.get_or_create(scope=SCOPE)
-        counter.update(last=F("last") + 1)
-    return counter.values_list("last", flat=True).get()
+    with connection.cursor() as cursor:
+        cursor.execute(_TAKE_SQL, [SCOPE])
+        row = cursor.fetchone()
+        if row is None:
+            # The very first invoice: the counter's row is made (by a concurrent one, maybe).
+            InvoiceCounter.objects.get_or_create(scope=SCOPE)
+            cursor.execute(_TAKE_SQL, [SCOPE])
+            row = cursor.fetchone()
+    return int(row[0])
 
 
 def invoice_issue(*, order: Order) -> Invoice | None:

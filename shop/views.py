@@ -8,7 +8,6 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db.models import Prefetch
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -53,9 +52,17 @@ from shop.services import (
 log = logging.getLogger(__name__)
 
 
-def _items_shown() -> Prefetch:
-    """An order's items as its pages show them (each links its product, names its seller)."""
-    return Prefetch("items", queryset=OrderItem.objects.select_related("product__seller"))
+def _order_with_items(public_id: str | uuid.UUID) -> tuple[list[OrderItem], Order]:
+    """An order's items as its pages show them, with the order and its invoice, in one
+    read (an order always has items; without any, the order alone, or 404)."""
+    items = list(
+        OrderItem.objects.filter(order__public_id=public_id)
+        .select_related("order__invoice", "product__seller")
+        .order_by("pk")
+    )
+    if items:
+        return items, items[0].order
+    return [], get_object_or_404(Order.objects.select_related("invoice"), public_id=public_id)
 
 
 def _buyable(product_id: int) -> Product:
@@ -343,10 +350,10 @@ def test_pay(request: HttpRequest, order: uuid.UUID) -> HttpResponse:
                 request, "shop/conflict.html", {"order": found, "message": str(exc)}, status=409
             )
         return redirect(found)
-    found = get_object_or_404(Order.objects.prefetch_related(_items_shown()), public_id=order)
+    items, found = _order_with_items(order)
     if found.status != Order.Status.PENDING:
         return redirect(found)
-    return render(request, "shop/test_pay.html", {"order": found})
+    return render(request, "shop/test_pay.html", {"order": found, "items": items})
 
 
 @require_GET
@@ -403,10 +410,7 @@ def _receipt_holder(
 @require_GET
 def receipt(request: HttpRequest, order: str) -> HttpResponse:
     """What an order bought; its files only to the browser that placed it."""
-    found = get_object_or_404(
-        Order.objects.select_related("invoice").prefetch_related(_items_shown()), public_id=order
-    )
-    items = list(found.items.all())
+    items, found = _order_with_items(order)
     holder = _receipt_holder(request, found, items)
     account = delivery_access.holder_for_account(request.user)
     entitlements = None
