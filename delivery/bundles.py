@@ -142,11 +142,7 @@ def entry_checksums(entries: list[Entry], storage: Storage) -> dict[str, int]:
             continue
         with storage.open(entry.name, "rb") as handle:
             found[entry.sha256] = ziplayout.file_crc32(handle)
-    if found:
-        FileChecksum.objects.bulk_create(
-            [FileChecksum(sha256=d, crc32=c) for d, c in found.items() if d],
-            ignore_conflicts=True,
-        )
+    FileChecksum.keep(found)
     return {**known, **found}
 
 

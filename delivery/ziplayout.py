@@ -100,22 +100,21 @@ def _name(arcname: str) -> tuple[bytes, int]:
         return arcname.encode("utf-8"), 0x800
 
 
-def _fields(member: Member, *, zip64: bool, size: int) -> bytes:
+def _fields(member: Member, *, flags: int, zip64: bool, size: int) -> bytes:
     """What the local and central headers share: version needed, flags, method
     (stored), time, date, CRC-32, compressed and uncompressed sizes."""
-    _name_bytes, flags = _name(member.arcname)
     dos_time, dos_date = _dos_datetime(member.mtime)
     version = 45 if zip64 else 20 if flags else 10
     return struct.pack("<HHHHHIII", version, flags, 0, dos_time, dos_date, member.crc32, size, size)
 
 
 def _local_header(member: Member) -> bytes:
-    name, _flags = _name(member.arcname)
+    name, flags = _name(member.arcname)
     extra = _timestamp_extra(member.mtime)
     zip64 = member.size >= ZIP64_LIMIT
     if zip64:
         extra = struct.pack("<HHQQ", 0x0001, 16, member.size, member.size) + extra
-    fields = _fields(member, zip64=zip64, size=_MARK32 if zip64 else member.size)
+    fields = _fields(member, flags=flags, zip64=zip64, size=_MARK32 if zip64 else member.size)
     return (
         struct.pack("<I", 0x04034B50)
         + fields
@@ -126,7 +125,7 @@ def _local_header(member: Member) -> bytes:
 
 
 def _central_header(member: Member, offset: int) -> bytes:
-    name, _flags = _name(member.arcname)
+    name, flags = _name(member.arcname)
     size, zip64 = member.size, b""
     if member.size >= ZIP64_LIMIT:
         zip64 += struct.pack("<QQ", member.size, member.size)
@@ -137,7 +136,7 @@ def _central_header(member: Member, offset: int) -> bytes:
     extra = _timestamp_extra(member.mtime)
     if zip64:
         extra = struct.pack("<HH", 0x0001, len(zip64)) + zip64 + extra
-    fields = _fields(member, zip64=bool(zip64), size=size)
+    fields = _fields(member, flags=flags, zip64=bool(zip64), size=size)
     # Name and extra lengths, no comment, disk 0, no internal attributes, a Unix file.
     tail = struct.pack("<HHHHHII", len(name), len(extra), 0, 0, 0, _UNIX_FILE, offset)
     return struct.pack("<IH", 0x02014B50, _MADE_BY) + fields + tail + name + extra

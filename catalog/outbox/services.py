@@ -208,15 +208,15 @@ def _claimed_row(outbox_id: int, *, lock: bool) -> OutboxTask:
 _running_key: ContextVar[str | None] = ContextVar("outbox_running_key", default=None)
 
 
-def outbox_message_id(part: str = "") -> str | None:
-    """A Message-ID for a mail the running outbox work sends (None outside it): the
+def outbox_message_id() -> str | None:
+    """A Message-ID for the mail the running outbox work sends (None outside it): the
     same on every run of the same row, so a mail sent twice is one message to the
-    services and readers that collapse duplicates by their Message-ID. ``part`` tells
-    apart mails of one row. The key is hashed: it names orders and sellers."""
+    services and readers that collapse duplicates by their Message-ID. The key is
+    hashed: it names orders and sellers."""
     key = _running_key.get()
     if key is None:
         return None
-    digest = hashlib.sha256(f"{key}\x00{part}".encode()).hexdigest()[:32]
+    digest = hashlib.sha256(key.encode()).hexdigest()[:32]
     domain = urlsplit(settings.SITE_URL).hostname or "localhost"
     return f"<{digest}.outbox@{domain}>"
 

@@ -162,3 +162,10 @@ class FileChecksum(models.Model):
 
     def __str__(self) -> str:
         return f"{self.sha256[:12]} crc32 {self.crc32:08x}"
+
+    @staticmethod
+    def keep(found: dict[str, int]) -> None:
+        """Keep these CRC-32s by SHA-256 (one INSERT; one already kept stays: same bytes)."""
+        rows = [FileChecksum(sha256=digest, crc32=crc) for digest, crc in found.items() if digest]
+        if rows:
+            FileChecksum.objects.bulk_create(rows, ignore_conflicts=True)

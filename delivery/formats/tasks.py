@@ -127,21 +127,16 @@ def _local_source(name: str, workdir: str, suffix: str) -> str:
         handle.close()
 
 
-def _sha256(path: str, *, crc: bool = False) -> tuple[str, int]:
-    """The file's SHA-256 and size; with ``crc``, its CRC-32 is kept too (a ZIP's
-    headers need it: ``delivery.ziplayout``), from the same read."""
+def _digests(path: str) -> tuple[str, int, int]:
+    """The file's SHA-256, size and CRC-32 (what a ZIP's headers need of it:
+    ``delivery.ziplayout``), from one read."""
     digest, size, crc32 = hashlib.sha256(), 0, 0
     with open(path, "rb") as handle:
         while chunk := handle.read(_CHUNK):
             digest.update(chunk)
             size += len(chunk)
-            if crc:
-                crc32 = zlib.crc32(chunk, crc32)
-    if crc:
-        FileChecksum.objects.bulk_create(
-            [FileChecksum(sha256=digest.hexdigest(), crc32=crc32)], ignore_conflicts=True
-        )
-    return digest.hexdigest(), size
+            crc32 = zlib.crc32(chunk, crc32)
+    return digest.hexdigest(), size, crc32
 
 
 def _progress(rendition_id: int) -> Callable[[int], None]:
@@ -235,7 +230,8 @@ def _make(rendition: Rendition, asset: Asset, preset: Preset) -> str:
                 _("The tags could not be written: %(error)s") % {"error": error}
             ) from None
         _check_output(output, preset, facts.duration_seconds)
-        digest, size = _sha256(output, crc=True)
+        digest, size, crc32 = _digests(output)
+        FileChecksum.keep({digest: crc32})
         source_hash = rendition.source_sha256
         name = f"renditions/{source_hash[:2]}/{source_hash}/{preset.key}.{preset.extension}"
         with open(output, "rb") as handle:
@@ -294,7 +290,7 @@ def stamp_make_task(*, copy_id: int) -> None:
             extension = "epub" if epub else "pdf"
             output = os.path.join(workdir, f"stamped.{extension}")
             (stamp_epub if epub else stamp_pdf)(source, output, licensee=licensee, line=line)
-            digest, size = _sha256(output)
+            digest, size, _crc32 = _digests(output)
             name = f"stamped/{asset.sha256[:2]}/{asset.sha256}/{copy.entitlement_id}.{extension}"
             with open(output, "rb") as handle:
                 stored = private_files().file_save(name, File(handle, name=f"stamped.{extension}"))
