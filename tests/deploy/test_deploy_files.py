@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import shlex
 import shutil
 import subprocess
 import tempfile
@@ -66,3 +68,45 @@ def test_the_systemd_units_run_the_procfile_commands():
         )
         # Users and paths of a real host are missing here; syntax errors are not.
         assert "Unknown key" not in done.stderr and "Invalid" not in done.stderr, done.stderr
+
+
+def _gunicorn_options(command: str, env: dict[str, str]):
+    """``command``'s gunicorn options as gunicorn reads them, ``${NAME:-default}`` expanded as sh does."""
+    from gunicorn.config import Config
+
+    expanded = re.sub(
+        r"\$\{(\w+)(?::-([^}]*))?\}",
+        lambda m: env.get(m.group(1)) or m.group(2) or "",
+        command,
+    )
+    argv = shlex.split(expanded.replace("\\\n", " "))
+    start = next(n for n, word in enumerate(argv) if word.endswith("gunicorn"))
+    config = Config()
+    for name, value in vars(config.parser().parse_args(argv[start + 1 :])).items():
+        if value is not None and name in config.settings:
+            config.set(name, value)
+    return config
+
+
+def _procfile_web() -> str:
+    procfile = (DEPLOY.parents[1] / "Procfile").read_text()
+    return next(line for line in procfile.splitlines() if line.startswith("web:"))[4:]
+
+
+def test_web_workers_are_not_recycled_unless_asked():
+    # Each recycled worker imports the app again while requests wait (decision 104).
+    shipped = _gunicorn_options(_procfile_web(), {})
+    assert (shipped.max_requests, shipped.max_requests_jitter) == (0, 0)
+    assert (shipped.workers, shipped.threads, shipped.worker_class_str) == (2, 8, "gthread")
+    asked = _gunicorn_options(
+        _procfile_web(), {"WEB_MAX_REQUESTS": "100000", "WEB_MAX_REQUESTS_JITTER": "10000"}
+    )
+    assert (asked.max_requests, asked.max_requests_jitter) == (100000, 10000)
+    unit = (DEPLOY / "systemd" / "echoppe-web.service").read_text()
+    exec_start = re.search(r"^ExecStart=(.*?[^\\])$", unit, re.M | re.S)
+    assert exec_start is not None
+    served = _gunicorn_options(
+        exec_start.group(1).replace("%%", "%"), {"FORWARDED_ALLOW_IPS": "127.0.0.1"}
+    )
+    assert served.max_requests == 0
+    assert (served.workers, served.threads, served.timeout) == (2, 8, shipped.timeout)
