@@ -520,6 +520,10 @@ STORE_NAME = env_str("STORE_NAME", "Échoppe")
 # (0: built on every request). Crawlers and feed readers come back hours later anyway.
 SITEMAP_CACHE_SECONDS = env_int("SITEMAP_CACHE_SECONDS", 3600)
 FEED_CACHE_SECONDS = env_int("FEED_CACHE_SECONDS", 600)
+# Product page views are written in batches of this many per process, or after this many
+# seconds, whichever comes first (1: each view written after its page, decision 106).
+STATS_VIEW_BATCH = env_int("STATS_VIEW_BATCH", 50)
+STATS_VIEW_FLUSH_SECONDS = env_int("STATS_VIEW_FLUSH_SECONDS", 2)
 # The operator's own pages, linked from every page's footer when set.
 SITE_CONTACT_EMAIL = env_email("SITE_CONTACT_EMAIL")
 SITE_CONTACT_URL = env_url("SITE_CONTACT_URL")

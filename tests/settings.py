@@ -27,6 +27,8 @@ PAYMENT_PROVIDER = "test"
 TEST_PAYMENTS_ENABLED = True
 TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
 SITE_URL = "http://testserver"
+# Each view written after its page, as tests read it at once (tests/stats test the batches).
+STATS_VIEW_BATCH = 1
 STORE_CURRENCY = "EUR"
 DELIVERY_BACKEND = "stream"
 

@@ -8,6 +8,14 @@ visitor, and nothing about them is kept but the time, the referring site and
 the utm tags of the visit (``catalog.attribution``), the same ones an order
 carries.
 
+Views are written in batches (decision 106): each process keeps the views of
+its pages and writes them in one ``bulk_create`` when ``STATS_VIEW_BATCH`` have
+gathered or the oldest is ``STATS_VIEW_FLUSH_SECONDS`` old, by the request
+that finds them due or by a timer thread when traffic stops, and at exit. On
+SQLite one row per page made every page's commit empty every other
+connection's page cache (decision 103); a crash loses at most one batch of
+views, which only feed statistics.
+
 Left out: known bots (the community-maintained pattern list of the
 ``crawler-user-agents`` package, github.com/monperrus/crawler-user-agents,
 plus an empty user agent), prefetches and prerenders (``Sec-Purpose`` /
@@ -16,12 +24,17 @@ plus an empty user agent), prefetches and prerenders (``Sec-Purpose`` /
 
 from __future__ import annotations
 
+import atexit
 import logging
+import os
 import re
+import threading
+import time
 from collections.abc import Callable
 from functools import lru_cache
 
-from django.db import DatabaseError
+from django.conf import settings
+from django.db import DatabaseError, connections
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
@@ -84,7 +97,7 @@ def product_view_record(request: HttpRequest) -> ProductView | None:
     if request.user.is_authenticated and request.user.pk == owner_id:
         return None
     source = attribution_from_request(request)
-    return ProductView.objects.create(
+    view = ProductView(
         seller_id=seller_id,
         product_id=product_id,
         at=timezone.now(),
@@ -92,6 +105,71 @@ def product_view_record(request: HttpRequest) -> ProductView | None:
         utm_source=source.utm_source,
         utm_campaign=source.utm_campaign,
     )
+    VIEWS.add(view)
+    return view
+
+
+class ViewBatch:
+    """The views of this process's pages not written yet."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.rows: list[ProductView] = []
+        self.oldest = 0.0
+        self.timer: threading.Thread | None = None
+
+    def add(self, view: ProductView) -> None:
+        size = settings.STATS_VIEW_BATCH
+        if size <= 1:
+            view.save(force_insert=True)
+            return
+        with self.lock:
+            if not self.rows:
+                self.oldest = time.monotonic()
+            self.rows.append(view)
+            due = len(self.rows) >= size or self._overdue()
+            if self.timer is None:
+                self.timer = threading.Thread(target=self._tick, name="view-batch", daemon=True)
+                self.timer.start()
+        if due:
+            self.flush()
+
+    def _overdue(self) -> bool:
+        return time.monotonic() - self.oldest >= settings.STATS_VIEW_FLUSH_SECONDS
+
+    def flush(self) -> int:
+        """Write every view kept; how many were written (0 when the database refused)."""
+        with self.lock:
+            rows, self.rows = self.rows, []
+        if not rows:
+            return 0
+        try:
+            ProductView.objects.bulk_create(rows)
+        except DatabaseError:
+            # A lost view is better than an error after a page that was served fine.
+            log.warning("Could not record %d product views", len(rows), exc_info=True)
+            return 0
+        return len(rows)
+
+    def _tick(self) -> None:
+        # Views of the last pages before traffic stops are written within the delay.
+        while True:
+            time.sleep(max(settings.STATS_VIEW_FLUSH_SECONDS, 0.05))
+            with self.lock:
+                due = bool(self.rows) and self._overdue()
+            if due:
+                self.flush()
+                connections.close_all()  # this thread's own connections
+
+    def forget(self) -> None:
+        """In a forked child: the parent's views are the parent's to write."""
+        self.lock = threading.Lock()
+        self.rows, self.timer = [], None
+
+
+VIEWS = ViewBatch()
+os.register_at_fork(after_in_child=VIEWS.forget)
+atexit.register(VIEWS.flush)
 
 
 class ProductViewMiddleware:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from django.contrib.auth.models import AnonymousUser
 from django.core.signals import request_finished
@@ -126,3 +128,70 @@ def test_deleting_a_product_keeps_its_views_for_the_seller(
     page_product.delete()
     view = ProductView.objects.get()
     assert (view.seller_id, view.product_id) == (seller_id, None)
+
+
+@pytest.fixture
+def batched(settings):
+    """Views kept in batches of 3, none overdue on their own; the batch left empty after."""
+    settings.STATS_VIEW_BATCH = 3
+    settings.STATS_VIEW_FLUSH_SECONDS = 3600
+    recording.VIEWS.flush()
+    yield recording.VIEWS
+    recording.VIEWS.forget()
+
+
+def test_views_are_written_a_batch_at_a_time(
+    client, page_product, batched, django_assert_num_queries
+):
+    url = page_product.get_absolute_url()
+    for _ in range(2):
+        client.get(url, HTTP_USER_AGENT=BROWSER)
+    assert ProductView.objects.count() == 0 and len(batched.rows) == 2
+    # The third page's view makes the batch: all three go in one statement.
+    response = client.get(url, HTTP_USER_AGENT=BROWSER, HTTP_REFERER="https://blog.example.net/")
+    assert response.status_code == 200
+    assert ProductView.objects.count() == 3 and batched.rows == []
+    assert ProductView.objects.filter(referrer_host="blog.example.net").count() == 1
+    client.get(url, HTTP_USER_AGENT=BROWSER)
+    with django_assert_num_queries(1):
+        assert batched.flush() == 1
+    assert ProductView.objects.count() == 4
+    assert batched.flush() == 0
+
+
+def test_an_overdue_view_is_written_by_the_next_page(client, page_product, batched, settings):
+    client.get(page_product.get_absolute_url(), HTTP_USER_AGENT=BROWSER)
+    assert ProductView.objects.count() == 0
+    batched.oldest -= 3601  # the first view kept an hour ago
+    client.get(page_product.get_absolute_url(), HTTP_USER_AGENT=BROWSER)
+    assert ProductView.objects.count() == 2
+
+
+def test_a_batch_the_database_refuses_is_dropped_with_a_warning(
+    page_product, batched, monkeypatch, caplog
+):
+    batched.rows = [
+        ProductView(
+            seller_id=page_product.seller_id, product_id=page_product.pk, at=page_product.created_at
+        )
+    ]
+
+    def refused(*args, **kwargs):
+        raise DatabaseError("disk full")
+
+    monkeypatch.setattr(ProductView.objects, "bulk_create", refused)
+    assert batched.flush() == 0
+    assert batched.rows == []
+    assert "Could not record 1 product views" in caplog.text
+
+
+def test_a_forked_child_starts_with_no_views_of_its_parent(page_product, batched):
+    batched.rows = [ProductView(seller_id=page_product.seller_id, product_id=page_product.pk)]
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: what register_at_fork left it
+        os.write(write, str(len(recording.VIEWS.rows)).encode())
+        os._exit(0)
+    os.waitpid(pid, 0)
+    assert os.read(read, 10) == b"0"
+    assert len(batched.rows) == 1  # the parent's stay the parent's
