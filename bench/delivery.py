@@ -539,6 +539,41 @@ http {{
 """
 
 
+def app_environment(
+    work: Path,
+    *,
+    site_url: str,
+    database_url: str = "",
+    settings: str = "shop.settings",
+    **extra: str,
+) -> dict[str, str]:
+    """The environment the benchmarks run the app in: production settings on
+    loopback, the database and media under ``work``, plus ``extra``."""
+    keep = {"PATH", "HOME", "LANG", "LC_ALL", "TMPDIR"}
+    env = {k: v for k, v in os.environ.items() if k in keep}
+    env.update(
+        {
+            "DJANGO_SETTINGS_MODULE": settings,
+            "DEBUG": "false",
+            "SECRET_KEY": "bench-" + "k" * 50,
+            "ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "SITE_URL": site_url,
+            "DATABASE_URL": database_url or f"sqlite:///{work / 'db.sqlite3'}",
+            "MEDIA_ROOT": str(work / "media"),
+            "SECURE_SSL_REDIRECT": "false",
+            "SECURE_HSTS_SECONDS": "0",
+            "SECURE_COOKIES": "false",
+            # Persistent connections, as production should run: a new SQLite
+            # connection per request costs its PRAGMAs and a WAL checkpoint.
+            "DB_CONN_MAX_AGE": "600",
+            "LOG_LEVEL": "WARNING",
+            "PYTHONPATH": str(ROOT),
+        }
+    )
+    env.update(extra)
+    return env
+
+
 @dataclass
 class Row:
     what: str
@@ -643,30 +678,13 @@ class Bench:
         return statistics.median(values) if values else None
 
     def app_env(self, **extra: str) -> dict[str, str]:
-        keep = {"PATH", "HOME", "LANG", "LC_ALL", "TMPDIR"}
-        env = {k: v for k, v in os.environ.items() if k in keep}
-        env.update(
-            {
-                "DJANGO_SETTINGS_MODULE": "shop.settings",
-                "DEBUG": "false",
-                "SECRET_KEY": "bench-" + "k" * 50,
-                "ALLOWED_HOSTS": "127.0.0.1,localhost",
-                "SITE_URL": f"http://127.0.0.1:{self.env['NGINX_PORT']}",
-                "DATABASE_URL": self.args.database_url or f"sqlite:///{self.work / 'db.sqlite3'}",
-                "MEDIA_ROOT": str(self.work / "media"),
-                "SECURE_SSL_REDIRECT": "false",
-                "SECURE_HSTS_SECONDS": "0",
-                "SECURE_COOKIES": "false",
-                "FILE_LINK_MAX_AGE": "86400",
-                # Persistent connections, as production should run: a new SQLite
-                # connection per request costs its PRAGMAs and a WAL checkpoint.
-                "DB_CONN_MAX_AGE": "600",
-                "LOG_LEVEL": "WARNING",
-                "PYTHONPATH": str(ROOT),
-            }
+        return app_environment(
+            self.work,
+            site_url=f"http://127.0.0.1:{self.env['NGINX_PORT']}",
+            database_url=self.args.database_url,
+            FILE_LINK_MAX_AGE="86400",
+            **extra,
         )
-        env.update(extra)
-        return env
 
     def setup(self, label: str, small: Path, big: Path | None, **env: str) -> dict[str, Any]:
         command = [sys.executable, __file__, "--setup", str(small), str(big or ""), label]

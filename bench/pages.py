@@ -250,26 +250,14 @@ def run(database_url: str, label: str, args: argparse.Namespace, count: int) -> 
     work = Path(tempfile.mkdtemp(prefix=f"echoppe-pages-{label}-"))
     logs = work
     port = bench_delivery.free_port()
-    env = {k: v for k, v in os.environ.items() if k in {"PATH", "HOME", "LANG", "TMPDIR"}}
-    env.update(
-        {
-            "DJANGO_SETTINGS_MODULE": "bench.bare_settings",
-            "DEBUG": "false",
-            "SECRET_KEY": "bench-" + "k" * 50,
-            "ALLOWED_HOSTS": "127.0.0.1,localhost",
-            "SITE_URL": f"http://127.0.0.1:{port}",
-            "DATABASE_URL": database_url or f"sqlite:///{work / 'db.sqlite3'}",
-            "MEDIA_ROOT": str(work / "media"),
-            "STATIC_ROOT": str(work / "static"),
-            "SECURE_SSL_REDIRECT": "false",
-            "SECURE_HSTS_SECONDS": "0",
-            "SECURE_COOKIES": "false",
-            "DB_CONN_MAX_AGE": "600",
-            # The checkout row pays with the built-in test provider.
-            "TEST_PAYMENTS_ENABLED": "true",
-            "LOG_LEVEL": "WARNING",
-            "PYTHONPATH": str(ROOT),
-        }
+    env = bench_delivery.app_environment(
+        work,
+        site_url=f"http://127.0.0.1:{port}",
+        database_url=database_url,
+        settings="bench.bare_settings",
+        STATIC_ROOT=str(work / "static"),
+        # The checkout row pays with the built-in test provider.
+        TEST_PAYMENTS_ENABLED="true",
     )
     sellers = sellers_for(count, args.sellers)
     bench_delivery.say(f"{label}: filling {count:,} products, {sellers:,} sellers ...")

@@ -17,7 +17,6 @@ Nothing here is run by the test suite. Needs wrk (``apt-get install wrk``).
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import os
 import re
 import shlex
@@ -30,11 +29,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 
-_spec = importlib.util.spec_from_file_location("bench_delivery", ROOT / "bench" / "delivery.py")
-assert _spec and _spec.loader
-bench_delivery = importlib.util.module_from_spec(_spec)
-sys.modules["bench_delivery"] = bench_delivery
-_spec.loader.exec_module(bench_delivery)
+# Run as a script, bench/ is on the path: the process helpers and wrk's driver.
+import delivery as bench_delivery  # noqa: E402
 
 RECYCLING = {"WEB_MAX_REQUESTS": "2000", "WEB_MAX_REQUESTS_JITTER": "200"}
 
@@ -66,23 +62,12 @@ def main() -> int:
         raise SystemExit("wrk is needed: apt-get install wrk")
     work = Path(tempfile.mkdtemp(prefix="echoppe-bench-procfile-"))
     port = bench_delivery.free_port()
-    keep = {"PATH", "HOME", "LANG", "LC_ALL", "TMPDIR"}
-    base = {k: v for k, v in os.environ.items() if k in keep}
-    base.update(
-        {
-            "DJANGO_SETTINGS_MODULE": "bench.bare_settings",
-            "DEBUG": "false",
-            "SECRET_KEY": "bench-" + "k" * 50,
-            "ALLOWED_HOSTS": "127.0.0.1,localhost",
-            "DATABASE_URL": f"sqlite:///{work / 'db.sqlite3'}",
-            "MEDIA_ROOT": str(work / "media"),
-            "SECURE_SSL_REDIRECT": "false",
-            "SECURE_HSTS_SECONDS": "0",
-            "DB_CONN_MAX_AGE": "60",
-            "LOG_LEVEL": "WARNING",
-            "PORT": str(port),
-            "PYTHONPATH": str(ROOT),
-        }
+    base = bench_delivery.app_environment(
+        work,
+        site_url=f"http://127.0.0.1:{port}",
+        settings="bench.bare_settings",
+        DB_CONN_MAX_AGE="60",
+        PORT=str(port),
     )
     url = f"http://127.0.0.1:{port}/bench/bare-page"
     rates: dict[str, list[float]] = {"shipped": [], "recycling": []}
