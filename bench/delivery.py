@@ -32,6 +32,7 @@ import json
 import os
 import platform
 import re
+import shlex
 import shutil
 import signal
 import socket
@@ -73,6 +74,26 @@ ZIP_TRACKS = 20
 
 
 # --- Small helpers -----------------------------------------------------------
+
+
+def shell_words(command: str, env: dict[str, str]) -> list[str]:
+    """``command``'s words, ``${NAME}`` and ``${NAME:-default}`` expanded from
+    ``env`` as sh does, backslash-newline continuations joined."""
+    expanded = re.sub(
+        r"\$\{(\w+)(?::-([^}]*))?\}",
+        lambda m: env.get(m.group(1)) or m.group(2) or "",
+        command.replace("\\\n", " "),
+    )
+    return shlex.split(expanded)
+
+
+def procfile_words(process: str, env: dict[str, str]) -> list[str]:
+    """The Procfile's ``process`` line (``web``, ``worker``...) as sh would run it in ``env``."""
+    for line in (ROOT / "Procfile").read_text().splitlines():
+        name, _, command = line.partition(":")
+        if name == process:
+            return shell_words(command, env)
+    raise KeyError(process)
 
 
 def say(message: str) -> None:

@@ -18,37 +18,24 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
-import shlex
 import shutil
 import statistics
-import sys
 import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-BIN = Path(sys.executable).parent
-
 # Run as a script, bench/ is on the path: the process helpers and wrk's driver.
-import delivery as bench_delivery  # noqa: E402
+import delivery as bench_delivery
 
 RECYCLING = {"WEB_MAX_REQUESTS": "2000", "WEB_MAX_REQUESTS_JITTER": "200"}
 
 
 def web_command(env: dict[str, str]) -> list[str]:
-    """The Procfile's web line as a command, with this venv's gunicorn."""
-    line = next(
-        line[4:] for line in (ROOT / "Procfile").read_text().splitlines() if line.startswith("web:")
-    )
-    expanded = re.sub(
-        r"\$\{(\w+)(?::-([^}]*))?\}", lambda m: env.get(m.group(1)) or m.group(2) or "", line
-    )
-    argv = shlex.split(expanded)
+    """The Procfile's web line as a command, with this venv's gunicorn, on loopback."""
+    argv = bench_delivery.procfile_words("web", env)
     assert argv[0] == "gunicorn", argv
-    # Loopback only, on the port asked for.
     at = argv.index("--bind")
     argv[at + 1] = f"127.0.0.1:{env['PORT']}"
-    return [str(BIN / "gunicorn"), *argv[1:]]
+    return [str(bench_delivery.BIN / "gunicorn"), *argv[1:]]
 
 
 def main() -> int:

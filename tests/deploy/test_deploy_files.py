@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import shlex
 import shutil
 import subprocess
 import tempfile
@@ -11,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from bench.delivery import procfile_words, shell_words
 from tests.s3server import free_ports
 
 DEPLOY = Path(__file__).resolve().parents[2] / "docs" / "deploy"
@@ -70,16 +70,10 @@ def test_the_systemd_units_run_the_procfile_commands():
         assert "Unknown key" not in done.stderr and "Invalid" not in done.stderr, done.stderr
 
 
-def _gunicorn_options(command: str, env: dict[str, str]):
-    """``command``'s gunicorn options as gunicorn reads them, ``${NAME:-default}`` expanded as sh does."""
+def _gunicorn_options(argv: list[str]):
+    """The gunicorn options of a command's words, as gunicorn reads them."""
     from gunicorn.config import Config
 
-    expanded = re.sub(
-        r"\$\{(\w+)(?::-([^}]*))?\}",
-        lambda m: env.get(m.group(1)) or m.group(2) or "",
-        command,
-    )
-    argv = shlex.split(expanded.replace("\\\n", " "))
     start = next(n for n, word in enumerate(argv) if word.endswith("gunicorn"))
     config = Config()
     for name, value in vars(config.parser().parse_args(argv[start + 1 :])).items():
@@ -88,25 +82,20 @@ def _gunicorn_options(command: str, env: dict[str, str]):
     return config
 
 
-def _procfile_web() -> str:
-    procfile = (DEPLOY.parents[1] / "Procfile").read_text()
-    return next(line for line in procfile.splitlines() if line.startswith("web:"))[4:]
-
-
 def test_web_workers_are_not_recycled_unless_asked():
     # Each recycled worker imports the app again while requests wait (decision 104).
-    shipped = _gunicorn_options(_procfile_web(), {})
+    shipped = _gunicorn_options(procfile_words("web", {}))
     assert (shipped.max_requests, shipped.max_requests_jitter) == (0, 0)
     assert (shipped.workers, shipped.threads, shipped.worker_class_str) == (2, 8, "gthread")
     asked = _gunicorn_options(
-        _procfile_web(), {"WEB_MAX_REQUESTS": "100000", "WEB_MAX_REQUESTS_JITTER": "10000"}
+        procfile_words("web", {"WEB_MAX_REQUESTS": "100000", "WEB_MAX_REQUESTS_JITTER": "10000"})
     )
     assert (asked.max_requests, asked.max_requests_jitter) == (100000, 10000)
     unit = (DEPLOY / "systemd" / "echoppe-web.service").read_text()
     exec_start = re.search(r"^ExecStart=(.*?[^\\])$", unit, re.M | re.S)
     assert exec_start is not None
     served = _gunicorn_options(
-        exec_start.group(1).replace("%%", "%"), {"FORWARDED_ALLOW_IPS": "127.0.0.1"}
+        shell_words(exec_start.group(1).replace("%%", "%"), {"FORWARDED_ALLOW_IPS": "127.0.0.1"})
     )
     assert served.max_requests == 0
     assert (served.workers, served.threads, served.timeout) == (2, 8, shipped.timeout)
