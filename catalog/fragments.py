@@ -50,16 +50,27 @@ class _Holes(dict[str, SafeString]):
         return mark_safe(_MARK.format(name))
 
 
+def rendered_parts(template: Any, values: Mapping[str, Any]) -> tuple[str, ...]:
+    """``template`` (a compiled one) rendered from ``values`` with a marker for each
+    ``{{ hole.name }}``, split at them: literal markup at even places, the holes' names
+    at odd ones."""
+    context = make_context({**values, "hole": _Holes()}, autoescape=template.engine.autoescape)
+    return tuple(_SPLIT.split(template.render(context)))
+
+
+def filled(parts: tuple[str, ...], holes: Mapping[str, Callable[[], str]]) -> list[str]:
+    """``parts`` with each hole's name replaced by its value, called only when present."""
+    out = list(parts)
+    for index in range(1, len(out), 2):
+        out[index] = holes[out[index]]()
+    return out
+
+
 @lru_cache(maxsize=512)
 def _parts(
     template: Any, language: str | None, urlconf: Any, prefix: str, inputs: tuple[Any, ...]
 ) -> tuple[str, ...]:
-    context = make_context(
-        {**dict(inputs), "hole": _Holes()}, autoescape=template.engine.autoescape
-    )
-    html = template.render(context)
-    # Even places: literal markup; odd places: the names of the holes.
-    return tuple(_SPLIT.split(html))
+    return rendered_parts(template, dict(inputs))
 
 
 def fragment(
@@ -78,10 +89,7 @@ def fragment(
         get_script_prefix(),
         tuple(sorted(inputs.items())),
     )
-    out = list(parts)
-    for index in range(1, len(out), 2):
-        out[index] = holes[out[index]]()
-    return mark_safe("".join(out))
+    return mark_safe("".join(filled(parts, holes)))
 
 
 def fragments_forget() -> None:

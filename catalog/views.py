@@ -54,6 +54,8 @@ def product_context(product: Product, **extra: object) -> dict[str, object]:
         "form_key": secrets.token_urlsafe(24),
         "form_values": {"email": "", "amount": default_amount},
         "errors": {},
+        # The form as every visitor first sees it: the page's parts may be kept (decision 107).
+        "form_untouched": "errors" not in extra and "form_values" not in extra,
     }
     context.update(extra)
     for name in ("errors", "form_values"):

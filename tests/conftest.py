@@ -5,6 +5,7 @@ from collections.abc import Iterator
 import pytest
 from django.core.cache import cache
 
+from catalog.kept import fronts_forget
 from catalog.models import Asset, Product
 from tests.factories import ProductFactory, add_file, pdf_bytes
 from tests.s3server import S3Server, s3_server_or_skip
@@ -13,6 +14,7 @@ from tests.s3server import S3Server, s3_server_or_skip
 @pytest.fixture(autouse=True)
 def _clear_cache() -> None:
     cache.clear()
+    fronts_forget()
 
 
 @pytest.fixture(autouse=True)

@@ -5,7 +5,8 @@ language, and the card's templates, so the cache key is a digest of exactly
 those: an edit anywhere (a title, a price, a seller's name, a new cover)
 gives a new key, and nothing has to be invalidated (decision 90). A
 search's cards highlight the words searched and show an excerpt: their key
-holds the words too, and they are kept an hour, not a day.
+holds the words too, and they are kept an hour, not a day. The process keeps
+its last 4,096 cards in front of the shared cache (``catalog/kept.py``).
 """
 
 from __future__ import annotations
@@ -13,13 +14,14 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from functools import lru_cache
+from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
 from django.template.loader import get_template
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language
 
+from catalog.kept import ProcessFront
 from catalog.models import Product, Seller
 from catalog.sqlshape import Rows
 
@@ -28,10 +30,14 @@ CARD_TEMPLATE = "catalog/_card.html"
 CARD_TEMPLATES = (CARD_TEMPLATE, "catalog/_price.html")
 CARD_SECONDS = 24 * 3600
 SEARCH_CARD_SECONDS = 3600
+# The process's copies in front of the shared cache (catalog/kept.py): 4,096 cards, a few MB.
+_KEPT = ProcessFront(4096)
 
 
-@lru_cache(maxsize=1)
-def _version() -> str:
+@lru_cache(maxsize=8)
+def _version(template: Any) -> str:
+    """The card templates' sources and the media address; ``template`` is the compiled card
+    template, a new object once the cached loader is reset (``DEBUG``'s autoreload)."""
     digest = hashlib.blake2b(digest_size=6)
     for name in CARD_TEMPLATES:
         source = get_template(name).template.source  # type: ignore[attr-defined]
@@ -82,9 +88,13 @@ def _cover_named(values: tuple[object, ...]) -> tuple[object, ...]:
     return (*values[:_COVER], values[_COVER] or "", *values[_COVER + 1 :])
 
 
-def _key(shown: tuple[object, ...], language: str) -> str:
-    digest = hashlib.blake2b(repr(shown).encode(), digest_size=12).hexdigest()
-    return f"card:{_version()}:{language}:{digest}"
+def _prefix(language: str) -> str:
+    version = _version(get_template(CARD_TEMPLATE).template)  # type: ignore[attr-defined]
+    return f"card:{version}:{language}:"
+
+
+def _key(shown: tuple[object, ...], prefix: str) -> str:
+    return prefix + hashlib.blake2b(repr(shown).encode(), digest_size=12).hexdigest()
 
 
 def card_key(product: Product, language: str, terms: Sequence[str] = ()) -> str:
@@ -93,7 +103,7 @@ def card_key(product: Product, language: str, terms: Sequence[str] = ()) -> str:
     if terms:
         # The excerpt is cut from the description around the words.
         shown = (*shown, tuple(terms), product.description)
-    return _key(shown, language)
+    return _key(shown, _prefix(language))
 
 
 def _render(product: Product, terms: Sequence[str]) -> SafeString:
@@ -102,15 +112,17 @@ def _render(product: Product, terms: Sequence[str]) -> SafeString:
 
 
 def product_cards(products: Sequence[Product], terms: Sequence[str] = ()) -> list[SafeString]:
-    """The cards of ``products``, in order: one cache round trip for the page."""
+    """The cards of ``products``, in order: the process's copies, then at most one round
+    trip to the shared cache for the page."""
     language = get_language() or settings.LANGUAGE_CODE
     if isinstance(products, Rows):
         # A listing's rows: the keys come from their columns, and only the cards missing
         # from the cache make their products (decision 98).
-        keys = [_key(shown, language) for shown in _shown_in_rows(products, terms)]
+        prefix = _prefix(language)
+        keys = [_key(shown, prefix) for shown in _shown_in_rows(products, terms)]
     else:
         keys = [card_key(product, language, terms) for product in products]
-    found: dict[str, str] = cache.get_many(keys)
+    found: dict[str, str] = _KEPT.get_many(keys)
     missing: dict[str, str] = {}
     cards = []
     for index, key in enumerate(keys):
@@ -119,5 +131,5 @@ def product_cards(products: Sequence[Product], terms: Sequence[str] = ()) -> lis
             html = missing[key] = _render(products[index], terms)
         cards.append(mark_safe(html))
     if missing:
-        cache.set_many(missing, SEARCH_CARD_SECONDS if terms else CARD_SECONDS)
+        _KEPT.set_many(missing, SEARCH_CARD_SECONDS if terms else CARD_SECONDS)
     return cards

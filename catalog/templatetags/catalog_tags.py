@@ -5,6 +5,7 @@ from django.db.models.fields.files import FieldFile
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext
 
+from catalog import product_page
 from catalog.l10n import format_number, format_size
 from catalog.markdown import markdown_plain, render_markdown
 from catalog.money import Money, format_money
@@ -89,3 +90,9 @@ def variant(image: FieldFile, name: str) -> str:
 def seller_menu() -> list[MenuEntry]:
     """Every seller page, from every app: ``{% seller_menu as entries %}``."""
     return menu_entries()
+
+
+@register.simple_tag(takes_context=True)
+def product_part(context: template.Context, name: str) -> SafeString:
+    """One part of the product page, kept per version of its rows (``catalog/product_page.py``)."""
+    return product_page.product_part(context, name)

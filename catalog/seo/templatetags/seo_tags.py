@@ -34,10 +34,15 @@ register = template.Library()
 
 @register.inclusion_tag("seo/_product_head.html", takes_context=True)
 def product_head(
-    context: template.Context, product: Product, previews: list[Asset], files: list[Asset]
+    context: template.Context,
+    product: Product,
+    previews: list[Asset],
+    files: list[Asset],
+    root: str | None = None,
 ) -> dict[str, Any]:
-    request = context.get("request")
-    root = site_root(request)
+    """``root``: the site's address, when the page knows it without its request (the product
+    page's kept parts, decision 107)."""
+    root = root or site_root(context.get("request"))
     url = root + product.get_absolute_url()
     return {
         "product": product,
