@@ -5,7 +5,7 @@ from django.db.models.fields.files import FieldFile
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext
 
-from catalog import product_page
+from catalog import storefront_parts
 from catalog.l10n import format_number, format_size
 from catalog.markdown import markdown_plain, render_markdown
 from catalog.money import Money, format_money
@@ -94,5 +94,11 @@ def seller_menu() -> list[MenuEntry]:
 
 @register.simple_tag(takes_context=True)
 def product_part(context: template.Context, name: str) -> SafeString:
-    """One part of the product page, kept per version of its rows (``catalog/product_page.py``)."""
-    return product_page.product_part(context, name)
+    """One part of the product page, kept per version of its rows (``catalog/pageparts.py``)."""
+    return storefront_parts.PRODUCT.part(context, name)
+
+
+@register.simple_tag(takes_context=True)
+def seller_part(context: template.Context, name: str) -> SafeString:
+    """One part of the seller page, kept per version of the seller's row."""
+    return storefront_parts.SELLER.part(context, name)

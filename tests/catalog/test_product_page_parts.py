@@ -1,5 +1,6 @@
-"""The product page's own parts, kept per version of its rows (catalog/product_page.py,
-decision 107): what one visitor sees never reaches another, and an edit shows at once."""
+"""The product and seller pages' own parts, kept per version of their rows
+(catalog/pageparts.py, decision 107), and the follow form (follow_tags.py): what one visitor
+sees never reaches another, and an edit shows at once."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import pytest
 from django.core.cache import cache
 from django.test import Client
 
-from catalog import product_page
+from catalog import pageparts
 from catalog.kept import fronts_forget
 from catalog.models import Asset, Product, Seller, Tag
 from tests.factories import ProductFactory, UserFactory, add_file
@@ -29,13 +30,28 @@ def _page(client: Client, product: Product, query: str = "", **headers: str) -> 
 def renders(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The product parts rendered from templates (not taken from a cache), by product title."""
     seen: list[str] = []
-    real = product_page.rendered_parts
+    real = pageparts.rendered_parts
 
     def counting(template, values):
         seen.append(values["product"].title)
         return real(template, values)
 
-    monkeypatch.setattr(product_page, "rendered_parts", counting)
+    monkeypatch.setattr(pageparts, "rendered_parts", counting)
+    return seen
+
+
+@pytest.fixture
+def renders_seller(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The seller parts rendered from templates, by the seller's name."""
+    seen: list[str] = []
+    real = pageparts.rendered_parts
+
+    def counting(template, values):
+        if "seller" in values:
+            seen.append(values["seller"].display_name)
+        return real(template, values)
+
+    monkeypatch.setattr(pageparts, "rendered_parts", counting)
     return seen
 
 
@@ -153,3 +169,48 @@ def test_a_logged_in_visitor_sees_the_same_product_parts(client, renders):
         for page in (anonymous, logged_in)
     ]
     assert shown[0] == shown[1]
+
+
+def _seller_page(client: Client, seller: Seller) -> str:
+    response = client.get(seller.get_absolute_url())
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def test_a_seller_page_keeps_its_parts_and_shows_an_edit_at_once(client, renders_seller):
+    product = _product()
+    seller = product.seller
+    Seller.objects.filter(pk=seller.pk).update(bio="Tapes **from** the coast.")
+    seller.refresh_from_db()
+    first = _seller_page(client, seller)
+    again = _seller_page(Client(), seller)
+    assert renders_seller == [seller.display_name]
+    assert "<strong>from</strong> the coast." in again and "<title>" + seller.display_name in again
+    assert _VISITOR.sub(r"\1", first) == _VISITOR.sub(r"\1", again)
+    Seller.objects.filter(pk=seller.pk).update(display_name="Les Ondes", bio="")
+    page = _seller_page(client, seller)
+    assert "<h1>Les Ondes</h1>" in page and "coast" not in page
+    assert renders_seller == [seller.display_name, "Les Ondes"]
+
+
+def test_the_follow_form_greets_only_its_own_visitor(client):
+    seller = _product().seller
+    client.force_login(UserFactory(email="fan@example.com"))
+    assert "Follow as fan@example.com" in _seller_page(client, seller)
+    anonymous = _seller_page(Client(), seller)
+    assert "fan@example.com" not in anonymous and 'id="follow-email"' in anonymous
+    other = Client()
+    other.force_login(UserFactory(email="other@example.com"))
+    page = _seller_page(other, seller)
+    assert "Follow as other@example.com" in page and "fan@example.com" not in page
+
+
+def test_a_follow_error_shows_the_address_typed_escaped(client):
+    seller = _product().seller
+    response = client.post(f"/follow/@{seller.slug}/", {"email": "x<b>@"})
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert 'value="x&lt;b&gt;@"' in html and 'aria-invalid="true"' in html
+    assert 'id="follow-error"' in html
+    fresh = Client().get(f"/follow/@{seller.slug}/").content.decode()
+    assert "x&lt;b&gt;@" not in fresh and 'aria-invalid="true"' not in fresh

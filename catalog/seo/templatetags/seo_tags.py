@@ -60,9 +60,10 @@ def product_head(
 
 
 @register.inclusion_tag("seo/_seller_head.html", takes_context=True)
-def seller_head(context: template.Context, seller: Seller) -> dict[str, Any]:
-    request = context.get("request")
-    root = site_root(request)
+def seller_head(
+    context: template.Context, seller: Seller, root: str | None = None
+) -> dict[str, Any]:
+    root = root or site_root(context.get("request"))
     return {
         "seller": seller,
         "json_ld": json_ld_script(seller_json_ld(seller, root=root)),
