@@ -13,10 +13,12 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from django.conf import settings
 from django.core import signing
+from django.core.signals import setting_changed
 from django.db.models import Q, QuerySet
 
 from catalog.discovery.backends import SearchBackend, search_backend
@@ -59,12 +61,34 @@ class Listing:
 
 def cursor_encode(sort: str, product: Product) -> str:
     value: object = product.created_at.isoformat() if sort == "new" else product.price
-    return signing.dumps([sort, value, product.pk], salt=_CURSOR_SALT, compress=False)
+    return _signed(sort, value, product.pk)
+
+
+# A cursor holds no date of its own: the same place always gives the same cursor, so each
+# process signs and reads each once (40 µs of a listing page, decision 107).
+@lru_cache(maxsize=4096)
+def _signed(sort: str, value: object, pk: int) -> str:
+    return signing.dumps([sort, value, pk], salt=_CURSOR_SALT, compress=False)
+
+
+@lru_cache(maxsize=4096)
+def _unsigned(cursor: str) -> Any:
+    # A bad signature raises, and nothing is kept.
+    return signing.loads(cursor, salt=_CURSOR_SALT)
+
+
+def _forget_cursors(*, setting: str, **kwargs: object) -> None:
+    if setting in ("SECRET_KEY", "SECRET_KEY_FALLBACKS"):
+        _signed.cache_clear()
+        _unsigned.cache_clear()
+
+
+setting_changed.connect(_forget_cursors)
 
 
 def cursor_decode(sort: str, cursor: str) -> tuple[object, int]:
     try:
-        found = signing.loads(cursor, salt=_CURSOR_SALT)
+        found = _unsigned(cursor)
         typed_sort, value, pk = found
         if typed_sort != sort or not isinstance(pk, int):
             raise CursorError(sort)

@@ -242,6 +242,22 @@ def test_a_cursor_for_another_sort_or_altered_is_refused():
         listing(Filters(sort="new"), after=cursor[:-2] + "xx")
 
 
+def test_a_cursor_kept_by_the_process_still_follows_the_secret_key(settings):
+    from catalog.discovery.selectors import CursorError
+
+    for _ in range(3):
+        ProductFactory()
+    cursor = listing(Filters(sort="new"), per_page=1).next_cursor
+    # The same place gives the same cursor, which reads back to the same next page.
+    assert listing(Filters(sort="new"), per_page=1).next_cursor == cursor
+    second = listing(Filters(sort="new"), after=cursor, per_page=1)
+    assert listing(Filters(sort="new"), after=cursor, per_page=1).items[0] == second.items[0]
+    settings.SECRET_KEY = "another-" + "k" * 50
+    with pytest.raises(CursorError):
+        listing(Filters(sort="new"), after=cursor, per_page=1)
+    assert listing(Filters(sort="new"), per_page=1).next_cursor != cursor
+
+
 # --- Pages -------------------------------------------------------------------------
 
 
