@@ -131,9 +131,9 @@ class Parts:
 
     def part(self, context: Context, name: str) -> SafeString:
         """Part ``name`` of the page being rendered; the parts are made once per page."""
-        made = context.render_context.get(self)
+        made = context.render_context.get(self.template)
         if made is None:
-            made = context.render_context[self] = self.render(context)
+            made = context.render_context[self.template] = self.render(context)
         return made[name]
 
 
