@@ -88,6 +88,7 @@ def setup(count: int, sellers: int) -> None:
 
     from django.contrib.auth import get_user_model
     from django.core.management import call_command
+    from django.db import connection
     from django.utils import timezone
 
     from catalog.discovery.selectors import PER_PAGE, cursor_encode
@@ -154,6 +155,11 @@ def setup(count: int, sellers: int) -> None:
     started = time.monotonic()
     indexed = search_reindex()
     index_seconds = time.monotonic() - started
+    if connection.vendor == "postgresql":
+        # The statistics autovacuum gathers within a minute of a bulk load: without them
+        # PostgreSQL plans a tag page by walking every product (19 ms instead of 3).
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
     newest = Product.objects.filter(status="published").order_by("-created_at", "-id")
     deep = newest[count // 2]
     last = newest[count - PER_PAGE - 1]

@@ -62,6 +62,11 @@ class SearchBackend:
         return int(row[0]) if row else None
 
 
+# How many of the newest documents per candidate the first floor question reads (see
+# ``PostgresBackend.newest_floor``): a word in at least a tenth of them is found there.
+FLOOR_WALK = 10
+
+
 class PostgresBackend(SearchBackend):
     """The generated tsvector (weights A to D) with ``ts_rank_cd``; pg_trgm for typos."""
 
@@ -97,10 +102,27 @@ class PostgresBackend(SearchBackend):
         )
 
     def newest_floor(self, terms: list[str], count: int) -> int | None:
-        return self._first_id(
-            "SELECT product_id FROM discovery_searchdocument"
+        # PostgreSQL estimates a prefix query (``night:*``) at 2 % of the documents whatever
+        # the word, so for every word it walked the documents newest first, testing each:
+        # 1 ms for a word in a third of 100,000 documents, 36 ms for one in three. Two
+        # bounded questions instead (decision 108). First, among the newest
+        # ``count * FLOOR_WALK`` documents only: a common word is there.
+        text = _tsquery(terms)
+        found = self._first_id(
+            "SELECT product_id FROM (SELECT product_id, vector FROM discovery_searchdocument"
+            " ORDER BY product_id DESC LIMIT %s) AS newest"
             " WHERE vector @@ to_tsquery('simple', %s) ORDER BY product_id DESC LIMIT 1 OFFSET %s",
-            [_tsquery(terms), count - 1],
+            [count * FLOOR_WALK, text, count - 1],
+        )
+        if found is not None:
+            return found
+        # Then every match through the GIN index, which the planner is kept from walking
+        # around (MATERIALIZED): a rarer word has few.
+        return self._first_id(
+            "WITH matches AS MATERIALIZED (SELECT product_id FROM discovery_searchdocument"
+            " WHERE vector @@ to_tsquery('simple', %s))"
+            " SELECT product_id FROM matches ORDER BY product_id DESC LIMIT 1 OFFSET %s",
+            [text, count - 1],
         )
 
     def similar(self, products: QuerySet[Product], terms: list[str]) -> QuerySet[Product]:

@@ -64,8 +64,9 @@ def cursor_encode(sort: str, product: Product) -> str:
     return _signed(sort, value, product.pk)
 
 
-# A cursor holds no date of its own: the same place always gives the same cursor, so each
-# process signs and reads each once (40 µs of a listing page, decision 107).
+# A cursor's signature holds the time it was signed, which nothing reads (no max_age): the
+# same place may always give the same cursor, so each process signs and reads each once
+# (40 µs of a listing page, decision 107).
 @lru_cache(maxsize=4096)
 def _signed(sort: str, value: object, pk: int) -> str:
     return signing.dumps([sort, value, pk], salt=_CURSOR_SALT, compress=False)

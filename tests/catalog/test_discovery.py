@@ -140,6 +140,25 @@ def test_a_common_word_is_ranked_among_its_newest_matches(monkeypatch):
     assert _found("harbour", sort="relevance", kind="ebook") == [best.title]
 
 
+def test_the_newest_floor_is_the_same_for_common_and_rare_words(monkeypatch):
+    """The id of the n-th newest match, whichever way the index finds it: among the newest
+    documents (a common word) or through every match (a rare one, decision 108)."""
+    from catalog.discovery import backends
+
+    monkeypatch.setattr(backends, "FLOOR_WALK", 1)
+    made = [
+        ProductFactory(title=f"Song {i}", description="harbour" if i < 3 else "") for i in range(6)
+    ]
+    search_reindex()
+    backend = backends.search_backend()
+    ids = [p.pk for p in made]
+    # "song" is in the newest two documents; "harbour" only in the three oldest.
+    assert backend.newest_floor(["song"], 2) == sorted(ids)[-2]
+    assert backend.newest_floor(["harbour"], 2) == sorted(ids[:3])[-2]
+    assert backend.newest_floor(["harbour"], 3) == min(ids[:3])
+    assert backend.newest_floor(["harbour"], 4) is None
+
+
 def test_cards_follow_every_edit_of_what_they_show(client):
     """Cards are cached by a digest of what they show: an edit that bypasses save()
     (so no updated_at) still shows at once, and each language has its own."""
