@@ -212,7 +212,8 @@ DATABASES = {
         DATABASE_URL,
         conn_max_age=env_int("DB_CONN_MAX_AGE", 0),
         # A kept connection is checked before each request uses it: one cut by a database
-        # restart or a proxy is replaced instead of failing the request.
+        # restart or a proxy is replaced instead of failing the request. Requests that
+        # may run twice skip the check and run again instead (catalog/dbretry.py).
         conn_health_checks=True,
     )
 }

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from django.db import OperationalError, connection, transaction
+from django.db import DEFAULT_DB_ALIAS, OperationalError, connection, connections, transaction
 from django.http import HttpResponse
 from django.test import RequestFactory
 from django.urls import ResolverMatch
@@ -134,3 +134,72 @@ def test_a_real_cut_during_a_payment_is_paid_once(client, monkeypatch):
     order.refresh_from_db()
     assert order.status == Order.Status.PAID
     assert order.items.get().entitlement is not None
+
+
+class _Pings:
+    """Counts Django's health checks (``is_usable``), answering as the real one; ``begin``
+    leaves the connection as ``close_old_connections`` does at a request's start (the test
+    client does not send that signal): kept, checks on, this request's check not done."""
+
+    def __init__(self, db) -> None:
+        self.db, self.real, self.calls = db, db.is_usable, 0
+
+    def __call__(self) -> bool:
+        self.calls += 1
+        return self.real()
+
+    def begin(self) -> None:
+        self.db.ensure_connection()
+        self.db.health_check_enabled, self.db.health_check_done = True, False
+
+
+@pytest.fixture
+def checked(monkeypatch):
+    db = connections[DEFAULT_DB_ALIAS]
+    pings = _Pings(db)
+    monkeypatch.setattr(db, "is_usable", pings)
+    yield pings
+    db.health_check_enabled = db.settings_dict["CONN_HEALTH_CHECKS"]
+
+
+def test_a_get_spares_the_health_check_and_anything_after_its_view_checks_again(client, checked):
+    from tests.factories import ProductFactory
+
+    product = ProductFactory()
+    checked.begin()
+    response = client.get(f"/@{product.seller.slug}/{product.slug}/")
+    assert response.status_code == 200
+    assert checked.calls == 0
+    # A session saved on the way out of this request would be checked first.
+    assert connection.health_check_done is False
+
+
+def test_a_post_keeps_the_health_check(client, checked):
+    checked.begin()
+    response = client.post("/accounts/login/", {"username": "nobody", "password": "x"})
+    assert response.status_code in (200, 429)
+    assert checked.calls == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_connection_cut_between_requests_is_replaced_for_a_get(client, checked, caplog):
+    """pg_terminate_backend while the connection waits between two requests: with no
+    health check first, the view's first query fails and the view runs again."""
+    if connection.vendor != "postgresql":
+        pytest.skip("a connection to cut: PostgreSQL only")
+    import psycopg
+
+    from tests.factories import ProductFactory
+
+    product = ProductFactory()
+    url = f"/@{product.seller.slug}/{product.slug}/"
+    checked.begin()
+    pid = connection.connection.info.backend_pid
+    with psycopg.connect(**connection.get_connection_params(), autocommit=True) as other:
+        other.execute("SELECT pg_terminate_backend(%s)", [pid])
+    response = client.get(url)
+    assert response.status_code == 200, response.content[:300]
+    assert product.title.encode() in response.content
+    assert connection.connection.info.backend_pid != pid
+    # Found by the view's first query (no check before it), and the view ran again.
+    assert "Database connection lost during GET" in caplog.text
