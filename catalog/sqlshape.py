@@ -9,7 +9,8 @@ themselves (instants, ids, prices, slugs) are parameters.
 
 So ``compiled`` builds a query once with stand-in values (*sentinels*, values
 no real query carries: instants and days in 1901, integers from two
-billion up, strings that start with a NUL), compiles it, notes which parameter positions
+billion up, strings that start with a NUL, a list of one such integer for a
+list of ids passed whole), compiles it, notes which parameter positions
 hold which stand-in, and from then on only swaps the real values in, adapted
 for the database exactly as Django adapts them
 (``DatabaseOperations.adapt_*field_value``). A flag (a ``bool``) changes the
@@ -67,6 +68,9 @@ def _sentinel(index: int, value: Any) -> Any:
         return _SENTINEL_INT + index
     if isinstance(value, str):
         return _SENTINEL_STR.format(index)
+    if isinstance(value, list):
+        # A list of ids, passed whole as one parameter (an array on PostgreSQL).
+        return [_SENTINEL_INT + index]
     raise TypeError(f"no stand-in for {type(value).__name__}")
 
 

@@ -5,6 +5,7 @@ from collections.abc import Iterator
 import pytest
 from django.core.cache import cache
 
+from catalog.discovery.backends import lexeme_shares_forget
 from catalog.kept import fronts_forget
 from catalog.models import Asset, Product
 from tests.factories import ProductFactory, add_file, pdf_bytes
@@ -15,6 +16,7 @@ from tests.s3server import S3Server, s3_server_or_skip
 def _clear_cache() -> None:
     cache.clear()
     fronts_forget()
+    lexeme_shares_forget()
 
 
 @pytest.fixture(autouse=True)

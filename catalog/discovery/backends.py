@@ -8,6 +8,9 @@ reaches a query parser, and the SQL itself takes them as parameters.
 
 from __future__ import annotations
 
+import threading
+import time
+
 from django.contrib.postgres.search import TrigramWordSimilarity
 from django.db import connection
 from django.db.models import F, QuerySet
@@ -40,10 +43,12 @@ class SearchBackend:
         text: str,
         *,
         floor: int | None = None,
+        ids: list[int] | None = None,
         ranked: bool = True,
     ) -> QuerySet[Product]:
         """``match`` for words already written by ``query_text``; ``ranked=False`` for a
-        list sorted otherwise, which may leave ``rank`` out."""
+        list sorted otherwise, which may leave ``rank`` out; ``ids``: among these
+        products only (every match, as ``candidates`` found them)."""
         return products.none()
 
     def similar(self, products: QuerySet[Product], terms: list[str]) -> QuerySet[Product]:
@@ -55,6 +60,12 @@ class SearchBackend:
         alone (no ranking, no join); None when fewer match."""
         return None
 
+    def candidates(self, terms: list[str], count: int) -> int | list[int] | None:
+        """What a ranked search ranks: an id (rank the matches from it up: the ``count``
+        newest), the ids of every match when fewer than ``count`` match and the index
+        gives them as cheaply, or None (rank every match)."""
+        return self.newest_floor(terms, count)
+
     def _first_id(self, sql: str, params: list[str | int]) -> int | None:
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
@@ -63,8 +74,56 @@ class SearchBackend:
 
 
 # How many of the newest documents per candidate the first floor question reads (see
-# ``PostgresBackend.newest_floor``): a word in at least a tenth of them is found there.
+# ``PostgresBackend.candidates``): a word in at least a tenth of them is found there.
 FLOOR_WALK = 10
+
+
+# How long a process keeps the words' shares ANALYZE found (``lexeme_shares``).
+SHARES_SECONDS = 300.0
+_shares: tuple[float, dict[str, float] | None] | None = None
+_shares_lock = threading.Lock()
+
+
+def lexeme_shares() -> dict[str, float] | None:
+    """The share of the search documents holding each of the commonest words, as ANALYZE
+    last found them (``pg_stats.most_common_elems``, about the thousand commonest), read
+    once per ``SHARES_SECONDS`` per process; None before any ANALYZE."""
+    global _shares
+    now = time.monotonic()
+    kept = _shares
+    if kept is not None and now - kept[0] < SHARES_SECONDS:
+        return kept[1]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT most_common_elems::text::text[], most_common_elem_freqs FROM pg_stats"
+            " WHERE schemaname = current_schema() AND tablename = 'discovery_searchdocument'"
+            " AND attname = 'vector'"
+        )
+        row = cursor.fetchone()
+    # The frequencies end with three figures of their own (lowest, highest, nulls).
+    found = dict(zip(row[0], row[1], strict=False)) if row and row[0] is not None else None
+    with _shares_lock:
+        _shares = (now, found)
+    return found
+
+
+def lexeme_shares_forget() -> None:
+    global _shares
+    with _shares_lock:
+        _shares = None
+
+
+def _may_be_common(terms: list[str], walked: float) -> bool:
+    """Whether the words may be in ``walked`` of the documents (a share), by the statistics:
+    each word's share is at most the sum of its prefix's common words, and one not among
+    them is rarer than all of those. Without statistics, perhaps."""
+    shares = lexeme_shares()
+    if shares is None:
+        return True
+    return all(
+        sum(share for word, share in shares.items() if word.startswith(term)) >= walked
+        for term in terms
+    )
 
 
 class PostgresBackend(SearchBackend):
@@ -81,10 +140,20 @@ class PostgresBackend(SearchBackend):
         text: str,
         *,
         floor: int | None = None,
+        ids: list[int] | None = None,
         ranked: bool = True,
     ) -> QuerySet[Product]:
         tsquery = text
-        bound = [] if floor is None else ["discovery_searchdocument.product_id >= %s"]
+        bound: list[str] = []
+        values: list[int | list[int]] = []
+        if floor is not None:
+            bound.append("discovery_searchdocument.product_id >= %s")
+            values.append(floor)
+        if ids is not None:
+            # The planner then knows how few rows it joins: for a prefix it guesses 2 % of
+            # the documents whatever the word, and walked every product for three matches.
+            bound.append("discovery_searchdocument.product_id = ANY(%s)")
+            values.append(ids)
         # A join (not a subquery per row): the document's vector is matched and ranked once.
         # Fixed SQL; the words are a parameter.
         return products.extra(  # noqa: S610 — fixed SQL fragments, every value a parameter
@@ -94,7 +163,7 @@ class PostgresBackend(SearchBackend):
                 "discovery_searchdocument.vector @@ to_tsquery('simple', %s)",
                 *bound,
             ],
-            params=[tsquery, *([] if floor is None else [floor])],
+            params=[tsquery, *values],
             select={
                 "rank": "ts_rank_cd(discovery_searchdocument.vector, to_tsquery('simple', %s))"
             },
@@ -102,28 +171,40 @@ class PostgresBackend(SearchBackend):
         )
 
     def newest_floor(self, terms: list[str], count: int) -> int | None:
+        found = self.candidates(terms, count)
+        return found if isinstance(found, int) else None
+
+    def candidates(self, terms: list[str], count: int) -> int | list[int] | None:
         # PostgreSQL estimates a prefix query (``night:*``) at 2 % of the documents whatever
         # the word, so for every word it walked the documents newest first, testing each:
         # 1 ms for a word in a third of 100,000 documents, 36 ms for one in three. Two
         # bounded questions instead (decision 108). First, among the newest
-        # ``count * FLOOR_WALK`` documents only: a common word is there.
+        # ``count * FLOOR_WALK`` documents only: a common word is there. A word the
+        # statistics call rare (in under half that share) would not be, and skips it:
+        # the walk cost a rare word 4 ms at 100,000 products (decision 109).
         text = _tsquery(terms)
-        found = self._first_id(
-            "SELECT product_id FROM (SELECT product_id, vector FROM discovery_searchdocument"
-            " ORDER BY product_id DESC LIMIT %s) AS newest"
-            " WHERE vector @@ to_tsquery('simple', %s) ORDER BY product_id DESC LIMIT 1 OFFSET %s",
-            [count * FLOOR_WALK, text, count - 1],
-        )
-        if found is not None:
-            return found
+        if _may_be_common(terms, 1 / (2 * FLOOR_WALK)):
+            found = self._first_id(
+                "SELECT product_id FROM (SELECT product_id, vector"
+                " FROM discovery_searchdocument ORDER BY product_id DESC LIMIT %s) AS newest"
+                " WHERE vector @@ to_tsquery('simple', %s)"
+                " ORDER BY product_id DESC LIMIT 1 OFFSET %s",
+                [count * FLOOR_WALK, text, count - 1],
+            )
+            if found is not None:
+                return found
         # Then every match through the GIN index, which the planner is kept from walking
-        # around (MATERIALIZED): a rarer word has few.
-        return self._first_id(
-            "WITH matches AS MATERIALIZED (SELECT product_id FROM discovery_searchdocument"
-            " WHERE vector @@ to_tsquery('simple', %s))"
-            " SELECT product_id FROM matches ORDER BY product_id DESC LIMIT 1 OFFSET %s",
-            [text, count - 1],
-        )
+        # around (MATERIALIZED): a rarer word has few. Fewer than ``count``: all of them,
+        # for the ranking to join just those (decision 109).
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "WITH matches AS MATERIALIZED (SELECT product_id FROM discovery_searchdocument"
+                " WHERE vector @@ to_tsquery('simple', %s))"
+                " SELECT product_id FROM matches ORDER BY product_id DESC LIMIT %s",
+                [text, count],
+            )
+            newest = [int(row[0]) for row in cursor.fetchall()]
+        return newest[-1] if len(newest) == count else newest
 
     def similar(self, products: QuerySet[Product], terms: list[str]) -> QuerySet[Product]:
         return (
@@ -145,8 +226,10 @@ class SqliteBackend(SearchBackend):
         text: str,
         *,
         floor: int | None = None,
+        ids: list[int] | None = None,
         ranked: bool = True,
     ) -> QuerySet[Product]:
+        # ``candidates`` gives no ids here: FTS5 joins its matches by rowid already.
         expression = text
         if not ranked:
             # Sorted by date or price, SQLite walks that index and, joined, ran the whole

@@ -170,6 +170,7 @@ def _page_build(
                 products.only(*LISTED_FIELDS, "description"),
                 values["text"],
                 floor=values["floor"],
+                ids=values["ids"],
                 ranked=sort == "relevance",
             )
         if values["after_pk"] is not None:
@@ -189,10 +190,12 @@ def _page_rows(
     bound: tuple[object, int] | None = None,
     backend: SearchBackend | None = None,
     floor: int | None = None,
+    ids: list[int] | None = None,
 ) -> Rows[Product]:
     """``count`` listed products from ``start``, in ``sort``'s order (``relevance``: the
     backend's rank), past ``bound`` (a cursor's value and id) if given; the words of
-    ``filters`` matched through ``backend``, from id ``floor`` up, when it is given.
+    ``filters`` matched through ``backend``, from id ``floor`` up, when it is given, or
+    among ``ids``.
 
     The SQL is compiled once per shape (which filters are set, the sort, the place, a
     cursor or not, the database; decision 98). The rows become products (with their
@@ -205,6 +208,7 @@ def _page_rows(
         "seller": None if filters.seller is None else filters.seller.pk,
         "text": None if backend is None else backend.query_text(filters.terms),
         "floor": floor,
+        "ids": ids,
         "after_value": None if bound is None else bound[0],
         "after_pk": None if bound is None else bound[1],
     }
@@ -222,8 +226,13 @@ def _ranked_rows(
     """``count`` ranked matches from ``start``. A word found in many products is ranked
     among its ``RELEVANCE_CANDIDATES`` newest matches only, so that ranking costs the
     same at any catalog size (decision 90); a page the candidates cannot fill (narrow
-    filters) is ranked over every match."""
-    floor = backend.newest_floor(filters.terms, RELEVANCE_CANDIDATES)
+    filters) is ranked over every match, given by their ids when the backend has them
+    (decision 109)."""
+    floor = backend.candidates(filters.terms, RELEVANCE_CANDIDATES)
+    if isinstance(floor, list):
+        return _page_rows(
+            filters, "relevance", count=count, start=start, backend=backend, ids=floor
+        )
     if floor is not None:
         found = _page_rows(
             filters, "relevance", count=count, start=start, backend=backend, floor=floor

@@ -157,6 +157,28 @@ def test_the_newest_floor_is_the_same_for_common_and_rare_words(monkeypatch):
     assert backend.newest_floor(["harbour"], 2) == sorted(ids[:3])[-2]
     assert backend.newest_floor(["harbour"], 3) == min(ids[:3])
     assert backend.newest_floor(["harbour"], 4) is None
+    # Fewer matches than asked for: PostgreSQL gives every match's id, for the ranking
+    # to join only those (decision 109); FTS5 joins its own matches and gives none.
+    every = sorted(ids[:3], reverse=True)
+    assert backend.candidates(["harbour"], 4) == (
+        every if connection.vendor == "postgresql" else None
+    )
+    assert backend.candidates(["harbour"], 2) == sorted(ids[:3])[-2]
+
+
+def test_a_rare_word_ranked_among_its_ids_ranks_as_over_every_match(monkeypatch):
+    from catalog.discovery import backends
+
+    ProductFactory(title="Lantern", kind="ebook")
+    ProductFactory(title="Lantern Lantern", description="lantern", kind="music")
+    ProductFactory(title="Other", description="a lantern", kind="music")
+    search_reindex()
+    ranked = _found("lantern", sort="relevance")
+    assert ranked[0] == "Lantern Lantern" and len(ranked) == 3
+    assert _found("lantern", sort="relevance", kind="music") == ["Lantern Lantern", "Other"]
+    monkeypatch.setattr(backends.SearchBackend, "candidates", lambda self, terms, count: None)
+    monkeypatch.setattr(backends.PostgresBackend, "candidates", lambda self, terms, count: None)
+    assert _found("lantern", sort="relevance") == ranked
 
 
 def test_cards_follow_every_edit_of_what_they_show(client):
@@ -489,3 +511,41 @@ def test_an_ebook_page_gives_its_pages_and_a_video_page_its_size(client):
     clip.save()
     page = client.get(film.get_absolute_url()).content.decode()
     assert "1920×1080" in page and "1:05" in page
+
+
+def test_a_word_the_statistics_call_rare_skips_the_walk_among_the_newest(monkeypatch):
+    """On PostgreSQL, after ANALYZE: a word in a few documents goes straight to the index
+    (the walk through the newest documents could not find enough of it); a common one
+    still walks, and both find the same floor as before (decision 109)."""
+    if connection.vendor != "postgresql":
+        pytest.skip("pg_stats: PostgreSQL only")
+    from django.test.utils import CaptureQueriesContext
+
+    from catalog.discovery import backends
+
+    made = [
+        ProductFactory(title=f"Song {i}", description="harbour" if i == 0 else "")
+        for i in range(40)
+    ]
+    search_reindex()
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE discovery_searchdocument")
+    backends.lexeme_shares_forget()
+    shares = backends.lexeme_shares()
+    assert shares is not None and shares["song"] == 1.0
+    backend = backends.search_backend()
+
+    def asked(words: list[str], count: int) -> tuple[object, int]:
+        """What ``candidates`` gives, and how many walks through the newest it made."""
+        with CaptureQueriesContext(connection) as queries:
+            found = backend.candidates(words, count)
+        return found, sum("AS newest" in q["sql"] for q in queries.captured_queries)
+
+    ids = sorted(p.pk for p in made)
+    assert asked(["song"], 3) == (ids[-3], 1)
+    assert asked(["harbour"], 3) == ([made[0].pk], 0)
+    assert asked(["harb"], 3) == ([made[0].pk], 0)
+    # A word ANALYZE never met is rarer than every word it lists.
+    assert asked(["zephyrine"], 3) == ([], 0)
+    # Both words must be common for the walk: one rare word makes the whole query rare.
+    assert asked(["song", "harbour"], 3) == ([made[0].pk], 0)
