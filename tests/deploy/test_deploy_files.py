@@ -99,3 +99,16 @@ def test_web_workers_are_not_recycled_unless_asked():
     )
     assert served.max_requests == 0
     assert (served.workers, served.threads, served.timeout) == (2, 8, shipped.timeout)
+
+
+def test_the_image_leaves_the_checkouts_environment_data_and_secrets_out():
+    """compose.yaml builds from the repository's root: what a developer's checkout holds
+    beside the code (its virtualenv, database, uploads, .env) stays out of the image."""
+    ignored = {
+        line.strip()
+        for line in (DEPLOY.parents[1] / ".dockerignore").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    }
+    assert {".venv", ".env", "/db.sqlite3*", "/media/*", ".git"} <= ignored
+    # The media folder itself is part of the layout (its .gitkeep), its files are not.
+    assert "!/media/.gitkeep" in ignored
