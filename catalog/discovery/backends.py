@@ -8,8 +8,12 @@ reaches a query parser, and the SQL itself takes them as parameters.
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import threading
 import time
+from collections.abc import Iterable
+from dataclasses import dataclass
 
 from django.contrib.postgres.search import TrigramWordSimilarity
 from django.db import connection
@@ -80,11 +84,36 @@ FLOOR_WALK = 10
 
 # How long a process keeps the words' shares ANALYZE found (``lexeme_shares``).
 SHARES_SECONDS = 300.0
-_shares: tuple[float, dict[str, float] | None] | None = None
+
+
+@dataclass(frozen=True)
+class Shares:
+    """The commonest words of the search documents, sorted, and the running sum of their
+    shares: the words that start with a prefix are one slice of them."""
+
+    words: tuple[str, ...]
+    sums: tuple[float, ...]  # sums[i]: the shares of words[:i]
+
+    @classmethod
+    def of_pairs(cls, pairs: Iterable[tuple[str, float]]) -> Shares:
+        ordered = sorted(pairs)
+        return cls(
+            words=tuple(word for word, _share in ordered),
+            sums=(0.0, *itertools.accumulate(share for _word, share in ordered)),
+        )
+
+    def of_prefix(self, prefix: str) -> float:
+        """The shares of the listed words starting with ``prefix``, added up."""
+        start = bisect.bisect_left(self.words, prefix)
+        end = bisect.bisect_left(self.words, prefix + "\U0010ffff", lo=start)
+        return self.sums[end] - self.sums[start]
+
+
+_shares: tuple[float, Shares | None] | None = None
 _shares_lock = threading.Lock()
 
 
-def lexeme_shares() -> dict[str, float] | None:
+def lexeme_shares() -> Shares | None:
     """The share of the search documents holding each of the commonest words, as ANALYZE
     last found them (``pg_stats.most_common_elems``, about the thousand commonest), read
     once per ``SHARES_SECONDS`` per process; None before any ANALYZE."""
@@ -100,8 +129,10 @@ def lexeme_shares() -> dict[str, float] | None:
             " AND attname = 'vector'"
         )
         row = cursor.fetchone()
-    # The frequencies end with three figures of their own (lowest, highest, nulls).
-    found = dict(zip(row[0], row[1], strict=False)) if row and row[0] is not None else None
+    found = None
+    if row and row[0] is not None:
+        # The frequencies end with three figures of their own (lowest, highest, nulls).
+        found = Shares.of_pairs(zip(row[0], row[1], strict=False))
     with _shares_lock:
         _shares = (now, found)
     return found
@@ -118,12 +149,7 @@ def _may_be_common(terms: list[str], walked: float) -> bool:
     each word's share is at most the sum of its prefix's common words, and one not among
     them is rarer than all of those. Without statistics, perhaps."""
     shares = lexeme_shares()
-    if shares is None:
-        return True
-    return all(
-        sum(share for word, share in shares.items() if word.startswith(term)) >= walked
-        for term in terms
-    )
+    return shares is None or all(shares.of_prefix(term) >= walked for term in terms)
 
 
 class PostgresBackend(SearchBackend):

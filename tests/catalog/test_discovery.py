@@ -532,7 +532,8 @@ def test_a_word_the_statistics_call_rare_skips_the_walk_among_the_newest(monkeyp
         cursor.execute("ANALYZE discovery_searchdocument")
     backends.lexeme_shares_forget()
     shares = backends.lexeme_shares()
-    assert shares is not None and shares["song"] == 1.0
+    assert shares is not None and shares.of_prefix("song") == 1.0
+    assert shares.of_prefix("so") >= 1.0 and shares.of_prefix("zz") == 0.0
     backend = backends.search_backend()
 
     def asked(words: list[str], count: int) -> tuple[object, int]:
@@ -549,3 +550,21 @@ def test_a_word_the_statistics_call_rare_skips_the_walk_among_the_newest(monkeyp
     assert asked(["zephyrine"], 3) == ([], 0)
     # Both words must be common for the walk: one rare word makes the whole query rare.
     assert asked(["song", "harbour"], 3) == ([made[0].pk], 0)
+    # Ranked among those ids: the one match; among none, nothing (and no error).
+    assert _found("harbour", sort="relevance") == ["Song 0"]
+    from catalog.discovery.selectors import Filters, _page_rows
+
+    empty = _page_rows(Filters(terms=["harbour"]), "relevance", count=3, backend=backend, ids=[])
+    assert len(empty) == 0
+
+
+def test_a_prefix_adds_up_the_shares_of_the_words_it_starts():
+    from catalog.discovery.backends import Shares
+
+    shares = Shares.of_pairs(
+        {"night": 0.3, "nights": 0.1, "nightfall": 0.05, "nib": 0.2, "zoo": 0.4}.items()
+    )
+    assert round(shares.of_prefix("night"), 6) == 0.45
+    assert round(shares.of_prefix("ni"), 6) == 0.65
+    assert shares.of_prefix("nightingale") == 0.0
+    assert shares.of_prefix("zoo") == 0.4 and shares.of_prefix("a") == 0.0
