@@ -128,7 +128,8 @@ def debian_base() -> str:
         tar = subprocess.Popen(["tar", "-C", rootfs, "-c", "."], stdout=subprocess.PIPE)
         subprocess.run(["docker", "import", "-", DEBIAN], stdin=tar.stdout, check=True,
                        capture_output=True)  # fmt: skip
-        tar.wait()
+        if tar.wait() != 0:
+            raise SystemExit("tar could not read the Debian root it made")
     return DEBIAN
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import bisect
 import itertools
-import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -109,8 +108,8 @@ class Shares:
         return self.sums[end] - self.sums[start]
 
 
+# (when read, what was read); replaced whole, so threads need no lock (two may both read).
 _shares: tuple[float, Shares | None] | None = None
-_shares_lock = threading.Lock()
 
 
 def lexeme_shares() -> Shares | None:
@@ -133,15 +132,13 @@ def lexeme_shares() -> Shares | None:
     if row and row[0] is not None:
         # The frequencies end with three figures of their own (lowest, highest, nulls).
         found = Shares.of_pairs(zip(row[0], row[1], strict=False))
-    with _shares_lock:
-        _shares = (now, found)
+    _shares = (now, found)
     return found
 
 
 def lexeme_shares_forget() -> None:
     global _shares
-    with _shares_lock:
-        _shares = None
+    _shares = None
 
 
 def _may_be_common(terms: list[str], walked: float) -> bool:
